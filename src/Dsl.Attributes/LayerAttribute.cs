@@ -255,6 +255,15 @@ namespace Dsl
 
         /// <summary>Initialiser of the experts' weights and the router. Default Xavier uniform over each expert's fans (He uniform for ReLU).</summary>
         public Init WeightInit { get; set; }
+
+        /// <summary>
+        /// The coefficient α of the Switch Transformer's load-balancing loss (Fedus et al. 2021; Hugging Face's <c>router_aux_loss_coef</c>,
+        /// 0.01 and 0.001 in its configurations), added to the model's loss in <c>Backward</c> and <c>Loss</c>: α · E · Σ_e f_e · P_e, with
+        /// f_e the share of the pass's choices (rows × TopK, padded steps left out) that went to expert e and P_e the mean probability
+        /// the router gave it; its gradient reaches the router through P. It keeps the experts evenly used when a model learns its
+        /// routing. Each layer adds its own term. Finite and at least 0; default 0: none.
+        /// </summary>
+        public float LoadBalancingLoss { get; set; }
     }
 
     /// <summary>

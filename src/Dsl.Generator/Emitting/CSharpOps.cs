@@ -33,6 +33,7 @@ internal static class CSharpOps
     public static string Format(Operand o, Scope scope = Scope.Pass) => o switch
     {
         NoOperand => "default",
+        AuxiliaryLossOperand => "ref ws.AuxiliaryLoss",
         BufferOperand b => scope == Scope.Pass ? b.Buffer.Ws : b.Buffer.Name,
         ParamOperand p => p.Grad ? p.Param.Grad : p.Param.Value,
         MemoryOperand m => m.Grad ? "ws.Memory!.MemoryGradient.Span" : "ws.Memory!.Memory.Span",

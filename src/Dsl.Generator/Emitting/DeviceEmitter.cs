@@ -326,6 +326,7 @@ internal static class DeviceEmitter
         if (plan.States.Count > 0) w.Line("public bool HasInitialState => Host.HasInitialState;");
         if (plan.Finals.Count > 0) w.Line("public bool InjectFinal => Host.InjectFinal;");
         if (ModelEmitter.KeepsStartPosition(plan)) w.Line("public int StartPosition => Host.StartPosition; // set by the host's forward pass");
+        if (plan.AuxiliaryLoss) w.Line("public ref float AuxiliaryLoss => ref Host.AuxiliaryLoss; // the layers' terms of the loss, kept on the host");
         w.Line("public int[] lengths => Host.lengths;");
         string at = "Host.Floats.Length";
         foreach (BufferRef b in plan.Buffers)

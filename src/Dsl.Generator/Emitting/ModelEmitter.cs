@@ -320,6 +320,7 @@ internal static class ModelEmitter
             ReserveCaches(w, plan, "T");
             w.Line($"Workspace ws = LoadInput({name}, lengths, {SourceSteps(m)}, training, out _, out _);");
             // on a device, the loss runs there: the output need not come back, nor its gradient go over
+            if (plan.AuxiliaryLoss) w.Line("ws.AuxiliaryLoss = 0f; // the layers add their terms in the forward pass");
             w.Line(device ? "ForwardPass(ws, training, state, outputToHost: _deviceRun is null);" : "ForwardPass(ws, training, state);");
             string targetBuffer = intTargets ? plan.Targets.Name : plan.TargetValues.Name;
             int width = intTargets ? 1 : m.OutputWidth;
@@ -345,6 +346,7 @@ internal static class ModelEmitter
                 }
                 else w.Line($"float loss = {onDevice}global::Dsl.Losses.MeanSquaredError(ws.{last}, ws.{targetBuffer}, {gradient});");
             }
+            if (plan.AuxiliaryLoss) w.Line("loss += ws.AuxiliaryLoss; // the layers' terms (a mixture's load-balancing loss)");
             w.Open("if (training)");
             if (m.CanStep && (plan.States.Count > 0 || plan.Positional))
             {
@@ -703,6 +705,7 @@ internal static class ModelEmitter
             w.Line("public int EncodedAs;         // the last pass as an encoder: 1 for inference, 2 for training, 0 when another pass ran since");
         }
         if (plan.States.Count > 0) w.Line("public bool HasInitialState; // the last forward pass started from a carried state (copied below), not zeros");
+        if (plan.AuxiliaryLoss) w.Line("public float AuxiliaryLoss;   // the terms the layers add to the loss in the last pass (a mixture's load balancing)");
         if (KeepsStartPosition(plan)) w.Line("public int StartPosition;    // where in its sequence the last pass started (past 0, self-attention's weights over cached keys are not kept; a backward pass reads it)");
         w.Line("public bool HasLengths;      // the sequences are padded; their lengths are in `lengths`");
         if (plan.FoldVocab > 0) w.Line($"public bool FoldsTokens => {plan.FoldVocab} < T * B; // more ids than the token table has rows: the recurrent layer projects the table, not each id's vector");

@@ -52,6 +52,7 @@ internal sealed class LowerContext
     private readonly List<TiedRef> _tied = new();
     private PositionLimit? _positionLimit;
     private bool _keepsPosition;
+    private bool _auxiliaryLoss;
     private readonly Dictionary<string, int> _shared = new();
     // every workspace member and parameter field taken: a layer's name is the user's, so that "packed" + "_weights" can meet
     // the shared "packed_weights", and "attention_in_proj" + "_weight" the attention's "in_proj_weight" field
@@ -208,6 +209,13 @@ internal sealed class LowerContext
         if (_positionLimit is null || positions < _positionLimit.Positions) _positionLimit = new PositionLimit(positions, Name);
     }
 
+    /// <summary>The pass's auxiliary loss, added to the model's (a mixture's load-balancing loss): the workspace then holds one.</summary>
+    public Operand AuxiliaryLoss()
+    {
+        _auxiliaryLoss = true;
+        return new AuxiliaryLossOperand();
+    }
+
     /// <summary>The position of the pass's first step (the steps the carried state has taken); the state counts them.</summary>
     public Operand Position(bool throughPass = false)
     {
@@ -260,6 +268,6 @@ internal sealed class LowerContext
     internal ModelPlan Finish(BufferRef? tokens, BufferRef targets, BufferRef values)
     {
         return new ModelPlan(Model, _parameters.ToEquatableArray(), _buffers.ToEquatableArray(), Layers.ToEquatableArray(), _states.ToEquatableArray(),
-            _finals.ToEquatableArray(), _joins.ToEquatableArray(), _caches.ToEquatableArray(), _positional, tokens, targets, values, _foldVocab) { Tied = _tied.ToEquatableArray(), Positions = _positionLimit, KeepsPosition = _keepsPosition };
+            _finals.ToEquatableArray(), _joins.ToEquatableArray(), _caches.ToEquatableArray(), _positional, tokens, targets, values, _foldVocab) { Tied = _tied.ToEquatableArray(), Positions = _positionLimit, KeepsPosition = _keepsPosition, AuxiliaryLoss = _auxiliaryLoss };
     }
 }

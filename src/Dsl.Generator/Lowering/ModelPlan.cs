@@ -203,4 +203,7 @@ internal sealed record ModelPlan(
 
     /// <summary>True when a backward pass reads where its forward pass started (<c>ws.StartPosition</c>, a learned position table's rows).</summary>
     public bool KeepsPosition { get; init; }
+
+    /// <summary>True when a layer adds a term to the model's loss (a mixture's load-balancing loss): <c>ws.AuxiliaryLoss</c>, reset before each pass.</summary>
+    public bool AuxiliaryLoss { get; init; }
 }

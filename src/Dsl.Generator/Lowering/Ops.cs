@@ -41,6 +41,9 @@ internal abstract record Operand
 
 internal sealed record NoOperand : Operand;
 
+/// <summary>The pass's auxiliary loss, which a kernel adds its term into (a mixture's load-balancing loss): <c>ref ws.AuxiliaryLoss</c>.</summary>
+internal sealed record AuxiliaryLossOperand : Operand;
+
 internal sealed record BufferOperand(BufferRef Buffer) : Operand;
 
 /// <summary>A parameter's values, or its gradient.</summary>

@@ -10,7 +10,7 @@ namespace Dsl.Gpu.Kernels;
 /// </summary>
 public static class Experts
 {
-    [ThreadStatic] private static float[]? t_probs, t_weights, t_dWeights, t_dLogits;
+    [ThreadStatic] private static float[]? t_probs, t_weights, t_dWeights, t_dLogits, t_balance;
 
     private static Span<float> Host(ref float[]? scratch, long length)
     {
@@ -110,6 +110,33 @@ public static class Experts
         dWeights.Slice(0, slots).CopyTo(dw);
         Span<float> dl = Host(ref t_dLogits, cells);
         Dsl.Kernels.Experts.RouteBackward(rows, experts, topK, normalize, p, w, choice, dw, dl);
+        dLogits.CopyFrom(dl);
+    }
+
+    /// <summary>As the host's <c>Experts.Balance</c>: the probabilities copied over, each expert's slope copied back.</summary>
+    public static void Balance(int rows, int batch, int topK, float coefficient, DeviceSpan probs, ReadOnlySpan<int> choice, ReadOnlySpan<int> lengths, DeviceSpan balance,
+        ref float loss)
+    {
+        Dsl.Kernels.Experts.RequireBalance(rows, batch, balance.Length, probs.Length, lengths.Length);
+        int cells = rows * balance.Length;
+        Span<float> p = Host(ref t_probs, cells), b = Host(ref t_balance, balance.Length);
+        probs.Slice(0, cells).CopyTo(p);
+        Dsl.Kernels.Experts.Balance(rows, batch, topK, coefficient, p, choice, lengths, b, ref loss);
+        balance.CopyFrom(b);
+    }
+
+    /// <summary>As the host's <c>Experts.BalanceBackward</c>: the probabilities, the slopes and the logits' gradient copied over, the gradient back.</summary>
+    public static void BalanceBackward(int rows, int batch, DeviceSpan probs, DeviceSpan balance, ReadOnlySpan<int> lengths, DeviceSpan dLogits)
+    {
+        Dsl.Kernels.Experts.RequireBalance(rows, batch, balance.Length, probs.Length, lengths.Length);
+        int cells = rows * balance.Length;
+        if (cells == 0) return;
+        if (dLogits.Length < cells) throw new ArgumentException($"Experts.BalanceBackward: {dLogits.Length} logits' gradients for {rows} rows × {balance.Length} experts.", nameof(dLogits));
+        Span<float> p = Host(ref t_probs, cells), b = Host(ref t_balance, balance.Length), dl = Host(ref t_dLogits, cells);
+        probs.Slice(0, cells).CopyTo(p);
+        balance.CopyTo(b);
+        dLogits.Slice(0, cells).CopyTo(dl);
+        Dsl.Kernels.Experts.BalanceBackward(rows, batch, p, b, lengths, dl);
         dLogits.CopyFrom(dl);
     }
 

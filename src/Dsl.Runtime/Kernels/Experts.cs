@@ -177,6 +177,71 @@ public static class Experts
 
     private static float Chosen(float dw, float shift, float sum, bool normalize) => normalize ? (dw - shift) / sum : dw;
 
+    /// <summary>
+    /// The Switch Transformer's load-balancing loss of the pass (Fedus et al. 2021, as Hugging Face's <c>load_balancing_loss_func</c>
+    /// computes it for one layer): over the N valid rows (time-major [T, B] rows of <paramref name="batch"/> sequences, those past a
+    /// sequence's length left out; every row where <paramref name="lengths"/> is empty), f_e = the rows' choices of expert e / N and
+    /// P_e = the mean probability of expert e; adds <paramref name="coefficient"/> · E · Σ_e f_e · P_e to <paramref name="loss"/> and
+    /// writes its slope in each valid row's probability of expert e, <paramref name="coefficient"/> · E · f_e / N, into
+    /// <paramref name="balance"/> [E] for <see cref="BalanceBackward"/>.
+    /// </summary>
+    public static void Balance(int rows, int batch, int topK, float coefficient, ReadOnlySpan<float> probs, ReadOnlySpan<int> choice, ReadOnlySpan<int> lengths,
+        Span<float> balance, ref float loss)
+    {
+        int experts = balance.Length;
+        RequireBalance(rows, batch, experts, probs.Length, lengths.Length);
+        if (choice.Length < (long)rows * topK) throw new ArgumentException($"Experts.Balance: {choice.Length} choices for {rows} rows × {topK}.", nameof(choice));
+        balance.Clear();
+        float[]? rented = experts > 256 ? System.Buffers.ArrayPool<float>.Shared.Rent(experts) : null;
+        Span<float> mean = rented is null ? stackalloc float[experts] : rented.AsSpan(0, experts);
+        mean.Clear();
+        int valid = 0;
+        for (int r = 0; r < rows; r++)
+        {
+            if (!Valid(r, batch, lengths)) continue;
+            valid++;
+            foreach (int e in choice.Slice(r * topK, topK)) balance[e] += 1f;
+            TensorPrimitives.Add(mean, probs.Slice(r * experts, experts), mean);
+        }
+        if (valid > 0)
+        {
+            // Σ_e f_e · P_e = Σ_e count_e · Σ_r p_re / N²
+            float n2 = (float)valid * valid;
+            loss += coefficient * experts * (TensorPrimitives.Dot(balance, mean) / n2);
+            TensorPrimitives.Multiply(balance, coefficient * experts / n2, balance);
+        }
+        if (rented is not null) System.Buffers.ArrayPool<float>.Shared.Return(rented);
+    }
+
+    /// <summary>
+    /// Adds the load-balancing loss's gradient to <paramref name="dLogits"/> [rows, E]: each valid row's probabilities' slopes
+    /// (<paramref name="balance"/>, from <see cref="Balance"/>) back through the softmax, dlogit_e += p_e (g_e − Σ g · p).
+    /// </summary>
+    public static void BalanceBackward(int rows, int batch, ReadOnlySpan<float> probs, ReadOnlySpan<float> balance, ReadOnlySpan<int> lengths, Span<float> dLogits)
+    {
+        int experts = balance.Length;
+        RequireBalance(rows, batch, experts, probs.Length, lengths.Length);
+        if (dLogits.Length < (long)rows * experts) throw new ArgumentException($"Experts.BalanceBackward: {dLogits.Length} logits' gradients for {rows} rows × {experts} experts.", nameof(dLogits));
+        for (int r = 0; r < rows; r++)
+        {
+            if (!Valid(r, batch, lengths)) continue;
+            ReadOnlySpan<float> p = probs.Slice(r * experts, experts);
+            Span<float> dl = dLogits.Slice(r * experts, experts);
+            float dot = TensorPrimitives.Dot(balance, p);
+            for (int e = 0; e < experts; e++) dl[e] += p[e] * (balance[e] - dot);
+        }
+    }
+
+    /// <summary>Whether row <paramref name="r"/> (time-major, <paramref name="batch"/> sequences per step) lies within its sequence's length.</summary>
+    private static bool Valid(int r, int batch, ReadOnlySpan<int> lengths) => lengths.IsEmpty || r / batch < lengths[r % batch];
+
+    /// <summary><see cref="Balance"/>'s and <see cref="BalanceBackward"/>'s checks (the host's and the device's).</summary>
+    internal static void RequireBalance(int rows, int batch, int experts, long probs, long lengths)
+    {
+        if (rows < 0 || rows > 0 && (batch < 1 || rows % batch != 0) || experts < 1 || probs < (long)rows * experts || lengths != 0 && lengths != batch)
+            throw new ArgumentException($"Experts.Balance: expected rows ≥ 0 in steps of {batch} sequences, at least one expert, {rows} × {experts} probabilities and no lengths or one per sequence; got {rows} rows, {experts} experts, {probs} probabilities, {lengths} lengths.");
+    }
+
     /// <summary>into[r] = Σ over row r's choices j of weights[r, j] · grouped[positions[r, j]] (weights empty: 1).</summary>
     private static void Combine(int rows, int topK, int width, ReadOnlySpan<float> grouped, ReadOnlySpan<float> weights, ReadOnlySpan<int> positions, Span<float> into)
     {

@@ -57,15 +57,19 @@ public sealed class ParameterGroups : IEnumerable<Parameter>
 
     /// <summary>
     /// The usual split for Transformers and recurrent networks alike (nanoGPT's <c>p.dim() &gt;= 2</c>, Hugging Face's): the
-    /// matrices (weights, embeddings) take the optimiser's weight decay, and the parameters of one dimension — biases, layer-norm gains and
-    /// shifts — none. Two groups, the matrices first.
+    /// matrices (weights, embeddings, a mixture's stacked expert weights) take the optimiser's weight decay, and the biases and the
+    /// parameters of one dimension — layer-norm gains and shifts — none; a mixture's per-expert biases (<c>moe.bias_in</c> [E, I],
+    /// <c>moe.bias_out</c> [E, D]: two dimensions, a bias per expert) count as biases. Two groups, the matrices first.
     /// </summary>
     public static ParameterGroups DecayMatricesOnly(IEnumerable<Parameter> parameters)
     {
         ArgumentNullException.ThrowIfNull(parameters);
         Parameter[] all = parameters.ToArray();
-        return new ParameterGroups(new ParameterGroup(all.Where(p => p is null || p.Shape.Length > 1)), new ParameterGroup(all.Where(p => p is not null && p.Shape.Length <= 1), weightDecay: 0f));
+        return new ParameterGroups(new ParameterGroup(all.Where(p => p is null || Decays(p))), new ParameterGroup(all.Where(p => p is not null && !Decays(p)), weightDecay: 0f));
     }
+
+    /// <summary>A matrix that is not a stack of biases (a parameter whose name's last part starts with "bias": a mixture's per-expert biases).</summary>
+    private static bool Decays(Parameter p) => p.Shape.Length > 1 && !p.Name[(p.Name.LastIndexOf('.') + 1)..].StartsWith("bias", StringComparison.Ordinal);
 
     /// <inheritdoc/>
     public IEnumerator<Parameter> GetEnumerator() => Groups.SelectMany(g => g.Parameters).GetEnumerator();

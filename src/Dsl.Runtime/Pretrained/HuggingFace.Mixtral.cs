@@ -27,7 +27,9 @@ public static partial class HuggingFace
     /// <c>router</c>, each expert's <c>w3</c> (up) then <c>w1</c> (gate) into its block of <c>weight_in</c> and <c>w2</c> (down) into
     /// its block of <c>weight_out</c>; <c>input_layernorm</c>, <c>post_attention_layernorm</c> and <c>model.norm</c> into the norms,
     /// <c>lm_head</c> into the output layer. The router's training options (<c>router_jitter_noise</c>, the auxiliary loss of
-    /// <c>output_router_logits</c> and <c>router_aux_loss_coef</c>) change nothing at inference and are not applied in training.
+    /// <c>output_router_logits</c> and <c>router_aux_loss_coef</c>) change nothing at inference and are not read: a model learns with the
+    /// load-balancing loss where its <c>[Moe]</c> layers declare <c>LoadBalancingLoss</c>. transformers 5's fused layout
+    /// (<c>mlp.experts.gate_up_proj</c>) is not read; the Hub's checkpoints and its <c>save_pretrained</c> keep a tensor per expert.
     /// </summary>
     /// <param name="model">The model to load into; its parameters change only when everything checks.</param>
     /// <param name="path">
@@ -154,7 +156,9 @@ public static partial class HuggingFace
             ConfigInt(c, problems, "intermediate_size", m.Units, $"'{m.Name}' units", 14336);
             ConfigInt(c, problems, "num_hidden_layers", Blocks.Count, "its decoder layers", 32);
             ConfigInt(c, problems, "num_attention_heads", a.Heads, $"'{a.Name}'", 32);
-            ConfigInt(c, problems, "num_key_value_heads", a.KeyValueHeadCount, $"'{a.Name}' KeyValueHeads", 8);
+            // (absent: MixtralConfig's 8; null: as many as num_attention_heads, as the config class reads None)
+            int heads = Value(c, "num_attention_heads") is { ValueKind: JsonValueKind.Number } h && h.TryGetInt32(out int given) ? given : 32;
+            ConfigInt(c, problems, "num_key_value_heads", a.KeyValueHeadCount, $"'{a.Name}' KeyValueHeads", c.TryGetProperty("num_key_value_heads", out _) ? heads : 8);
             if (Value(c, "head_dim") is not null) ConfigInt(c, problems, "head_dim", a.HeadSize, $"'{a.Name}' (hidden_size / num_attention_heads: heads of their own width are not read here)");
             ConfigInt(c, problems, "num_local_experts", m.Experts, $"'{m.Name}' experts", 8);
             ConfigInt(c, problems, "num_experts_per_tok", m.TopK, $"'{m.Name}' TopK", 2);
@@ -189,6 +193,10 @@ public static partial class HuggingFace
                 w.WriteString("hidden_act", ActivationName(m.Activation));
                 w.WriteNumber("num_local_experts", m.Experts);
                 w.WriteNumber("num_experts_per_tok", m.TopK);
+                // (a model that learns with the load-balancing loss says so: transformers adds it with output_router_logits)
+                w.WriteBoolean("output_router_logits", m.LoadBalancingLoss > 0f);
+                w.WritePropertyName("router_aux_loss_coef");
+                w.WriteRawValue(JsonFloat(m.LoadBalancingLoss > 0f ? m.LoadBalancingLoss : 0.001f));
                 w.WritePropertyName("rms_norm_eps");
                 w.WriteRawValue(JsonFloat(first.Input.Epsilon));
                 w.WritePropertyName("rope_theta");

@@ -157,12 +157,15 @@ class MoE(nn.Module):
     """A sparse mixture of experts as Hugging Face's Mixtral (and OLMoE, Qwen-MoE) computes it: the router's softmax, the top k
     per row (renormalised with normalize), each expert a feed-forward network over its own rows (gated: value * act(gate) of
     its inner map's halves), the outputs added back weighted (index_add_). Parameters as Dsl's [Moe] names them: router
-    [E, D], weight_in [E, I, D] (I = 2U gated: value rows, then gate rows), weight_out [E, D, U], bias_in [E, I], bias_out [E, D]."""
+    [E, D], weight_in [E, I, D] (I = 2U gated: value rows, then gate rows), weight_out [E, D, U], bias_in [E, I], bias_out [E, D].
+    With balance (the coefficient alpha), the Switch Transformer's load-balancing loss of the pass, as Hugging Face's
+    load_balancing_loss_func computes it for one layer, is left in self.aux: alpha * E * sum_e f_e * P_e, f_e the share of the
+    rows' k choices that went to e (one_hot, no gradient), P_e the mean probability of e."""
 
-    def __init__(self, width, experts, units, k=2, normalize=True, act="silu", gated=True, bias=False):
+    def __init__(self, width, experts, units, k=2, normalize=True, act="silu", gated=True, bias=False, balance=0.0):
         super().__init__()
         inner = (2 if gated else 1) * units
-        self.k, self.normalize, self.act, self.gated, self.units = k, normalize, act, gated, units
+        self.k, self.normalize, self.act, self.gated, self.units, self.balance, self.aux = k, normalize, act, gated, units, balance, None
         self.router = nn.Parameter(torch.empty(experts, width).uniform_(-1, 1) / math.sqrt(width))
         self.weight_in = nn.Parameter(torch.empty(experts, inner, width).uniform_(-1, 1) / math.sqrt(width))
         self.weight_out = nn.Parameter(torch.empty(experts, width, units).uniform_(-1, 1) / math.sqrt(units))
@@ -173,6 +176,10 @@ class MoE(nn.Module):
         h = x.reshape(-1, x.shape[-1])
         probs = F.softmax(h @ self.router.t(), dim=-1)
         weights, chosen = torch.topk(probs, self.k, dim=-1)
+        if self.balance:
+            experts = self.router.shape[0]
+            tokens_per_expert = F.one_hot(chosen, experts).to(probs.dtype).mean(dim=0)  # [k, E]
+            self.aux = self.balance * experts * (tokens_per_expert * probs.mean(dim=0)[None]).sum()
         if self.normalize:
             weights = weights / weights.sum(dim=-1, keepdim=True)
         out = torch.zeros_like(h)
@@ -407,10 +414,10 @@ class Stack(nn.Module):
                 continue
             if kind == "embedding":
                 module, width = nn.Embedding(spec[1], spec[2]), spec[2]
-            elif kind == "moe":  # ("moe", experts, units, {"topk": k, "normalize": ..., "act": ..., "gated": ..., "bias": ...})
+            elif kind == "moe":  # ("moe", experts, units, {"topk": k, "normalize": ..., "act": ..., "gated": ..., "bias": ..., "balance": alpha})
                 opts = spec[3] if len(spec) > 3 else {}
                 module = MoE(width, spec[1], spec[2], opts.get("topk", 2), opts.get("normalize", True), opts.get("act", "silu"), opts.get("gated", True),
-                             opts.get("bias", False))
+                             opts.get("bias", False), opts.get("balance", 0.0))
             elif kind == "positionembedding":  # GPT-2's wpe: a learned row per position, added (width unchanged)
                 module = nn.Embedding(spec[1], width)
             elif kind == "dense":  # "gated": nn.Linear(width, 2 * units), value * act(gate) of its two halves (GLU variants)
@@ -570,6 +577,9 @@ def make(case, layers, batch, steps, loss, seed, ignore=True, smoothing=0.0):
     else:
         targets = torch.randn(out.shape)
         value = F.mse_loss(out, targets.double())
+    for m in model.modules():  # each mixture's load-balancing loss, added (Dsl's LoadBalancingLoss)
+        if isinstance(m, MoE) and m.aux is not None:
+            value = value + m.aux
     value.backward()
     expected = {"input": x, "targets": targets if loss == "ce" else targets.float(), "output": out.float(), "loss": value.reshape(1).float()}
     if smoothing:
@@ -737,6 +747,9 @@ CASES = [
     # the softmax's probabilities as they are (OLMoE's, Qwen2-MoE's norm_topk_prob=False)
     ("MoeVariants", [("input", 6), ("moe", 5, 7, {"topk": 1, "normalize": False, "act": "relu", "gated": False, "bias": True}),
                      ("moe", 3, 4, {"topk": 3, "normalize": False, "act": "gelu", "bias": True}), ("moe", 4, 5, {"topk": 2, "normalize": False}), ("dense", 3)], 2, 9, "mse"),
+    # the load-balancing loss (the Switch Transformer's, Hugging Face's router_aux_loss_coef) of each mixture added to the loss:
+    # 2 of 4 renormalised, then the top 1 of 3 as it is
+    ("MoeBalanced", [("embedding", 11, 8), ("moe", 4, 6, {"balance": 0.1}), ("moe", 3, 5, {"topk": 1, "normalize": False, "balance": 0.05}), ("dense", 11)], 3, 7, "ce"),
 ]
 
 class Seq2Seq(nn.Module):
@@ -4092,7 +4105,7 @@ if __name__ == "__main__":
         sys.exit(0)
     if "--moe" in sys.argv:  # only the mixtures of experts
         for i, (case, layers, batch, steps, loss) in enumerate(CASES):
-            if case in ("MoeBlock", "MoeVariants"):
+            if case in ("MoeBlock", "MoeVariants", "MoeBalanced"):
                 make(case, layers, batch, steps, loss, seed=100 + i, ignore=(steps * batch > 1))
         sys.exit(0)
     if "--no-affine" in sys.argv:  # only the norms without their affine maps and the clipped attention

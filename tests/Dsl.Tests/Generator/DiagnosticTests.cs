@@ -336,11 +336,28 @@ public class DiagnosticTests
         Assert.Contains("Activation = 42 is not a known activation", d.GetMessage());
     }
 
+    [Theory]
+    [InlineData("-0.1f", "LoadBalancingLoss is the load-balancing loss's coefficient: a finite number of at least 0 (0: none), not -0.1")]
+    [InlineData("float.NaN", "not NaN")]
+    [InlineData("float.PositiveInfinity", "not Infinity")]
+    public void DSL0007_MixtureOfExpertsLoadBalancingNotAFiniteNonNegativeNumber(string value, string message)
+    {
+        Diagnostic d = Single($"using Dsl; namespace Demo; [Input(4)] [Moe(experts: 2, units: 3, [|LoadBalancingLoss = {value}|])] [Dense(2)] public partial class M;" + Usage, "DSL0007", DiagnosticSeverity.Error);
+        Assert.Contains(message, d.GetMessage());
+    }
+
+    [Fact]
+    public void DSL0015_ARouterOfOneRenormalisedChoiceLearnsNothing()
+    {
+        Diagnostic d = Single("using Dsl; namespace Demo; [Input(4)] [Moe(experts: 4, units: 3, [|TopK = 1|])] [Dense(2)] public partial class M;" + Usage, "DSL0015", DiagnosticSeverity.Warning);
+        Assert.Equal("Layer 'moe': with TopK = 1 and NormalizeTopK = true each row's one weight is 1, so the router's choice carries no gradient and it never learns; set NormalizeTopK = false (the Switch Transformer's), or choose more experts per row", d.GetMessage());
+    }
+
     [Fact]
     public void DSL1004_MixtureOfExpertsTooLargeForAnArray()
     {
         Diagnostic d = Single("using Dsl; namespace Demo; [Input(4096)] [[|Moe(experts: 256, units: 1024)|]] [Dense(2)] public partial class M;" + Usage, "DSL1004", DiagnosticSeverity.Error);
-        Assert.Contains("weight_in [524288, 4096]", d.GetMessage());
+        Assert.Contains("weight_in [256, 2048, 4096]", d.GetMessage());
     }
 
     [Fact]

@@ -146,6 +146,20 @@ public partial class GcMoe;
 [Dense(2)]
 public partial class GcMoeVariants;
 
+// the load-balancing loss of each mixture (large coefficients: its gradient weighs in the check), renormalised and the top 1
+[Input(features: 5)]
+[Moe(experts: 4, units: 3, LoadBalancingLoss = 0.5f)]
+[Moe(experts: 3, units: 4, TopK = 1, NormalizeTopK = false, Activation = Activation.Relu, Gated = false, LoadBalancingLoss = 0.2f)]
+[Dense(2)]
+public partial class GcMoeBalanced;
+
+// the same loss over padded sequences: the padded steps' rows count in neither f nor P, and get none of its gradient
+[Embedding(vocab: 7, dim: 5)]
+[Moe(experts: 3, units: 4, LoadBalancingLoss = 0.3f)]
+[Attention(Heads = 1, Causal = true)]
+[Dense(7)]
+public partial class GcMoeBalancedTokens;
+
 // RMS norm (nn.RMSNorm) on steps and on one vector per sequence, 19 wide (the vector lanes and a tail).
 [Input(features: 4)]
 [Dense(19, Activation = Activation.Tanh)]

@@ -722,3 +722,10 @@ public partial class MoeBlock;
 [Moe(experts: 4, units: 5, NormalizeTopK = false)]
 [Dense(3)]
 public partial class MoeVariants;
+
+// each mixture's load-balancing loss (the Switch Transformer's) added to the model's: 2 of 4 renormalised, then the top 1 of 3
+[Embedding(vocab: 11, dim: 8)]
+[Moe(experts: 4, units: 6, LoadBalancingLoss = 0.1f)]
+[Moe(experts: 3, units: 5, TopK = 1, NormalizeTopK = false, LoadBalancingLoss = 0.05f)]
+[Dense(11)]
+public partial class MoeBalanced;

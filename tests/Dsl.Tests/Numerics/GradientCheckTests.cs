@@ -36,6 +36,7 @@ public class GradientCheckTests
     // too), and seeds whose rows keep their experts under it (about half of the seeds tried for the second model put some
     // row's second and third choices closer than that; the gradients' parity with PyTorch holds for any)
     [Fact] public void MixtureOfExperts() => CheckFeatures(() => new GcMoe(seed: 31), features: 5, outputShape: [3, 2], batch: 3, steps: 4, epsilon: 1e-3f);
+    [Fact] public void MixtureOfExpertsWithTheLoadBalancingLoss() => CheckFeatures(() => Spread(new GcMoeBalanced(seed: 33)), features: 5, outputShape: [3, 4, 2], batch: 3, steps: 4, epsilon: 1e-3f);
     [Fact] public void MixtureOfExpertsTopOneAllAndUngated() => CheckFeatures(() => Spread(new GcMoeVariants(seed: 40)), features: 4, outputShape: [3, 4, 2], batch: 3, steps: 4, epsilon: 1e-3f);
     [Fact] public void NormsWithoutTheirAffineMaps() => CheckFeatures(() => new GcNormWithoutAffine(seed: 27), features: 4, outputShape: [3, 2], batch: 3, steps: 4);
     [Fact] public void RmsNormOnStepsAndOnAVector() => CheckFeatures(() => new GcRmsNorm(seed: 30), features: 4, outputShape: [3, 2], batch: 3, steps: 4);

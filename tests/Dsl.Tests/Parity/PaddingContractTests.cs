@@ -40,6 +40,8 @@ public class PaddingContractTests
         { nameof(GcSoftCap), Padded.FromPadding },
         // the relative position bias: a padded key's biased score is masked as any other, and reaches no valid step
         { nameof(GcRelative), Padded.FromPadding },
+        // a mixture's load-balancing loss counts the valid steps' rows alone
+        { nameof(GcMoeBalancedTokens), Padded.FromPadding },
     };
 
     private static IModel Create(string name) => name switch
@@ -65,6 +67,7 @@ public class PaddingContractTests
         nameof(GcSlidingWindow) => new GcSlidingWindow(seed: 3),
         nameof(GcSoftCap) => new GcSoftCap(seed: 3),
         nameof(GcRelative) => new GcRelative(seed: 3),
+        nameof(GcMoeBalancedTokens) => new GcMoeBalancedTokens(seed: 3),
         _ => throw new ArgumentException(name),
     };
 

@@ -33,7 +33,7 @@ internal static class ParityModel
         nameof(SlidingWindowBlock), nameof(SlidingWindowAttention), nameof(QwenBlock), nameof(HeadWidthAttention),
         nameof(Gemma2Block), nameof(SoftCapAttention), nameof(PartialRotaryBlock), nameof(RelativeAttention), nameof(CausalRelativeAttention), nameof(AlibiAttention),
         nameof(ParallelBlock), nameof(NormsWithoutAffine), nameof(ClippedAttention), nameof(Olmo2Block), nameof(ScaledBlock),
-        nameof(MoeBlock), nameof(MoeVariants)
+        nameof(MoeBlock), nameof(MoeVariants), nameof(MoeBalanced)
     ];
 
     public static IParityModel Create(string name) => name switch
@@ -101,6 +101,7 @@ internal static class ParityModel
         nameof(ScaledBlock) => Tokens(new ScaledBlock()),
         nameof(MoeBlock) => Tokens(new MoeBlock()),
         nameof(MoeVariants) => Floats(new MoeVariants()),
+        nameof(MoeBalanced) => Tokens(new MoeBalanced()),
         nameof(PartialRotaryBlock) => Tokens(new PartialRotaryBlock()),
         _ => throw new ArgumentException($"No parity model named '{name}'.", nameof(name)),
     };

@@ -88,4 +88,105 @@ public class ExpertsKernelTests
             new float[4], new int[4], new int[4], new int[3], new float[12], new float[32], new float[16], new float[12], new float[6]));
         Assert.Contains("Route first", e4.Message);
     }
+
+    /// <summary>
+    /// Forward against the mixture written out in double, row by row (an expert no row chose among them), and Backward's
+    /// gradients against difference quotients of that reference with the routing held: the weights', each row's, and the
+    /// experts' weights' and biases'. No rows at all: nothing to do, nothing refused.
+    /// </summary>
+    [Fact]
+    public void ForwardAndBackwardMatchTheMixtureWrittenOut()
+    {
+        const int rows = 5, E = 4, k = 2, D = 3, U = 2, I = 2 * U;
+        var rng = new Rng(7);
+        float[] Draw(int n, float scale = 1f) => Enumerable.Range(0, n).Select(_ => scale * rng.NextNormal()).ToArray();
+        float[] x = Draw(rows * D), wIn = Draw(E * I * D, 0.7f), bIn = Draw(E * I, 0.3f), wOut = Draw(E * D * U, 0.7f), bOut = Draw(E * D, 0.3f), dy = Draw(rows * D);
+        float[] logits = Draw(rows * E);
+        for (int r = 0; r < rows; r++) logits[r * E + 3] = -10f; // expert 3: no row's choice
+        var route = Route(logits, rows, E, k, normalize: true);
+        Assert.Equal(0, route.Offsets[4] - route.Offsets[3]);
+        float[] gathered = new float[rows * k * D], pre = new float[rows * k * I], hidden = new float[rows * k * U], expertOut = new float[rows * k * D], y = new float[rows * D];
+        Experts.Forward(Activation.Silu, true, rows, k, D, U, x, wIn, bIn, wOut, bOut, route.Weights, route.Positions, route.Sources, route.Offsets, gathered, pre, hidden, expertOut, y);
+
+        double Silu(double v) => v / (1 + Math.Exp(-v));
+        double[] Expert(int e, double[] row, double[] win, double[] bin, double[] wout, double[] bout)
+        {
+            var h = new double[U];
+            for (int u = 0; u < U; u++)
+            {
+                double value = bin[e * I + u], gate = bin[e * I + U + u];
+                for (int d = 0; d < D; d++)
+                {
+                    value += win[(e * I + u) * D + d] * row[d];
+                    gate += win[(e * I + U + u) * D + d] * row[d];
+                }
+                h[u] = value * Silu(gate);
+            }
+            var o = new double[D];
+            for (int d = 0; d < D; d++)
+            {
+                o[d] = bout[e * D + d];
+                for (int u = 0; u < U; u++) o[d] += wout[(e * D + d) * U + u] * h[u];
+            }
+            return o;
+        }
+        // L = Σ dy · y with the routing held: the reference's value at the given inputs and weights
+        double Loss(double[] xs, double[] win, double[] bin, double[] wout, double[] bout, double[] w)
+        {
+            double sum = 0;
+            for (int r = 0; r < rows; r++)
+                for (int j = 0; j < k; j++)
+                {
+                    double[] o = Expert(route.Choice[r * k + j], xs[(r * D)..(r * D + D)], win, bin, wout, bout);
+                    for (int d = 0; d < D; d++) sum += dy[r * D + d] * w[r * k + j] * o[d];
+                }
+            return sum;
+        }
+        double[] X = [.. x.Select(v => (double)v)], WIn = [.. wIn.Select(v => (double)v)], BIn = [.. bIn.Select(v => (double)v)], WOut = [.. wOut.Select(v => (double)v)],
+            BOut = [.. bOut.Select(v => (double)v)], W = [.. route.Weights.Select(v => (double)v)];
+        for (int r = 0; r < rows; r++)
+        {
+            var expected = new double[D];
+            for (int j = 0; j < k; j++)
+            {
+                double[] o = Expert(route.Choice[r * k + j], X[(r * D)..(r * D + D)], WIn, BIn, WOut, BOut);
+                for (int d = 0; d < D; d++) expected[d] += W[r * k + j] * o[d];
+            }
+            for (int d = 0; d < D; d++) Assert.Equal(expected[d], y[r * D + d], 1e-5);
+        }
+
+        float[] dWeights = new float[rows * k], dExpertOut = new float[rows * k * D], dHidden = new float[rows * k * U], dPre = new float[rows * k * I];
+        float[] dWIn = new float[wIn.Length], dBIn = new float[bIn.Length], dWOut = new float[wOut.Length], dBOut = new float[bOut.Length], dx = new float[rows * D];
+        Experts.Backward(Activation.Silu, true, rows, k, D, U, wIn, wOut, route.Weights, route.Positions, route.Sources, route.Offsets, gathered, pre, hidden, expertOut, dy,
+            dWeights, dExpertOut, dHidden, dPre, dWIn, dBIn, dWOut, dBOut, dx);
+        // each gradient against a central difference of the reference in double
+        void Check(float[] analytic, double[] at, string what)
+        {
+            for (int i = 0; i < at.Length; i++)
+            {
+                double keep = at[i], h = 1e-6;
+                at[i] = keep + h;
+                double up = Loss(X, WIn, BIn, WOut, BOut, W);
+                at[i] = keep - h;
+                double down = Loss(X, WIn, BIn, WOut, BOut, W);
+                at[i] = keep;
+                Assert.True(Math.Abs((up - down) / (2 * h) - analytic[i]) <= 1e-4 + 1e-4 * Math.Abs(analytic[i]), $"{what}[{i}]: analytic {analytic[i]}, numeric {(up - down) / (2 * h)}");
+            }
+        }
+        Check(dWeights, W, "dWeights");
+        Check(dx, X, "dx");
+        Check(dWIn, WIn, "dWeightIn");
+        Check(dBIn, BIn, "dBiasIn");
+        Check(dWOut, WOut, "dWeightOut");
+        Check(dBOut, BOut, "dBiasOut");
+        // the expert no row chose learns nothing
+        Assert.All(dWIn.AsSpan(3 * I * D, I * D).ToArray(), g => Assert.Equal(0f, g));
+
+        // no rows: the groups empty, nothing written, nothing refused
+        var none = Route([], 0, E, k, normalize: true);
+        Assert.Equal(new int[E + 1], none.Offsets);
+        Experts.Forward(Activation.Silu, true, 0, k, D, U, [], wIn, bIn, wOut, bOut, [], [], [], none.Offsets, [], [], [], [], []);
+        Experts.Backward(Activation.Silu, true, 0, k, D, U, wIn, wOut, [], [], [], none.Offsets, [], [], [], [], [], [], [], [], [], new float[wIn.Length], [], new float[wOut.Length], [], []);
+        Experts.RouteBackward(0, E, k, true, [], [], [], [], []);
+    }
 }

@@ -152,6 +152,22 @@ public class ParameterGroupTests
     }
 
     [Fact]
+    public void DecayMatricesOnlyDecaysTheExpertsWeightsNotTheirBiases()
+    {
+        // a mixture's stacked weights [E, I, D] and router decay; its per-expert biases [E, I] and [E, D] are biases
+        var model = new MoeVariants(seed: 1);
+        ParameterGroups groups = ParameterGroups.DecayMatricesOnly(model.Parameters);
+        string[] decayed = [.. groups.Groups[0].Parameters.Select(p => p.Name)], kept = [.. groups.Groups[1].Parameters.Select(p => p.Name)];
+        Assert.Contains("moe.weight_in", decayed);
+        Assert.Contains("moe.weight_out", decayed);
+        Assert.Contains("moe_1.router", decayed);
+        Assert.Contains("moe.bias_in", kept);
+        Assert.Contains("moe_1.bias_out", kept);
+        Assert.Contains("dense.bias", kept);
+        Assert.Equal(2, model.Parameters["moe.bias_in"].Shape.Length);
+    }
+
+    [Fact]
     public void BadGroupsAreRefused()
     {
         Parameter[] ps = Start();

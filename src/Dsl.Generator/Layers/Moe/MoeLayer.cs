@@ -12,8 +12,8 @@ namespace Dsl.Generator.Layers.Moe;
 /// (<see cref="Gated"/>: a gated linear unit inside), and the output is their outputs weighted by the chosen probabilities
 /// (renormalised over the chosen with <see cref="NormalizeTopK"/>).
 /// </summary>
-internal sealed record MoeSpec(LayerHeader Header, int Experts, int Units, int TopK, bool NormalizeTopK, ActivationKind Activation, bool Gated, bool Bias, InitKind WeightInit)
-    : LayerSpec(Header)
+internal sealed record MoeSpec(LayerHeader Header, int Experts, int Units, int TopK, bool NormalizeTopK, ActivationKind Activation, bool Gated, bool Bias, InitKind WeightInit,
+    float LoadBalancing = 0f) : LayerSpec(Header)
 {
     public override LayerKind Kind => LayerKind.Moe;
 
@@ -31,7 +31,7 @@ internal sealed class MoeLayer : LayerDefinition<MoeSpec, MoePlan>
     public override string AttributeName => "Dsl.MoeAttribute";
 
     public override LayerSpec Parse(AttributeReader a) => new MoeSpec(a.Header, a.Int("experts", 0), a.Int("units", 0), a.Int("topk", 2), a.Bool("normalizetopk", true),
-        a.Activation(ActivationKind.Silu), a.Bool("gated", true), a.Bool("bias", false), a.Init("weightinit"));
+        a.Activation(ActivationKind.Silu), a.Bool("gated", true), a.Bool("bias", false), a.Init("weightinit"), a.Float("loadbalancingloss", 0f));
 
     protected override void Check(MoeSpec spec, OptionChecks checks)
     {
@@ -39,20 +39,29 @@ internal sealed class MoeLayer : LayerDefinition<MoeSpec, MoePlan>
         checks.Positive("units", "units", spec.Units);
         checks.Positive("topk", "TopK", spec.TopK);
         if (spec.Experts > 0 && spec.TopK > 0) checks.AtMost("topk", "TopK", spec.TopK, spec.Experts, "a row goes to that many different experts");
+        // one expert per row, renormalised: every weight is 1, and the router's gradient, which comes through the weights, 0
+        if (spec.TopK == 1 && spec.NormalizeTopK && spec.Experts > 1)
+            checks.Report(Diagnostics.DiagnosticDescriptors.RouterLearnsNothing, "topk", checks.Name);
         if (!Enum.IsDefined(typeof(ActivationKind), spec.Activation)) checks.Invalid("activation", $"Activation = {(int)spec.Activation} is not a known activation");
         checks.KnownInit("weightinit", spec.WeightInit);
+        if (!(spec.LoadBalancing >= 0f) || float.IsInfinity(spec.LoadBalancing))
+            checks.Invalid("loadbalancingloss", $"LoadBalancingLoss is the load-balancing loss's coefficient: a finite number of at least 0 (0: none), not {spec.LoadBalancing.ToString(System.Globalization.CultureInfo.InvariantCulture)}");
     }
 
     protected override ShapedLayer Shape(MoeSpec spec, ShapeContext c)
     {
-        c.Limit(spec, "weight_in", (long)spec.Experts * spec.InnerWidth, c.InWidth);
-        c.Limit(spec, "weight_out", (long)spec.Experts * c.InWidth, spec.Units);
+        string why = "a tensor must fit in one .NET array";
+        c.LimitTotal(spec.Location, System.FormattableString.Invariant($"weight_in [{spec.Experts}, {spec.InnerWidth}, {c.InWidth}]"), why,
+            () => checked((long)spec.Experts * spec.InnerWidth * c.InWidth));
+        c.LimitTotal(spec.Location, System.FormattableString.Invariant($"weight_out [{spec.Experts}, {c.InWidth}, {spec.Units}]"), why,
+            () => checked((long)spec.Experts * c.InWidth * spec.Units));
         return c.SameShape(spec);
     }
 
     protected override string Describe(ShapedLayer layer, MoeSpec spec, ShapedModel model, int index) =>
         $"new global::Dsl.MoeInfo({Literal(layer.Name)}, {layer.InWidth}, {spec.Experts}, {spec.Units}, {spec.TopK}, {Literal(layer.OutIsSequence)}, global::Dsl.Activation.{spec.Activation}"
-        + $"{(spec.Gated ? "" : ", Gated: false")}{(spec.NormalizeTopK ? "" : ", NormalizeTopK: false")}{(spec.Bias ? ", Bias: true" : "")})";
+        + $"{(spec.Gated ? "" : ", Gated: false")}{(spec.NormalizeTopK ? "" : ", NormalizeTopK: false")}{(spec.Bias ? ", Bias: true" : "")}"
+        + $"{(spec.LoadBalancing > 0f ? $", LoadBalancingLoss: {Helpers.SourceWriter.Float(spec.LoadBalancing)}" : "")})";
 
     protected override MoePlan Lower(ShapedLayer layer, MoeSpec spec, LowerContext c)
     {
@@ -86,7 +95,16 @@ internal sealed class MoeLayer : LayerDefinition<MoeSpec, MoePlan>
         var pass = new PassBuilder()
             .Doc($"// {layer.Name}: {EmitContext.Shape(layer.InIsSequence, d)} -> same, a mixture of {e} experts, {k} per row: p = softmax(x · Rᵀ); out = Σ over the chosen e of w_e · ({expert}{(spec.Bias ? " + b_in" : "")}) · W_outᵀ{(spec.Bias ? " + b_out" : "")}, w the chosen p{(spec.NormalizeTopK ? " over their sum" : "")}")
             .Add(new MatMulOp(rows, e, d, c.In, false, router.Values, true, probs, false, "the router's logits"))
-            .Add(new KernelOp(Kernels.Experts, "Route", rowCount, experts, topK, normalize, probs, weights, choice, positions, sources, offsets))
+            .Add(new KernelOp(Kernels.Experts, "Route", rowCount, experts, topK, normalize, probs, weights, choice, positions, sources, offsets));
+        // the load-balancing loss: each expert's share of the choices (padded steps left out), the term added to the pass's loss
+        BufferRef? balance = spec.LoadBalancing > 0f
+            ? c.Own("balance", e, Rows.One, BufferUse.Forward, $"α · E · f_e / N: the load-balancing loss's slope in each row's probability of expert e [{e}]")
+            : null;
+        Operand lengths = layer.OutIsSequence ? new LengthsOperand() : Operand.None, coefficient = ScalarOperand.Of(spec.LoadBalancing);
+        if (balance is not null)
+            pass.Comment($"the load-balancing loss α · E · Σ_e f_e · P_e, α = {Helpers.SourceWriter.Float(spec.LoadBalancing)}, added to the pass's")
+                .Add(new KernelOp(Kernels.Experts, "Balance", rowCount, ScalarOperand.Of(Dim.B), topK, coefficient, probs, choice, lengths, balance, c.AuxiliaryLoss()));
+        pass
             .Add(new KernelOp(Kernels.Experts, "Forward", kind, gated, rowCount, topK, width, units, c.In, weightIn.Values, Bias(biasIn, false), weightOut.Values, Bias(biasOut, false),
                 weights, positions, sources, offsets, gathered, pre, hidden, expertOut, output));
 
@@ -100,8 +118,9 @@ internal sealed class MoeLayer : LayerDefinition<MoeSpec, MoePlan>
             .Add(new KernelOp(Kernels.Experts, "Backward", kind, gated, rowCount, topK, width, units, weightIn.Values, weightOut.Values, weights, positions, sources, offsets,
                 gathered, pre, hidden, expertOut, dOutput, dWeights, dExpertOut, dHidden, dPre, weightIn.Gradient, Bias(biasIn, true), weightOut.Gradient, Bias(biasOut, true),
                 c.DIn is null ? Operand.None : c.DIn))
-            .Add(new KernelOp(Kernels.Experts, "RouteBackward", rowCount, experts, topK, normalize, probs, weights, choice, dWeights, dLogits))
-            .Add(new MatMulOp(e, d, rows, dLogits, true, c.In, false, router.Gradient, true, "the router's gradient"));
+            .Add(new KernelOp(Kernels.Experts, "RouteBackward", rowCount, experts, topK, normalize, probs, weights, choice, dWeights, dLogits));
+        if (balance is not null) pass.Add(new KernelOp(Kernels.Experts, "BalanceBackward", rowCount, ScalarOperand.Of(Dim.B), probs, balance, lengths, dLogits));
+        pass.Add(new MatMulOp(e, d, rows, dLogits, true, c.In, false, router.Gradient, true, "the router's gradient"));
         if (c.DIn is not null) pass.Add(new MatMulOp(rows, d, e, dLogits, false, router.Values, false, c.DIn, true, "through the router"));
         return new MoePlan(layer, c.In, c.DIn, output, dOutput, router, weightIn, weightOut, biasIn, biasOut) { Passes = pass.Build() };
     }
