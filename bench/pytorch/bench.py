@@ -212,16 +212,19 @@ def main():
     def rotate(t):
         return t * rope_cos + torch.cat([-t[..., hd // 2:], t[..., :hd // 2]], -1) * rope_sin
 
+    def rope_attention(x, qkv, out, norm):
+        """x + the block's attention: the norm, q, k and v in one Linear, rotated queries and keys, causal scores, out."""
+        q, k, v = qkv(rms(x, norm)).split(E, dim=-1)
+        q, k, v = [t.view(B, T, heads, hd).transpose(1, 2) for t in (q, k, v)]
+        scores = rotate(q) @ rotate(k).transpose(-1, -2) / hd ** 0.5 + causal
+        return x + out((scores.softmax(-1) @ v).transpose(1, 2).reshape(B, T, E))
+
     llama_params = [p for m in (llama_emb, qkv_proj, out_proj, gate_up, down_l, head_l) for p in m.parameters()] + norms
     llama_adam = torch.optim.AdamW(llama_params, lr=1e-3, weight_decay=0.1)
 
     def llama_step():
         llama_adam.zero_grad(set_to_none=False)
-        x = llama_emb(gpt_tokens)
-        q, k, v = qkv_proj(rms(x, norms[0])).split(E, dim=-1)
-        q, k, v = [t.view(B, T, heads, hd).transpose(1, 2) for t in (q, k, v)]
-        scores = rotate(q) @ rotate(k).transpose(-1, -2) / hd ** 0.5 + causal
-        x = x + out_proj((scores.softmax(-1) @ v).transpose(1, 2).reshape(B, T, E))
+        x = rope_attention(llama_emb(gpt_tokens), qkv_proj, out_proj, norms[0])
         value, gate = gate_up(rms(x, norms[1])).chunk(2, dim=-1)
         x = x + down_l(value * F.silu(gate))
         logits = head_l(rms(x, norms[2]))
@@ -248,11 +251,7 @@ def main():
 
     def moe_step():
         moe_adam.zero_grad(set_to_none=False)
-        x = moe_emb(gpt_tokens)
-        q, k, v = moe_qkv(rms(x, moe_norms[0])).split(E, dim=-1)
-        q, k, v = [t.view(B, T, heads, hd).transpose(1, 2) for t in (q, k, v)]
-        scores = rotate(q) @ rotate(k).transpose(-1, -2) / hd ** 0.5 + causal
-        x = x + moe_out((scores.softmax(-1) @ v).transpose(1, 2).reshape(B, T, E))
+        x = rope_attention(moe_emb(gpt_tokens), moe_qkv, moe_out, moe_norms[0])
         h = rms(x, moe_norms[1]).reshape(-1, E)
         weights, chosen = torch.topk(F.softmax(router(h), dim=-1), K_, dim=-1)
         weights = weights / weights.sum(dim=-1, keepdim=True)
