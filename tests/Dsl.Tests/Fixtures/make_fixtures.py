@@ -2819,61 +2819,90 @@ def make_hf_granite():
     write_hf_fixture("HfGranite", c, state, ids, lengths, logits)
 
 
-def make_hf_mixtral(name, seed, window=None, tied=False):
-    """HfMixtral: MixtralForCausalLM as save_pretrained writes it ("model." prefix, float32, one tensor per expert and projection),
-    transformers' modeling_mixtral written out: embed_tokens; 2 layers of 4 heads over 2 key/value heads of 8 values, each
-    input_layernorm (RMSNorm, rms_norm_eps 1e-5), q_proj, k_proj, v_proj and o_proj without biases, the rotation of each whole head
-    (rotate_half, base rope_theta 1e6), the scores q k^T / sqrt(8), the causal and padding masks (and, with window, each query's
-    keys i - window < j <= i: sliding_window); post_attention_layernorm, then MixtralSparseMoeBlock: the router block_sparse_moe.gate
-    (4 experts, no bias), the softmax of its scores, each row's top 2 (num_experts_per_tok) divided by their sum, each chosen
-    expert's w2(silu(w1(x)) * w3(x)) times its weight, added up (index_add_); model.norm, lm_head (tied: embed_tokens). Two
+SPARSE_FAMILIES = {
+    # model_type: (architecture, the mixture's prefix, the experts' (gate, up, down) names, the experts' key, the units' key, QK-norm)
+    "mixtral": ("MixtralForCausalLM", "block_sparse_moe.", ("w1", "w3", "w2"), "num_local_experts", "intermediate_size", None),
+    "olmoe": ("OlmoeForCausalLM", "mlp.", ("gate_proj", "up_proj", "down_proj"), "num_experts", "intermediate_size", "across"),
+    "qwen3_moe": ("Qwen3MoeForCausalLM", "mlp.", ("gate_proj", "up_proj", "down_proj"), "num_experts", "moe_intermediate_size", "head"),
+}
+
+
+def make_hf_sparse(name, model_type, seed, window=None, tied=False, normalize=True, bias=False, head_dim=None):
+    """HfMixtral, HfMixtralTied, HfOlmoe, HfQwen3Moe: the sparse decoders as save_pretrained writes them ("model." prefix, float32,
+    one tensor per expert and projection), transformers' modeling_mixtral, modeling_olmoe and modeling_qwen3_moe written out:
+    embed_tokens; 2 layers of 4 heads over 2 key/value heads (of 8 values, or head_dim), each input_layernorm (RMSNorm),
+    q_proj, k_proj, v_proj and o_proj (their biases with attention_bias), QK-norm as the family has it (OLMoE's q_norm and
+    k_norm over the whole projections, Qwen3-MoE's over each head's values), the rotation of each whole head (rotate_half), the
+    scores q k^T / sqrt(d), the causal and padding masks (and, with window, each query's keys i - window < j <= i); then
+    post_attention_layernorm and the sparse block: the router (the mixture's gate, no bias), the softmax of its scores, each
+    row's top 2 of 4 experts (divided by their sum: Mixtral always, the others with norm_topk_prob), each chosen expert's
+    down(silu(gate(x)) * up(x)) times its weight, added up (index_add_); model.norm, lm_head (tied: embed_tokens). Two
     sequences of 11 steps, the second padded after 7."""
+    architecture, prefix, (gate_name, up_name, down_name), experts_key, units_key, qk = SPARSE_FAMILIES[model_type]
     heads, kv, E, k = 4, 2, 4, 2
-    c = {"architectures": ["MixtralForCausalLM"], "model_type": "mixtral", "vocab_size": 27, "hidden_size": 32, "intermediate_size": 24,
+    eps = 1e-6 if model_type == "qwen3_moe" else 1e-5
+    theta = 1000000.0 if model_type == "mixtral" else 10000.0
+    c = {"architectures": [architecture], "model_type": model_type, "vocab_size": 27, "hidden_size": 32, units_key: 24,
          "num_hidden_layers": 2, "num_attention_heads": heads, "num_key_value_heads": kv, "hidden_act": "silu", "max_position_embeddings": 64,
-         "rms_norm_eps": 1e-05, "rope_theta": 1000000.0, "sliding_window": window, "num_local_experts": E, "num_experts_per_tok": k,
-         "output_router_logits": False, "router_aux_loss_coef": 0.001, "router_jitter_noise": 0.0, "attention_dropout": 0.0,
+         "rms_norm_eps": eps, "rope_theta": theta, experts_key: E, "num_experts_per_tok": k,
+         "output_router_logits": False, "router_aux_loss_coef": 0.001, "attention_dropout": 0.0,
          "tie_word_embeddings": tied, "bos_token_id": 1, "eos_token_id": 2, "torch_dtype": "float32"}
+    if model_type == "mixtral":
+        c.update({"sliding_window": window, "router_jitter_noise": 0.0})
+    else:
+        c.update({"norm_topk_prob": normalize, "attention_bias": bias})
+    if model_type == "olmoe":
+        c["clip_qkv"] = None
+    if model_type == "qwen3_moe":
+        c.update({"head_dim": head_dim, "decoder_sparse_step": 1, "mlp_only_layers": [], "use_sliding_window": False, "sliding_window": None,
+                  "intermediate_size": 48})
     torch.manual_seed(seed)
-    H, V, T, I = c["hidden_size"], c["vocab_size"], 11, c["intermediate_size"]
-    d, eps = H // heads, c["rms_norm_eps"]
+    H, V, T, I = c["hidden_size"], c["vocab_size"], 11, c[units_key]
+    d = head_dim or H // heads
     state = {"model.embed_tokens.weight": nn.Embedding(V, H).weight.detach().clone() * 0.5}
     for i in range(c["num_hidden_layers"]):
         at = f"model.layers.{i}."
         random_norm(state, at + "input_layernorm", H, bias=False)
-        random_split_attention(state, at + "self_attn.", heads, kv, d, H, "o_proj", bias=False)
+        random_split_attention(state, at + "self_attn.", heads, kv, d, H, "o_proj", bias=bias)
+        if qk == "across":
+            random_norm(state, at + "self_attn.q_norm", heads * d, bias=False)
+            random_norm(state, at + "self_attn.k_norm", kv * d, bias=False)
+        elif qk == "head":
+            random_norm(state, at + "self_attn.q_norm", d, bias=False)
+            random_norm(state, at + "self_attn.k_norm", d, bias=False)
         random_norm(state, at + "post_attention_layernorm", H, bias=False)
-        state[at + "block_sparse_moe.gate.weight"] = nn.Linear(H, E, bias=False).weight.detach().clone() * 4  # (a router that prefers)
+        state[at + prefix + "gate.weight"] = nn.Linear(H, E, bias=False).weight.detach().clone() * 4  # (a router that prefers)
         for e in range(E):
-            random_linear(state, at + f"block_sparse_moe.experts.{e}.w1", I, H, bias=False)
-            random_linear(state, at + f"block_sparse_moe.experts.{e}.w2", H, I, bias=False)
-            random_linear(state, at + f"block_sparse_moe.experts.{e}.w3", I, H, bias=False)
+            random_linear(state, at + prefix + f"experts.{e}.{gate_name}", I, H, bias=False)
+            random_linear(state, at + prefix + f"experts.{e}.{down_name}", H, I, bias=False)
+            random_linear(state, at + prefix + f"experts.{e}.{up_name}", I, H, bias=False)
     random_norm(state, "model.norm", H, bias=False)
     if not tied:
         random_linear(state, "lm_head", V, H, bias=False)
     ids, lengths, blocked = padded_batch(V, T)
     if window:
         blocked = blocked | (torch.arange(T)[:, None] - torch.arange(T)[None, :] >= window)[None, None]
-    rotated, _ = partial_rotation(T, d, c["rope_theta"])
+    rotated, _ = partial_rotation(T, d, theta)
 
-    def linear(x, prefix):
-        return F.linear(x, state[prefix + ".weight"])
+    def linear(x, prefix_):
+        return F.linear(x, state[prefix_ + ".weight"], state.get(prefix_ + ".bias"))
 
-    def norm(x, prefix):  # MixtralRMSNorm
-        return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + eps) * state[prefix + ".weight"]
+    def norm(x, prefix_):  # the families' RMSNorm
+        return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + eps) * state[prefix_ + ".weight"]
 
-    def sparse_moe(x, at):  # MixtralSparseMoeBlock
+    def sparse_moe(x, at):  # MixtralSparseMoeBlock, OlmoeSparseMoeBlock, Qwen3MoeSparseMoeBlock
         h = x.reshape(-1, H)
-        probs = F.softmax(linear(h, at + "block_sparse_moe.gate"), dim=1, dtype=torch.float)
+        probs = F.softmax(linear(h, at + prefix + "gate"), dim=1, dtype=torch.float)
         weights, chosen = torch.topk(probs, k, dim=-1)
-        weights = weights / weights.sum(dim=-1, keepdim=True)
+        if model_type == "mixtral" or normalize:
+            weights = weights / weights.sum(dim=-1, keepdim=True)
         out = torch.zeros_like(h)
         for e in range(E):
             rows, slot = torch.where(chosen == e)
             if rows.numel() == 0:
                 continue
-            expert = at + f"block_sparse_moe.experts.{e}."
-            y = linear(F.silu(linear(h[rows], expert + "w1")) * linear(h[rows], expert + "w3"), expert + "w2")
+            expert = at + prefix + f"experts.{e}."
+            y = linear(F.silu(linear(h[rows], expert + gate_name)) * linear(h[rows], expert + up_name), expert + down_name)
             out.index_add_(0, rows, y * weights[rows, slot, None])
         return out.reshape(x.shape)
     with torch.no_grad():
@@ -2881,9 +2910,15 @@ def make_hf_mixtral(name, seed, window=None, tied=False):
         for i in range(c["num_hidden_layers"]):
             at = f"model.layers.{i}."
             h = norm(x, at + "input_layernorm")
-            q = rotated(linear(h, at + "self_attn.q_proj").view(2, T, heads, d).transpose(1, 2))
-            k_ = rotated(linear(h, at + "self_attn.k_proj").view(2, T, kv, d).transpose(1, 2)).repeat_interleave(heads // kv, dim=1)
-            v = linear(h, at + "self_attn.v_proj").view(2, T, kv, d).transpose(1, 2).repeat_interleave(heads // kv, dim=1)
+            q, k_, v = linear(h, at + "self_attn.q_proj"), linear(h, at + "self_attn.k_proj"), linear(h, at + "self_attn.v_proj")
+            if qk == "across":  # OLMoE: q_norm(q_proj(x)), k_norm(k_proj(x)) over the whole projections
+                q, k_ = norm(q, at + "self_attn.q_norm"), norm(k_, at + "self_attn.k_norm")
+            q, k_, v = q.view(2, T, heads, d), k_.view(2, T, kv, d), v.view(2, T, kv, d)
+            if qk == "head":  # Qwen3-MoE: q_norm(q_proj(x).view(..., heads, d)) over each head's values
+                q, k_ = norm(q, at + "self_attn.q_norm"), norm(k_, at + "self_attn.k_norm")
+            q = rotated(q.transpose(1, 2))
+            k_ = rotated(k_.transpose(1, 2)).repeat_interleave(heads // kv, dim=1)
+            v = v.transpose(1, 2).repeat_interleave(heads // kv, dim=1)
             weights = ((q @ k_.transpose(-1, -2)) / math.sqrt(d)).masked_fill(blocked, torch.finfo(torch.float32).min).softmax(-1)
             x = x + linear((weights @ v).transpose(1, 2).reshape(2, T, heads * d), at + "self_attn.o_proj")
             x = x + sparse_moe(norm(x, at + "post_attention_layernorm"), at)
@@ -4074,9 +4109,11 @@ if __name__ == "__main__":
     if "--hf-neo" in sys.argv:  # only the GPT-Neo checkpoint
         make_hf_gpt_neo()
         sys.exit(0)
-    if "--hf-mixtral" in sys.argv:  # only the Mixtral checkpoints
-        make_hf_mixtral("HfMixtral", 1001, window=6)
-        make_hf_mixtral("HfMixtralTied", 1002, tied=True)
+    if "--hf-mixtral" in sys.argv:  # only the sparse decoders' checkpoints (Mixtral's, OLMoE's, Qwen3-MoE's)
+        make_hf_sparse("HfMixtral", "mixtral", 1001, window=6)
+        make_hf_sparse("HfMixtralTied", "mixtral", 1002, tied=True)
+        make_hf_sparse("HfOlmoe", "olmoe", 1003, normalize=False, bias=True)
+        make_hf_sparse("HfQwen3Moe", "qwen3_moe", 1004, normalize=True, head_dim=12, tied=True)
         sys.exit(0)
     if "--hf-granite" in sys.argv:  # only the Granite checkpoint
         make_hf_granite()

@@ -1037,3 +1037,23 @@ public partial class HfTinyMixtralTied;
 [RmsNorm(Epsilon = 1e-5f)] [Dense(27, Bias = false)]
 public partial class HfTinyMixtralUnnormalised;
 
+// The HfOlmoe fixture's model (OlmoeForCausalLM): QK-norm across the heads, attention_bias, 4 SwiGLU experts, 2 per row, the
+// probabilities as they are (norm_topk_prob false), the untied head.
+[Embedding(vocab: 27, dim: 32)]
+[Repeat(2)]
+[RmsNorm(Epsilon = 1e-5f)] [Attention(Heads = 4, KeyValueHeads = 2, Causal = true, Rotary = true, QueryKeyNorm = true, QueryKeyNormAcrossHeads = true, QueryKeyNormEpsilon = 1e-5f)] [Residual(Layers = 2)]
+[RmsNorm(Epsilon = 1e-5f)] [Moe(experts: 4, units: 24, NormalizeTopK = false)] [Residual(Layers = 2)]
+[EndRepeat]
+[RmsNorm(Epsilon = 1e-5f)] [Dense(27, Bias = false)]
+public partial class HfTinyOlmoe;
+
+// The HfQwen3Moe fixture's model (Qwen3MoeForCausalLM): heads of 12 values over a width of 32, each head's QK-norm, 4 SwiGLU
+// experts, 2 per row, renormalised (norm_topk_prob), the tied head.
+[Embedding(vocab: 27, dim: 32)]
+[Repeat(2)]
+[RmsNorm(Epsilon = 1e-6f)] [Attention(Heads = 4, KeyValueHeads = 2, HeadWidth = 12, Causal = true, Rotary = true, Bias = false, QueryKeyNorm = true, QueryKeyNormEpsilon = 1e-6f)] [Residual(Layers = 2)]
+[RmsNorm(Epsilon = 1e-6f)] [Moe(experts: 4, units: 24)] [Residual(Layers = 2)]
+[EndRepeat]
+[RmsNorm(Epsilon = 1e-6f)] [Dense(27, TieEmbedding = true, Bias = false)]
+public partial class HfTinyQwen3Moe;
+

@@ -173,6 +173,8 @@ public class OnnxExportTests
         nameof(GcMoe) => new GcMoe(seed: 121),
         nameof(GcMoeVariants) => new GcMoeVariants(seed: 122),
         nameof(HfTinyMixtral) => new HfTinyMixtral(seed: 123),
+        nameof(HfTinyOlmoe) => new HfTinyOlmoe(seed: 124),
+        nameof(HfTinyQwen3Moe) => new HfTinyQwen3Moe(seed: 125),
         _ => throw new ArgumentException(name),
     };
 
@@ -255,7 +257,7 @@ public class OnnxExportTests
         // [Scale]: a Mul by the constant
         nameof(ScaledBlock), nameof(GcScale), nameof(HfTinyGranite),
         // [Moe]: every expert over every row, weighted by TopK's probabilities scattered into [N, E]
-        nameof(MoeBlock), nameof(MoeVariants), nameof(GcMoe), nameof(GcMoeVariants), nameof(HfTinyMixtral),
+        nameof(MoeBlock), nameof(MoeVariants), nameof(GcMoe), nameof(GcMoeVariants), nameof(HfTinyMixtral), nameof(HfTinyOlmoe), nameof(HfTinyQwen3Moe),
         // ModernBERT's layers: rotary positions of two bases, the local layers' band on both sides, GeGLU, norms without biases
         nameof(HfTinyModernBert),
     };

@@ -825,6 +825,69 @@ public sealed class HuggingFaceTests : IDisposable
     }
 
     /// <summary>
+    /// OLMoE's and Qwen3-MoE's checkpoints (OlmoeForCausalLM, Qwen3MoeForCausalLM, transformers' modeling code written out): QK-norm
+    /// across the heads or per head, a mixture of experts from a tensor per expert and projection (mlp.experts.{e}.gate_proj,
+    /// up_proj, down_proj), norm_topk_prob either way: the logits of a full and a right-padded sequence at their valid steps and each
+    /// cached step; saved under their names and read back; configurations and layouts that differ refused, named, nothing loaded.
+    /// </summary>
+    [Fact]
+    public void OlmoeAndQwen3MoeCheckpointsGiveTheirLogits()
+    {
+        IModel<int> olmoe = new HfTinyOlmoe(seed: 1);
+        HuggingFace.LoadOlmoe(olmoe, Fixture.Path("HfOlmoe"));
+        AssertCausalLogits(olmoe, "HfOlmoe");
+        string folder = Path.Combine(_temp, "olmoe-saved");
+        HuggingFace.SaveOlmoe(olmoe, folder);
+        AssertSavedAsLoaded("HfOlmoe", folder);
+        IModel<int> qwen = new HfTinyQwen3Moe(seed: 1);
+        HuggingFace.LoadQwen3Moe(qwen, Fixture.Path("HfQwen3Moe"));
+        AssertCausalLogits(qwen, "HfQwen3Moe");
+        folder = Path.Combine(_temp, "qwen3moe-saved");
+        HuggingFace.SaveQwen3Moe(qwen, folder);
+        AssertSavedAsLoaded("HfQwen3Moe", folder);
+        var back = new HfTinyQwen3Moe(seed: 2);
+        HuggingFace.LoadQwen3Moe(back, folder);
+        Assert.Equal(qwen.Parameters.SelectMany(p => p.AsSpan().ToArray()), back.Parameters.SelectMany(p => p.AsSpan().ToArray()));
+
+        IModel<int> untouched = new HfTinyOlmoe(seed: 3);
+        float[] before = [.. untouched.Parameters.SelectMany(p => p.AsSpan().ToArray())];
+        var error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadOlmoe(untouched, Edited("HfOlmoe", "olmoe-config", c =>
+        {
+            c["norm_topk_prob"] = true;
+            c["clip_qkv"] = 8.0;
+            c["attention_bias"] = false;
+            c.Remove("num_experts");
+        })));
+        Contains(error.Message, "norm_topk_prob is true, the model declares 'moe' (NormalizeTopK = false)");
+        Contains(error.Message, "clip_qkv is 8: OLMoE clamps its queries, keys and values after their norms");
+        Contains(error.Message, "attention_bias is false, the model declares 'attention'");
+        Contains(error.Message, "num_experts is 64 (its default), the model declares 4 ('moe' experts)");
+        Assert.Equal(before, untouched.Parameters.SelectMany(p => p.AsSpan().ToArray()));
+        error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadQwen3Moe(new HfTinyQwen3Moe(seed: 3), Edited("HfQwen3Moe", "qwen3moe-config", c =>
+        {
+            c["decoder_sparse_step"] = 2;
+            c["mlp_only_layers"] = new JsonArray(1);
+            c["use_sliding_window"] = true;
+            c.Remove("head_dim");
+            c["moe_intermediate_size"] = 16;
+        })));
+        Contains(error.Message, "decoder_sparse_step is 2: dense layers among the sparse ones are not laid out here");
+        Contains(error.Message, "mlp_only_layers is [1]: dense layers among the sparse ones are not laid out here");
+        Contains(error.Message, "use_sliding_window is true: Qwen3-MoE's sliding layers are not laid out here");
+        Contains(error.Message, "head_dim is 128 (its default), the model declares 12 ('attention' HeadWidth)");
+        Contains(error.Message, "moe_intermediate_size is 16, the model declares 24 ('moe' units)");
+        error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadOlmoe(new HfTinyOlmoe(seed: 3), Fixture.Path("HfQwen3Moe")));
+        Contains(error.Message, "model_type is \"qwen3_moe\": LoadOlmoe reads OLMoE's checkpoints (\"olmoe\")");
+        // each family's attention in its own place: Mixtral's walk has no QK-norm, OLMoE's none per head
+        var layout = Assert.Throws<ArgumentException>(() => HuggingFace.LoadMixtral(new HfTinyOlmoe(seed: 3), Fixture.Path("HfMixtral")));
+        Contains(layout.Message, "HfTinyOlmoe is not laid out as Mixtral: layer 2 ('attention'");
+        layout = Assert.Throws<ArgumentException>(() => HuggingFace.LoadOlmoe(new HfTinyQwen3Moe(seed: 3), Fixture.Path("HfOlmoe")));
+        Contains(layout.Message, "HfTinyQwen3Moe is not laid out as OLMoE: layer 2 ('attention'");
+        layout = Assert.Throws<ArgumentException>(() => HuggingFace.LoadQwen3Moe(new HfTinyMixtralTied(seed: 3), Fixture.Path("HfQwen3Moe")));
+        Contains(layout.Message, "HfTinyMixtralTied is not laid out as Qwen3-MoE: layer 2 ('attention'");
+    }
+
+    /// <summary>
     /// Granite's checkpoint (GraniteForCausalLM, transformers' modeling_granite written out): its embedding, residual, attention and
     /// logit multipliers ([Scale] layers and the attention's Scale), every bias, tied: the logits of a full and a right-padded
     /// sequence at their valid steps and each cached step; saved under its names and read back; a configuration or layout that

@@ -1,0 +1,396 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Text.Json;
+
+namespace Dsl;
+
+public static partial class HuggingFace
+{
+    /// <summary>
+    /// Loads a Mixtral checkpoint — transformers' <c>MixtralForCausalLM</c> (Mistral AI's Mixtral-8x7B and -8x22B, base and instruct,
+    /// and the many sparse models saved as it; <c>model_type</c> "mixtral") — into <paramref name="model"/>, declared as LLaMA's layers
+    /// with a mixture of experts in place of the feed-forward:
+    /// <code>
+    /// [Embedding(vocab: vocab_size, dim: hidden_size)]
+    /// // per decoder layer (num_hidden_layers of them):
+    /// [RmsNorm(Epsilon = ε)] [Attention(Heads = h, KeyValueHeads = g, Causal = true, Rotary = true, RotaryBase = rope_theta, Bias = false)] [Residual(Layers = 2)]
+    /// [RmsNorm(Epsilon = ε)] [Moe(experts: num_local_experts, units: intermediate_size, TopK = num_experts_per_tok)] [Residual(Layers = 2)]
+    /// // then
+    /// [RmsNorm(Epsilon = ε)] [Dense(vocab_size, Bias = false)]
+    /// </code>
+    /// (ε = <c>rms_norm_eps</c>; <c>sliding_window</c>: <c>SlidingWindow</c> on the attention; <c>tie_word_embeddings</c>: the output
+    /// layer <c>TieEmbedding = true</c>). Mixtral's router takes the softmax of its scores, each row's top k, and divides their
+    /// probabilities by their sum: the <c>[Moe]</c>'s defaults (<c>NormalizeTopK = true</c>, gated SiLU experts without biases).
+    /// <c>model.embed_tokens</c> goes into the embedding; each layer's <c>self_attn.q_proj</c>, <c>k_proj</c> and <c>v_proj</c> into the
+    /// attention's <c>in_proj_weight</c>, <c>o_proj</c> into <c>out_proj</c>, <c>block_sparse_moe.gate</c> into the mixture's
+    /// <c>router</c>, each expert's <c>w3</c> (up) then <c>w1</c> (gate) into its block of <c>weight_in</c> and <c>w2</c> (down) into
+    /// its block of <c>weight_out</c>; <c>input_layernorm</c>, <c>post_attention_layernorm</c> and <c>model.norm</c> into the norms,
+    /// <c>lm_head</c> into the output layer. The router's training options (<c>router_jitter_noise</c>, the auxiliary loss of
+    /// <c>output_router_logits</c> and <c>router_aux_loss_coef</c>) change nothing at inference and are not read: a model learns with the
+    /// load-balancing loss where its <c>[Moe]</c> layers declare <c>LoadBalancingLoss</c>. transformers 5's fused layout
+    /// (<c>mlp.experts.gate_up_proj</c>) is not read; the Hub's checkpoints and its <c>save_pretrained</c> keep a tensor per expert.
+    /// </summary>
+    /// <param name="model">The model to load into; its parameters change only when everything checks.</param>
+    /// <param name="path">
+    /// The checkpoint's folder (or its safetensors file, or its shards' index) with its <c>config.json</c>, checked against the
+    /// model first, with MixtralConfig's defaults for what it leaves out: <c>vocab_size</c> (32000), <c>hidden_size</c> (4096),
+    /// <c>intermediate_size</c> (14336), <c>num_hidden_layers</c> (32), <c>num_attention_heads</c> (32), <c>num_key_value_heads</c> (8),
+    /// <c>hidden_act</c> ("silu"), <c>rope_theta</c> (1e6), <c>rms_norm_eps</c> (1e-5), <c>sliding_window</c> (none),
+    /// <c>num_local_experts</c> (8), <c>num_experts_per_tok</c> (2) and <c>tie_word_embeddings</c> (false); a <c>rope_scaling</c> is refused.
+    /// </param>
+    /// <exception cref="ArgumentException">The model is not laid out as Mixtral (the message names the first layer that differs).</exception>
+    /// <exception cref="System.IO.InvalidDataException">
+    /// The checkpoint does not fit the model: its configuration differs, or tensors are missing, extra or of other shapes (all
+    /// named); nothing is loaded.
+    /// </exception>
+    public static void LoadMixtral(IModel model, string path) => LoadSparse(model, path, SparseFamily.Mixtral);
+
+    /// <summary>
+    /// Saves <paramref name="model"/>, declared as Mixtral (see <see cref="LoadMixtral"/>), as a <c>MixtralForCausalLM</c> checkpoint in
+    /// <paramref name="folder"/> (created if need be): <c>model.safetensors</c> (float32) under <c>save_pretrained</c>'s names, a tensor per
+    /// expert and projection (a tied output layer left out), and the <c>config.json</c> that describes it, so that transformers'
+    /// <c>MixtralForCausalLM.from_pretrained(folder)</c> and <see cref="LoadMixtral"/> read it back. Both files are built first, then
+    /// replaced together.
+    /// </summary>
+    /// <exception cref="ArgumentException">The model is not laid out as Mixtral, or its layers or norms differ from one another (one configuration cannot say so).</exception>
+    public static void SaveMixtral(IModel model, string folder) => SaveSparse(model, folder, SparseFamily.Mixtral);
+
+    /// <summary>
+    /// Loads an OLMoE checkpoint — transformers' <c>OlmoeForCausalLM</c> (allenai's OLMoE-1B-7B, base and instruct; <c>model_type</c>
+    /// "olmoe") — into <paramref name="model"/>, declared as OLMo 2's attention (QK-norm across the heads) in LLaMA's pre-norm layers,
+    /// a mixture of experts in place of the feed-forward:
+    /// <code>
+    /// [Embedding(vocab: vocab_size, dim: hidden_size)]
+    /// // per decoder layer (num_hidden_layers of them):
+    /// [RmsNorm(Epsilon = ε)] [Attention(Heads = h, KeyValueHeads = g, Causal = true, Rotary = true, RotaryBase = rope_theta, Bias = false, QueryKeyNorm = true, QueryKeyNormAcrossHeads = true, QueryKeyNormEpsilon = ε)] [Residual(Layers = 2)]
+    /// [RmsNorm(Epsilon = ε)] [Moe(experts: num_experts, units: intermediate_size, TopK = num_experts_per_tok, NormalizeTopK = norm_topk_prob)] [Residual(Layers = 2)]
+    /// // then
+    /// [RmsNorm(Epsilon = ε)] [Dense(vocab_size, Bias = false)]
+    /// </code>
+    /// (ε = <c>rms_norm_eps</c>; <c>attention_bias</c>: <c>Bias = true</c>; <c>tie_word_embeddings</c>: <c>TieEmbedding = true</c>).
+    /// <c>self_attn.q_norm</c> and <c>k_norm</c> go into the attention's <c>q_norm.weight</c> and <c>k_norm.weight</c>,
+    /// <c>mlp.gate</c> into the mixture's <c>router</c>, each expert's <c>up_proj</c> then <c>gate_proj</c> into its block of
+    /// <c>weight_in</c> and <c>down_proj</c> into its block of <c>weight_out</c>; the rest as <see cref="LoadMixtral"/>. OLMoE's
+    /// <c>clip_qkv</c> (which clamps after the norms, where <c>ClipQkv</c> clamps before) is refused.
+    /// </summary>
+    /// <param name="model">The model to load into; its parameters change only when everything checks.</param>
+    /// <param name="path">
+    /// The checkpoint's folder (or its safetensors file, or its shards' index) with its <c>config.json</c>, checked against the
+    /// model first, with OlmoeConfig's defaults for what it leaves out: <c>vocab_size</c> (50304), <c>hidden_size</c> (2048),
+    /// <c>intermediate_size</c> (2048), <c>num_hidden_layers</c> (16), <c>num_attention_heads</c> (16), <c>num_key_value_heads</c> (as
+    /// many), <c>hidden_act</c> ("silu"), <c>rope_theta</c> (10000), <c>rms_norm_eps</c> (1e-5), <c>num_experts</c> (64),
+    /// <c>num_experts_per_tok</c> (8), <c>norm_topk_prob</c> (false), <c>attention_bias</c> and <c>tie_word_embeddings</c> (false).
+    /// </param>
+    /// <exception cref="ArgumentException">The model is not laid out as OLMoE (the message names the first layer that differs).</exception>
+    /// <exception cref="System.IO.InvalidDataException">The checkpoint does not fit the model (all named); nothing is loaded.</exception>
+    public static void LoadOlmoe(IModel model, string path) => LoadSparse(model, path, SparseFamily.Olmoe);
+
+    /// <summary>Saves <paramref name="model"/>, declared as OLMoE (see <see cref="LoadOlmoe"/>), as an <c>OlmoeForCausalLM</c> checkpoint, as <see cref="SaveMixtral"/> does Mixtral's.</summary>
+    /// <exception cref="ArgumentException">The model is not laid out as OLMoE, or its layers or norms differ from one another.</exception>
+    public static void SaveOlmoe(IModel model, string folder) => SaveSparse(model, folder, SparseFamily.Olmoe);
+
+    /// <summary>
+    /// Loads a Qwen3-MoE checkpoint — transformers' <c>Qwen3MoeForCausalLM</c> (Qwen's Qwen3-30B-A3B and -235B-A22B, base and
+    /// instruct; <c>model_type</c> "qwen3_moe") — into <paramref name="model"/>, declared as Qwen3's attention (heads of their own
+    /// width, each head's queries and keys RMS-normalised) in LLaMA's layers, a mixture of experts in every layer's place of the
+    /// feed-forward:
+    /// <code>
+    /// [Embedding(vocab: vocab_size, dim: hidden_size)]
+    /// // per decoder layer (num_hidden_layers of them):
+    /// [RmsNorm(Epsilon = ε)] [Attention(Heads = h, KeyValueHeads = g, HeadWidth = head_dim, Causal = true, Rotary = true, RotaryBase = rope_theta, Bias = false, QueryKeyNorm = true, QueryKeyNormEpsilon = ε)] [Residual(Layers = 2)]
+    /// [RmsNorm(Epsilon = ε)] [Moe(experts: num_experts, units: moe_intermediate_size, TopK = num_experts_per_tok, NormalizeTopK = norm_topk_prob)] [Residual(Layers = 2)]
+    /// // then
+    /// [RmsNorm(Epsilon = ε)] [Dense(vocab_size, Bias = false)]
+    /// </code>
+    /// (<c>attention_bias</c>: <c>Bias = true</c>; <c>tie_word_embeddings</c>: <c>TieEmbedding = true</c>). Each layer's
+    /// <c>self_attn.q_norm</c> and <c>k_norm</c> (a head's width) go into the attention's, <c>mlp.gate</c> into the mixture's router,
+    /// each expert's <c>up_proj</c> then <c>gate_proj</c> into its block of <c>weight_in</c> and <c>down_proj</c> into <c>weight_out</c>'s.
+    /// Dense layers among the sparse ones (<c>decoder_sparse_step</c> other than 1, <c>mlp_only_layers</c>) and sliding windows
+    /// (<c>use_sliding_window</c>) are refused.
+    /// </summary>
+    /// <param name="model">The model to load into; its parameters change only when everything checks.</param>
+    /// <param name="path">
+    /// The checkpoint's folder (or its safetensors file, or its shards' index) with its <c>config.json</c>, checked against the
+    /// model first, with Qwen3MoeConfig's defaults for what it leaves out: <c>vocab_size</c> (151936), <c>hidden_size</c> (2048),
+    /// <c>moe_intermediate_size</c> (768), <c>num_hidden_layers</c> (24), <c>num_attention_heads</c> (32), <c>num_key_value_heads</c>
+    /// (4), <c>head_dim</c> (128), <c>hidden_act</c> ("silu"), <c>rope_theta</c> (10000), <c>rms_norm_eps</c> (1e-6), <c>num_experts</c>
+    /// (128), <c>num_experts_per_tok</c> (8), <c>norm_topk_prob</c> (false), <c>attention_bias</c> and <c>tie_word_embeddings</c> (false).
+    /// </param>
+    /// <exception cref="ArgumentException">The model is not laid out as Qwen3-MoE (the message names the first layer that differs).</exception>
+    /// <exception cref="System.IO.InvalidDataException">The checkpoint does not fit the model (all named); nothing is loaded.</exception>
+    public static void LoadQwen3Moe(IModel model, string path) => LoadSparse(model, path, SparseFamily.Qwen3Moe);
+
+    /// <summary>Saves <paramref name="model"/>, declared as Qwen3-MoE (see <see cref="LoadQwen3Moe"/>), as a <c>Qwen3MoeForCausalLM</c> checkpoint, as <see cref="SaveMixtral"/> does Mixtral's.</summary>
+    /// <exception cref="ArgumentException">The model is not laid out as Qwen3-MoE, or its layers or norms differ from one another.</exception>
+    public static void SaveQwen3Moe(IModel model, string folder) => SaveSparse(model, folder, SparseFamily.Qwen3Moe);
+
+    private static void LoadSparse(IModel model, string path, SparseFamily family)
+    {
+        var (architecture, layout, files, _, problems) = Checked(model, path, family.Owner, a => SparseLayout.Of(a, family), (l, c, p) => l.CheckConfig(c, p));
+        AssignWithHead(model, path, architecture, files, layout.Tied, layout.Sources(), problems);
+    }
+
+    private static void SaveSparse(IModel model, string folder, SparseFamily family)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(folder);
+        SparseLayout layout = SparseLayout.Of(Architecture(model, family.Owner), family);
+        RefuseUnlike(model.Architecture!.Name, family.Name, layout.CheckAlike);
+        WriteCheckpoint(folder, SplitIntoTensors(model, layout.Sources()), layout.Config());
+    }
+
+    /// <summary>How a decoder's attention normalises its queries and keys: not at all (Mixtral's), across the heads (OLMoE's), each head (Qwen3-MoE's).</summary>
+    private enum SparseQueryKeyNorm
+    {
+        None,
+        AcrossHeads,
+        PerHead,
+    }
+
+    /// <summary>
+    /// What a family of sparse decoders (LLaMA's layers, a mixture of experts for the feed-forward) names and defaults: its
+    /// configuration's class and keys, the mixture's tensors (<see cref="MoePrefix"/>, the experts' up, gate and down names), its
+    /// attention's QK-norm, and the configuration class's defaults.
+    /// </summary>
+    /// <remarks>
+    /// <see cref="Window"/>: the configuration's <c>sliding_window</c> is the attention's (Mixtral's); <see cref="BiasKey"/>: its
+    /// <c>attention_bias</c> says whether the attention has biases (else it has none); <see cref="NormalizeKey"/>: its
+    /// <c>norm_topk_prob</c> says whether the chosen probabilities are renormalised (else they always are).
+    /// </remarks>
+    private sealed record SparseFamily(string Name, string Loader, string ModelType, string ArchitectureName, string MoePrefix, string Up, string Gate, string Down, string ExpertsKey,
+        string UnitsKey, SparseQueryKeyNorm QueryKeyNorm, bool Window, bool BiasKey, bool NormalizeKey, SparseDefaults Defaults)
+    {
+        /// <summary>Mixtral's: block_sparse_moe, w3/w1/w2, always renormalised, a sliding window.</summary>
+        public static readonly SparseFamily Mixtral = new("Mixtral", nameof(LoadMixtral), "mixtral", "MixtralForCausalLM", "block_sparse_moe.", "w3", "w1", "w2", "num_local_experts",
+            "intermediate_size", SparseQueryKeyNorm.None, Window: true, BiasKey: false, NormalizeKey: false, new(32000, 4096, 14336, 32, 32, 8, null, 1e6, 1e-5, 8, 2));
+
+        /// <summary>OLMoE's: mlp, gate_proj/up_proj/down_proj, QK-norm across the heads, norm_topk_prob.</summary>
+        public static readonly SparseFamily Olmoe = new("OLMoE", nameof(LoadOlmoe), "olmoe", "OlmoeForCausalLM", "mlp.", "up_proj", "gate_proj", "down_proj", "num_experts",
+            "intermediate_size", SparseQueryKeyNorm.AcrossHeads, Window: false, BiasKey: true, NormalizeKey: true, new(50304, 2048, 2048, 16, 16, null, null, 10000, 1e-5, 64, 8));
+
+        /// <summary>Qwen3-MoE's: mlp, gate_proj/up_proj/down_proj, each head's QK-norm, heads of head_dim, norm_topk_prob.</summary>
+        public static readonly SparseFamily Qwen3Moe = new("Qwen3-MoE", nameof(LoadQwen3Moe), "qwen3_moe", "Qwen3MoeForCausalLM", "mlp.", "up_proj", "gate_proj", "down_proj", "num_experts",
+            "moe_intermediate_size", SparseQueryKeyNorm.PerHead, Window: false, BiasKey: true, NormalizeKey: true, new(151936, 2048, 768, 24, 32, 4, 128, 10000, 1e-6, 128, 8));
+
+        /// <summary>The family's name for a layout's errors ("Mixtral's").</summary>
+        public string Owner => Name + "'s";
+    }
+
+    /// <summary>
+    /// A sparse family's configuration defaults: vocabulary, width, the experts' units, layers, heads, key/value heads (null: as many as
+    /// the heads), head_dim (null: hidden_size over the heads), rope_theta, rms_norm_eps, experts and experts per token.
+    /// </summary>
+    private sealed record SparseDefaults(int Vocabulary, int Hidden, int Units, int Layers, int Heads, int? KeyValueHeads, int? HeadDim, double RopeTheta, double Epsilon, int Experts, int TopK);
+
+    /// <summary>A sparse decoder layer's parts: input_layernorm, self_attn, post_attention_layernorm and the mixture of experts.</summary>
+    private sealed record SparseBlock(RmsNormInfo Input, AttentionInfo Attention, RmsNormInfo Post, MoeInfo Experts);
+
+    /// <summary>A model's layers matched to a sparse family's: the token table, the sparse decoder layers, model.norm and lm_head.</summary>
+    private sealed record SparseLayout(SparseFamily Family, EmbeddingInfo Embedding, IReadOnlyList<SparseBlock> Blocks, RmsNormInfo Norm, DenseInfo Output)
+    {
+        public bool Tied => Output.TiedTo is not null;
+
+        public static SparseLayout Of(ModelArchitecture a, SparseFamily family)
+        {
+            string qk = family.QueryKeyNorm switch
+            {
+                SparseQueryKeyNorm.AcrossHeads => ", QueryKeyNorm = true, QueryKeyNormAcrossHeads = true",
+                SparseQueryKeyNorm.PerHead => ", HeadWidth = head_dim, QueryKeyNorm = true",
+                _ => "",
+            };
+            string attention = $"[Attention(Heads = h, KeyValueHeads = g, Causal = true, Rotary = true, Bias = false{qk})]{(family.Window ? " (SlidingWindow = sliding_window where it is set)" : "")}";
+            string moe = $"[Moe(experts: E, units: I, TopK = k{(family.NormalizeKey ? ", NormalizeTopK = norm_topk_prob" : "")})]";
+            string expected = $"{family.Owner} layout: [Embedding], then per decoder layer [RmsNorm] {attention} [Residual(Layers = 2)] [RmsNorm] {moe} [Residual(Layers = 2)], "
+                + "then [RmsNorm] [Dense(V, Bias = false)] (TieEmbedding = true where tied)";
+            var walk = new LayerWalk(a, family.Name, expected);
+            IReadOnlyList<LayerInfo> l = walk.Layers;
+            var embedding = walk.At<EmbeddingInfo>(0, "the token table (embed_tokens: an [Embedding], unscaled)", e => e.Scale == 1f);
+            int at = 1;
+            var blocks = new List<SparseBlock>();
+            while (at + 5 < l.Count && l[at] is RmsNormInfo && l[at + 1] is AttentionInfo)
+            {
+                int n = blocks.Count, start = at;
+                var input = walk.At<RmsNormInfo>(at++, $"decoder layer {n}'s input_layernorm ([RmsNorm])", _ => true);
+                var self = walk.At<AttentionInfo>(at++, $"decoder layer {n}'s self_attn ({attention}, the whole head turned; attention_bias: Bias = true, on the output too)",
+                    x => AttentionFits(x, family), olmo: family.QueryKeyNorm == SparseQueryKeyNorm.AcrossHeads);
+                walk.At<ResidualInfo>(at++, $"decoder layer {n}'s residual around the attention ([Residual(Layers = 2)])", r => r.From == start - 1);
+                int residual = at - 1;
+                var post = walk.At<RmsNormInfo>(at++, $"decoder layer {n}'s post_attention_layernorm ([RmsNorm])", _ => true);
+                var experts = walk.At<MoeInfo>(at++, $"decoder layer {n}'s {family.MoePrefix.TrimEnd('.')} ({moe}: gated experts without biases{(family.NormalizeKey ? "" : ", NormalizeTopK")})",
+                    m => m is { Gated: true, Bias: false } && m.Activation != Activation.None && (family.NormalizeKey || m.NormalizeTopK));
+                walk.At<ResidualInfo>(at++, $"decoder layer {n}'s residual around the mixture of experts ([Residual(Layers = 2)])", r => r.From == residual);
+                blocks.Add(new SparseBlock(input, self, post, experts));
+            }
+            if (blocks.Count == 0) throw walk.Differs(at, $"decoder layer 0's input_layernorm ([RmsNorm]) and self_attn ({attention})");
+            var norm = walk.At<RmsNormInfo>(at++, "the last norm (model.norm: [RmsNorm])", _ => true);
+            var output = walk.At<DenseInfo>(at++, $"the output layer (lm_head: [Dense({embedding.Vocabulary}, Bias = false)], or TieEmbedding = true)",
+                d => d is { Gated: false, Activation: Activation.None, SoftCap: 0f, Bias: false } && d.Units == embedding.Vocabulary);
+            if (at < l.Count) throw walk.Differs(at, $"nothing ({family.Name} ends with its output layer)");
+            return new SparseLayout(family, embedding, blocks, norm, output);
+        }
+
+        /// <summary>A causal rotary self-attention turning whole heads, its biases all there or none (Mixtral's none), with the family's QK-norm and window.</summary>
+        private static bool AttentionFits(AttentionInfo x, SparseFamily family)
+        {
+            bool biases = family.BiasKey ? x.OutputBias == x.Bias : x is { Bias: false, OutputBias: false };
+            bool norms = family.QueryKeyNorm switch
+            {
+                SparseQueryKeyNorm.AcrossHeads => x is { QueryKeyNorm: true, QueryKeyNormAcrossHeads: true, ClipQkv: 0f },
+                SparseQueryKeyNorm.PerHead => x is { QueryKeyNorm: true, QueryKeyNormAcrossHeads: false },
+                _ => !x.QueryKeyNorm,
+            };
+            AttentionInfo plain = x with { SlidingWindow = family.Window ? 0 : x.SlidingWindow, QueryKeyNorm = false, QueryKeyNormAcrossHeads = false,
+                HeadWidth = family.QueryKeyNorm == SparseQueryKeyNorm.PerHead ? 0 : x.HeadWidth };
+            return biases && norms && x.RotaryDimensions == 0 && IsPlainRotaryCausal(plain);
+        }
+
+        /// <summary>Each parameter's tensors in the checkpoint: q_proj, k_proj and v_proj stacked (and the QK-norms); each expert's up then gate rows in its block of weight_in, down in weight_out's.</summary>
+        public Dictionary<string, ParameterSet.TensorRows[]> Sources()
+        {
+            int width = Embedding.Dim;
+            var s = new Dictionary<string, ParameterSet.TensorRows[]>(StringComparer.Ordinal) { [Embedding.Name + ".weight"] = [(LlamaLayout.Table, Embedding.Vocabulary)] };
+            for (int i = 0; i < Blocks.Count; i++)
+            {
+                SparseBlock b = Blocks[i];
+                string hf = $"model.layers.{i}.";
+                s[b.Input.Name + ".weight"] = [(hf + "input_layernorm.weight", width)];
+                AddSplitAttention(s, b.Attention, hf + "self_attn.", "o_proj");
+                if (b.Attention.QueryKeyNorm)
+                {
+                    bool across = b.Attention.QueryKeyNormAcrossHeads;
+                    s[b.Attention.Name + ".q_norm.weight"] = [(hf + "self_attn.q_norm.weight", across ? b.Attention.QueryWidth : b.Attention.HeadSize)];
+                    s[b.Attention.Name + ".k_norm.weight"] = [(hf + "self_attn.k_norm.weight", across ? b.Attention.KeyValueWidth : b.Attention.HeadSize)];
+                }
+                s[b.Post.Name + ".weight"] = [(hf + "post_attention_layernorm.weight", width)];
+                AddExperts(s, b.Experts, hf + Family.MoePrefix, "gate", Family.Up, Family.Gate, Family.Down);
+            }
+            s[Norm.Name + ".weight"] = [("model.norm.weight", width)];
+            if (!Tied) s[Output.Name + ".weight"] = [(LlamaLayout.Head, Output.Units)];
+            return s;
+        }
+
+        private IEnumerable<RmsNormInfo> Norms() => Blocks.SelectMany(b => new[] { b.Input, b.Post }).Append(Norm);
+
+        /// <summary>What one configuration cannot say: layers unlike the first (heads, rotation, window, QK-norm, experts), norms of another ε.</summary>
+        public void CheckAlike(List<string> problems)
+        {
+            SparseBlock first = Blocks[0];
+            AttentionInfo a = first.Attention;
+            string name = Family.Name;
+            foreach (SparseBlock b in Blocks.Skip(1).Where(b => b.Attention with { Name = a.Name } != a).Take(1))
+                problems.Add($"'{b.Attention.Name}' differs from '{a.Name}': {name}'s layers are alike (one num_attention_heads, num_key_value_heads{(Family.Defaults.HeadDim is null ? "" : ", head_dim")}, rope_theta{(Family.Window ? " and sliding_window" : " and attention_bias")})");
+            MoeInfo m = first.Experts;
+            foreach (SparseBlock b in Blocks.Skip(1).Where(b => b.Experts with { Name = m.Name } != m).Take(1))
+                problems.Add($"'{b.Experts.Name}' differs from '{m.Name}': {name}'s layers are alike (one {Family.ExpertsKey}, {Family.UnitsKey}, num_experts_per_tok{(Family.NormalizeKey ? ", norm_topk_prob" : "")} and hidden_act)");
+            foreach (RmsNormInfo norm in Norms().Where(x => x.Epsilon != first.Input.Epsilon).Take(1))
+                problems.Add($"'{norm.Name}' has Epsilon {Number(norm.Epsilon)} and '{first.Input.Name}' {Number(first.Input.Epsilon)}: {name}'s norms share rms_norm_eps");
+            if (a.QueryKeyNorm && a.QueryKeyNormEpsilon != first.Input.Epsilon)
+                problems.Add($"'{a.Name}' has QueryKeyNormEpsilon {Number(a.QueryKeyNormEpsilon)} and '{first.Input.Name}' Epsilon {Number(first.Input.Epsilon)}: q_norm and k_norm share rms_norm_eps with the other norms");
+            if (ActivationOf(ActivationName(m.Activation)) != m.Activation)
+                problems.Add($"'{m.Name}' takes {m.Activation}, which no hidden_act names");
+        }
+
+        /// <summary>What config.json says against what the model declares (the family's configuration class's defaults for what it leaves out); each difference added to <paramref name="problems"/>.</summary>
+        public void CheckConfig(JsonElement c, List<string> problems)
+        {
+            if (!ReadsModelType(c, problems, t => t == Family.ModelType, $"{Family.Loader} reads {Family.Owner} checkpoints (\"{Family.ModelType}\")")) return;
+            SparseBlock first = Blocks[0];
+            AttentionInfo a = first.Attention;
+            MoeInfo m = first.Experts;
+            SparseDefaults d = Family.Defaults;
+            ConfigInt(c, problems, "vocab_size", Embedding.Vocabulary, $"'{Embedding.Name}'", d.Vocabulary);
+            ConfigInt(c, problems, "hidden_size", Embedding.Dim, $"'{Embedding.Name}'", d.Hidden);
+            ConfigInt(c, problems, Family.UnitsKey, m.Units, $"'{m.Name}' units", d.Units);
+            ConfigInt(c, problems, "num_hidden_layers", Blocks.Count, "its decoder layers", d.Layers);
+            ConfigInt(c, problems, "num_attention_heads", a.Heads, $"'{a.Name}'", d.Heads);
+            // (absent: the class's default; null: as many as num_attention_heads, as the classes read None)
+            int heads = Value(c, "num_attention_heads") is { ValueKind: JsonValueKind.Number } h && h.TryGetInt32(out int given) ? given : d.Heads;
+            ConfigInt(c, problems, "num_key_value_heads", a.KeyValueHeadCount, $"'{a.Name}' KeyValueHeads", c.TryGetProperty("num_key_value_heads", out _) ? heads : d.KeyValueHeads ?? heads);
+            if (d.HeadDim is { } headDim)
+                ConfigInt(c, problems, "head_dim", a.HeadSize, $"'{a.Name}' {(a.HeadWidth > 0 ? "HeadWidth" : "(hidden_size / num_attention_heads: declare HeadWidth for heads of their own width)")}", headDim);
+            else if (Value(c, "head_dim") is not null)
+                ConfigInt(c, problems, "head_dim", a.HeadSize, $"'{a.Name}' (hidden_size / num_attention_heads: {Family.Name}'s heads are not of their own width here)");
+            ConfigInt(c, problems, Family.ExpertsKey, m.Experts, $"'{m.Name}' experts", d.Experts);
+            ConfigInt(c, problems, "num_experts_per_tok", m.TopK, $"'{m.Name}' TopK", d.TopK);
+            if (Family.NormalizeKey)
+                ConfigFlag(c, problems, "norm_topk_prob", [m], x => x.NormalizeTopK, x => $"'{x.Name}'{(x.NormalizeTopK ? " (NormalizeTopK = true)" : " (NormalizeTopK = false)")}");
+            CheckAlike(problems);
+            CheckGatedActivation(c, m.Name, m.Activation, problems);
+            ConfigFloat(c, problems, "rms_norm_eps", first.Input.Epsilon, $"'{first.Input.Name}' Epsilon", d.Epsilon);
+            CheckPartialRotation(c, problems, a, Family.Name, "partial_rotary_factor", 1.0, "rope_theta", defaultBase: d.RopeTheta);
+            if (Family.Window)
+            {
+                int window = c.TryGetProperty("sliding_window", out _) ? ConfiguredWindow(c, problems) : 0;
+                if (window >= 0 && window != a.SlidingWindow)
+                    problems.Add(window == 0 ? $"sliding_window is unset: the attention reads every earlier step, but '{a.Name}' declares SlidingWindow = {a.SlidingWindow}"
+                        : $"sliding_window is {window}, the model declares {(a.SlidingWindow == 0 ? "no window" : a.SlidingWindow.ToString(System.Globalization.CultureInfo.InvariantCulture))} ('{a.Name}' SlidingWindow)");
+            }
+            if (Family.BiasKey) ConfigFlag(c, problems, "attention_bias", Blocks.Select(b => b.Attention), x => x.Bias, x => BiasOf(x.Name, x.Bias));
+            if (Value(c, "clip_qkv") is { } clip)
+                problems.Add($"clip_qkv is {clip.GetRawText()}: {Family.Name} clamps its queries, keys and values after their norms, which ClipQkv (before them) does not do");
+            if (Value(c, "use_sliding_window") is { ValueKind: JsonValueKind.True })
+                problems.Add($"use_sliding_window is true: {Family.Owner} sliding layers are not laid out here");
+            if (Value(c, "decoder_sparse_step") is { } step && !(step.ValueKind == JsonValueKind.Number && step.TryGetInt32(out int every) && every == 1))
+                problems.Add($"decoder_sparse_step is {step.GetRawText()}: dense layers among the sparse ones are not laid out here (every layer a [Moe]: 1)");
+            if (Value(c, "mlp_only_layers") is { ValueKind: JsonValueKind.Array } dense && dense.GetArrayLength() > 0)
+                problems.Add($"mlp_only_layers is {dense.GetRawText()}: dense layers among the sparse ones are not laid out here");
+            ConfigFlag(c, problems, "tie_word_embeddings", [Output], x => x.TiedTo is not null,
+                x => x.TiedTo is not null ? $"'{x.Name}' tied to the embedding (TieEmbedding = true)" : $"'{x.Name}' with its own weights (declare TieEmbedding = true to tie it)");
+        }
+
+        /// <summary>The config.json of this layout, as the family's configuration class writes its fields.</summary>
+        public byte[] Config()
+        {
+            SparseBlock first = Blocks[0];
+            AttentionInfo a = first.Attention;
+            MoeInfo m = first.Experts;
+            return ConfigJson(w =>
+            {
+                WriteArchitecture(w, Family.ArchitectureName, null);
+                w.WriteString("model_type", Family.ModelType);
+                w.WriteNumber("vocab_size", Embedding.Vocabulary);
+                w.WriteNumber("hidden_size", Embedding.Dim);
+                w.WriteNumber(Family.UnitsKey, m.Units);
+                w.WriteNumber("num_hidden_layers", Blocks.Count);
+                w.WriteNumber("num_attention_heads", a.Heads);
+                w.WriteNumber("num_key_value_heads", a.KeyValueHeadCount);
+                if (Family.Defaults.HeadDim is not null) w.WriteNumber("head_dim", a.HeadSize);
+                w.WriteString("hidden_act", ActivationName(m.Activation));
+                w.WriteNumber(Family.ExpertsKey, m.Experts);
+                w.WriteNumber("num_experts_per_tok", m.TopK);
+                if (Family.NormalizeKey) w.WriteBoolean("norm_topk_prob", m.NormalizeTopK);
+                // (a model that learns with the load-balancing loss says so: transformers adds it with output_router_logits)
+                w.WriteBoolean("output_router_logits", m.LoadBalancingLoss > 0f);
+                w.WritePropertyName("router_aux_loss_coef");
+                w.WriteRawValue(JsonFloat(m.LoadBalancingLoss > 0f ? m.LoadBalancingLoss : 0.001f));
+                w.WritePropertyName("rms_norm_eps");
+                w.WriteRawValue(JsonFloat(first.Input.Epsilon));
+                w.WritePropertyName("rope_theta");
+                w.WriteRawValue(JsonFloat(a.RotaryBase));
+                w.WriteNull("rope_scaling");
+                if (Family.Window)
+                {
+                    if (a.SlidingWindow > 0) w.WriteNumber("sliding_window", a.SlidingWindow);
+                    else w.WriteNull("sliding_window");
+                }
+                if (Family.BiasKey) w.WriteBoolean("attention_bias", a.Bias);
+                w.WriteBoolean("tie_word_embeddings", Tied);
+                w.WriteString("torch_dtype", "float32");
+            });
+        }
+    }
+
+    /// <summary>
+    /// A mixture of experts' tensors under <paramref name="prefix"/> (<c>model.layers.{i}.block_sparse_moe.</c>, <c>….mlp.</c>): the router
+    /// (<paramref name="router"/>.weight), then per expert e its <paramref name="up"/> rows then its <paramref name="gate"/> rows in block e of
+    /// <c>weight_in</c> (the value's first, as a gated Dense holds them) and its <paramref name="down"/> rows in block e of <c>weight_out</c>.
+    /// </summary>
+    private static void AddExperts(Dictionary<string, ParameterSet.TensorRows[]> sources, MoeInfo m, string prefix, string router, string up, string gate, string down)
+    {
+        sources[m.Name + ".router"] = [(prefix + router + ".weight", m.Experts)];
+        sources[m.Name + ".weight_in"] = Enumerable.Range(0, m.Experts)
+            .SelectMany(e => new ParameterSet.TensorRows[] { new($"{prefix}experts.{e}.{up}.weight", m.Units, 0, m.Units, Blocks: true), new($"{prefix}experts.{e}.{gate}.weight", m.Units, 0, m.Units, Blocks: true) })
+            .ToArray();
+        sources[m.Name + ".weight_out"] = Enumerable.Range(0, m.Experts).Select(e => new ParameterSet.TensorRows($"{prefix}experts.{e}.{down}.weight", m.Width, 0, m.Width, Blocks: true)).ToArray();
+    }
+}
