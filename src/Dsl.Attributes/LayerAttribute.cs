@@ -259,9 +259,10 @@ namespace Dsl
         /// <summary>
         /// The coefficient α of the Switch Transformer's load-balancing loss (Fedus et al. 2021; Hugging Face's <c>router_aux_loss_coef</c>,
         /// 0.01 and 0.001 in its configurations), added to the model's loss in <c>Backward</c> and <c>Loss</c>: α · E · Σ_e f_e · P_e, with
-        /// f_e the share of the pass's choices (rows × TopK, padded steps left out) that went to expert e and P_e the mean probability
-        /// the router gave it; its gradient reaches the router through P. It keeps the experts evenly used when a model learns its
-        /// routing. Each layer adds its own term. Finite and at least 0; default 0: none.
+        /// f_e the pass's choices of expert e per row (padded steps left out; they add up to TopK) and P_e the mean probability the router
+        /// gave it, so that evenly used experts give α · TopK; its gradient reaches the router through P. It keeps the experts evenly
+        /// used when a model learns its routing. Each layer adds its own term (transformers pools the layers' routings into one). Not
+        /// in an encoder–decoder's parts (refused). Finite and at least 0; default 0: none.
         /// </summary>
         public float LoadBalancingLoss { get; set; }
     }

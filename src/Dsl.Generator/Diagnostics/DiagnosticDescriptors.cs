@@ -63,7 +63,7 @@ internal static class DiagnosticDescriptors
         "Layer '{0}': Dropout = {1} only acts between stacked layers, and this layer has Layers = 1; it has no effect (PyTorch warns likewise)", Usage);
 
     public static readonly DiagnosticDescriptor RouterLearnsNothing = Warning("DSL0015", "Router learns nothing",
-        "Layer '{0}': with TopK = 1 and NormalizeTopK = true each row's one weight is 1, so the router's choice carries no gradient and it never learns; set NormalizeTopK = false (the Switch Transformer's), or choose more experts per row", Usage);
+        "Layer '{0}': with TopK = 1 and NormalizeTopK = true each row's one weight is 1, so the loss gives the router no gradient and it learns nothing of the task (a load-balancing loss alone moves it); set NormalizeTopK = false (the Switch Transformer's), or choose more experts per row", Usage);
 
     public static readonly DiagnosticDescriptor ContainingTypeNotPartial = Error("DSL0011", "Containing type is not partial",
         "Model '{0}' is nested in '{1}', which is not partial; add the 'partial' modifier to '{1}' so that the generated members can be added", Usage);

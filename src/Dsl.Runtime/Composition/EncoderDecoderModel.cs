@@ -47,6 +47,17 @@ public abstract class EncoderDecoderModel<TSource, TEncoder, TDecoder> : IModel,
     }
 
     /// <summary>
+    /// A part whose mixture of experts adds a load-balancing loss is refused: the composition's loss is the decoder's
+    /// cross-entropy, which would leave the term out of what Loss reports while its gradient still reached the router.
+    /// </summary>
+    private static void RefuseLoadBalancing(IModel part, string role)
+    {
+        if (part.Architecture?.Layers.OfType<MoeInfo>().FirstOrDefault(m => m.LoadBalancingLoss > 0f) is { } moe)
+            throw new NotSupportedException($"The {role} {part.GetType().Name} declares LoadBalancingLoss = {moe.LoadBalancingLoss.ToString(System.Globalization.CultureInfo.InvariantCulture)} on layer "
+                + $"'{moe.Name}': an encoder–decoder's loss does not add its parts' load-balancing terms; declare the [Moe] without it here.");
+    }
+
+    /// <summary>
     /// Composes <paramref name="encoder"/> and <paramref name="decoder"/>; the bridges' weights come from <paramref name="seed"/>.
     /// With <paramref name="sharedEmbedding"/> (<c>ShareEmbedding = true</c>), the decoder's parameter of that name is the
     /// encoder's from now on (the decoder's own values dropped): listed once, as <c>encoder.…</c>, the decoder's name tied to it.
@@ -55,6 +66,8 @@ public abstract class EncoderDecoderModel<TSource, TEncoder, TDecoder> : IModel,
     {
         Encoder = encoder ?? throw new ArgumentNullException(nameof(encoder));
         Decoder = decoder ?? throw new ArgumentNullException(nameof(decoder));
+        RefuseLoadBalancing(Encoder, "encoder");
+        RefuseLoadBalancing(Decoder, "decoder");
         _bridges = bridges.ToArray();
         _weights = new Parameter?[_bridges.Length];
         _biases = new Parameter?[_bridges.Length];

@@ -170,7 +170,7 @@ public static partial class HuggingFace
 
         /// <summary>Qwen3-MoE's: mlp, gate_proj/up_proj/down_proj, each head's QK-norm, heads of head_dim, norm_topk_prob.</summary>
         public static readonly SparseFamily Qwen3Moe = new("Qwen3-MoE", nameof(LoadQwen3Moe), "qwen3_moe", "Qwen3MoeForCausalLM", "mlp.", "up_proj", "gate_proj", "down_proj", "num_experts",
-            "moe_intermediate_size", SparseQueryKeyNorm.PerHead, Window: false, BiasKey: true, NormalizeKey: true, new(151936, 2048, 768, 24, 32, 4, 128, 10000, 1e-6, 128, 8));
+            "moe_intermediate_size", SparseQueryKeyNorm.PerHead, Window: false, BiasKey: true, NormalizeKey: true, new(151936, 2048, 768, 24, 32, 4, null, 10000, 1e-6, 128, 8));
 
         /// <summary>The family's name for a layout's errors ("Mixtral's").</summary>
         public string Owner => Name + "'s";
@@ -178,7 +178,8 @@ public static partial class HuggingFace
 
     /// <summary>
     /// A sparse family's configuration defaults: vocabulary, width, the experts' units, layers, heads, key/value heads (null: as many as
-    /// the heads), head_dim (null: hidden_size over the heads), rope_theta, rms_norm_eps, experts and experts per token.
+    /// the heads), head_dim (null: none of its own; Qwen3-MoE's heads are head_dim wide where the configuration gives one, else
+    /// hidden_size over the heads, as Qwen3MoeAttention's getattr reads it), rope_theta, rms_norm_eps, experts and experts per token.
     /// </summary>
     private sealed record SparseDefaults(int Vocabulary, int Hidden, int Units, int Layers, int Heads, int? KeyValueHeads, int? HeadDim, double RopeTheta, double Epsilon, int Experts, int TopK);
 
@@ -280,7 +281,7 @@ public static partial class HuggingFace
             foreach (SparseBlock b in Blocks.Skip(1).Where(b => b.Attention with { Name = a.Name } != a).Take(1))
                 problems.Add($"'{b.Attention.Name}' differs from '{a.Name}': {name}'s layers are alike (one num_attention_heads, num_key_value_heads{(Family.Defaults.HeadDim is null ? "" : ", head_dim")}, rope_theta{(Family.Window ? " and sliding_window" : " and attention_bias")})");
             MoeInfo m = first.Experts;
-            foreach (SparseBlock b in Blocks.Skip(1).Where(b => b.Experts with { Name = m.Name } != m).Take(1))
+            foreach (SparseBlock b in Blocks.Skip(1).Where(b => b.Experts with { Name = m.Name, LoadBalancingLoss = m.LoadBalancingLoss } != m).Take(1))
                 problems.Add($"'{b.Experts.Name}' differs from '{m.Name}': {name}'s layers are alike (one {Family.ExpertsKey}, {Family.UnitsKey}, num_experts_per_tok{(Family.NormalizeKey ? ", norm_topk_prob" : "")} and hidden_act)");
             foreach (RmsNormInfo norm in Norms().Where(x => x.Epsilon != first.Input.Epsilon).Take(1))
                 problems.Add($"'{norm.Name}' has Epsilon {Number(norm.Epsilon)} and '{first.Input.Name}' {Number(first.Input.Epsilon)}: {name}'s norms share rms_norm_eps");
@@ -306,11 +307,14 @@ public static partial class HuggingFace
             // (absent: the class's default; null: as many as num_attention_heads, as the classes read None)
             int heads = Value(c, "num_attention_heads") is { ValueKind: JsonValueKind.Number } h && h.TryGetInt32(out int given) ? given : d.Heads;
             ConfigInt(c, problems, "num_key_value_heads", a.KeyValueHeadCount, $"'{a.Name}' KeyValueHeads", c.TryGetProperty("num_key_value_heads", out _) ? heads : d.KeyValueHeads ?? heads);
-            if (d.HeadDim is { } headDim)
-                ConfigInt(c, problems, "head_dim", a.HeadSize, $"'{a.Name}' {(a.HeadWidth > 0 ? "HeadWidth" : "(hidden_size / num_attention_heads: declare HeadWidth for heads of their own width)")}", headDim);
+            if (Family.QueryKeyNorm == SparseQueryKeyNorm.PerHead)
+                ConfigInt(c, problems, "head_dim", a.HeadSize, $"'{a.Name}' {(a.HeadWidth > 0 ? "HeadWidth" : "(hidden_size / num_attention_heads: declare HeadWidth for heads of their own width)")}",
+                    d.HeadDim ?? (a.Heads > 0 ? Embedding.Dim / a.Heads : null));
             else if (Value(c, "head_dim") is not null)
                 ConfigInt(c, problems, "head_dim", a.HeadSize, $"'{a.Name}' (hidden_size / num_attention_heads: {Family.Name}'s heads are not of their own width here)");
-            ConfigInt(c, problems, Family.ExpertsKey, m.Experts, $"'{m.Name}' experts", d.Experts);
+            // (transformers 5 writes Qwen3-MoE's and OLMoE's count of experts as num_local_experts, its attribute_map's name)
+            string expertsKey = Value(c, Family.ExpertsKey) is null && Value(c, "num_local_experts") is not null ? "num_local_experts" : Family.ExpertsKey;
+            ConfigInt(c, problems, expertsKey, m.Experts, $"'{m.Name}' experts", d.Experts);
             ConfigInt(c, problems, "num_experts_per_tok", m.TopK, $"'{m.Name}' TopK", d.TopK);
             if (Family.NormalizeKey)
                 ConfigFlag(c, problems, "norm_topk_prob", [m], x => x.NormalizeTopK, x => $"'{x.Name}'{(x.NormalizeTopK ? " (NormalizeTopK = true)" : " (NormalizeTopK = false)")}");
@@ -354,7 +358,7 @@ public static partial class HuggingFace
                 w.WriteNumber("num_hidden_layers", Blocks.Count);
                 w.WriteNumber("num_attention_heads", a.Heads);
                 w.WriteNumber("num_key_value_heads", a.KeyValueHeadCount);
-                if (Family.Defaults.HeadDim is not null) w.WriteNumber("head_dim", a.HeadSize);
+                if (Family.QueryKeyNorm == SparseQueryKeyNorm.PerHead) w.WriteNumber("head_dim", a.HeadSize);
                 w.WriteString("hidden_act", ActivationName(m.Activation));
                 w.WriteNumber(Family.ExpertsKey, m.Experts);
                 w.WriteNumber("num_experts_per_tok", m.TopK);

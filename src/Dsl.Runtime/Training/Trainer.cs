@@ -384,7 +384,8 @@ public sealed class Trainer
 
     /// <summary>
     /// Mean cross-entropy over every target token of <paramref name="data"/> (with the model's <see cref="IModel.LabelSmoothing"/>,
-    /// the loss its training steps report), and the fraction predicted right (arg max), in inference mode.
+    /// the loss its training steps report, less a mixture's load-balancing terms, which are not the task's), and the fraction
+    /// predicted right (arg max), in inference mode.
     /// </summary>
     public (float Loss, float Accuracy) Evaluate(Batcher data)
     {

@@ -350,7 +350,7 @@ public class DiagnosticTests
     public void DSL0015_ARouterOfOneRenormalisedChoiceLearnsNothing()
     {
         Diagnostic d = Single("using Dsl; namespace Demo; [Input(4)] [Moe(experts: 4, units: 3, [|TopK = 1|])] [Dense(2)] public partial class M;" + Usage, "DSL0015", DiagnosticSeverity.Warning);
-        Assert.Equal("Layer 'moe': with TopK = 1 and NormalizeTopK = true each row's one weight is 1, so the router's choice carries no gradient and it never learns; set NormalizeTopK = false (the Switch Transformer's), or choose more experts per row", d.GetMessage());
+        Assert.Equal("Layer 'moe': with TopK = 1 and NormalizeTopK = true each row's one weight is 1, so the loss gives the router no gradient and it learns nothing of the task (a load-balancing loss alone moves it); set NormalizeTopK = false (the Switch Transformer's), or choose more experts per row", d.GetMessage());
     }
 
     [Fact]

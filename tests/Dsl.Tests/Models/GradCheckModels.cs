@@ -563,6 +563,21 @@ public partial class GcS2sDotDecoder;
 [EncoderDecoder(typeof(GcS2sDotEncoder), typeof(GcS2sDotDecoder))]
 public partial class GcS2sDot;
 
+// an encoder whose mixture adds a load-balancing loss: refused in a composition (its loss is the decoder's cross-entropy)
+[Embedding(vocab: 6, dim: 3)]
+[Moe(experts: 3, units: 4, LoadBalancingLoss = 0.1f)]
+[Gru(hidden: 3, Bidirectional = true)]
+public partial class MoeBalancedEncoder;
+
+[Embedding(vocab: 5, dim: 3)]
+[Gru(hidden: 6)]
+[Attention(Over = typeof(MoeBalancedEncoder), Score = AttentionScore.Dot)]
+[Dense(5)]
+public partial class MoeBalancedEncoderDecoder_Decoder;
+
+[EncoderDecoder(typeof(MoeBalancedEncoder), typeof(MoeBalancedEncoderDecoder_Decoder))]
+public partial class MoeBalancedEncoderDecoder;
+
 [Embedding(vocab: 5, dim: 3)]
 [Lstm(hidden: 4)]
 [Attention(Over = typeof(GcS2sLstmEncoder), Heads = 2)]

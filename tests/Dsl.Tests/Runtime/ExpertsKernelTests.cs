@@ -189,4 +189,56 @@ public class ExpertsKernelTests
         Experts.Backward(Activation.Silu, true, 0, k, D, U, wIn, wOut, [], [], [], none.Offsets, [], [], [], [], [], [], [], [], [], new float[wIn.Length], [], new float[wOut.Length], [], []);
         Experts.RouteBackward(0, E, k, true, [], [], [], [], []);
     }
+
+    /// <summary>
+    /// The load-balancing loss over padded sequences: counts, means and the slope over the valid rows alone (N = 6 of 8 here, not
+    /// every row), as transformers' load_balancing_loss_func with its attention mask; its gradient only in valid rows, back through
+    /// the softmax.
+    /// </summary>
+    [Fact]
+    public void TheLoadBalancingLossCountsTheValidRowsAlone()
+    {
+        const int T = 4, B = 2, rows = T * B, E = 3, k = 2;
+        const float alpha = 0.3f;
+        int[] lengths = [4, 2]; // sequence 1's steps 2 and 3 padded: rows 5 and 7 (time-major, row = t · B + b)
+        var rng = new Rng(9);
+        float[] logits = Enumerable.Range(0, rows * E).Select(_ => rng.NextNormal()).ToArray();
+        var route = Route(logits, rows, E, k, normalize: true);
+        float[] balance = new float[E];
+        float loss = 0.5f;
+        Experts.Balance(rows, B, k, alpha, route.Probs, route.Choice, lengths, balance, ref loss);
+        int[] valid = [0, 1, 2, 3, 4, 6];
+        double n = valid.Length, expectedLoss = 0;
+        var count = new double[E];
+        var mean = new double[E];
+        foreach (int r in valid)
+        {
+            for (int j = 0; j < k; j++) count[route.Choice[r * k + j]]++;
+            for (int e = 0; e < E; e++) mean[e] += route.Probs[r * E + e] / n;
+        }
+        for (int e = 0; e < E; e++) expectedLoss += count[e] / n * mean[e];
+        Assert.Equal(0.5 + alpha * E * expectedLoss, loss, 1e-6);
+        for (int e = 0; e < E; e++) Assert.Equal(alpha * E * count[e] / (n * n), balance[e], 1e-6);
+
+        float[] dLogits = new float[rows * E];
+        Experts.BalanceBackward(rows, B, route.Probs, balance, lengths, dLogits);
+        foreach (int r in new[] { 5, 7 }) Assert.All(dLogits.AsSpan(r * E, E).ToArray(), g => Assert.Equal(0f, g));
+        // a valid row's: the loss's slope in each logit, by a difference quotient of the probabilities' softmax (the counts held)
+        foreach (int r in valid)
+            for (int e = 0; e < E; e++)
+            {
+                double Term(double shift)
+                {
+                    var z = Enumerable.Range(0, E).Select(i => (double)logits[r * E + i] + (i == e ? shift : 0)).ToArray();
+                    double max = z.Max(), sum = z.Sum(v => Math.Exp(v - max));
+                    return Enumerable.Range(0, E).Sum(i => alpha * E * count[i] / (n * n) * Math.Exp(z[i] - max) / sum);
+                }
+                Assert.Equal((Term(1e-5) - Term(-1e-5)) / 2e-5, dLogits[r * E + e], 1e-5);
+            }
+        // without lengths every row counts
+        float all = 0f;
+        Experts.Balance(rows, B, k, alpha, route.Probs, route.Choice, default, balance, ref all);
+        Assert.NotEqual(loss - 0.5f, all, 1e-4f);
+        Assert.Throws<ArgumentException>(() => Experts.Balance(rows, B, k, alpha, route.Probs, route.Choice, [4, 2, 1], balance, ref all));
+    }
 }

@@ -874,7 +874,7 @@ public sealed class HuggingFaceTests : IDisposable
         Contains(error.Message, "decoder_sparse_step is 2: dense layers among the sparse ones are not laid out here");
         Contains(error.Message, "mlp_only_layers is [1]: dense layers among the sparse ones are not laid out here");
         Contains(error.Message, "use_sliding_window is true: Qwen3-MoE's sliding layers are not laid out here");
-        Contains(error.Message, "head_dim is 128 (its default), the model declares 12 ('attention' HeadWidth)");
+        Contains(error.Message, "head_dim is 8 (its default), the model declares 12 ('attention' HeadWidth)"); // hidden_size / num_attention_heads
         Contains(error.Message, "moe_intermediate_size is 16, the model declares 24 ('moe' units)");
         error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadOlmoe(new HfTinyOlmoe(seed: 3), Fixture.Path("HfQwen3Moe")));
         Contains(error.Message, "model_type is \"qwen3_moe\": LoadOlmoe reads OLMoE's checkpoints (\"olmoe\")");
