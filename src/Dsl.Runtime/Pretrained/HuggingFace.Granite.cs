@@ -151,10 +151,8 @@ public static partial class HuggingFace
             foreach (var (scale, where) in Blocks.SelectMany((b, i) => new[] { (b.AttentionScale, $"decoder layer {i}'s attention"), (b.MlpScale, $"decoder layer {i}'s feed-forward") })
                 .Where(x => (x.Item1?.Factor ?? 1f) != ResidualMultiplier).Take(1))
                 problems.Add($"{where} is scaled by {Number(scale?.Factor ?? 1f)} before its residual and decoder layer 0's attention by {Number(ResidualMultiplier)}: Granite's residuals share one residual_multiplier");
-            foreach (RmsNormInfo norm in Norms().Where(x => x.Epsilon != first.Input.Epsilon).Take(1))
-                problems.Add($"'{norm.Name}' has Epsilon {Number(norm.Epsilon)} and '{first.Input.Name}' {Number(first.Input.Epsilon)}: Granite's norms share rms_norm_eps");
-            if (ActivationOf(ActivationName(first.Mlp.Activation)) != first.Mlp.Activation)
-                problems.Add($"'{first.Mlp.Name}' takes {first.Mlp.Activation}, which no hidden_act names");
+            RmsNormsShareEpsilon(Norms(), first.Input, null, "Granite", problems);
+            RequireNamedActivation(first.Mlp.Name, first.Mlp.Activation, problems);
             if (LogitFactor == 0f)
                 problems.Add($"'{LogitScale!.Name}' scales the logits by 0: no logits_scaling divides them so");
         }

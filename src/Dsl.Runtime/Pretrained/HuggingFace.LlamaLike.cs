@@ -1,4 +1,5 @@
 using System.Collections.Generic;
+using System.Linq;
 using System.Text.Json;
 
 namespace Dsl;
@@ -80,5 +81,31 @@ public static partial class HuggingFace
         Activation? activation = act is { ValueKind: JsonValueKind.String } name ? ActivationOf(name.GetString()!) : act is null ? Activation.Silu : null;
         if (activation != declared)
             problems.Add($"hidden_act is {act?.GetRawText() ?? "\"silu\" (its default)"}: {(activation is { } named ? $"declare '{layer}' with Activation = Activation.{named}" : "the gate here takes \"silu\", \"gelu\" or \"gelu_pytorch_tanh\"")}");
+    }
+
+    /// <summary>
+    /// The first of <paramref name="norms"/> whose ε is not <paramref name="reference"/>'s, and a QK-norm of <paramref name="attention"/>
+    /// (where it has one) of another ε: a LLaMA-like configuration has one <c>rms_norm_eps</c> for them all (Granite's, OLMo 2's,
+    /// the sparse decoders').
+    /// </summary>
+    private static void RmsNormsShareEpsilon(IEnumerable<RmsNormInfo> norms, RmsNormInfo reference, AttentionInfo? attention, string family, List<string> problems)
+    {
+        foreach (RmsNormInfo norm in norms.Where(x => x.Epsilon != reference.Epsilon).Take(1))
+            problems.Add($"'{norm.Name}' has Epsilon {Number(norm.Epsilon)} and '{reference.Name}' {Number(reference.Epsilon)}: {family}'s norms share rms_norm_eps");
+        if (attention is { QueryKeyNorm: true } a) QueryKeyNormShares(a, reference, problems);
+    }
+
+    /// <summary>A QK-norm whose ε is not <paramref name="reference"/>'s: q_norm and k_norm take the configuration's rms_norm_eps.</summary>
+    private static void QueryKeyNormShares(AttentionInfo a, RmsNormInfo reference, List<string> problems)
+    {
+        if (a.QueryKeyNormEpsilon != reference.Epsilon)
+            problems.Add($"'{a.Name}' has QueryKeyNormEpsilon {Number(a.QueryKeyNormEpsilon)} and '{reference.Name}' Epsilon {Number(reference.Epsilon)}: q_norm and k_norm share rms_norm_eps with the other norms");
+    }
+
+    /// <summary>An activation of layer <paramref name="layer"/> that no <c>hidden_act</c> name gives back (a configuration could not say it).</summary>
+    private static void RequireNamedActivation(string layer, Activation activation, List<string> problems)
+    {
+        if (ActivationOf(ActivationName(activation)) != activation)
+            problems.Add($"'{layer}' takes {activation}, which no hidden_act names");
     }
 }

@@ -283,12 +283,8 @@ public static partial class HuggingFace
             MoeInfo m = first.Experts;
             foreach (SparseBlock b in Blocks.Skip(1).Where(b => b.Experts with { Name = m.Name, LoadBalancingLoss = m.LoadBalancingLoss } != m).Take(1))
                 problems.Add($"'{b.Experts.Name}' differs from '{m.Name}': {name}'s layers are alike (one {Family.ExpertsKey}, {Family.UnitsKey}, num_experts_per_tok{(Family.NormalizeKey ? ", norm_topk_prob" : "")} and hidden_act)");
-            foreach (RmsNormInfo norm in Norms().Where(x => x.Epsilon != first.Input.Epsilon).Take(1))
-                problems.Add($"'{norm.Name}' has Epsilon {Number(norm.Epsilon)} and '{first.Input.Name}' {Number(first.Input.Epsilon)}: {name}'s norms share rms_norm_eps");
-            if (a.QueryKeyNorm && a.QueryKeyNormEpsilon != first.Input.Epsilon)
-                problems.Add($"'{a.Name}' has QueryKeyNormEpsilon {Number(a.QueryKeyNormEpsilon)} and '{first.Input.Name}' Epsilon {Number(first.Input.Epsilon)}: q_norm and k_norm share rms_norm_eps with the other norms");
-            if (ActivationOf(ActivationName(m.Activation)) != m.Activation)
-                problems.Add($"'{m.Name}' takes {m.Activation}, which no hidden_act names");
+            RmsNormsShareEpsilon(Norms(), first.Input, a, name, problems);
+            RequireNamedActivation(m.Name, m.Activation, problems);
         }
 
         /// <summary>What config.json says against what the model declares (the family's configuration class's defaults for what it leaves out); each difference added to <paramref name="problems"/>.</summary>

@@ -97,8 +97,7 @@ public static partial class HuggingFace
                 problems.Add($"'{b.Mlp.Name}' differs from '{first.Mlp.Name}': OLMo's layers are alike (one intermediate_size, one hidden_act)");
             foreach (LayerNormInfo norm in Norms().Where(n => n.Epsilon != Epsilon).Take(1))
                 problems.Add($"'{norm.Name}' has Epsilon {Number(norm.Epsilon)}: OLMo's layer norms take 1e-5, which no configuration changes (declare the default)");
-            if (ActivationOf(ActivationName(first.Mlp.Activation)) != first.Mlp.Activation)
-                problems.Add($"'{first.Mlp.Name}' takes {first.Mlp.Activation}, which no hidden_act names");
+            RequireNamedActivation(first.Mlp.Name, first.Mlp.Activation, problems);
         }
 
         /// <summary>What config.json says against what the model declares (OlmoConfig's defaults for what it leaves out); each difference added to <paramref name="problems"/>.</summary>
@@ -265,13 +264,9 @@ public static partial class HuggingFace
                 problems.Add($"'{b.Attention.Name}' differs from '{a.Name}' (heads, rotation, biases or QK-norm): OLMo 2's layers are alike (one num_attention_heads, num_key_value_heads, rope_theta, attention_bias and rms_norm_eps)");
             foreach (Olmo2Block b in Blocks.Skip(1).Where(b => b.Mlp.Units != first.Mlp.Units || b.Mlp.Activation != first.Mlp.Activation).Take(1))
                 problems.Add($"'{b.Mlp.Name}' differs from '{first.Mlp.Name}': OLMo 2's layers are alike (one intermediate_size, one hidden_act)");
-            float eps = first.AfterAttention.Epsilon;
-            foreach (RmsNormInfo norm in Norms().Where(x => x.Epsilon != eps).Take(1))
-                problems.Add($"'{norm.Name}' has Epsilon {Number(norm.Epsilon)} and '{first.AfterAttention.Name}' {Number(eps)}: OLMo 2's norms share rms_norm_eps");
-            if (a.QueryKeyNormEpsilon != eps)
-                problems.Add($"'{a.Name}' has QueryKeyNormEpsilon {Number(a.QueryKeyNormEpsilon)} and '{first.AfterAttention.Name}' Epsilon {Number(eps)}: q_norm and k_norm share rms_norm_eps with the other norms");
-            if (ActivationOf(ActivationName(first.Mlp.Activation)) != first.Mlp.Activation)
-                problems.Add($"'{first.Mlp.Name}' takes {first.Mlp.Activation}, which no hidden_act names");
+            // (OLMo 2's attention always has its QK-norm)
+            RmsNormsShareEpsilon(Norms(), first.AfterAttention, a, "OLMo 2", problems);
+            RequireNamedActivation(first.Mlp.Name, first.Mlp.Activation, problems);
         }
 
         /// <summary>What config.json says against what the model declares (Olmo2Config's defaults for what it leaves out); each difference added to <paramref name="problems"/>.</summary>

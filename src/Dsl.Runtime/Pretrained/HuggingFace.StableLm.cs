@@ -169,8 +169,7 @@ public static partial class HuggingFace
             foreach (StableLmBlock b in Blocks.Skip(1).Where(b => b.Parallel != first.Parallel).Take(1))
                 problems.Add($"'{b.Input.Name}' begins a {(b.Parallel ? "parallel" : "sequential")} layer and '{first.Input.Name}' a {(first.Parallel ? "parallel" : "sequential")} one: StableLM's layers are alike (one use_parallel_residual)");
             NormsAlike(Norms(), first.Input, problems, "StableLM", "layer_norm_eps");
-            if (ActivationOf(ActivationName(first.Mlp.Activation)) != first.Mlp.Activation)
-                problems.Add($"'{first.Mlp.Name}' takes {first.Mlp.Activation}, which no hidden_act names");
+            RequireNamedActivation(first.Mlp.Name, first.Mlp.Activation, problems);
         }
 
         private IEnumerable<LayerNormInfo> Norms() => Blocks.SelectMany(b => b.Post is null ? new[] { b.Input } : new[] { b.Input, b.Post }).Append(Norm);

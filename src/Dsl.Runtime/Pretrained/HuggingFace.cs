@@ -949,8 +949,7 @@ public static partial class HuggingFace
             }
             foreach (RmsNormInfo norm in Norms().Where(x => x.Epsilon != first.Input.Epsilon))
                 problems.Add($"'{norm.Name}' has Epsilon {Number(norm.Epsilon)} and '{first.Input.Name}' {Number(first.Input.Epsilon)}: LLaMA's norms share rms_norm_eps");
-            if (first.Attention is { QueryKeyNorm: true } a && a.QueryKeyNormEpsilon != first.Input.Epsilon)
-                problems.Add($"'{a.Name}' has QueryKeyNormEpsilon {Number(a.QueryKeyNormEpsilon)} and '{first.Input.Name}' Epsilon {Number(first.Input.Epsilon)}: q_norm and k_norm share rms_norm_eps with the other norms");
+            if (first.Attention is { QueryKeyNorm: true } a) QueryKeyNormShares(a, first.Input, problems);
         }
 
         /// <summary>
