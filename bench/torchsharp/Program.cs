@@ -208,25 +208,17 @@ foreach (var (T, B, X, H) in new[] { (64, 1, 256, 256), (64, 32, 256, 256), (128
 // rotary positions (Hugging Face's rotate_half) on 4-head causal attention without biases (LibTorch's fused
 // scaled_dot_product_attention), a SwiGLU feed-forward of 344 (value and gate as one Linear), no biases; AdamW; B = 32, T = 128.
 {
-    const int V = 65, E = 128, heads = 4, T = 128, hd = E / heads, F = 344, B = 32;
+    const int V = 65, E = RopeAttention.E, T = RopeAttention.T, F = 344, B = 32;
     string training = "llama training step T=128 B=32 (AdamW)";
     if (Wanted(training))
     {
         var embedding = nn.Embedding(V, E);
-        var qkvProj = nn.Linear(E, 3 * E, hasBias: false);
-        var outProj = nn.Linear(E, E, hasBias: false);
+        var attention = new RopeAttention();
         var gateUp = nn.Linear(E, 2 * F, hasBias: false);
         var down = nn.Linear(F, E, hasBias: false);
         var head = nn.Linear(E, V, hasBias: false);
-        var norms = Enumerable.Range(0, 3).Select(_ => nn.Parameter(ones(E))).ToArray();
-        var angles = new float[T * hd];
-        for (int t = 0; t < T; t++)
-            for (int j = 0; j < hd; j++) angles[t * hd + j] = (float)(t * Math.Pow(10000.0, -2.0 * (j % (hd / 2)) / hd));
-        var cosines = tensor(angles).reshape(T, hd).cos();
-        var sines = tensor(angles).reshape(T, hd).sin();
-        Tensor Rms(Tensor x, Tensor w) => x * (x.pow(2).mean(new long[] { -1 }, keepdim: true) + 1e-6).rsqrt() * w;
-        Tensor Rotate(Tensor y) => y * cosines + cat(new[] { -y.narrow(-1, hd / 2, hd / 2), y.narrow(-1, 0, hd / 2) }, -1) * sines;
-        var parameters = new nn.Module[] { embedding, qkvProj, outProj, gateUp, down, head }.SelectMany(m => m.parameters()).Concat(norms).ToList();
+        var norms = Enumerable.Range(0, 2).Select(_ => nn.Parameter(ones(E))).ToArray();
+        var parameters = new nn.Module[] { embedding, gateUp, down, head }.SelectMany(m => m.parameters()).Concat(attention.Parameters()).Concat(norms).ToList();
         var adamW = torch.optim.AdamW(parameters, lr: 1e-3, weight_decay: 0.1);
         var tokens = randint(0, V, new long[] { B, T });
         var targets = randint(0, V, new long[] { B, T });
@@ -234,14 +226,10 @@ foreach (var (T, B, X, H) in new[] { (64, 1, 256, 256), (64, 32, 256, 256), (128
         Time(training, 3 * B * Flops(T), () =>
         {
             adamW.zero_grad();
-            var x = embedding.call(tokens);                                                       // [B, T, E]
-            var qkv = qkvProj.call(Rms(x, norms[0])).split(E, -1);
-            Tensor Heads(Tensor y) => y.view(B, T, heads, hd).transpose(1, 2);                   // [B, heads, T, hd]
-            var attended = nn.functional.scaled_dot_product_attention(Rotate(Heads(qkv[0])), Rotate(Heads(qkv[1])), Heads(qkv[2]), is_casual: true);
-            x = x + outProj.call(attended.transpose(1, 2).reshape(B, T, E));
-            var valueGate = gateUp.call(Rms(x, norms[1])).chunk(2, -1);
+            var x = attention.Residual(embedding.call(tokens), B);                                // [B, T, E]
+            var valueGate = gateUp.call(RopeAttention.Rms(x, norms[0])).chunk(2, -1);
             x = x + down.call(valueGate[0] * nn.functional.silu(valueGate[1]));
-            var logits = head.call(Rms(x, norms[2]));
+            var logits = head.call(RopeAttention.Rms(x, norms[1]));
             nn.functional.cross_entropy(logits.reshape(-1, V), targets.reshape(-1)).backward();
             adamW.step();
         });
@@ -252,27 +240,19 @@ foreach (var (T, B, X, H) in new[] { (64, 1, 256, 256), (64, 32, 256, 256), (128
 // moe_step), as Hugging Face's Mixtral computes it: the router's softmax, each token's top 2 of 8 experts renormalised, each expert
 // (a SwiGLU of 344) over its own tokens, index_add_ back; AdamW; B = 32, T = 128.
 {
-    const int V = 65, E = 128, heads = 4, T = 128, hd = E / heads, F = 344, B = 32, X = 8, K = 2;
+    const int V = 65, E = RopeAttention.E, T = RopeAttention.T, F = 344, B = 32, X = 8, K = 2;
     string training = "moe training step T=128 B=32 (AdamW, 8 experts, 2 per token)";
     if (Wanted(training))
     {
         var embedding = nn.Embedding(V, E);
-        var qkvProj = nn.Linear(E, 3 * E, hasBias: false);
-        var outProj = nn.Linear(E, E, hasBias: false);
+        var attention = new RopeAttention();
         var router = nn.Linear(E, X, hasBias: false);
         var expertsIn = Enumerable.Range(0, X).Select(_ => nn.Linear(E, 2 * F, hasBias: false)).ToArray();
         var expertsOut = Enumerable.Range(0, X).Select(_ => nn.Linear(F, E, hasBias: false)).ToArray();
         var head = nn.Linear(E, V, hasBias: false);
-        var norms = Enumerable.Range(0, 3).Select(_ => nn.Parameter(ones(E))).ToArray();
-        var angles = new float[T * hd];
-        for (int t = 0; t < T; t++)
-            for (int j = 0; j < hd; j++) angles[t * hd + j] = (float)(t * Math.Pow(10000.0, -2.0 * (j % (hd / 2)) / hd));
-        var cosines = tensor(angles).reshape(T, hd).cos();
-        var sines = tensor(angles).reshape(T, hd).sin();
-        Tensor Rms(Tensor x, Tensor w) => x * (x.pow(2).mean(new long[] { -1 }, keepdim: true) + 1e-6).rsqrt() * w;
-        Tensor Rotate(Tensor y) => y * cosines + cat(new[] { -y.narrow(-1, hd / 2, hd / 2), y.narrow(-1, 0, hd / 2) }, -1) * sines;
-        var modules = new nn.Module[] { embedding, qkvProj, outProj, router, head }.Concat(expertsIn).Concat(expertsOut);
-        var parameters = modules.SelectMany(m => m.parameters()).Concat(norms).ToList();
+        var norms = Enumerable.Range(0, 2).Select(_ => nn.Parameter(ones(E))).ToArray();
+        var modules = new nn.Module[] { embedding, router, head }.Concat(expertsIn).Concat(expertsOut);
+        var parameters = modules.SelectMany(m => m.parameters()).Concat(attention.Parameters()).Concat(norms).ToList();
         var adamW = torch.optim.AdamW(parameters, lr: 1e-3, weight_decay: 0.1);
         var tokens = randint(0, V, new long[] { B, T });
         var targets = randint(0, V, new long[] { B, T });
@@ -280,12 +260,8 @@ foreach (var (T, B, X, H) in new[] { (64, 1, 256, 256), (64, 32, 256, 256), (128
         Time(training, 3 * B * Flops(T), () =>
         {
             adamW.zero_grad();
-            var x = embedding.call(tokens);                                                       // [B, T, E]
-            var qkv = qkvProj.call(Rms(x, norms[0])).split(E, -1);
-            Tensor Heads(Tensor y) => y.view(B, T, heads, hd).transpose(1, 2);                   // [B, heads, T, hd]
-            var attended = nn.functional.scaled_dot_product_attention(Rotate(Heads(qkv[0])), Rotate(Heads(qkv[1])), Heads(qkv[2]), is_casual: true);
-            x = x + outProj.call(attended.transpose(1, 2).reshape(B, T, E));
-            var h = Rms(x, norms[1]).reshape(-1, E);                                             // [B·T, E]
+            var x = attention.Residual(embedding.call(tokens), B);                                // [B, T, E]
+            var h = RopeAttention.Rms(x, norms[0]).reshape(-1, E);                                             // [B·T, E]
             var (weights, chosen) = nn.functional.softmax(router.call(h), -1).topk(K, dim: -1);
             weights = weights / weights.sum(new long[] { -1 }, keepdim: true);
             var mixed = zeros_like(h);
@@ -298,7 +274,7 @@ foreach (var (T, B, X, H) in new[] { (64, 1, 256, 256), (64, 32, 256, 256), (128
                 mixed.index_add_(0, rows, y * weights.view(-1).index_select(0, rows * K + at.select(1, 1)).unsqueeze(1), 1.0);
             }
             x = x + mixed.view(B, T, E);
-            var logits = head.call(Rms(x, norms[2]));
+            var logits = head.call(RopeAttention.Rms(x, norms[1]));
             nn.functional.cross_entropy(logits.reshape(-1, V), targets.reshape(-1)).backward();
             adamW.step();
         });
@@ -362,4 +338,41 @@ internal sealed class RecurrentOutput : nn.Module<Tensor, Tensor>
     }
 
     public override Tensor forward(Tensor input) => _forward(input);
+}
+
+/// <summary>
+/// The LLaMA-style block's attention, shared by the llama and moe training workloads: RMS norm (x · rsqrt(mean(x²) + ε) · w), q, k
+/// and v in one Linear, rotary positions (Hugging Face's rotate_half) on 4 causal heads without biases (LibTorch's fused
+/// scaled_dot_product_attention), out_proj, added back to x. Width 128 over 128 steps.
+/// </summary>
+sealed class RopeAttention
+{
+    public const int E = 128, T = 128, HeadCount = 4, HeadWidth = E / HeadCount;
+    private readonly TorchSharp.Modules.Linear _qkv = nn.Linear(E, 3 * E, hasBias: false), _out = nn.Linear(E, E, hasBias: false);
+    private readonly TorchSharp.Modules.Parameter _norm = nn.Parameter(ones(E));
+    private readonly Tensor _cosines, _sines;
+
+    public RopeAttention()
+    {
+        var angles = new float[T * HeadWidth];
+        for (int t = 0; t < T; t++)
+            for (int j = 0; j < HeadWidth; j++) angles[t * HeadWidth + j] = (float)(t * Math.Pow(10000.0, -2.0 * (j % (HeadWidth / 2)) / HeadWidth));
+        _cosines = tensor(angles).reshape(T, HeadWidth).cos();
+        _sines = tensor(angles).reshape(T, HeadWidth).sin();
+    }
+
+    public IEnumerable<TorchSharp.Modules.Parameter> Parameters() => _qkv.parameters().Concat(_out.parameters()).Append(_norm);
+
+    public static Tensor Rms(Tensor x, Tensor w) => x * (x.pow(2).mean(new long[] { -1 }, keepdim: true) + 1e-6).rsqrt() * w;
+
+    private Tensor Rotate(Tensor y) => y * _cosines + cat(new[] { -y.narrow(-1, HeadWidth / 2, HeadWidth / 2), y.narrow(-1, 0, HeadWidth / 2) }, -1) * _sines;
+
+    /// <summary>x + attention(rms(x)), x [batch, T, E].</summary>
+    public Tensor Residual(Tensor x, int batch)
+    {
+        var qkv = _qkv.call(Rms(x, _norm)).split(E, -1);
+        Tensor Heads(Tensor y) => y.view(batch, T, HeadCount, HeadWidth).transpose(1, 2);     // [B, heads, T, hd]
+        var attended = nn.functional.scaled_dot_product_attention(Rotate(Heads(qkv[0])), Rotate(Heads(qkv[1])), Heads(qkv[2]), is_casual: true);
+        return x + _out.call(attended.transpose(1, 2).reshape(batch, T, E));
+    }
 }
