@@ -227,6 +227,24 @@ public sealed class Workload
                 moeAdam.Step();
             },
         });
+        // Its forward over the same batch (the logits of every position), and that forward exported to ONNX (each expert over
+        // the rows that chose it: NonZero, Gather, ScatterND) in ONNX Runtime, its input and output bound once.
+        float[] moeLogits = new float[32 * 128 * 65];
+        long[] moeIds = gptTokens.Select(i => (long)i).ToArray();
+        list.Add(new Workload
+        {
+            Name = "moe forward T=128 B=32 (8 experts, 2 per token)", Kind = "gpt", Mode = "forward", T = 128, B = 32, X = 128, H = 128, Flops = 32 * moeFlops(128),
+            Run = () => moe.Forward(new ReadOnlyTensorSpan<int>(gptTokens, [32, 128]), new TensorSpan<float>(moeLogits, [32, 128, 65])),
+        });
+        var moeSession = new Microsoft.ML.OnnxRuntime.InferenceSession(moe.ToOnnx(), OrtOptions());
+        var moeIn = new[] { Microsoft.ML.OnnxRuntime.OrtValue.CreateTensorValueFromMemory(moeIds, [32, 128]) };
+        var moeOut = new[] { Microsoft.ML.OnnxRuntime.OrtValue.CreateTensorValueFromMemory(moeLogits, [32, 128, 65]) };
+        var moeRun = new Microsoft.ML.OnnxRuntime.RunOptions();
+        list.Add(new Workload
+        {
+            Name = "moe forward T=128 B=32 (8 experts, 2 per token), ONNX Runtime", Kind = "gpt", Mode = "forward-ort", T = 128, B = 32, X = 128, H = 128, Flops = 32 * moeFlops(128),
+            Run = () => moeSession.Run(moeRun, ["input"], moeIn, ["output"], moeOut),
+        });
         return list;
     }
 }

@@ -249,8 +249,7 @@ def main():
     moe_params = [p for m in (moe_emb, moe_qkv, moe_out, router, moe_head, experts_in, experts_out) for p in m.parameters()] + moe_norms
     moe_adam = torch.optim.AdamW(moe_params, lr=1e-3, weight_decay=0.1)
 
-    def moe_step():
-        moe_adam.zero_grad(set_to_none=False)
+    def moe_logits():
         x = rope_attention(moe_emb(gpt_tokens), moe_qkv, moe_out, moe_norms[0])
         h = rms(x, moe_norms[1]).reshape(-1, E)
         weights, chosen = torch.topk(F.softmax(router(h), dim=-1), K_, dim=-1)
@@ -261,14 +260,22 @@ def main():
             value, gate = experts_in[e](h[rows]).chunk(2, dim=-1)
             mixed.index_add_(0, rows, experts_out[e](value * F.silu(gate)) * weights[rows, slot, None])
         x = x + mixed.view(B, T, E)
-        logits = moe_head(rms(x, moe_norms[2]))
-        F.cross_entropy(logits.reshape(-1, V), gpt_targets.reshape(-1)).backward()
+        return moe_head(rms(x, moe_norms[2]))
+
+    def moe_step():
+        moe_adam.zero_grad(set_to_none=False)
+        F.cross_entropy(moe_logits().reshape(-1, V), gpt_targets.reshape(-1)).backward()
         moe_adam.step()
+
+    def moe_forward():
+        with torch.no_grad():
+            moe_logits()
 
     def moe_flops(t):
         return 2.0 * t * (E * 3 * E + E * E + K_ * 3 * E * F_ + E * X_ + E * V) + 4.0 * t * t * E
 
     report("moe training step T=128 B=32 (AdamW, 8 experts, 2 per token)", moe_step, 3 * B * moe_flops(T))
+    report("moe forward T=128 B=32 (8 experts, 2 per token)", moe_forward, B * moe_flops(T))
 
 
 if __name__ == "__main__":

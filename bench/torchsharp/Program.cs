@@ -241,8 +241,8 @@ foreach (var (T, B, X, H) in new[] { (64, 1, 256, 256), (64, 32, 256, 256), (128
 // (a SwiGLU of 344) over its own tokens, index_add_ back; AdamW; B = 32, T = 128.
 {
     const int V = 65, E = RopeAttention.E, T = RopeAttention.T, F = 344, B = 32, X = 8, K = 2;
-    string training = "moe training step T=128 B=32 (AdamW, 8 experts, 2 per token)";
-    if (Wanted(training))
+    string training = "moe training step T=128 B=32 (AdamW, 8 experts, 2 per token)", forward = "moe forward T=128 B=32 (8 experts, 2 per token)";
+    if (Wanted(training) || Wanted(forward))
     {
         var embedding = nn.Embedding(V, E);
         var attention = new RopeAttention();
@@ -257,9 +257,8 @@ foreach (var (T, B, X, H) in new[] { (64, 1, 256, 256), (64, 32, 256, 256), (128
         var tokens = randint(0, V, new long[] { B, T });
         var targets = randint(0, V, new long[] { B, T });
         double Flops(int t) => 2.0 * t * (E * 3 * E + E * E + K * 3 * E * F + E * X + E * V) + 4.0 * t * t * E;
-        Time(training, 3 * B * Flops(T), () =>
+        Tensor Logits()
         {
-            adamW.zero_grad();
             var x = attention.Residual(embedding.call(tokens), B);                                // [B, T, E]
             var h = RopeAttention.Rms(x, norms[0]).reshape(-1, E);                                             // [B·T, E]
             var (weights, chosen) = nn.functional.softmax(router.call(h), -1).topk(K, dim: -1);
@@ -274,10 +273,17 @@ foreach (var (T, B, X, H) in new[] { (64, 1, 256, 256), (64, 32, 256, 256), (128
                 mixed.index_add_(0, rows, y * weights.view(-1).index_select(0, rows * K + at.select(1, 1)).unsqueeze(1), 1.0);
             }
             x = x + mixed.view(B, T, E);
-            var logits = head.call(RopeAttention.Rms(x, norms[1]));
-            nn.functional.cross_entropy(logits.reshape(-1, V), targets.reshape(-1)).backward();
-            adamW.step();
-        });
+            return head.call(RopeAttention.Rms(x, norms[1]));
+        }
+        if (Wanted(training))
+            Time(training, 3 * B * Flops(T), () =>
+            {
+                adamW.zero_grad();
+                nn.functional.cross_entropy(Logits().reshape(-1, V), targets.reshape(-1)).backward();
+                adamW.step();
+            });
+        if (Wanted(forward))
+            using (torch.no_grad()) Time(forward, B * Flops(T), () => Logits());
     }
 }
 

@@ -141,10 +141,11 @@ internal sealed class Exporter(OnnxGraph g, ParameterSet parameters, string pref
     }
 
     /// <summary>
-    /// A mixture of experts, computed densely: every expert over every row ([E, N, D] by batched MatMul), weighted by the
-    /// router's chosen probabilities scattered into [N, E] (0 for the experts a row did not choose: TopK of the softmax,
-    /// divided by their sum with NormalizeTopK) and summed over the experts. The same outputs as the runtime's sparse
-    /// pass, up to the order of the sums; E / k times its products, which an engine with a sparse MoE operator avoids.
+    /// A mixture of experts, sparse as the runtime's pass and transformers' Mixtral: the router's softmax, its TopK (divided
+    /// by their sum with NormalizeTopK) scattered into [N, E] (0 for the experts a row did not choose), then each expert in
+    /// turn over only the rows that chose it (NonZero of its column, Gather), its output weighted by its probability and
+    /// added into the rows it came from (ScatterND with reduction add). k / E of the dense form's products; an expert no row
+    /// chose runs on zero rows. The same outputs as the runtime's pass, up to the order of each row's k sums.
     /// </summary>
     private string Moe(MoeInfo m, string x)
     {
@@ -156,31 +157,54 @@ internal sealed class Exporter(OnnxGraph g, ParameterSet parameters, string pref
         string weights = top[0];
         if (m.NormalizeTopK)
             weights = g.Add("Div", n + "_normalised", [weights, g.Add("ReduceSum", n + "_chosen_sum", [weights, g.Int64s(n + "_last_axis", -1)], ("keepdims", 1L))]);
-        string gates = g.Add("ScatterElements", n + "_gates", [g.Add("Mul", n + "_zeros", [probs, g.Floats(n + "_zero", [0f])]), top[1], weights], ("axis", -1L)); // [N, E]
-        string expertGates = g.Add("Unsqueeze", n + "_expert_gates", [g.Add("Transpose", n + "_gates_t", [gates], ("perm", new long[] { 1, 0 })), g.Int64s(n + "_axis2", 2)]); // [E, N, 1]
-        string shared = g.Add("Unsqueeze", n + "_shared", [rows, g.Int64s(n + "_axis0", 0)]); // [1, N, D]
-        string pre = g.Add("MatMul", n + "_pre", [shared, TransposedBlocks(m, "weight_in", m.Experts, inner, d)]); // [E, N, I]
-        if (m.Bias) pre = g.Add("Add", n + "_pre_bias", [pre, Blocks(m, "bias_in", m.Experts, inner)]);
-        string hidden = m.Gated ? GatedUnits(m, m.Activation, pre, u, n + "_hidden") : Activate(m, m.Activation, pre, n + "_hidden"); // [E, N, U]
-        string outputs = g.Add("MatMul", n + "_expert_out", [hidden, TransposedBlocks(m, "weight_out", m.Experts, d, u)]); // [E, N, D]
-        if (m.Bias) outputs = g.Add("Add", n + "_expert_out_bias", [outputs, Blocks(m, "bias_out", m.Experts, d)]);
-        string mixed = g.Add("ReduceSum", n + "_mixed", [g.Add("Mul", n + "_weighted", [outputs, expertGates]), g.Int64s(n + "_expert_axis", 0)], ("keepdims", 0L)); // [N, D]
+        string zeros = g.Add("Mul", n + "_zeros", [probs, g.Floats(n + "_zero", [0f])]);
+        string gates = g.Add("ScatterElements", n + "_gates", [zeros, top[1], weights], ("axis", -1L)); // [N, E]: a row's weight of each expert
+        string ones = g.Add("Expand", n + "_ones", [g.Floats(n + "_one", [1f]), g.Add("Shape", n + "_top_shape", [weights])]);
+        string chosen = g.Add("ScatterElements", n + "_chosen", [zeros, top[1], ones], ("axis", -1L)); // [N, E]: 1 where a row chose the expert
+        var columns = Enumerable.Repeat(1L, m.Experts).ToArray();
+        string[] gateColumns = g.AddMany("Split", n + "_gate_columns", [gates, g.Int64s(n + "_column_sizes", columns)], m.Experts, ("axis", 1L)); // each [N, 1]
+        string[] chosenColumns = g.AddMany("Split", n + "_chosen_columns", [chosen, g.Int64s(n + "_chosen_sizes", columns)], m.Experts, ("axis", 1L));
+        string[] weightIn = ExpertWeights(m, "weight_in", inner, d), weightOut = ExpertWeights(m, "weight_out", d, u);
+        string flat = g.Int64s(n + "_flat", -1);
+        string mixed = g.Add("ConstantOfShape", n + "_mixed0", [g.Add("Shape", n + "_rows_shape_of", [rows])]); // [N, D] zeros
+        for (int e = 0; e < m.Experts; e++)
+        {
+            string en = $"{n}_expert{e}";
+            string where = g.Add("NonZero", en + "_where", [g.Add("Reshape", en + "_chosen", [chosenColumns[e], flat])]); // [1, n_e]
+            string indices = g.Add("Transpose", en + "_indices", [where], ("perm", new long[] { 1, 0 })); // [n_e, 1]
+            string taken = g.Add("Reshape", en + "_taken", [where, flat]); // [n_e]
+            string pre = g.Add("MatMul", en + "_pre", [g.Add("Gather", en + "_rows", [rows, taken], ("axis", 0L)), weightIn[e]]); // [n_e, I]
+            if (m.Bias) pre = g.Add("Add", en + "_pre_bias", [pre, ExpertBias(m, "bias_in", e, inner)]);
+            string hidden = m.Gated ? GatedUnits(m, m.Activation, pre, u, en + "_hidden") : Activate(m, m.Activation, pre, en + "_hidden"); // [n_e, U]
+            string output = g.Add("MatMul", en + "_out", [hidden, weightOut[e]]); // [n_e, D]
+            if (m.Bias) output = g.Add("Add", en + "_out_bias", [output, ExpertBias(m, "bias_out", e, d)]);
+            string weighted = g.Add("Mul", en + "_weighted", [output, g.Add("Gather", en + "_gate", [gateColumns[e], taken], ("axis", 0L))]); // · [n_e, 1]
+            mixed = g.Add("ScatterND", e == m.Experts - 1 ? n + "_mixed" : en + "_mixed", [mixed, indices, weighted], ("reduction", "add"));
+        }
         return g.Add("Reshape", n, [mixed, g.Add("Shape", n + "_shape", [x])]);
     }
 
-    /// <summary>Each block of a stacked parameter [blocks, rows, cols] transposed, [blocks, cols, rows], as an initializer (batched MatMul's right side).</summary>
-    private string TransposedBlocks(LayerInfo layer, string suffix, int blocks, int rows, int cols)
+    /// <summary>
+    /// Each expert's block of a stacked parameter [E, rows, cols] transposed, [cols, rows], as an initializer of its own (the
+    /// right side of its MatMul), all kept in one array.
+    /// </summary>
+    private string[] ExpertWeights(MoeInfo m, string suffix, int rows, int cols)
     {
-        ReadOnlySpan<float> values = Param(layer, suffix).AsSpan();
+        ReadOnlySpan<float> values = Param(m, suffix).AsSpan();
         var transposed = new float[values.Length];
         int block = rows * cols;
-        for (int b = 0; b < blocks; b++) Kernels.Layout.Transposed(values.Slice(b * block, block), rows, cols).CopyTo(transposed.AsSpan(b * block, block));
-        return g.Floats($"{layer.Name}.{suffix}_t", transposed.AsMemory(), blocks, cols, rows);
+        var names = new string[m.Experts];
+        for (int e = 0; e < m.Experts; e++)
+        {
+            Kernels.Layout.Transposed(values.Slice(e * block, block), rows, cols).CopyTo(transposed.AsSpan(e * block, block));
+            names[e] = g.Floats($"{m.Name}.{suffix}_t.{e}", transposed.AsMemory(e * block, block), cols, rows);
+        }
+        return names;
     }
 
-    /// <summary>A parameter [blocks, width] as [blocks, 1, width] (a bias per expert, broadcast over its rows).</summary>
-    private string Blocks(LayerInfo layer, string suffix, int blocks, int width) =>
-        g.Floats($"{layer.Name}.{suffix}", Param(layer, suffix).AsMemory(), blocks, 1, width);
+    /// <summary>Expert <paramref name="e"/>'s row of a stacked bias [E, width], as an initializer [width].</summary>
+    private string ExpertBias(MoeInfo m, string suffix, int e, int width) =>
+        g.Floats($"{m.Name}.{suffix}.{e}", Param(m, suffix).AsMemory().Slice(e * width, width), width);
 
     /// <summary>cap · tanh(x · scale), soft-capping as the runtime's (scale folds 1/cap with a score scale), the last node named <paramref name="name"/>.</summary>
     private string Capped(string name, string x, float scale, float cap) =>

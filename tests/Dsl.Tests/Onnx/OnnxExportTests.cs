@@ -256,7 +256,8 @@ public class OnnxExportTests
         nameof(Olmo2Block), nameof(GcQueryKeyNormAcrossHeads), nameof(HfTinyOlmo2),
         // [Scale]: a Mul by the constant
         nameof(ScaledBlock), nameof(GcScale), nameof(HfTinyGranite),
-        // [Moe]: every expert over every row, weighted by TopK's probabilities scattered into [N, E]
+        // [Moe]: each expert over the rows that chose it (NonZero, Gather), weighted and added back (ScatterND, add); with
+        // 3 rows of one step, some expert is chosen by none (a MatMul over zero rows)
         nameof(MoeBlock), nameof(MoeVariants), nameof(GcMoe), nameof(GcMoeVariants), nameof(HfTinyMixtral), nameof(HfTinyOlmoe), nameof(HfTinyQwen3Moe),
         // ModernBERT's layers: rotary positions of two bases, the local layers' band on both sides, GeGLU, norms without biases
         nameof(HfTinyModernBert),
@@ -288,6 +289,37 @@ public class OnnxExportTests
         foreach (Parameter p in model.Parameters)
             foreach (ref float v in p.AsSpan()) v = rng.NextFloat() - 0.5f;
         return model;
+    }
+
+    /// <summary>
+    /// The exported mixture runs each expert over the rows that chose it only, as the runtime does: an expert no row chose
+    /// whose weights hold infinities leaves the outputs finite and equal to the runtime's (every expert computed densely and
+    /// weighted by 0 gave NaN there).
+    /// </summary>
+    [Fact]
+    public void AnExpertNoRowChoseIsNotComputed()
+    {
+        var model = Perturbed(new MoeVariants(seed: 120));
+        const int steps = 2;
+        var rng = new Rng((ulong)(1 * 31 + steps)); // Compare's input for [1, steps]
+        float[] x = Enumerable.Range(0, steps * MoeVariants.InputWidth).Select(_ => rng.NextNormal()).ToArray();
+        Parameter router = model.Parameters.First(p => p.Name.EndsWith(".router", StringComparison.Ordinal));
+        int experts = router.Shape[0], width = router.Shape[1];
+        var chosen = new HashSet<int>();
+        for (int row = 0; row < steps; row++)
+        {
+            // the first mixture takes its top 1: the expert of the largest logit x · router[e]
+            double[] logits = Enumerable.Range(0, experts).Select(e => Enumerable.Range(0, width).Sum(i => (double)x[row * width + i] * router.AsSpan()[e * width + i])).ToArray();
+            chosen.Add(Array.IndexOf(logits, logits.Max()));
+        }
+        int idle = Enumerable.Range(0, experts).First(e => !chosen.Contains(e));
+        Parameter weightOut = model.Parameters.First(p => p.Name == router.Name.Replace(".router", ".weight_out", StringComparison.Ordinal));
+        int block = weightOut.Shape[1] * weightOut.Shape[2];
+        weightOut.AsSpan().Slice(idle * block, block).Fill(float.PositiveInfinity);
+        float[] expected = ParityModel.Flatten(model.Forward(new ReadOnlyTensorSpan<float>(x, [1, steps, MoeVariants.InputWidth])));
+        Assert.All(expected, v => Assert.True(float.IsFinite(v), $"the runtime's output {v} (expert {idle} of {experts} chosen by no row)"));
+        using var session = new InferenceSession(model.ToOnnx());
+        Compare(model, session, 1, steps, lengths: null, $"{nameof(MoeVariants)}, expert {idle} infinite and chosen by no row");
     }
 
     [Theory]
