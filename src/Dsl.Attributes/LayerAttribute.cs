@@ -215,7 +215,10 @@ namespace Dsl
     /// through the weights of the chosen experts (the choice itself has none). Parameters: <c>moe.router</c> [experts, in],
     /// <c>moe.weight_in</c> [experts, units, in] (gated: [experts, 2 × units, in], each expert's value rows then its gate rows,
     /// as a gated <c>[Dense]</c>'s), <c>moe.weight_out</c> [experts, in, units], and with <see cref="Bias"/> <c>moe.bias_in</c>
-    /// [experts, units] (gated 2 × units) and <c>moe.bias_out</c> [experts, in].
+    /// [experts, units] (gated 2 × units) and <c>moe.bias_out</c> [experts, in]. With <see cref="SharedUnits"/>, a shared expert
+    /// that every row goes through besides (Qwen2-MoE's, DeepSeekMoE's): <c>moe.shared_in</c> [(2 ×) shared units, in],
+    /// <c>moe.shared_out</c> [in, shared units] (with <see cref="Bias"/> <c>moe.shared_bias_in</c> and <c>moe.shared_bias_out</c>),
+    /// and with <see cref="SharedExpertGate"/> <c>moe.shared_gate</c> [1, in].
     /// </summary>
     public sealed class MoeAttribute : LayerAttribute
     {
@@ -265,6 +268,20 @@ namespace Dsl
         /// in an encoder–decoder's parts (refused). Finite and at least 0; default 0: none.
         /// </summary>
         public float LoadBalancingLoss { get; set; }
+
+        /// <summary>
+        /// The width inside a shared expert that every row goes through besides its chosen ones, its output added to theirs
+        /// (Qwen2-MoE's <c>shared_expert_intermediate_size</c>; DeepSeekMoE's shared experts side by side): a feed-forward network of
+        /// the experts' <see cref="Activation"/>, <see cref="Gated"/> and <see cref="Bias"/>, in → SharedUnits → in, not routed and
+        /// not weighted by the router. Default 0: none.
+        /// </summary>
+        public int SharedUnits { get; set; }
+
+        /// <summary>
+        /// Whether the shared expert's output is scaled by σ(x · g) per row, a learned gate <c>moe.shared_gate</c> [1, in] (Qwen2-MoE's
+        /// <c>shared_expert_gate</c>); false: added as it is (DeepSeekMoE's). Only with <see cref="SharedUnits"/>. Default false.
+        /// </summary>
+        public bool SharedExpertGate { get; set; }
     }
 
     /// <summary>

@@ -31,6 +31,8 @@ internal sealed partial class DeviceKernels
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int, int> _expertsCombine;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int> _expertsSpread;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int> _expertsDots;
+    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int> _expertsShared;
+    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _expertsSharedBackward;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, CellArgs> _lstmForward;
     private readonly Action<Index1D, CellViews, CellArgs> _lstmBackward;
     private readonly Action<Index1D, CellViews, CellArgs> _gruForward;
@@ -76,6 +78,8 @@ internal sealed partial class DeviceKernels
         _expertsCombine = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int, int>(ExpertsCombineKernel);
         _expertsSpread = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int>(ExpertsSpreadKernel);
         _expertsDots = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int>(ExpertsDotsKernel);
+        _expertsShared = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(ExpertsSharedKernel);
+        _expertsSharedBackward = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(ExpertsSharedBackwardKernel);
         _lstmForward = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, CellArgs>(LstmForwardKernel);
         _lstmBackward = accelerator.LoadAutoGroupedStreamKernel<Index1D, CellViews, CellArgs>(LstmBackwardKernel);
         _gruForward = accelerator.LoadAutoGroupedStreamKernel<Index1D, CellViews, CellArgs>(GruForwardKernel);
@@ -120,7 +124,7 @@ internal sealed partial class DeviceKernels
     internal static readonly string[] Names =
     [
         nameof(FillKernel), nameof(BinaryKernel), nameof(FusedMultiplyAddKernel), nameof(ScaleClampKernel), nameof(AddBiasKernel), nameof(ColumnPartialsKernel), nameof(AddColumnPartialsKernel), nameof(ActivationKernel), nameof(GatedKernel), nameof(SoftCapKernel), nameof(ClipKernel),
-        nameof(GatherRowsKernel), nameof(ScatterAddRowsKernel), nameof(RepeatRowsKernel), nameof(ExpertsCombineKernel), nameof(ExpertsSpreadKernel), nameof(ExpertsDotsKernel), nameof(LstmForwardKernel), nameof(LstmBackwardKernel), nameof(GruForwardKernel),
+        nameof(GatherRowsKernel), nameof(ScatterAddRowsKernel), nameof(RepeatRowsKernel), nameof(ExpertsCombineKernel), nameof(ExpertsSpreadKernel), nameof(ExpertsDotsKernel), nameof(ExpertsSharedKernel), nameof(ExpertsSharedBackwardKernel), nameof(LstmForwardKernel), nameof(LstmBackwardKernel), nameof(GruForwardKernel),
         nameof(GruBackwardKernel), nameof(RnnKernel), nameof(GruResetBeforeKernel), nameof(MaskStepsKernel), nameof(MeanStepsKernel), nameof(MeanStepsBackwardKernel), nameof(MaxStepsKernel), nameof(MaxStepsBackwardKernel), nameof(TransposeKernel), nameof(PartialNormsKernel), nameof(OptimizerUpdateKernel),
         nameof(AttentionForwardKernel), nameof(AttentionScoresBackwardKernel), nameof(AttentionQueriesBackwardKernel), nameof(AttentionKeysBackwardKernel), nameof(AttentionBiasBackwardKernel),
         nameof(RelativeExpandKernel), nameof(RelativeCollectKernel),
@@ -227,6 +231,18 @@ internal sealed partial class DeviceKernels
     public void ExpertsDots(int slots, ArrayView<float> dy, ArrayView<float> grouped, ArrayView<int> positions, ArrayView<float> dWeights, int width, int topK)
     {
         if (slots > 0) _expertsDots(slots, dy, grouped, positions, dWeights, width, topK);
+    }
+
+    /// <summary>A shared expert's output added, <paramref name="n"/> = rows · width values: y += σ(gate[row]) · shared (not <paramref name="gated"/>: y += shared).</summary>
+    public void ExpertsShared(int n, ArrayView<float> gate, ArrayView<float> shared, ArrayView<float> y, int width, bool gated)
+    {
+        if (n > 0) _expertsShared(n, gate, shared, y, width, gated ? 1 : 0);
+    }
+
+    /// <summary>Its step back, one thread per of the <paramref name="rows"/>: dshared = σ(gate) · dy, dgate = σ'(gate) · (dy · shared).</summary>
+    public void ExpertsSharedBackward(int rows, ArrayView<float> gate, ArrayView<float> shared, ArrayView<float> dy, ArrayView<float> dShared, ArrayView<float> dGate, int width)
+    {
+        if (rows > 0) _expertsSharedBackward(rows, gate, shared, dy, dShared, dGate, width);
     }
 
     public void LstmForward(int n, ArrayView<float> gates, ArrayView<float> cPrev, CellArgs args, ArrayView<float> c, ArrayView<float> h)
@@ -859,6 +875,26 @@ internal sealed partial class DeviceKernels
         float sum = 0f;
         for (int c = 0; c < width; c++) sum += dy[row + c] * grouped[at + c];
         dWeights[slot] = sum;
+    }
+
+    /// <summary>One thread per value of y [rows, width]: y += σ(gate[its row]) · shared, or y += shared when not <paramref name="gated"/>.</summary>
+    private static void ExpertsSharedKernel(Index1D i, ArrayView<float> gate, ArrayView<float> shared, ArrayView<float> y, int width, int gated)
+    {
+        y[i] += gated != 0 ? Sigmoid(gate[i / width]) * shared[i] : shared[i];
+    }
+
+    /// <summary>One thread per row r: dshared[r] = σ(gate[r]) · dy[r]; dgate[r] = σ(gate[r]) (1 − σ(gate[r])) · (dy[r] · shared[r]).</summary>
+    private static void ExpertsSharedBackwardKernel(Index1D r, ArrayView<float> gate, ArrayView<float> shared, ArrayView<float> dy, ArrayView<float> dShared, ArrayView<float> dGate, int width)
+    {
+        float sigma = Sigmoid(gate[r]), dot = 0f;
+        long row = r * (long)width;
+        for (int c = 0; c < width; c++)
+        {
+            float d = dy[row + c];
+            dot += d * shared[row + c];
+            dShared[row + c] = sigma * d;
+        }
+        dGate[r] = sigma * (1f - sigma) * dot;
     }
 
     /// <summary>

@@ -145,7 +145,8 @@ internal sealed class Exporter(OnnxGraph g, ParameterSet parameters, string pref
     /// by their sum with NormalizeTopK) scattered into [N, E] (0 for the experts a row did not choose), then each expert in
     /// turn over only the rows that chose it (NonZero of its column, Gather), its output weighted by its probability and
     /// added into the rows it came from (ScatterND with reduction add). k / E of the dense form's products; an expert no row
-    /// chose runs on zero rows. The same outputs as the runtime's pass, up to the order of each row's k sums.
+    /// chose runs on zero rows. A shared expert's output is added after (<see cref="SharedExpert"/>). The same outputs as the
+    /// runtime's pass, up to the order of each row's sums.
     /// </summary>
     private string Moe(MoeInfo m, string x)
     {
@@ -181,7 +182,26 @@ internal sealed class Exporter(OnnxGraph g, ParameterSet parameters, string pref
             string weighted = g.Add("Mul", en + "_weighted", [output, g.Add("Gather", en + "_gate", [gateColumns[e], taken], ("axis", 0L))]); // · [n_e, 1]
             mixed = g.Add("ScatterND", e == m.Experts - 1 ? n + "_mixed" : en + "_mixed", [mixed, indices, weighted], ("reduction", "add"));
         }
+        if (m.SharedUnits > 0) mixed = g.Add("Add", n + "_with_shared", [mixed, SharedExpert(m, rows)]);
         return g.Add("Reshape", n, [mixed, g.Add("Shape", n + "_shape", [x])]);
+    }
+
+    /// <summary>
+    /// A mixture's shared expert over every row [N, D]: its inner map (MatMul by the transposed moe.shared_in, its bias), the
+    /// experts' activation or gated unit, its out map; scaled by Sigmoid(rows · moe.shared_gateᵀ) [N, 1] with SharedExpertGate.
+    /// </summary>
+    private string SharedExpert(MoeInfo m, string rows)
+    {
+        string n = m.Name + "_shared";
+        int d = m.Width, u = m.SharedUnits, inner = (m.Gated ? 2 : 1) * u;
+        string pre = g.Add("MatMul", n + "_pre", [rows, Transposed(m, "shared_in", inner, d)]);
+        if (m.Bias) pre = g.Add("Add", n + "_pre_bias", [pre, Weight(m, "shared_bias_in")]);
+        string hidden = m.Gated ? GatedUnits(m, m.Activation, pre, u, n + "_hidden") : Activate(m, m.Activation, pre, n + "_hidden");
+        string output = g.Add("MatMul", n + "_out", [hidden, Transposed(m, "shared_out", d, u)]);
+        if (m.Bias) output = g.Add("Add", n + "_out_bias", [output, Weight(m, "shared_bias_out")]);
+        if (!m.SharedExpertGate) return output;
+        string scale = g.Add("Sigmoid", n + "_scale", [g.Add("MatMul", n + "_logit", [rows, Transposed(m, "shared_gate", 1, d)])]); // [N, 1]
+        return g.Add("Mul", n + "_gated", [output, scale]);
     }
 
     /// <summary>

@@ -34,7 +34,7 @@ internal static class DeviceDialect
         "AttentionKernel.CrossForward", "AttentionKernel.CrossBackward", "AttentionKernel.PoolForward", "AttentionKernel.PoolBackward",
         "CrossAttentionKernel.DotForward", "CrossAttentionKernel.DotBackward", "CrossAttentionKernel.AdditiveForward", "CrossAttentionKernel.AdditiveBackward",
         "CrossAttentionKernel.Concat", "CrossAttentionKernel.Split", "Layout.AppendSteps", "RelativePositionKernel.Expand", "RelativePositionKernel.Collect",
-        "Experts.Route", "Experts.Forward", "Experts.Backward", "Experts.RouteBackward", "Experts.Balance", "Experts.BalanceBackward",
+        "Experts.Route", "Experts.Forward", "Experts.Backward", "Experts.RouteBackward", "Experts.Balance", "Experts.BalanceBackward", "Experts.AddShared", "Experts.SharedBackward",
     ];
 
     /// <summary>Host C# as device C#.</summary>

@@ -140,6 +140,22 @@ public static class Experts
         dLogits.CopyFrom(dl);
     }
 
+    /// <summary>As the host's <c>Experts.AddShared</c>: y += σ(gate) · shared per row (gate empty: y += shared).</summary>
+    public static void AddShared(int rows, int width, DeviceSpan gate, DeviceSpan shared, DeviceSpan y)
+    {
+        Dsl.Kernels.Experts.RequireShared(nameof(AddShared), rows, width, gate.Length, optionalGate: true, shared.Length, y.Length);
+        Device device = y.Device;
+        device.Kernels.ExpertsShared(rows * width, gate.ViewOrPlaceholder(device), shared.View, y.View, width, gated: !gate.IsEmpty);
+    }
+
+    /// <summary>As the host's <c>Experts.SharedBackward</c>.</summary>
+    public static void SharedBackward(int rows, int width, DeviceSpan gate, DeviceSpan shared, DeviceSpan dy, DeviceSpan dShared, DeviceSpan dGate)
+    {
+        Dsl.Kernels.Experts.RequireShared(nameof(SharedBackward), rows, width, gate.Length, optionalGate: false, shared.Length, dy.Length, dShared.Length);
+        if (dGate.Length < rows) throw new ArgumentException($"Experts.SharedBackward: dGate has {dGate.Length} values, expected at least {rows} (one per row).", nameof(dGate));
+        dy.Device.Kernels.ExpertsSharedBackward(rows, gate.View, shared.View, dy.View, dShared.View, dGate.View, width);
+    }
+
     /// <summary>into[r] = Σ over row r's choices of (weights[r, j] ·) grouped[positions[r, j]]; weights empty: 1.</summary>
     private static void Combine(int rows, int topK, int width, DeviceSpan grouped, DeviceSpan weights, ReadOnlySpan<int> positions, DeviceSpan into)
     {

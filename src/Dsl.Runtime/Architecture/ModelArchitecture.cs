@@ -45,9 +45,14 @@ public sealed record DenseInfo(string Name, int InWidth, int Units, bool OutIsSe
 /// (<c>moe.weight_in</c> [Experts, 2 · Units, Width], value rows then gate rows), else <c>[Experts, Units, Width]</c> and the activation on it;
 /// <c>moe.weight_out</c> [Experts, Width, Units]; <see cref="Bias"/>: <c>moe.bias_in</c> and <c>moe.bias_out</c>.
 /// </summary>
-/// <remarks><see cref="LoadBalancingLoss"/>: the coefficient of the load-balancing loss the layer adds in training (0: none).</remarks>
+/// <remarks>
+/// <see cref="LoadBalancingLoss"/>: the coefficient of the load-balancing loss the layer adds in training (0: none).
+/// <see cref="SharedUnits"/>: a shared expert's inner width (0: none; <c>moe.shared_in</c>, <c>moe.shared_out</c>, with <see cref="Bias"/>
+/// <c>moe.shared_bias_in</c> and <c>moe.shared_bias_out</c>), every row's output added to the chosen experts', scaled by σ(x · <c>moe.shared_gate</c>ᵀ)
+/// with <see cref="SharedExpertGate"/>.
+/// </remarks>
 public sealed record MoeInfo(string Name, int Width, int Experts, int Units, int TopK, bool OutIsSequence, Activation Activation, bool Gated = true, bool NormalizeTopK = true,
-    bool Bias = false, float LoadBalancingLoss = 0f) : LayerInfo(Name, Width, Width, OutIsSequence);
+    bool Bias = false, float LoadBalancingLoss = 0f, int SharedUnits = 0, bool SharedExpertGate = false) : LayerInfo(Name, Width, Width, OutIsSequence);
 
 /// <summary><c>[Scale(factor)]</c>: every value times <see cref="Factor"/>.</summary>
 public sealed record ScaleInfo(string Name, int Width, bool OutIsSequence, float Factor) : LayerInfo(Name, Width, Width, OutIsSequence);

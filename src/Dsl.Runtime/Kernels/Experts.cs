@@ -242,6 +242,51 @@ public static class Experts
             throw new ArgumentException($"Experts.Balance: expected rows ≥ 0 in steps of {batch} sequences, at least one expert, {rows} × {experts} probabilities and no lengths or one per sequence; got {rows} rows, {experts} experts, {probs} probabilities, {lengths} lengths.");
     }
 
+    /// <summary>
+    /// A shared expert's output added to the chosen experts': y[r] += σ(gate[r]) · shared[r] for each of the rows, the gate's
+    /// logit [rows] (Qwen2-MoE's <c>shared_expert_gate</c>); <paramref name="gate"/> empty: y += shared (DeepSeekMoE's).
+    /// </summary>
+    public static void AddShared(int rows, int width, ReadOnlySpan<float> gate, ReadOnlySpan<float> shared, Span<float> y)
+    {
+        RequireShared(nameof(AddShared), rows, width, gate.Length, optionalGate: true, shared.Length, y.Length);
+        int n = rows * width;
+        if (gate.IsEmpty)
+        {
+            TensorPrimitives.Add(y.Slice(0, n), shared.Slice(0, n), y.Slice(0, n));
+            return;
+        }
+        for (int r = 0; r < rows; r++)
+        {
+            Span<float> row = y.Slice(r * width, width);
+            TensorPrimitives.MultiplyAdd(shared.Slice(r * width, width), Activations.Sigmoid(gate[r]), row, row);
+        }
+    }
+
+    /// <summary>
+    /// The step back of <see cref="AddShared"/> with a gate: dShared[r] = σ(gate[r]) · dy[r] and dGate[r] = σ'(gate[r]) · (dy[r] · shared[r]),
+    /// both written.
+    /// </summary>
+    public static void SharedBackward(int rows, int width, ReadOnlySpan<float> gate, ReadOnlySpan<float> shared, ReadOnlySpan<float> dy, Span<float> dShared, Span<float> dGate)
+    {
+        RequireShared(nameof(SharedBackward), rows, width, gate.Length, optionalGate: false, shared.Length, dy.Length, dShared.Length);
+        if (dGate.Length < rows) throw new ArgumentException($"Experts.SharedBackward: dGate has {dGate.Length} values, expected at least {rows} (one per row).", nameof(dGate));
+        for (int r = 0; r < rows; r++)
+        {
+            ReadOnlySpan<float> dyRow = dy.Slice(r * width, width);
+            float sigma = Activations.Sigmoid(gate[r]);
+            dGate[r] = sigma * (1f - sigma) * TensorPrimitives.Dot(dyRow, shared.Slice(r * width, width));
+            TensorPrimitives.Multiply(dyRow, sigma, dShared.Slice(r * width, width));
+        }
+    }
+
+    /// <summary><see cref="AddShared"/>'s and <see cref="SharedBackward"/>'s checks (the host's and the device's): a gate logit per row (or none where optional), the rest [rows, width] each.</summary>
+    internal static void RequireShared(string name, int rows, int width, long gate, bool optionalGate, params long[] rowsByWidth)
+    {
+        long need = (long)rows * width;
+        if (rows < 0 || width < 1 || !(gate >= rows || optionalGate && gate == 0) || Array.Exists(rowsByWidth, l => l < need))
+            throw new ArgumentException($"Experts.{name}: expected rows ≥ 0, width ≥ 1, {(optionalGate ? "no gate or " : "")}a gate logit per row and [{rows}, {width}] ({need} values) for the rest; got {rows} rows, width {width}, {gate} gate logits, {string.Join(", ", rowsByWidth)} values.");
+    }
+
     /// <summary>into[r] = Σ over row r's choices j of weights[r, j] · grouped[positions[r, j]] (weights empty: 1).</summary>
     private static void Combine(int rows, int topK, int width, ReadOnlySpan<float> grouped, ReadOnlySpan<float> weights, ReadOnlySpan<int> positions, Span<float> into)
     {

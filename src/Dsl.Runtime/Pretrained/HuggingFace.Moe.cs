@@ -125,6 +125,42 @@ public static partial class HuggingFace
     /// <exception cref="ArgumentException">The model is not laid out as Qwen3-MoE, or its layers or norms differ from one another.</exception>
     public static void SaveQwen3Moe(IModel model, string folder) => SaveSparse(model, folder, SparseFamily.Qwen3Moe);
 
+    /// <summary>
+    /// Loads a Qwen2-MoE checkpoint — transformers' <c>Qwen2MoeForCausalLM</c> (Qwen's Qwen1.5-MoE-A2.7B and Qwen2-57B-A14B, base and
+    /// chat; <c>model_type</c> "qwen2_moe") — into <paramref name="model"/>, declared as Qwen2's attention (biases on q, k and v, none
+    /// on o_proj) in LLaMA's layers, a mixture of experts with a gated shared expert in every layer's place of the feed-forward:
+    /// <code>
+    /// [Embedding(vocab: vocab_size, dim: hidden_size)]
+    /// // per decoder layer (num_hidden_layers of them):
+    /// [RmsNorm(Epsilon = ε)] [Attention(Heads = h, KeyValueHeads = g, Causal = true, Rotary = true, RotaryBase = rope_theta, OutputBias = false)] [Residual(Layers = 2)]
+    /// [RmsNorm(Epsilon = ε)] [Moe(experts: num_experts, units: moe_intermediate_size, TopK = num_experts_per_tok, NormalizeTopK = norm_topk_prob, SharedUnits = shared_expert_intermediate_size, SharedExpertGate = true)] [Residual(Layers = 2)]
+    /// // then
+    /// [RmsNorm(Epsilon = ε)] [Dense(vocab_size, Bias = false)]
+    /// </code>
+    /// (<c>qkv_bias</c> false, transformers 5's: <c>Bias = false</c>; <c>tie_word_embeddings</c>: <c>TieEmbedding = true</c>). Each
+    /// layer's <c>mlp.gate</c> goes into the mixture's router, each expert's <c>up_proj</c> then <c>gate_proj</c> into its block of
+    /// <c>weight_in</c> and <c>down_proj</c> into <c>weight_out</c>'s, <c>mlp.shared_expert</c>'s <c>up_proj</c> then <c>gate_proj</c> into
+    /// <c>shared_in</c> and its <c>down_proj</c> into <c>shared_out</c>, <c>mlp.shared_expert_gate</c> into <c>shared_gate</c>. Dense layers
+    /// among the sparse ones (<c>decoder_sparse_step</c> other than 1, <c>mlp_only_layers</c>) and sliding windows (<c>use_sliding_window</c>)
+    /// are refused.
+    /// </summary>
+    /// <param name="model">The model to load into; its parameters change only when everything checks.</param>
+    /// <param name="path">
+    /// The checkpoint's folder (or its safetensors file, or its shards' index) with its <c>config.json</c>, checked against the
+    /// model first, with Qwen2MoeConfig's defaults for what it leaves out: <c>vocab_size</c> (151936), <c>hidden_size</c> (2048),
+    /// <c>moe_intermediate_size</c> (1408), <c>shared_expert_intermediate_size</c> (5632), <c>num_hidden_layers</c> (24),
+    /// <c>num_attention_heads</c> (16), <c>num_key_value_heads</c> (16), <c>hidden_act</c> ("silu"), <c>rope_theta</c> (10000),
+    /// <c>rms_norm_eps</c> (1e-6), <c>num_experts</c> (60), <c>num_experts_per_tok</c> (4), <c>norm_topk_prob</c> (false), <c>qkv_bias</c>
+    /// (true) and <c>tie_word_embeddings</c> (false).
+    /// </param>
+    /// <exception cref="ArgumentException">The model is not laid out as Qwen2-MoE (the message names the first layer that differs).</exception>
+    /// <exception cref="System.IO.InvalidDataException">The checkpoint does not fit the model (all named); nothing is loaded.</exception>
+    public static void LoadQwen2Moe(IModel model, string path) => LoadSparse(model, path, SparseFamily.Qwen2Moe);
+
+    /// <summary>Saves <paramref name="model"/>, declared as Qwen2-MoE (see <see cref="LoadQwen2Moe"/>), as a <c>Qwen2MoeForCausalLM</c> checkpoint, as <see cref="SaveMixtral"/> does Mixtral's.</summary>
+    /// <exception cref="ArgumentException">The model is not laid out as Qwen2-MoE, or its layers or norms differ from one another.</exception>
+    public static void SaveQwen2Moe(IModel model, string folder) => SaveSparse(model, folder, SparseFamily.Qwen2Moe);
+
     private static void LoadSparse(IModel model, string path, SparseFamily family)
     {
         var (architecture, layout, files, _, problems) = Checked(model, path, family.Owner, a => SparseLayout.Of(a, family), (l, c, p) => l.CheckConfig(c, p));
@@ -148,29 +184,46 @@ public static partial class HuggingFace
     }
 
     /// <summary>
+    /// Which biases a sparse decoder's attention has: none (Mixtral's); all four or none, as <c>attention_bias</c> says (OLMoE's,
+    /// Qwen3-MoE's); q, k and v's, as <c>qkv_bias</c> says (true unless it says otherwise), and none on o_proj (Qwen2-MoE's).
+    /// </summary>
+    private enum SparseBias
+    {
+        None,
+        AttentionBias,
+        QueryKeyValue,
+    }
+
+    /// <summary>
     /// What a family of sparse decoders (LLaMA's layers, a mixture of experts for the feed-forward) names and defaults: its
     /// configuration's class and keys, the mixture's tensors (<see cref="MoePrefix"/>, the experts' up, gate and down names), its
     /// attention's QK-norm, and the configuration class's defaults.
     /// </summary>
     /// <remarks>
-    /// <see cref="Window"/>: the configuration's <c>sliding_window</c> is the attention's (Mixtral's); <see cref="BiasKey"/>: its
-    /// <c>attention_bias</c> says whether the attention has biases (else it has none); <see cref="NormalizeKey"/>: its
-    /// <c>norm_topk_prob</c> says whether the chosen probabilities are renormalised (else they always are).
+    /// <see cref="Window"/>: the configuration's <c>sliding_window</c> is the attention's (Mixtral's); <see cref="Bias"/>: which
+    /// biases the attention has; <see cref="NormalizeKey"/>: its <c>norm_topk_prob</c> says whether the chosen probabilities are
+    /// renormalised (else they always are); <see cref="Shared"/>: each mixture has a shared expert and its gate (Qwen2-MoE's
+    /// <c>shared_expert</c> and <c>shared_expert_gate</c>, <c>shared_expert_intermediate_size</c> wide).
     /// </remarks>
     private sealed record SparseFamily(string Name, string Loader, string ModelType, string ArchitectureName, string MoePrefix, string Up, string Gate, string Down, string ExpertsKey,
-        string UnitsKey, SparseQueryKeyNorm QueryKeyNorm, bool Window, bool BiasKey, bool NormalizeKey, SparseDefaults Defaults)
+        string UnitsKey, SparseQueryKeyNorm QueryKeyNorm, bool Window, SparseBias Bias, bool NormalizeKey, SparseDefaults Defaults, bool Shared = false)
     {
         /// <summary>Mixtral's: block_sparse_moe, w3/w1/w2, always renormalised, a sliding window.</summary>
         public static readonly SparseFamily Mixtral = new("Mixtral", nameof(LoadMixtral), "mixtral", "MixtralForCausalLM", "block_sparse_moe.", "w3", "w1", "w2", "num_local_experts",
-            "intermediate_size", SparseQueryKeyNorm.None, Window: true, BiasKey: false, NormalizeKey: false, new(32000, 4096, 14336, 32, 32, 8, null, 1e6, 1e-5, 8, 2));
+            "intermediate_size", SparseQueryKeyNorm.None, Window: true, SparseBias.None, NormalizeKey: false, new(32000, 4096, 14336, 32, 32, 8, null, 1e6, 1e-5, 8, 2));
 
         /// <summary>OLMoE's: mlp, gate_proj/up_proj/down_proj, QK-norm across the heads, norm_topk_prob.</summary>
         public static readonly SparseFamily Olmoe = new("OLMoE", nameof(LoadOlmoe), "olmoe", "OlmoeForCausalLM", "mlp.", "up_proj", "gate_proj", "down_proj", "num_experts",
-            "intermediate_size", SparseQueryKeyNorm.AcrossHeads, Window: false, BiasKey: true, NormalizeKey: true, new(50304, 2048, 2048, 16, 16, null, null, 10000, 1e-5, 64, 8));
+            "intermediate_size", SparseQueryKeyNorm.AcrossHeads, Window: false, SparseBias.AttentionBias, NormalizeKey: true, new(50304, 2048, 2048, 16, 16, null, null, 10000, 1e-5, 64, 8));
 
         /// <summary>Qwen3-MoE's: mlp, gate_proj/up_proj/down_proj, each head's QK-norm, heads of head_dim, norm_topk_prob.</summary>
         public static readonly SparseFamily Qwen3Moe = new("Qwen3-MoE", nameof(LoadQwen3Moe), "qwen3_moe", "Qwen3MoeForCausalLM", "mlp.", "up_proj", "gate_proj", "down_proj", "num_experts",
-            "moe_intermediate_size", SparseQueryKeyNorm.PerHead, Window: false, BiasKey: true, NormalizeKey: true, new(151936, 2048, 768, 24, 32, 4, null, 10000, 1e-6, 128, 8));
+            "moe_intermediate_size", SparseQueryKeyNorm.PerHead, Window: false, SparseBias.AttentionBias, NormalizeKey: true, new(151936, 2048, 768, 24, 32, 4, null, 10000, 1e-6, 128, 8));
+
+        /// <summary>Qwen2-MoE's: mlp, gate_proj/up_proj/down_proj, Qwen2's biases on q, k and v, norm_topk_prob, a gated shared expert.</summary>
+        public static readonly SparseFamily Qwen2Moe = new("Qwen2-MoE", nameof(LoadQwen2Moe), "qwen2_moe", "Qwen2MoeForCausalLM", "mlp.", "up_proj", "gate_proj", "down_proj", "num_experts",
+            "moe_intermediate_size", SparseQueryKeyNorm.None, Window: false, SparseBias.QueryKeyValue, NormalizeKey: true,
+            new(151936, 2048, 1408, 24, 16, 16, null, 10000, 1e-6, 60, 4, SharedUnits: 5632), Shared: true);
 
         /// <summary>The family's name for a layout's errors ("Mixtral's").</summary>
         public string Owner => Name + "'s";
@@ -181,7 +234,8 @@ public static partial class HuggingFace
     /// the heads), head_dim (null: none of its own; Qwen3-MoE's heads are head_dim wide where the configuration gives one, else
     /// hidden_size over the heads, as Qwen3MoeAttention's getattr reads it), rope_theta, rms_norm_eps, experts and experts per token.
     /// </summary>
-    private sealed record SparseDefaults(int Vocabulary, int Hidden, int Units, int Layers, int Heads, int? KeyValueHeads, int? HeadDim, double RopeTheta, double Epsilon, int Experts, int TopK);
+    private sealed record SparseDefaults(int Vocabulary, int Hidden, int Units, int Layers, int Heads, int? KeyValueHeads, int? HeadDim, double RopeTheta, double Epsilon, int Experts, int TopK,
+        int SharedUnits = 0);
 
     /// <summary>A sparse decoder layer's parts: input_layernorm, self_attn, post_attention_layernorm and the mixture of experts.</summary>
     private sealed record SparseBlock(RmsNormInfo Input, AttentionInfo Attention, RmsNormInfo Post, MoeInfo Experts);
@@ -199,8 +253,9 @@ public static partial class HuggingFace
                 SparseQueryKeyNorm.PerHead => ", HeadWidth = head_dim, QueryKeyNorm = true",
                 _ => "",
             };
-            string attention = $"[Attention(Heads = h, KeyValueHeads = g, Causal = true, Rotary = true, Bias = false{qk})]{(family.Window ? " (SlidingWindow = sliding_window where it is set)" : "")}";
-            string moe = $"[Moe(experts: E, units: I, TopK = k{(family.NormalizeKey ? ", NormalizeTopK = norm_topk_prob" : "")})]";
+            string bias = family.Bias == SparseBias.QueryKeyValue ? "OutputBias = false" : "Bias = false";
+            string attention = $"[Attention(Heads = h, KeyValueHeads = g, Causal = true, Rotary = true, {bias}{qk})]{(family.Window ? " (SlidingWindow = sliding_window where it is set)" : "")}";
+            string moe = $"[Moe(experts: E, units: I, TopK = k{(family.NormalizeKey ? ", NormalizeTopK = norm_topk_prob" : "")}{(family.Shared ? ", SharedUnits = S, SharedExpertGate = true" : "")})]";
             string expected = $"{family.Owner} layout: [Embedding], then per decoder layer [RmsNorm] {attention} [Residual(Layers = 2)] [RmsNorm] {moe} [Residual(Layers = 2)], "
                 + "then [RmsNorm] [Dense(V, Bias = false)] (TieEmbedding = true where tied)";
             var walk = new LayerWalk(a, family.Name, expected);
@@ -212,13 +267,20 @@ public static partial class HuggingFace
             {
                 int n = blocks.Count, start = at;
                 var input = walk.At<RmsNormInfo>(at++, $"decoder layer {n}'s input_layernorm ([RmsNorm])", _ => true);
-                var self = walk.At<AttentionInfo>(at++, $"decoder layer {n}'s self_attn ({attention}, the whole head turned; attention_bias: Bias = true, on the output too)",
+                string biases = family.Bias switch
+                {
+                    SparseBias.AttentionBias => "; attention_bias: Bias = true, on the output too",
+                    SparseBias.QueryKeyValue => "; qkv_bias false: Bias = false",
+                    _ => "",
+                };
+                var self = walk.At<AttentionInfo>(at++, $"decoder layer {n}'s self_attn ({attention}, the whole head turned{biases})",
                     x => AttentionFits(x, family), olmo: family.QueryKeyNorm == SparseQueryKeyNorm.AcrossHeads);
                 walk.At<ResidualInfo>(at++, $"decoder layer {n}'s residual around the attention ([Residual(Layers = 2)])", r => r.From == start - 1);
                 int residual = at - 1;
                 var post = walk.At<RmsNormInfo>(at++, $"decoder layer {n}'s post_attention_layernorm ([RmsNorm])", _ => true);
-                var experts = walk.At<MoeInfo>(at++, $"decoder layer {n}'s {family.MoePrefix.TrimEnd('.')} ({moe}: gated experts without biases{(family.NormalizeKey ? "" : ", NormalizeTopK")})",
-                    m => m is { Gated: true, Bias: false } && m.Activation != Activation.None && (family.NormalizeKey || m.NormalizeTopK));
+                var experts = walk.At<MoeInfo>(at++, $"decoder layer {n}'s {family.MoePrefix.TrimEnd('.')} ({moe}: gated experts without biases{(family.NormalizeKey ? "" : ", NormalizeTopK")}{(family.Shared ? "" : ", no shared expert")})",
+                    m => m is { Gated: true, Bias: false } && m.Activation != Activation.None && (family.NormalizeKey || m.NormalizeTopK)
+                        && (family.Shared ? m is { SharedUnits: > 0, SharedExpertGate: true } : m.SharedUnits == 0));
                 walk.At<ResidualInfo>(at++, $"decoder layer {n}'s residual around the mixture of experts ([Residual(Layers = 2)])", r => r.From == residual);
                 blocks.Add(new SparseBlock(input, self, post, experts));
             }
@@ -233,7 +295,12 @@ public static partial class HuggingFace
         /// <summary>A causal rotary self-attention turning whole heads, its biases all there or none (Mixtral's none), with the family's QK-norm and window.</summary>
         private static bool AttentionFits(AttentionInfo x, SparseFamily family)
         {
-            bool biases = family.BiasKey ? x.OutputBias == x.Bias : x is { Bias: false, OutputBias: false };
+            bool biases = family.Bias switch
+            {
+                SparseBias.AttentionBias => x.OutputBias == x.Bias,
+                SparseBias.QueryKeyValue => !x.OutputBias,
+                _ => x is { Bias: false, OutputBias: false },
+            };
             bool norms = family.QueryKeyNorm switch
             {
                 SparseQueryKeyNorm.AcrossHeads => x is { QueryKeyNorm: true, QueryKeyNormAcrossHeads: true, ClipQkv: 0f },
@@ -264,6 +331,7 @@ public static partial class HuggingFace
                 }
                 s[b.Post.Name + ".weight"] = [(hf + "post_attention_layernorm.weight", width)];
                 AddExperts(s, b.Experts, hf + Family.MoePrefix, "gate", Family.Up, Family.Gate, Family.Down);
+                if (Family.Shared) AddSharedExpert(s, b.Experts, hf + Family.MoePrefix, Family.Up, Family.Gate, Family.Down);
             }
             s[Norm.Name + ".weight"] = [("model.norm.weight", width)];
             if (!Tied) s[Output.Name + ".weight"] = [(LlamaLayout.Head, Output.Units)];
@@ -279,10 +347,10 @@ public static partial class HuggingFace
             AttentionInfo a = first.Attention;
             string name = Family.Name;
             foreach (SparseBlock b in Blocks.Skip(1).Where(b => b.Attention with { Name = a.Name } != a).Take(1))
-                problems.Add($"'{b.Attention.Name}' differs from '{a.Name}': {name}'s layers are alike (one num_attention_heads, num_key_value_heads{(Family.Defaults.HeadDim is null ? "" : ", head_dim")}, rope_theta{(Family.Window ? " and sliding_window" : " and attention_bias")})");
+                problems.Add($"'{b.Attention.Name}' differs from '{a.Name}': {name}'s layers are alike (one num_attention_heads, num_key_value_heads{(Family.Defaults.HeadDim is null ? "" : ", head_dim")}, rope_theta{Family.Bias switch { SparseBias.AttentionBias => " and attention_bias", SparseBias.QueryKeyValue => " and qkv_bias", _ => "" }}{(Family.Window ? " and sliding_window" : "")})");
             MoeInfo m = first.Experts;
             foreach (SparseBlock b in Blocks.Skip(1).Where(b => b.Experts with { Name = m.Name, LoadBalancingLoss = m.LoadBalancingLoss } != m).Take(1))
-                problems.Add($"'{b.Experts.Name}' differs from '{m.Name}': {name}'s layers are alike (one {Family.ExpertsKey}, {Family.UnitsKey}, num_experts_per_tok{(Family.NormalizeKey ? ", norm_topk_prob" : "")} and hidden_act)");
+                problems.Add($"'{b.Experts.Name}' differs from '{m.Name}': {name}'s layers are alike (one {Family.ExpertsKey}, {Family.UnitsKey}, num_experts_per_tok{(Family.NormalizeKey ? ", norm_topk_prob" : "")}{(Family.Shared ? ", shared_expert_intermediate_size" : "")} and hidden_act)");
             RmsNormsShareEpsilon(Norms(), first.Input, a, name, problems);
             RequireNamedActivation(m.Name, m.Activation, problems);
         }
@@ -312,6 +380,7 @@ public static partial class HuggingFace
             string expertsKey = Value(c, Family.ExpertsKey) is null && Value(c, "num_local_experts") is not null ? "num_local_experts" : Family.ExpertsKey;
             ConfigInt(c, problems, expertsKey, m.Experts, $"'{m.Name}' experts", d.Experts);
             ConfigInt(c, problems, "num_experts_per_tok", m.TopK, $"'{m.Name}' TopK", d.TopK);
+            if (Family.Shared) ConfigInt(c, problems, "shared_expert_intermediate_size", m.SharedUnits, $"'{m.Name}' SharedUnits", d.SharedUnits);
             if (Family.NormalizeKey)
                 ConfigFlag(c, problems, "norm_topk_prob", [m], x => x.NormalizeTopK, x => $"'{x.Name}'{(x.NormalizeTopK ? " (NormalizeTopK = true)" : " (NormalizeTopK = false)")}");
             CheckAlike(problems);
@@ -325,7 +394,9 @@ public static partial class HuggingFace
                     problems.Add(window == 0 ? $"sliding_window is unset: the attention reads every earlier step, but '{a.Name}' declares SlidingWindow = {a.SlidingWindow}"
                         : $"sliding_window is {window}, the model declares {(a.SlidingWindow == 0 ? "no window" : a.SlidingWindow.ToString(System.Globalization.CultureInfo.InvariantCulture))} ('{a.Name}' SlidingWindow)");
             }
-            if (Family.BiasKey) ConfigFlag(c, problems, "attention_bias", Blocks.Select(b => b.Attention), x => x.Bias, x => BiasOf(x.Name, x.Bias));
+            if (Family.Bias == SparseBias.AttentionBias) ConfigFlag(c, problems, "attention_bias", Blocks.Select(b => b.Attention), x => x.Bias, x => BiasOf(x.Name, x.Bias));
+            if (Family.Bias == SparseBias.QueryKeyValue)
+                ConfigFlag(c, problems, "qkv_bias", Blocks.Select(b => b.Attention), x => x.Bias, x => $"'{x.Name}' with{(x.Bias ? "" : "out")} biases on q, k and v (Bias = {(x.Bias ? "true" : "false")})", fallback: true);
             if (Value(c, "clip_qkv") is { } clip)
                 problems.Add($"clip_qkv is {clip.GetRawText()}: {Family.Name} clamps its queries, keys and values after their norms, which ClipQkv (before them) does not do");
             if (Value(c, "use_sliding_window") is { ValueKind: JsonValueKind.True })
@@ -359,6 +430,7 @@ public static partial class HuggingFace
                 w.WriteNumber(Family.ExpertsKey, m.Experts);
                 w.WriteNumber("num_experts_per_tok", m.TopK);
                 if (Family.NormalizeKey) w.WriteBoolean("norm_topk_prob", m.NormalizeTopK);
+                if (Family.Shared) w.WriteNumber("shared_expert_intermediate_size", m.SharedUnits);
                 // (a model that learns with the load-balancing loss says so: transformers adds it with output_router_logits)
                 w.WriteBoolean("output_router_logits", m.LoadBalancingLoss > 0f);
                 w.WritePropertyName("router_aux_loss_coef");
@@ -373,7 +445,8 @@ public static partial class HuggingFace
                     if (a.SlidingWindow > 0) w.WriteNumber("sliding_window", a.SlidingWindow);
                     else w.WriteNull("sliding_window");
                 }
-                if (Family.BiasKey) w.WriteBoolean("attention_bias", a.Bias);
+                if (Family.Bias == SparseBias.AttentionBias) w.WriteBoolean("attention_bias", a.Bias);
+                if (Family.Bias == SparseBias.QueryKeyValue) w.WriteBoolean("qkv_bias", a.Bias);
                 w.WriteBoolean("tie_word_embeddings", Tied);
                 w.WriteString("torch_dtype", "float32");
             });
@@ -392,5 +465,18 @@ public static partial class HuggingFace
             .SelectMany(e => new ParameterSet.TensorRows[] { new($"{prefix}experts.{e}.{up}.weight", m.Units, 0, m.Units, Blocks: true), new($"{prefix}experts.{e}.{gate}.weight", m.Units, 0, m.Units, Blocks: true) })
             .ToArray();
         sources[m.Name + ".weight_out"] = Enumerable.Range(0, m.Experts).Select(e => new ParameterSet.TensorRows($"{prefix}experts.{e}.{down}.weight", m.Width, 0, m.Width, Blocks: true)).ToArray();
+    }
+
+    /// <summary>
+    /// A mixture's shared expert under <paramref name="prefix"/> (Qwen2-MoE's <c>model.layers.{i}.mlp.</c>): <c>shared_expert.</c> its
+    /// <paramref name="up"/> rows then its <paramref name="gate"/> rows in <c>shared_in</c>, its <paramref name="down"/> rows in
+    /// <c>shared_out</c>, and <c>shared_expert_gate</c>'s one row in <c>shared_gate</c>.
+    /// </summary>
+    private static void AddSharedExpert(Dictionary<string, ParameterSet.TensorRows[]> sources, MoeInfo m, string prefix, string up, string gate, string down)
+    {
+        string shared = prefix + "shared_expert.";
+        sources[m.Name + ".shared_in"] = [(shared + up + ".weight", m.SharedUnits), (shared + gate + ".weight", m.SharedUnits)];
+        sources[m.Name + ".shared_out"] = [(shared + down + ".weight", m.Width)];
+        if (m.SharedExpertGate) sources[m.Name + ".shared_gate"] = [(prefix + "shared_expert_gate.weight", 1)];
     }
 }

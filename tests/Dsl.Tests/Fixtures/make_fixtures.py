@@ -160,10 +160,21 @@ class MoE(nn.Module):
     [E, D], weight_in [E, I, D] (I = 2U gated: value rows, then gate rows), weight_out [E, D, U], bias_in [E, I], bias_out [E, D].
     With balance (the coefficient alpha), the Switch Transformer's load-balancing loss of the pass, as Hugging Face's
     load_balancing_loss_func computes it for one layer, is left in self.aux: alpha * E * sum_e f_e * P_e, f_e the share of the
-    rows' k choices that went to e (one_hot, no gradient), P_e the mean probability of e."""
+    rows' k choices that went to e (one_hot, no gradient), P_e the mean probability of e. With shared (units), a shared expert
+    every row goes through besides (Qwen2MoeSparseMoeBlock's shared_expert; DeepSeekMoE's), of the experts' activation, gating
+    and biases, its output added, scaled by sigmoid(x . shared_gate) with shared_gate (Qwen2-MoE's shared_expert_gate):
+    shared_in [(2)S, D], shared_out [D, S], shared_bias_in, shared_bias_out, shared_gate [1, D]."""
 
-    def __init__(self, width, experts, units, k=2, normalize=True, act="silu", gated=True, bias=False, balance=0.0):
+    def __init__(self, width, experts, units, k=2, normalize=True, act="silu", gated=True, bias=False, balance=0.0, shared=0, shared_gate=False):
         super().__init__()
+        self.shared = shared
+        if shared:
+            shared_inner = (2 if gated else 1) * shared
+            self.shared_in = nn.Parameter(torch.empty(shared_inner, width).uniform_(-1, 1) / math.sqrt(width))
+            self.shared_out = nn.Parameter(torch.empty(width, shared).uniform_(-1, 1) / math.sqrt(shared))
+            self.shared_bias_in = nn.Parameter(torch.empty(shared_inner).uniform_(-0.5, 0.5)) if bias else None
+            self.shared_bias_out = nn.Parameter(torch.empty(width).uniform_(-0.5, 0.5)) if bias else None
+            self.shared_gate = nn.Parameter(torch.empty(1, width).uniform_(-1, 1)) if shared_gate else None
         inner = (2 if gated else 1) * units
         self.k, self.normalize, self.act, self.gated, self.units, self.balance, self.aux = k, normalize, act, gated, units, balance, None
         self.router = nn.Parameter(torch.empty(experts, width).uniform_(-1, 1) / math.sqrt(width))
@@ -199,6 +210,21 @@ class MoE(nn.Module):
             if self.bias_out is not None:
                 y = y + self.bias_out[e]
             out.index_add_(0, rows, y * weights[rows, slot, None])
+        if self.shared:
+            pre = h @ self.shared_in.t()
+            if self.shared_bias_in is not None:
+                pre = pre + self.shared_bias_in
+            if self.gated:
+                value, gate = pre.chunk(2, dim=-1)
+                inner = value * activation(self.act, gate)
+            else:
+                inner = activation(self.act, pre)
+            y = inner @ self.shared_out.t()
+            if self.shared_bias_out is not None:
+                y = y + self.shared_bias_out
+            if self.shared_gate is not None:
+                y = torch.sigmoid(h @ self.shared_gate.t()) * y
+            out = out + y
         return out.reshape(x.shape)
 
 
@@ -417,7 +443,7 @@ class Stack(nn.Module):
             elif kind == "moe":  # ("moe", experts, units, {"topk": k, "normalize": ..., "act": ..., "gated": ..., "bias": ..., "balance": alpha})
                 opts = spec[3] if len(spec) > 3 else {}
                 module = MoE(width, spec[1], spec[2], opts.get("topk", 2), opts.get("normalize", True), opts.get("act", "silu"), opts.get("gated", True),
-                             opts.get("bias", False), opts.get("balance", 0.0))
+                             opts.get("bias", False), opts.get("balance", 0.0), opts.get("shared", 0), opts.get("shared_gate", False))
             elif kind == "positionembedding":  # GPT-2's wpe: a learned row per position, added (width unchanged)
                 module = nn.Embedding(spec[1], width)
             elif kind == "dense":  # "gated": nn.Linear(width, 2 * units), value * act(gate) of its two halves (GLU variants)
@@ -750,6 +776,10 @@ CASES = [
     # the load-balancing loss (the Switch Transformer's, Hugging Face's router_aux_loss_coef) of each mixture added to the loss:
     # 2 of 4 renormalised, then the top 1 of 3 as it is
     ("MoeBalanced", [("embedding", 11, 8), ("moe", 4, 6, {"balance": 0.1}), ("moe", 3, 5, {"topk": 1, "normalize": False, "balance": 0.05}), ("dense", 11)], 3, 7, "ce"),
+    # a shared expert beside the routed ones: Qwen2-MoE's (SwiGLU, scaled by its sigmoid gate, 4 of 6 as they are), then
+    # DeepSeekMoE's (added as it is) in ReLU experts without a gated unit, with biases
+    ("MoeShared", [("input", 6), ("moe", 6, 5, {"topk": 4, "normalize": False, "shared": 7, "shared_gate": True}),
+                   ("moe", 3, 4, {"act": "relu", "gated": False, "bias": True, "shared": 6}), ("dense", 3)], 2, 9, "mse"),
 ]
 
 class Seq2Seq(nn.Module):
@@ -2824,12 +2854,15 @@ SPARSE_FAMILIES = {
     "mixtral": ("MixtralForCausalLM", "block_sparse_moe.", ("w1", "w3", "w2"), "num_local_experts", "intermediate_size", None),
     "olmoe": ("OlmoeForCausalLM", "mlp.", ("gate_proj", "up_proj", "down_proj"), "num_experts", "intermediate_size", "across"),
     "qwen3_moe": ("Qwen3MoeForCausalLM", "mlp.", ("gate_proj", "up_proj", "down_proj"), "num_experts", "moe_intermediate_size", "head"),
+    "qwen2_moe": ("Qwen2MoeForCausalLM", "mlp.", ("gate_proj", "up_proj", "down_proj"), "num_experts", "moe_intermediate_size", None),
 }
 
 
 def make_hf_sparse(name, model_type, seed, window=None, tied=False, normalize=True, bias=False, head_dim=None):
-    """HfMixtral, HfMixtralTied, HfOlmoe, HfQwen3Moe: the sparse decoders as save_pretrained writes them ("model." prefix, float32,
-    one tensor per expert and projection), transformers' modeling_mixtral, modeling_olmoe and modeling_qwen3_moe written out:
+    """HfMixtral, HfMixtralTied, HfOlmoe, HfQwen3Moe, HfQwen2Moe: the sparse decoders as save_pretrained writes them ("model."
+    prefix, float32, one tensor per expert and projection), transformers' modeling_mixtral, modeling_olmoe, modeling_qwen3_moe and
+    modeling_qwen2_moe written out (Qwen2-MoE's attention with q, k and v biases and none on o_proj, as Qwen2's; its shared expert,
+    down(silu(gate(x)) * up(x)) over every row times sigmoid(shared_expert_gate(x)), added to the routed experts' sum):
     embed_tokens; 2 layers of 4 heads over 2 key/value heads (of 8 values, or head_dim), each input_layernorm (RMSNorm),
     q_proj, k_proj, v_proj and o_proj (their biases with attention_bias), QK-norm as the family has it (OLMoE's q_norm and
     k_norm over the whole projections, Qwen3-MoE's over each head's values), the rotation of each whole head (rotate_half), the
@@ -2840,7 +2873,7 @@ def make_hf_sparse(name, model_type, seed, window=None, tied=False, normalize=Tr
     sequences of 11 steps, the second padded after 7."""
     architecture, prefix, (gate_name, up_name, down_name), experts_key, units_key, qk = SPARSE_FAMILIES[model_type]
     heads, kv, E, k = 4, 2, 4, 2
-    eps = 1e-6 if model_type == "qwen3_moe" else 1e-5
+    eps = 1e-6 if model_type in ("qwen3_moe", "qwen2_moe") else 1e-5
     theta = 1000000.0 if model_type == "mixtral" else 10000.0
     c = {"architectures": [architecture], "model_type": model_type, "vocab_size": 27, "hidden_size": 32, units_key: 24,
          "num_hidden_layers": 2, "num_attention_heads": heads, "num_key_value_heads": kv, "hidden_act": "silu", "max_position_embeddings": 64,
@@ -2856,6 +2889,10 @@ def make_hf_sparse(name, model_type, seed, window=None, tied=False, normalize=Tr
     if model_type == "qwen3_moe":
         c.update({"head_dim": head_dim, "decoder_sparse_step": 1, "mlp_only_layers": [], "use_sliding_window": False, "sliding_window": None,
                   "intermediate_size": 48})
+    if model_type == "qwen2_moe":  # (its configuration has no attention_bias: q, k and v always have biases, o_proj none)
+        del c["attention_bias"]
+        c.update({"decoder_sparse_step": 1, "mlp_only_layers": [], "use_sliding_window": False, "sliding_window": 4096, "max_window_layers": 28,
+                  "intermediate_size": 48, "shared_expert_intermediate_size": 20})
     torch.manual_seed(seed)
     H, V, T, I = c["hidden_size"], c["vocab_size"], 11, c[units_key]
     d = head_dim or H // heads
@@ -2863,7 +2900,10 @@ def make_hf_sparse(name, model_type, seed, window=None, tied=False, normalize=Tr
     for i in range(c["num_hidden_layers"]):
         at = f"model.layers.{i}."
         random_norm(state, at + "input_layernorm", H, bias=False)
-        random_split_attention(state, at + "self_attn.", heads, kv, d, H, "o_proj", bias=bias)
+        if model_type == "qwen2_moe":
+            random_split_attention(state, at + "self_attn.", heads, kv, d, H, "o_proj", bias=True, output_bias=False)
+        else:
+            random_split_attention(state, at + "self_attn.", heads, kv, d, H, "o_proj", bias=bias)
         if qk == "across":
             random_norm(state, at + "self_attn.q_norm", heads * d, bias=False)
             random_norm(state, at + "self_attn.k_norm", kv * d, bias=False)
@@ -2876,6 +2916,12 @@ def make_hf_sparse(name, model_type, seed, window=None, tied=False, normalize=Tr
             random_linear(state, at + prefix + f"experts.{e}.{gate_name}", I, H, bias=False)
             random_linear(state, at + prefix + f"experts.{e}.{down_name}", H, I, bias=False)
             random_linear(state, at + prefix + f"experts.{e}.{up_name}", I, H, bias=False)
+        if model_type == "qwen2_moe":
+            S = c["shared_expert_intermediate_size"]
+            random_linear(state, at + prefix + "shared_expert.gate_proj", S, H, bias=False)
+            random_linear(state, at + prefix + "shared_expert.up_proj", S, H, bias=False)
+            random_linear(state, at + prefix + "shared_expert.down_proj", H, S, bias=False)
+            random_linear(state, at + prefix + "shared_expert_gate", 1, H, bias=False)
     random_norm(state, "model.norm", H, bias=False)
     if not tied:
         random_linear(state, "lm_head", V, H, bias=False)
@@ -2890,7 +2936,7 @@ def make_hf_sparse(name, model_type, seed, window=None, tied=False, normalize=Tr
     def norm(x, prefix_):  # the families' RMSNorm
         return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + eps) * state[prefix_ + ".weight"]
 
-    def sparse_moe(x, at):  # MixtralSparseMoeBlock, OlmoeSparseMoeBlock, Qwen3MoeSparseMoeBlock
+    def sparse_moe(x, at):  # MixtralSparseMoeBlock, OlmoeSparseMoeBlock, Qwen3MoeSparseMoeBlock, Qwen2MoeSparseMoeBlock
         h = x.reshape(-1, H)
         probs = F.softmax(linear(h, at + prefix + "gate"), dim=1, dtype=torch.float)
         weights, chosen = torch.topk(probs, k, dim=-1)
@@ -2904,6 +2950,10 @@ def make_hf_sparse(name, model_type, seed, window=None, tied=False, normalize=Tr
             expert = at + prefix + f"experts.{e}."
             y = linear(F.silu(linear(h[rows], expert + gate_name)) * linear(h[rows], expert + up_name), expert + down_name)
             out.index_add_(0, rows, y * weights[rows, slot, None])
+        if model_type == "qwen2_moe":
+            shared = at + prefix + "shared_expert."
+            y = linear(F.silu(linear(h, shared + "gate_proj")) * linear(h, shared + "up_proj"), shared + "down_proj")
+            out = out + torch.sigmoid(linear(h, at + prefix + "shared_expert_gate")) * y
         return out.reshape(x.shape)
     with torch.no_grad():
         x = F.embedding(ids, state["model.embed_tokens.weight"])
@@ -4109,11 +4159,12 @@ if __name__ == "__main__":
     if "--hf-neo" in sys.argv:  # only the GPT-Neo checkpoint
         make_hf_gpt_neo()
         sys.exit(0)
-    if "--hf-mixtral" in sys.argv:  # only the sparse decoders' checkpoints (Mixtral's, OLMoE's, Qwen3-MoE's)
+    if "--hf-mixtral" in sys.argv:  # only the sparse decoders' checkpoints (Mixtral's, OLMoE's, Qwen3-MoE's, Qwen2-MoE's)
         make_hf_sparse("HfMixtral", "mixtral", 1001, window=6)
         make_hf_sparse("HfMixtralTied", "mixtral", 1002, tied=True)
         make_hf_sparse("HfOlmoe", "olmoe", 1003, normalize=False, bias=True)
         make_hf_sparse("HfQwen3Moe", "qwen3_moe", 1004, normalize=True, head_dim=12, tied=True)
+        make_hf_sparse("HfQwen2Moe", "qwen2_moe", 1005, normalize=False)
         sys.exit(0)
     if "--hf-granite" in sys.argv:  # only the Granite checkpoint
         make_hf_granite()
@@ -4142,7 +4193,7 @@ if __name__ == "__main__":
         sys.exit(0)
     if "--moe" in sys.argv:  # only the mixtures of experts
         for i, (case, layers, batch, steps, loss) in enumerate(CASES):
-            if case in ("MoeBlock", "MoeVariants", "MoeBalanced"):
+            if case in ("MoeBlock", "MoeVariants", "MoeBalanced", "MoeShared"):
                 make(case, layers, batch, steps, loss, seed=100 + i, ignore=(steps * batch > 1))
         sys.exit(0)
     if "--no-affine" in sys.argv:  # only the norms without their affine maps and the clipped attention

@@ -323,6 +323,7 @@ public class DiagnosticTests
     [InlineData("[Moe(experts: 4, [|units: -1|])]", "Layer 'moe': units must be positive, but is -1")]
     [InlineData("[Moe(experts: 4, units: 3, [|TopK = 0|])]", "Layer 'moe': TopK must be positive, but is 0")]
     [InlineData("[Moe(experts: 3, units: 3, [|TopK = 4|])]", "Layer 'moe': TopK must be at most 3 (a row goes to that many different experts), but is 4")]
+    [InlineData("[Moe(experts: 3, units: 3, [|SharedUnits = -2|])]", "Layer 'moe': SharedUnits must be at least 0, but is -2")]
     public void DSL0002_MixtureOfExpertsSizes(string layer, string message)
     {
         Diagnostic d = Single($"using Dsl; namespace Demo; [Input(4)] {layer} [Dense(2)] public partial class M;" + Usage, "DSL0002", DiagnosticSeverity.Error);
@@ -334,6 +335,20 @@ public class DiagnosticTests
     {
         Diagnostic d = Single("using Dsl; namespace Demo; [Input(4)] [Moe(experts: 2, units: 3, [|Activation = (Activation)42|])] [Dense(2)] public partial class M;" + Usage, "DSL0007", DiagnosticSeverity.Error);
         Assert.Contains("Activation = 42 is not a known activation", d.GetMessage());
+    }
+
+    [Fact]
+    public void DSL0007_ASharedExpertGateWithoutASharedExpert()
+    {
+        Diagnostic d = Single("using Dsl; namespace Demo; [Input(4)] [Moe(experts: 2, units: 3, [|SharedExpertGate = true|])] [Dense(2)] public partial class M;" + Usage, "DSL0007", DiagnosticSeverity.Error);
+        Assert.Contains("SharedExpertGate scales the shared expert's output: declare SharedUnits", d.GetMessage());
+    }
+
+    [Fact]
+    public void DSL1004_ASharedExpertTooLargeForAnArray()
+    {
+        Diagnostic d = Single("using Dsl; namespace Demo; [Input(65536)] [[|Moe(experts: 2, units: 3, SharedUnits = 20000)|]] [Dense(2)] public partial class M;" + Usage, "DSL1004", DiagnosticSeverity.Error);
+        Assert.Contains("shared_in", d.GetMessage());
     }
 
     [Theory]

@@ -146,6 +146,15 @@ public partial class GcMoe;
 [Dense(2)]
 public partial class GcMoeVariants;
 
+// a shared expert beside the routed ones: SwiGLU scaled by its sigmoid gate (Qwen2-MoE's); GELU-tanh units (kept apart from
+// their input) with biases and a gate, the top 1; tanh units (in place) added as they are (DeepSeekMoE's)
+[Input(features: 5)]
+[Moe(experts: 3, units: 4, SharedUnits = 3, SharedExpertGate = true)]
+[Moe(experts: 3, units: 3, TopK = 1, NormalizeTopK = false, Activation = Activation.GeluTanh, Gated = false, Bias = true, SharedUnits = 4, SharedExpertGate = true)]
+[Moe(experts: 4, units: 3, NormalizeTopK = false, Activation = Activation.Tanh, Gated = false, SharedUnits = 2)]
+[Dense(2)]
+public partial class GcMoeShared;
+
 // the load-balancing loss of each mixture (large coefficients: its gradient weighs in the check), renormalised and the top 1
 [Input(features: 5)]
 [Moe(experts: 4, units: 3, LoadBalancingLoss = 0.5f)]

@@ -1057,3 +1057,13 @@ public partial class HfTinyOlmoe;
 [RmsNorm(Epsilon = 1e-6f)] [Dense(27, TieEmbedding = true, Bias = false)]
 public partial class HfTinyQwen3Moe;
 
+// Qwen2-MoE's layers (HfQwen2Moe): Qwen2's attention (biases on q, k and v, none on o_proj), 2 of 4 SwiGLU experts as they are
+// (norm_topk_prob false) and a shared expert of 20, scaled by its sigmoid gate
+[Embedding(vocab: 27, dim: 32)]
+[Repeat(2)]
+[RmsNorm(Epsilon = 1e-6f)] [Attention(Heads = 4, KeyValueHeads = 2, Causal = true, Rotary = true, OutputBias = false)] [Residual(Layers = 2)]
+[RmsNorm(Epsilon = 1e-6f)] [Moe(experts: 4, units: 24, NormalizeTopK = false, SharedUnits = 20, SharedExpertGate = true)] [Residual(Layers = 2)]
+[EndRepeat]
+[RmsNorm(Epsilon = 1e-6f)] [Dense(27, Bias = false)]
+public partial class HfTinyQwen2Moe;
+

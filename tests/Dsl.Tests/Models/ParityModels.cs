@@ -723,6 +723,14 @@ public partial class MoeBlock;
 [Dense(3)]
 public partial class MoeVariants;
 
+// a shared expert beside the routed ones: Qwen2-MoE's (SwiGLU, scaled by its sigmoid gate, 4 of 6 as they are), then
+// DeepSeekMoE's (added as it is) in ReLU experts without a gated unit, with biases
+[Input(features: 6)]
+[Moe(experts: 6, units: 5, TopK = 4, NormalizeTopK = false, SharedUnits = 7, SharedExpertGate = true)]
+[Moe(experts: 3, units: 4, Activation = Activation.Relu, Gated = false, Bias = true, SharedUnits = 6)]
+[Dense(3)]
+public partial class MoeShared;
+
 // each mixture's load-balancing loss (the Switch Transformer's) added to the model's: 2 of 4 renormalised, then the top 1 of 3
 [Embedding(vocab: 11, dim: 8)]
 [Moe(experts: 4, units: 6, LoadBalancingLoss = 0.1f)]

@@ -38,6 +38,7 @@ public class GradientCheckTests
     [Fact] public void MixtureOfExperts() => CheckFeatures(() => new GcMoe(seed: 31), features: 5, outputShape: [3, 2], batch: 3, steps: 4, epsilon: 1e-3f);
     [Fact] public void MixtureOfExpertsWithTheLoadBalancingLoss() => CheckFeatures(() => Spread(new GcMoeBalanced(seed: 33)), features: 5, outputShape: [3, 4, 2], batch: 3, steps: 4, epsilon: 1e-3f);
     [Fact] public void MixtureOfExpertsTopOneAllAndUngated() => CheckFeatures(() => Spread(new GcMoeVariants(seed: 40)), features: 4, outputShape: [3, 4, 2], batch: 3, steps: 4, epsilon: 1e-3f);
+    [Fact] public void MixtureOfExpertsWithASharedExpert() => CheckFeatures(() => Spread(new GcMoeShared(seed: 41)), features: 5, outputShape: [3, 4, 2], batch: 3, steps: 4, epsilon: 1e-3f);
     [Fact] public void NormsWithoutTheirAffineMaps() => CheckFeatures(() => new GcNormWithoutAffine(seed: 27), features: 4, outputShape: [3, 2], batch: 3, steps: 4);
     [Fact] public void RmsNormOnStepsAndOnAVector() => CheckFeatures(() => new GcRmsNorm(seed: 30), features: 4, outputShape: [3, 2], batch: 3, steps: 4);
     [Fact] public void GatedLinearUnitsWithSmoothGates() => CheckFeatures(() => Spread(new GcGatedSmooth(seed: 34)), features: 3, outputShape: [3, 2], batch: 3, steps: 4);

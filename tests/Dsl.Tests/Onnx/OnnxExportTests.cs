@@ -172,6 +172,9 @@ public class OnnxExportTests
         nameof(MoeVariants) => new MoeVariants(seed: 120),
         nameof(GcMoe) => new GcMoe(seed: 121),
         nameof(GcMoeVariants) => new GcMoeVariants(seed: 122),
+        nameof(MoeShared) => new MoeShared(seed: 126),
+        nameof(GcMoeShared) => new GcMoeShared(seed: 127),
+        nameof(HfTinyQwen2Moe) => new HfTinyQwen2Moe(seed: 128),
         nameof(HfTinyMixtral) => new HfTinyMixtral(seed: 123),
         nameof(HfTinyOlmoe) => new HfTinyOlmoe(seed: 124),
         nameof(HfTinyQwen3Moe) => new HfTinyQwen3Moe(seed: 125),
@@ -259,6 +262,8 @@ public class OnnxExportTests
         // [Moe]: each expert over the rows that chose it (NonZero, Gather), weighted and added back (ScatterND, add); with
         // 3 rows of one step, some expert is chosen by none (a MatMul over zero rows)
         nameof(MoeBlock), nameof(MoeVariants), nameof(GcMoe), nameof(GcMoeVariants), nameof(HfTinyMixtral), nameof(HfTinyOlmoe), nameof(HfTinyQwen3Moe),
+        // a shared expert: its two MatMuls over every row, scaled by Sigmoid of its gate's, added
+        nameof(MoeShared), nameof(GcMoeShared), nameof(HfTinyQwen2Moe),
         // ModernBERT's layers: rotary positions of two bases, the local layers' band on both sides, GeGLU, norms without biases
         nameof(HfTinyModernBert),
     };

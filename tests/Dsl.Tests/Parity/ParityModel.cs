@@ -33,7 +33,7 @@ internal static class ParityModel
         nameof(SlidingWindowBlock), nameof(SlidingWindowAttention), nameof(QwenBlock), nameof(HeadWidthAttention),
         nameof(Gemma2Block), nameof(SoftCapAttention), nameof(PartialRotaryBlock), nameof(RelativeAttention), nameof(CausalRelativeAttention), nameof(AlibiAttention),
         nameof(ParallelBlock), nameof(NormsWithoutAffine), nameof(ClippedAttention), nameof(Olmo2Block), nameof(ScaledBlock),
-        nameof(MoeBlock), nameof(MoeVariants), nameof(MoeBalanced)
+        nameof(MoeBlock), nameof(MoeVariants), nameof(MoeBalanced), nameof(MoeShared)
     ];
 
     public static IParityModel Create(string name) => name switch
@@ -102,6 +102,7 @@ internal static class ParityModel
         nameof(MoeBlock) => Tokens(new MoeBlock()),
         nameof(MoeVariants) => Floats(new MoeVariants()),
         nameof(MoeBalanced) => Tokens(new MoeBalanced()),
+        nameof(MoeShared) => Floats(new MoeShared()),
         nameof(PartialRotaryBlock) => Tokens(new PartialRotaryBlock()),
         _ => throw new ArgumentException($"No parity model named '{name}'.", nameof(name)),
     };

@@ -888,6 +888,47 @@ public sealed class HuggingFaceTests : IDisposable
     }
 
     /// <summary>
+    /// Qwen2-MoE's checkpoint (Qwen2MoeForCausalLM, transformers' modeling_qwen2_moe written out): Qwen2's attention biases, the
+    /// routed experts as they are, and the shared expert scaled by its sigmoid gate — the logits of a full and a right-padded
+    /// sequence and each cached step; saved under its names and read back; a configuration or layout that differs refused, named.
+    /// </summary>
+    [Fact]
+    public void AQwen2MoeCheckpointLoadsWithItsSharedExpertAndSavesBack()
+    {
+        IModel<int> qwen = new HfTinyQwen2Moe(seed: 1);
+        HuggingFace.LoadQwen2Moe(qwen, Fixture.Path("HfQwen2Moe"));
+        AssertCausalLogits(qwen, "HfQwen2Moe");
+        string folder = Path.Combine(_temp, "qwen2moe-saved");
+        HuggingFace.SaveQwen2Moe(qwen, folder);
+        AssertSavedAsLoaded("HfQwen2Moe", folder);
+        var back = new HfTinyQwen2Moe(seed: 2);
+        HuggingFace.LoadQwen2Moe(back, folder);
+        Assert.Equal(qwen.Parameters.SelectMany(p => p.AsSpan().ToArray()), back.Parameters.SelectMany(p => p.AsSpan().ToArray()));
+
+        IModel<int> untouched = new HfTinyQwen2Moe(seed: 3);
+        float[] before = [.. untouched.Parameters.SelectMany(p => p.AsSpan().ToArray())];
+        var error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadQwen2Moe(untouched, Edited("HfQwen2Moe", "qwen2moe-config", c =>
+        {
+            c["shared_expert_intermediate_size"] = 16;
+            c["qkv_bias"] = false;
+            c["norm_topk_prob"] = true;
+            c["decoder_sparse_step"] = 2;
+        })));
+        Contains(error.Message, "shared_expert_intermediate_size is 16, the model declares 20 ('moe' SharedUnits)");
+        Contains(error.Message, "qkv_bias is false, the model declares 'attention' with biases on q, k and v (Bias = true)");
+        Contains(error.Message, "norm_topk_prob is true, the model declares 'moe' (NormalizeTopK = false)");
+        Contains(error.Message, "decoder_sparse_step is 2: dense layers among the sparse ones are not laid out here");
+        Assert.Equal(before, untouched.Parameters.SelectMany(p => p.AsSpan().ToArray()));
+        // a shared expert where the family has none, and none where it has one; Qwen2's biases where Qwen3-MoE has none
+        var layout = Assert.Throws<ArgumentException>(() => HuggingFace.LoadQwen2Moe(new HfTinyMixtral(seed: 3), Fixture.Path("HfQwen2Moe")));
+        Contains(layout.Message, "HfTinyMixtral is not laid out as Qwen2-MoE");
+        layout = Assert.Throws<ArgumentException>(() => HuggingFace.LoadQwen3Moe(new HfTinyQwen2Moe(seed: 3), Fixture.Path("HfQwen3Moe")));
+        Contains(layout.Message, "HfTinyQwen2Moe is not laid out as Qwen3-MoE: layer 2 ('attention'");
+        layout = Assert.Throws<ArgumentException>(() => HuggingFace.LoadOlmoe(new HfTinyQwen2Moe(seed: 3), Fixture.Path("HfOlmoe")));
+        Contains(layout.Message, "HfTinyQwen2Moe is not laid out as OLMoE");
+    }
+
+    /// <summary>
     /// Granite's checkpoint (GraniteForCausalLM, transformers' modeling_granite written out): its embedding, residual, attention and
     /// logit multipliers ([Scale] layers and the attention's Scale), every bias, tied: the logits of a full and a right-padded
     /// sequence at their valid steps and each cached step; saved under its names and read back; a configuration or layout that

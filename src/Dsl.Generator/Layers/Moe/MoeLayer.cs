@@ -13,12 +13,15 @@ namespace Dsl.Generator.Layers.Moe;
 /// (renormalised over the chosen with <see cref="NormalizeTopK"/>).
 /// </summary>
 internal sealed record MoeSpec(LayerHeader Header, int Experts, int Units, int TopK, bool NormalizeTopK, ActivationKind Activation, bool Gated, bool Bias, InitKind WeightInit,
-    float LoadBalancing = 0f) : LayerSpec(Header)
+    float LoadBalancing = 0f, int SharedUnits = 0, bool SharedGate = false) : LayerSpec(Header)
 {
     public override LayerKind Kind => LayerKind.Moe;
 
     /// <summary>The width of each expert's inner map: 2 × units gated (value rows, then gate rows), else units.</summary>
     public int InnerWidth => (Gated ? 2 : 1) * Units;
+
+    /// <summary>The shared expert's inner map's width, as <see cref="InnerWidth"/> for <see cref="SharedUnits"/>.</summary>
+    public int SharedInnerWidth => (Gated ? 2 : 1) * SharedUnits;
 }
 
 internal sealed record MoePlan(ShapedLayer Layer, BufferRef In, BufferRef? DIn, BufferRef Out, BufferRef? DOut, ParamRef Router, ParamRef WeightIn, ParamRef WeightOut,
@@ -31,7 +34,8 @@ internal sealed class MoeLayer : LayerDefinition<MoeSpec, MoePlan>
     public override string AttributeName => "Dsl.MoeAttribute";
 
     public override LayerSpec Parse(AttributeReader a) => new MoeSpec(a.Header, a.Int("experts", 0), a.Int("units", 0), a.Int("topk", 2), a.Bool("normalizetopk", true),
-        a.Activation(ActivationKind.Silu), a.Bool("gated", true), a.Bool("bias", false), a.Init("weightinit"), a.Float("loadbalancingloss", 0f));
+        a.Activation(ActivationKind.Silu), a.Bool("gated", true), a.Bool("bias", false), a.Init("weightinit"), a.Float("loadbalancingloss", 0f),
+        a.Int("sharedunits", 0), a.Bool("sharedexpertgate", false));
 
     protected override void Check(MoeSpec spec, OptionChecks checks)
     {
@@ -46,6 +50,9 @@ internal sealed class MoeLayer : LayerDefinition<MoeSpec, MoePlan>
         checks.KnownInit("weightinit", spec.WeightInit);
         if (!(spec.LoadBalancing >= 0f) || float.IsInfinity(spec.LoadBalancing))
             checks.Invalid("loadbalancingloss", $"LoadBalancingLoss is the load-balancing loss's coefficient: a finite number of at least 0 (0: none), not {spec.LoadBalancing.ToString(System.Globalization.CultureInfo.InvariantCulture)}");
+        checks.AtLeastZero("sharedunits", "SharedUnits", spec.SharedUnits);
+        if (spec.SharedGate && spec.SharedUnits == 0)
+            checks.Invalid("sharedexpertgate", "SharedExpertGate scales the shared expert's output: declare SharedUnits (the shared expert's width inside) with it");
     }
 
     protected override ShapedLayer Shape(MoeSpec spec, ShapeContext c)
@@ -55,13 +62,15 @@ internal sealed class MoeLayer : LayerDefinition<MoeSpec, MoePlan>
             () => checked((long)spec.Experts * spec.InnerWidth * c.InWidth));
         c.LimitTotal(spec.Location, System.FormattableString.Invariant($"weight_out [{spec.Experts}, {c.InWidth}, {spec.Units}]"), why,
             () => checked((long)spec.Experts * c.InWidth * spec.Units));
+        if (spec.SharedUnits > 0) c.Limit(spec, "shared_in", spec.SharedInnerWidth, c.InWidth);
         return c.SameShape(spec);
     }
 
     protected override string Describe(ShapedLayer layer, MoeSpec spec, ShapedModel model, int index) =>
         $"new global::Dsl.MoeInfo({Literal(layer.Name)}, {layer.InWidth}, {spec.Experts}, {spec.Units}, {spec.TopK}, {Literal(layer.OutIsSequence)}, global::Dsl.Activation.{spec.Activation}"
         + $"{(spec.Gated ? "" : ", Gated: false")}{(spec.NormalizeTopK ? "" : ", NormalizeTopK: false")}{(spec.Bias ? ", Bias: true" : "")}"
-        + $"{(spec.LoadBalancing > 0f ? $", LoadBalancingLoss: {Helpers.SourceWriter.Float(spec.LoadBalancing)}" : "")})";
+        + $"{(spec.LoadBalancing > 0f ? $", LoadBalancingLoss: {Helpers.SourceWriter.Float(spec.LoadBalancing)}" : "")}"
+        + $"{(spec.SharedUnits > 0 ? $", SharedUnits: {spec.SharedUnits}" : "")}{(spec.SharedGate ? ", SharedExpertGate: true" : "")})";
 
     protected override MoePlan Lower(ShapedLayer layer, MoeSpec spec, LowerContext c)
     {
@@ -107,6 +116,8 @@ internal sealed class MoeLayer : LayerDefinition<MoeSpec, MoePlan>
         pass
             .Add(new KernelOp(Kernels.Experts, "Forward", kind, gated, rowCount, topK, width, units, c.In, weightIn.Values, Bias(biasIn, false), weightOut.Values, Bias(biasOut, false),
                 weights, positions, sources, offsets, gathered, pre, hidden, expertOut, output));
+        SharedExpert? shared = spec.SharedUnits > 0 ? SharedExpert.Lower(layer, spec, c, init, output) : null;
+        shared?.Forward(pass);
 
         BufferRef dWeights = c.Own("dweights", k, rowsOf, BufferUse.Training, $"gradient of the chosen experts' weights {shape}{k}]");
         BufferRef dExpertOut = c.Own("dexpert_out", k * d, rowsOf, BufferUse.Training, $"gradient of each grouped row's expert output, then of its copy of the row {shape}{k} · {d}]");
@@ -122,8 +133,102 @@ internal sealed class MoeLayer : LayerDefinition<MoeSpec, MoePlan>
         if (balance is not null) pass.Add(new KernelOp(Kernels.Experts, "BalanceBackward", rowCount, ScalarOperand.Of(Dim.B), probs, balance, lengths, dLogits));
         pass.Add(new MatMulOp(e, d, rows, dLogits, true, c.In, false, router.Gradient, true, "the router's gradient"));
         if (c.DIn is not null) pass.Add(new MatMulOp(rows, d, e, dLogits, false, router.Values, false, c.DIn, true, "through the router"));
+        shared?.Backward(pass, dOutput);
         return new MoePlan(layer, c.In, c.DIn, output, dOutput, router, weightIn, weightOut, biasIn, biasOut) { Passes = pass.Build() };
     }
 
     private static Operand Bias(ParamRef? bias, bool gradient) => bias is null ? Operand.None : gradient ? bias.Gradient : bias.Values;
+
+    /// <summary>
+    /// The shared expert every row goes through besides its chosen ones (Qwen2-MoE's, DeepSeekMoE's): [value, gate] = x · S_inᵀ (+ b),
+    /// h = value ⊙ act(gate) (not gated: act(x · S_inᵀ + b)), s = h · S_outᵀ (+ b), out += σ(x · gᵀ) · s with the gate, else out += s;
+    /// back the same way, its dx added to the routed experts' and the router's.
+    /// </summary>
+    private sealed class SharedExpert
+    {
+        private readonly ShapedLayer _layer;
+        private readonly MoeSpec _spec;
+        private readonly LowerContext _c;
+        private readonly ParamRef _in, _out;
+        private readonly ParamRef? _biasIn, _biasOut, _gate;
+        private readonly BufferRef? _pre, _logit;
+        private readonly BufferRef _hidden, _value, _output;
+
+        private SharedExpert(ShapedLayer layer, MoeSpec spec, LowerContext c, InitKind init, BufferRef output)
+        {
+            _layer = layer;
+            _spec = spec;
+            _c = c;
+            _output = output;
+            int d = layer.InWidth, u = spec.SharedUnits, inner = spec.SharedInnerWidth;
+            _in = c.Matrix("shared_in", inner, d, new ParamInit(init, d, inner, inner, 1f / (float)Math.Sqrt(d)));
+            _biasIn = spec.Bias ? c.Vector("shared_bias_in", inner) : null;
+            _out = c.Matrix("shared_out", d, u, new ParamInit(ParamInit.Pick(spec.WeightInit, InitKind.XavierUniform), u, d, d, 1f / (float)Math.Sqrt(u)));
+            _biasOut = spec.Bias ? c.Vector("shared_bias_out", d) : null;
+            _gate = spec.SharedGate ? c.Matrix("shared_gate", 1, d, new ParamInit(ParamInit.Pick(spec.WeightInit, InitKind.XavierUniform), d, 1, 1, 1f / (float)Math.Sqrt(d))) : null;
+            Rows rowsOf = Rows.Of(layer.OutIsSequence);
+            string shape = layer.OutIsSequence ? "[T, B, " : "[B, ";
+            _pre = spec.Gated || FromInput ? c.Own("shared_pre", inner, rowsOf, BufferUse.Forward, $"the shared expert's inner map before the activation {shape}{inner}]") : null;
+            _hidden = c.Own("shared_hidden", u, rowsOf, BufferUse.Forward, $"the shared expert's inner units {shape}{u}]");
+            _value = c.Own("shared_value", d, rowsOf, BufferUse.Forward, $"the shared expert's output {shape}{d}]");
+            _logit = spec.SharedGate ? c.Own("shared_logit", 1, rowsOf, BufferUse.Forward, $"the shared expert's gate logit x · gᵀ {shape}1]") : null;
+        }
+
+        public static SharedExpert Lower(ShapedLayer layer, MoeSpec spec, LowerContext c, InitKind init, BufferRef output) => new(layer, spec, c, init, output);
+
+        /// <summary>Whether the activation's derivative reads its input (GELU's, SiLU's): kept apart from its output when not gated.</summary>
+        private bool FromInput => _spec.Activation is ActivationKind.Gelu or ActivationKind.GeluTanh or ActivationKind.Silu;
+
+        private Dim RowsDim => Dim.Rows(_layer.OutIsSequence);
+
+        private Operand Kind => new ScalarOperand("global::Dsl.Activation." + _spec.Activation);
+
+        public void Forward(PassBuilder pass)
+        {
+            int d = _layer.InWidth, u = _spec.SharedUnits, inner = _spec.SharedInnerWidth;
+            Dim rows = RowsDim;
+            pass.Comment($"the shared expert, {u} units{(_gate is null ? "" : ", scaled by σ(x · gᵀ)")}, added to every row")
+                .Affine(rows, inner, d, _c.In, _in, _biasIn, _pre ?? (Operand)_hidden);
+            if (_spec.Gated) pass.Add(new KernelOp(Kernels.Gated, "Forward", Kind, ScalarOperand.Of(rows), ScalarOperand.Of(u), _pre!, _hidden));
+            else if (_spec.Activation != ActivationKind.None) pass.Add(new ActivationOp(_spec.Activation, _hidden, _pre is null ? null : (Operand)_pre));
+            pass.Affine(rows, d, u, _hidden, _out, _biasOut, _value);
+            if (_gate is not null) pass.Add(new MatMulOp(rows, 1, d, _c.In, false, _gate.Values, true, _logit!, false, "the shared expert's gate logit"));
+            pass.Add(new KernelOp(Kernels.Experts, "AddShared", ScalarOperand.Of(rows), ScalarOperand.Of(d), _logit is null ? Operand.None : _logit, _value, _output));
+        }
+
+        public void Backward(PassBuilder pass, BufferRef dOutput)
+        {
+            int d = _layer.InWidth, u = _spec.SharedUnits, inner = _spec.SharedInnerWidth;
+            Dim rows = RowsDim;
+            Rows rowsOf = Rows.Of(_layer.OutIsSequence);
+            string shape = _layer.OutIsSequence ? "[T, B, " : "[B, ";
+            Operand dValue = dOutput;
+            if (_gate is not null)
+            {
+                BufferRef dScaled = _c.Own("dshared_value", d, rowsOf, BufferUse.Training, $"gradient of the shared expert's output {shape}{d}]");
+                BufferRef dLogit = _c.Own("dshared_logit", 1, rowsOf, BufferUse.Training, $"gradient of the shared expert's gate logit {shape}1]");
+                pass.Comment("the shared expert: its gate, then its two maps")
+                    .Add(new KernelOp(Kernels.Experts, "SharedBackward", ScalarOperand.Of(rows), ScalarOperand.Of(d), _logit!, _value, dOutput, dScaled, dLogit))
+                    .Add(new MatMulOp(1, d, rows, dLogit, true, _c.In, false, _gate.Gradient, true, "the shared expert's gate's gradient"));
+                if (_c.DIn is not null) pass.Add(new MatMulOp(rows, d, 1, dLogit, false, _gate.Values, false, _c.DIn, true, "through the shared expert's gate"));
+                dValue = dScaled;
+            }
+            else pass.Comment("the shared expert's two maps");
+            BufferRef dHidden = _c.Own("dshared_hidden", u, rowsOf, BufferUse.Training, $"gradient of the shared expert's inner units {shape}{u}]");
+            pass.Add(new MatMulOp(d, u, rows, dValue, true, _hidden, false, _out.Gradient, true));
+            if (_biasOut is not null) pass.Add(new ColumnSumsOp(dValue, rows, _biasOut.Gradient));
+            pass.Add(new MatMulOp(rows, u, d, dValue, false, _out.Values, false, dHidden, false));
+            Operand dPre = dHidden;
+            if (_spec.Gated)
+            {
+                BufferRef dGated = _c.Own("dshared_pre", inner, rowsOf, BufferUse.Training, $"gradient of the shared expert's inner map {shape}{inner}]");
+                pass.Add(new KernelOp(Kernels.Gated, "Backward", Kind, ScalarOperand.Of(rows), ScalarOperand.Of(u), _pre!, dHidden, dGated));
+                dPre = dGated;
+            }
+            else if (_spec.Activation != ActivationKind.None) pass.Add(new ActivationBackwardOp(_spec.Activation, _hidden, dHidden, _pre is null ? null : (Operand)_pre));
+            pass.Add(new MatMulOp(inner, d, rows, dPre, true, _c.In, false, _in.Gradient, true));
+            if (_biasIn is not null) pass.Add(new ColumnSumsOp(dPre, rows, _biasIn.Gradient));
+            if (_c.DIn is not null) pass.Add(new MatMulOp(rows, d, inner, dPre, false, _in.Values, false, _c.DIn, true, "through the shared expert"));
+        }
+    }
 }
