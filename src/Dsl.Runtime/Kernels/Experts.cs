@@ -279,12 +279,15 @@ public static class Experts
         }
     }
 
-    /// <summary><see cref="AddShared"/>'s and <see cref="SharedBackward"/>'s checks (the host's and the device's): a gate logit per row (or none where optional), the rest [rows, width] each.</summary>
-    internal static void RequireShared(string name, int rows, int width, long gate, bool optionalGate, params long[] rowsByWidth)
+    /// <summary>
+    /// <see cref="AddShared"/>'s and <see cref="SharedBackward"/>'s checks (the host's and the device's): a gate logit per row (or
+    /// none where optional), and [rows, width] in each of the others (<paramref name="third"/>: where there are three).
+    /// </summary>
+    internal static void RequireShared(string name, int rows, int width, long gate, bool optionalGate, long first, long second, long third = long.MaxValue)
     {
         long need = (long)rows * width;
-        if (rows < 0 || width < 1 || !(gate >= rows || optionalGate && gate == 0) || Array.Exists(rowsByWidth, l => l < need))
-            throw new ArgumentException($"Experts.{name}: expected rows ≥ 0, width ≥ 1, {(optionalGate ? "no gate or " : "")}a gate logit per row and [{rows}, {width}] ({need} values) for the rest; got {rows} rows, width {width}, {gate} gate logits, {string.Join(", ", rowsByWidth)} values.");
+        if (rows < 0 || width < 1 || !(gate >= rows || optionalGate && gate == 0) || first < need || second < need || third < need)
+            throw new ArgumentException($"Experts.{name}: expected rows ≥ 0, width ≥ 1, {(optionalGate ? "no gate or " : "")}a gate logit per row and [{rows}, {width}] ({need} values) for the rest; got {rows} rows, width {width}, {gate} gate logits, {first}, {second}{(third == long.MaxValue ? "" : $" and {third}")} values.");
     }
 
     /// <summary>into[r] = Σ over row r's choices j of weights[r, j] · grouped[positions[r, j]] (weights empty: 1).</summary>

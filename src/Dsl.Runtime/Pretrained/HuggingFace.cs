@@ -562,7 +562,8 @@ public static partial class HuggingFace
         LayerNormInfo n => $"LayerNorm{(!n.ElementwiseAffine ? "(ElementwiseAffine = false)" : n.Bias ? "" : "(Bias = false)")}",
         RmsNormInfo { ElementwiseAffine: false } => "RmsNorm(ElementwiseAffine = false)",
         ScaleInfo s => $"Scale({Number(s.Factor)})",
-        MoeInfo m => $"Moe(experts: {m.Experts}, units: {m.Units}, TopK = {m.TopK}{(m.NormalizeTopK ? "" : ", NormalizeTopK = false")}, Activation = {m.Activation}{(m.Gated ? "" : ", Gated = false")}{(m.Bias ? ", Bias = true" : "")}{(m.LoadBalancingLoss > 0f ? $", LoadBalancingLoss = {Number(m.LoadBalancingLoss)}" : "")})",
+        MoeInfo m => $"Moe(experts: {m.Experts}, units: {m.Units}, TopK = {m.TopK}{(m.NormalizeTopK ? "" : ", NormalizeTopK = false")}, Activation = {m.Activation}{(m.Gated ? "" : ", Gated = false")}{(m.Bias ? ", Bias = true" : "")}{(m.LoadBalancingLoss > 0f ? $", LoadBalancingLoss = {Number(m.LoadBalancingLoss)}" : "")}"
+            + $"{(m.SharedUnits > 0 ? $", SharedUnits = {m.SharedUnits}" : "")}{(m.SharedExpertGate ? ", SharedExpertGate = true" : "")})",
         _ => layer.GetType().Name.Replace("Info", "", StringComparison.Ordinal),
     };
 

@@ -1067,3 +1067,12 @@ public partial class HfTinyQwen3Moe;
 [RmsNorm(Epsilon = 1e-6f)] [Dense(27, Bias = false)]
 public partial class HfTinyQwen2Moe;
 
+// Mixtral's layers with a shared expert in each mixture, which Mixtral's checkpoints have none of
+[Embedding(vocab: 27, dim: 32)]
+[Repeat(2)]
+[RmsNorm(Epsilon = 1e-5f)] [Attention(Heads = 4, KeyValueHeads = 2, Causal = true, Rotary = true, RotaryBase = 1e6f, Bias = false, SlidingWindow = 6)] [Residual(Layers = 2)]
+[RmsNorm(Epsilon = 1e-5f)] [Moe(experts: 4, units: 24, SharedUnits = 20, SharedExpertGate = true)] [Residual(Layers = 2)]
+[EndRepeat]
+[RmsNorm(Epsilon = 1e-5f)] [Dense(27, Bias = false)]
+public partial class MoeSharedInMixtral;
+

@@ -538,6 +538,7 @@ public class OnnxExportTests
     [InlineData(nameof(ScaledBlock))]
     [InlineData(nameof(MoeBlock))]
     [InlineData(nameof(HfTinyMixtral))]
+    [InlineData(nameof(HfTinyQwen2Moe))]
     [InlineData(nameof(GcParallel))]
     [InlineData(nameof(HfTinyGptNeoX))]
     [InlineData(nameof(HfTinyPhi))]

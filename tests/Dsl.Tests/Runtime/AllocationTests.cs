@@ -151,13 +151,16 @@ public class AllocationTests
     [InlineData(nameof(QwenBlock))]
     [InlineData(nameof(Gemma2Block))]
     [InlineData(nameof(MoeBlock))]
+    [InlineData(nameof(HfTinyQwen2Moe))]
     public void ALlamaStyleTrainingStepAndItsDecodingStepsAllocateNothing(string name)
     {
         // RMS norm and rotary positions (the angles into each core's scratch), trained, then stepped from its key/value cache;
-        // grouped-query attention's narrower cache too; QK-norm over heads of their own width; a mixture of experts' routing
+        // grouped-query attention's narrower cache too; QK-norm over heads of their own width; a mixture of experts' routing, and
+        // its shared expert
         IModel<int> model = name switch
         {
             nameof(MoeBlock) => new MoeBlock(seed: 2),
+            nameof(HfTinyQwen2Moe) => new HfTinyQwen2Moe(seed: 2),
             nameof(RotaryBlock) => new RotaryBlock(seed: 2),
             nameof(GroupedQueryBlock) => new GroupedQueryBlock(seed: 2),
             nameof(QwenBlock) => new QwenBlock(seed: 2),
@@ -172,12 +175,12 @@ public class AllocationTests
             optimizer.Step();
         }));
         IModelState state = model.CreateState(8);
-        var output = new float[8 * 13];
+        var output = new float[8 * model.OutputWidth];
         int[] token = Tokens(8, 13, 9);
         Assert.Equal(0, WarmBytes(() =>
         {
             if (state.Position > 40) state.Reset();
-            model.Step(new ReadOnlyTensorSpan<int>(token, [8]), state, new TensorSpan<float>(output, [8, 13]));
+            model.Step(new ReadOnlyTensorSpan<int>(token, [8]), state, new TensorSpan<float>(output, [8, model.OutputWidth]));
         }));
     }
 

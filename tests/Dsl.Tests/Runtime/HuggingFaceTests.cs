@@ -926,6 +926,9 @@ public sealed class HuggingFaceTests : IDisposable
         Contains(layout.Message, "HfTinyQwen2Moe is not laid out as Qwen3-MoE: layer 2 ('attention'");
         layout = Assert.Throws<ArgumentException>(() => HuggingFace.LoadOlmoe(new HfTinyQwen2Moe(seed: 3), Fixture.Path("HfOlmoe")));
         Contains(layout.Message, "HfTinyQwen2Moe is not laid out as OLMoE");
+        // a mixture with a shared expert where Mixtral's has none: the layer's description names it
+        layout = Assert.Throws<ArgumentException>(() => HuggingFace.LoadMixtral(new MoeSharedInMixtral(seed: 3), Fixture.Path("HfMixtral")));
+        Contains(layout.Message, "SharedUnits = 20, SharedExpertGate = true");
     }
 
     /// <summary>
