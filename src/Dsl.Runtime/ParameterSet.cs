@@ -240,6 +240,7 @@ public sealed class ParameterSet : IReadOnlyList<Parameter>
             {
                 int[] shape = (int[])stacked.Clone();
                 shape[0] = part.Total;
+                if (part.Stack > 0) shape = [part.Stack, part.Total / part.Stack, .. stacked[1..]];
                 string where = parts.Length == 1 ? $"for '{p.Name}'" : $"rows {at} … {at + part.Rows - 1} of '{p.Name}' {Shapes.Format(p.Shape)}";
                 at += part.Rows;
                 // a tensor two parts read (a fused projection) is checked, and named, once
@@ -278,8 +279,10 @@ public sealed class ParameterSet : IReadOnlyList<Parameter>
     /// <remarks>
     /// <see cref="Blocks"/>: the rows are those of a stack of matrices [blocks, rows, cols] with its first two dimensions merged
     /// (a mixture's experts, [E, I, D], read from a tensor [I', D] per expert and part), where otherwise they are the first dimension's.
+    /// <see cref="Stack"/> (0: none): the tensor is itself such a stack, [Stack, Total / Stack, cols], read with its first two
+    /// dimensions merged (transformers 5's fused experts, <c>gate_up_proj</c> [E, 2I, D]).
     /// </remarks>
-    internal readonly record struct TensorRows(string Name, int Rows, int First, int Total, bool Blocks = false)
+    internal readonly record struct TensorRows(string Name, int Rows, int First, int Total, bool Blocks = false, int Stack = 0)
     {
         /// <summary>A whole tensor of <paramref name="rows"/> rows.</summary>
         public TensorRows(string name, int rows) : this(name, rows, 0, rows) { }

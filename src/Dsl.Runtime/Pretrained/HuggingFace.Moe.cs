@@ -28,8 +28,10 @@ public static partial class HuggingFace
     /// its block of <c>weight_out</c>; <c>input_layernorm</c>, <c>post_attention_layernorm</c> and <c>model.norm</c> into the norms,
     /// <c>lm_head</c> into the output layer. The router's training options (<c>router_jitter_noise</c>, the auxiliary loss of
     /// <c>output_router_logits</c> and <c>router_aux_loss_coef</c>) change nothing at inference and are not read: a model learns with the
-    /// load-balancing loss where its <c>[Moe]</c> layers declare <c>LoadBalancingLoss</c>. transformers 5's fused layout
-    /// (<c>mlp.experts.gate_up_proj</c>) is not read; the Hub's checkpoints and its <c>save_pretrained</c> keep a tensor per expert.
+    /// load-balancing loss where its <c>[Moe]</c> layers declare <c>LoadBalancingLoss</c>. Besides the Hub's tensor per expert and
+    /// projection, every sparse loader reads transformers 5's fused layout (<c>mlp.gate</c>, <c>mlp.experts.gate_up_proj</c> [E, 2I, D],
+    /// each expert's gate rows then its up rows, and <c>mlp.experts.down_proj</c> [E, D, I]) where the first layer has it; the
+    /// savers write a tensor per expert, which transformers 5 fuses as it loads.
     /// </summary>
     /// <param name="model">The model to load into; its parameters change only when everything checks.</param>
     /// <param name="path">
@@ -164,7 +166,9 @@ public static partial class HuggingFace
     private static void LoadSparse(IModel model, string path, SparseFamily family)
     {
         var (architecture, layout, files, _, problems) = Checked(model, path, family.Owner, a => SparseLayout.Of(a, family), (l, c, p) => l.CheckConfig(c, p));
-        AssignWithHead(model, path, architecture, files, layout.Tied, layout.Sources(), problems);
+        Dictionary<string, SafeTensor> tensors = ReadAll(files);
+        // a tensor per expert and projection (the Hub's checkpoints), or transformers 5's fused experts where its first layer has them
+        AssignWithHead(model, path, architecture, tensors, layout.Tied, layout.Sources(fused: tensors.ContainsKey(SparseLayout.FusedGateUp(0))), problems);
     }
 
     private static void SaveSparse(IModel model, string folder, SparseFamily family)
@@ -312,8 +316,16 @@ public static partial class HuggingFace
             return biases && norms && x.RotaryDimensions == 0 && IsPlainRotaryCausal(plain);
         }
 
-        /// <summary>Each parameter's tensors in the checkpoint: q_proj, k_proj and v_proj stacked (and the QK-norms); each expert's up then gate rows in its block of weight_in, down in weight_out's.</summary>
-        public Dictionary<string, ParameterSet.TensorRows[]> Sources()
+        /// <summary>Layer <paramref name="i"/>'s experts' gate and up rows in transformers 5's fused layout, [E, 2I, D], each expert's gate rows first.</summary>
+        public static string FusedGateUp(int i) => $"model.layers.{i}.mlp.experts.gate_up_proj";
+
+        /// <summary>
+        /// Each parameter's tensors in the checkpoint: q_proj, k_proj and v_proj stacked (and the QK-norms); each expert's up then gate
+        /// rows in its block of weight_in, down in weight_out's — from a tensor per expert and projection, or <paramref name="fused"/>
+        /// from transformers 5's stacks (<c>mlp.gate</c>, <c>mlp.experts.gate_up_proj</c> [E, 2I, D] and <c>mlp.experts.down_proj</c>
+        /// [E, D, I]: its checkpoint conversion's MergeModulelist and Concatenate of gate then up).
+        /// </summary>
+        public Dictionary<string, ParameterSet.TensorRows[]> Sources(bool fused = false)
         {
             int width = Embedding.Dim;
             var s = new Dictionary<string, ParameterSet.TensorRows[]>(StringComparer.Ordinal) { [Embedding.Name + ".weight"] = [(LlamaLayout.Table, Embedding.Vocabulary)] };
@@ -330,7 +342,8 @@ public static partial class HuggingFace
                     s[b.Attention.Name + ".k_norm.weight"] = [(hf + "self_attn.k_norm.weight", across ? b.Attention.KeyValueWidth : b.Attention.HeadSize)];
                 }
                 s[b.Post.Name + ".weight"] = [(hf + "post_attention_layernorm.weight", width)];
-                AddExperts(s, b.Experts, hf + Family.MoePrefix, "gate", Family.Up, Family.Gate, Family.Down);
+                if (fused) AddFusedExperts(s, b.Experts, hf + "mlp.");
+                else AddExperts(s, b.Experts, hf + Family.MoePrefix, "gate", Family.Up, Family.Gate, Family.Down);
                 if (Family.Shared) AddSharedExpert(s, b.Experts, hf + Family.MoePrefix, Family.Up, Family.Gate, Family.Down);
             }
             s[Norm.Name + ".weight"] = [("model.norm.weight", width)];
@@ -465,6 +478,22 @@ public static partial class HuggingFace
             .SelectMany(e => new ParameterSet.TensorRows[] { new($"{prefix}experts.{e}.{up}.weight", m.Units, 0, m.Units, Blocks: true), new($"{prefix}experts.{e}.{gate}.weight", m.Units, 0, m.Units, Blocks: true) })
             .ToArray();
         sources[m.Name + ".weight_out"] = Enumerable.Range(0, m.Experts).Select(e => new ParameterSet.TensorRows($"{prefix}experts.{e}.{down}.weight", m.Width, 0, m.Width, Blocks: true)).ToArray();
+    }
+
+    /// <summary>
+    /// A mixture of experts' tensors in transformers 5's fused layout under <paramref name="prefix"/> (<c>model.layers.{i}.mlp.</c>): the
+    /// router (<c>gate.weight</c>), <c>experts.gate_up_proj</c> [E, 2I, D] (each expert's gate rows, then its up rows) read as expert e's
+    /// up then gate rows into block e of <c>weight_in</c>, and <c>experts.down_proj</c> [E, D, I] as <c>weight_out</c>.
+    /// </summary>
+    private static void AddFusedExperts(Dictionary<string, ParameterSet.TensorRows[]> sources, MoeInfo m, string prefix)
+    {
+        int e = m.Experts, u = m.Units;
+        string gateUp = prefix + "experts.gate_up_proj", down = prefix + "experts.down_proj";
+        sources[m.Name + ".router"] = [(prefix + "gate.weight", e)];
+        sources[m.Name + ".weight_in"] = Enumerable.Range(0, e)
+            .SelectMany(x => new ParameterSet.TensorRows[] { new(gateUp, u, x * 2 * u + u, e * 2 * u, Blocks: true, Stack: e), new(gateUp, u, x * 2 * u, e * 2 * u, Blocks: true, Stack: e) })
+            .ToArray();
+        sources[m.Name + ".weight_out"] = [new(down, e * m.Width, 0, e * m.Width, Blocks: true, Stack: e)];
     }
 
     /// <summary>

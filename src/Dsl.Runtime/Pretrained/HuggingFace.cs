@@ -313,9 +313,13 @@ public static partial class HuggingFace
     /// where the output layer is <paramref name="tied"/> (and then not read), the rotary frequencies' buffers left.
     /// </summary>
     private static void AssignWithHead(IModel model, string path, ModelArchitecture architecture, string[] files, bool tied,
+        Dictionary<string, ParameterSet.TensorRows[]> sources, List<string> problems) =>
+        AssignWithHead(model, path, architecture, ReadAll(files), tied, sources, problems);
+
+    /// <inheritdoc cref="AssignWithHead(IModel, string, ModelArchitecture, string[], bool, Dictionary{string, ParameterSet.TensorRows[]}, List{string})"/>
+    private static void AssignWithHead(IModel model, string path, ModelArchitecture architecture, Dictionary<string, SafeTensor> tensors, bool tied,
         Dictionary<string, ParameterSet.TensorRows[]> sources, List<string> problems)
     {
-        Dictionary<string, SafeTensor> tensors = ReadAll(files);
         CheckTiedHead(tensors, LlamaLayout.Head, LlamaLayout.Table, tied, problems);
         AssignStacked(model, path, architecture, tensors, sources, name => IsRotaryBuffer(name) || tied && name == LlamaLayout.Head, problems);
     }

@@ -888,6 +888,59 @@ public sealed class HuggingFaceTests : IDisposable
     }
 
     /// <summary>
+    /// transformers 5's fused experts (its checkpoint conversion for mixtral, olmoe, qwen2_moe and qwen3_moe: each layer's experts'
+    /// gate then up rows stacked into <c>mlp.experts.gate_up_proj</c> [E, 2I, D], their down rows into <c>mlp.experts.down_proj</c>
+    /// [E, D, I], Mixtral's <c>block_sparse_moe.gate</c> renamed <c>mlp.gate</c>) load as the Hub's tensor per expert do, bit for bit;
+    /// a fused stack of another shape is refused, named.
+    /// </summary>
+    [Theory]
+    [InlineData("HfMixtral")]
+    [InlineData("HfOlmoe")]
+    [InlineData("HfQwen2Moe")]
+    public void FusedExpertsLoadAsATensorPerExpert(string fixture)
+    {
+        var (create, load, prefix, gate, up, down) = fixture switch
+        {
+            "HfMixtral" => ((Func<IModel>)(() => new HfTinyMixtral(seed: 1)), (Action<IModel, string>)HuggingFace.LoadMixtral, "block_sparse_moe.", "w1", "w3", "w2"),
+            "HfOlmoe" => (() => new HfTinyOlmoe(seed: 1), HuggingFace.LoadOlmoe, "mlp.", "gate_proj", "up_proj", "down_proj"),
+            _ => (() => new HfTinyQwen2Moe(seed: 1), HuggingFace.LoadQwen2Moe, "mlp.", "gate_proj", "up_proj", "down_proj"),
+        };
+        IModel split = create(), fused = create();
+        load(split, Fixture.Path(fixture));
+        Dictionary<string, SafeTensor> tensors = SafeTensors.Read(Fixture.Path(Path.Combine(fixture, "model.safetensors")));
+        var written = new List<(string Name, ReadOnlyMemory<int> Shape, ReadOnlyMemory<float> Values)>();
+        var expert = new System.Text.RegularExpressions.Regex(@"^model\.layers\.(\d+)\." + System.Text.RegularExpressions.Regex.Escape(prefix) + @"experts\.(\d+)\.(\w+)\.weight$");
+        foreach (var (name, t) in tensors.Where(t => !expert.IsMatch(t.Key)))
+            written.Add((name.Replace("." + prefix + "gate.", ".mlp.gate.", StringComparison.Ordinal), t.Shape.Select(d => (int)d).ToArray(), t.ToFloat()));
+        foreach (var layer in tensors.Keys.Select(k => expert.Match(k)).Where(m => m.Success).GroupBy(m => m.Groups[1].Value))
+        {
+            int experts = layer.Max(m => int.Parse(m.Groups[2].Value, System.Globalization.CultureInfo.InvariantCulture)) + 1;
+            float[] Part(int e, string projection) => tensors[$"model.layers.{layer.Key}.{prefix}experts.{e}.{projection}.weight"].ToFloat();
+            long[] shape = tensors[$"model.layers.{layer.Key}.{prefix}experts.0.{gate}.weight"].Shape; // [I, D]
+            int inner = (int)shape[0], width = (int)shape[1];
+            float[] gateUp = Enumerable.Range(0, experts).SelectMany(e => Part(e, gate).Concat(Part(e, up))).ToArray();
+            float[] downs = Enumerable.Range(0, experts).SelectMany(e => Part(e, down)).ToArray();
+            written.Add(($"model.layers.{layer.Key}.mlp.experts.gate_up_proj", new[] { experts, 2 * inner, width }, gateUp));
+            written.Add(($"model.layers.{layer.Key}.mlp.experts.down_proj", new[] { experts, width, inner }, downs));
+        }
+        string folder = Path.Combine(_temp, fixture + "-fused");
+        Directory.CreateDirectory(folder);
+        SafeTensors.Write(Path.Combine(folder, "model.safetensors"), written);
+        File.Copy(Fixture.Path(Path.Combine(fixture, "config.json")), Path.Combine(folder, "config.json"), overwrite: true);
+        load(fused, folder);
+        foreach (Parameter p in split.Parameters) Assert.Equal(p.AsSpan().ToArray(), fused.Parameters[p.Name].AsSpan().ToArray());
+
+        // a stack of one expert too few: named, with the shape expected
+        int last = written.FindLastIndex(t => t.Name.EndsWith("gate_up_proj", StringComparison.Ordinal));
+        var (stackName, stackShape, stackValues) = written[last];
+        int[] fewer = [stackShape.Span[0] - 1, stackShape.Span[1], stackShape.Span[2]];
+        written[last] = (stackName, fewer, stackValues[..(fewer[0] * fewer[1] * fewer[2])]);
+        SafeTensors.Write(Path.Combine(folder, "model.safetensors"), written);
+        var error = Assert.Throws<InvalidDataException>(() => load(create(), folder));
+        Contains(error.Message, $"tensor '{stackName}' has shape [{fewer[0]}, {fewer[1]}, {fewer[2]}], expected [{stackShape.Span[0]}, {stackShape.Span[1]}, {stackShape.Span[2]}]");
+    }
+
+    /// <summary>
     /// Qwen2-MoE's checkpoint (Qwen2MoeForCausalLM, transformers' modeling_qwen2_moe written out): Qwen2's attention biases, the
     /// routed experts as they are, and the shared expert scaled by its sigmoid gate — the logits of a full and a right-padded
     /// sequence and each cached step; saved under its names and read back; a configuration or layout that differs refused, named.
