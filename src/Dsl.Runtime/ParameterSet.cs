@@ -238,9 +238,7 @@ public sealed class ParameterSet : IReadOnlyList<Parameter>
             int at = 0;
             foreach (TensorRows part in parts)
             {
-                int[] shape = (int[])stacked.Clone();
-                shape[0] = part.Total;
-                if (part.Stack > 0) shape = [part.Stack, part.Total / part.Stack, .. stacked[1..]];
+                int[] shape = part.TensorShape(stacked);
                 string where = parts.Length == 1 ? $"for '{p.Name}'" : $"rows {at} … {at + part.Rows - 1} of '{p.Name}' {Shapes.Format(p.Shape)}";
                 at += part.Rows;
                 // a tensor two parts read (a fused projection) is checked, and named, once
@@ -288,6 +286,9 @@ public sealed class ParameterSet : IReadOnlyList<Parameter>
         public TensorRows(string name, int rows) : this(name, rows, 0, rows) { }
 
         public static implicit operator TensorRows((string Name, int Rows) whole) => new(whole.Name, whole.Rows);
+
+        /// <summary>The shape of the tensor this part reads, for a parameter stacked as <paramref name="stacked"/> (<see cref="StackedShape"/>): [Total, …], or [Stack, Total / Stack, …].</summary>
+        public int[] TensorShape(int[] stacked) => Stack > 0 ? [Stack, Total / Stack, .. stacked[1..]] : [Total, .. stacked[1..]];
 
         /// <summary>
         /// The shape a parameter's <paramref name="parts"/> stack along: the parameter's own, or with <see cref="Blocks"/> its first two

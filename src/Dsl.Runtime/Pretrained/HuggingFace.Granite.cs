@@ -41,11 +41,7 @@ public static partial class HuggingFace
     /// The checkpoint does not fit the model: its configuration differs, or tensors are missing, extra or of other shapes (all
     /// named); nothing is loaded.
     /// </exception>
-    public static void LoadGranite(IModel model, string path)
-    {
-        var (architecture, layout, files, _, problems) = Checked(model, path, "Granite's", GraniteLayout.Of, (l, c, p) => l.CheckConfig(c, p));
-        AssignWithHead(model, path, architecture, files, layout.Tied, layout.Sources(), problems);
-    }
+    public static void LoadGranite(IModel model, string path) => LoadGraniteFamily(model, path, sparse: false);
 
     /// <summary>
     /// Saves <paramref name="model"/>, declared as Granite (see <see cref="LoadGranite"/>), as a <c>GraniteForCausalLM</c> checkpoint
@@ -55,38 +51,93 @@ public static partial class HuggingFace
     /// are built first, then replaced together.
     /// </summary>
     /// <exception cref="ArgumentException">The model is not laid out as Granite, or its layers, norms or multipliers differ from one another (one configuration cannot say so).</exception>
-    public static void SaveGranite(IModel model, string folder)
+    public static void SaveGranite(IModel model, string folder) => SaveGraniteFamily(model, folder, sparse: false);
+
+    /// <summary>
+    /// Loads a Granite MoE checkpoint — transformers' <c>GraniteMoeForCausalLM</c> (IBM's granite-3.0 and -3.1 1b-a400m and 3b-a800m,
+    /// base and instruct, PowerMoE; <c>model_type</c> "granitemoe") — into <paramref name="model"/>, declared as Granite's layers (see
+    /// <see cref="LoadGranite"/>) with a mixture of experts in place of the feed-forward:
+    /// <code>
+    /// [RmsNorm(Epsilon = ε)] [Moe(experts: num_local_experts, units: intermediate_size, TopK = num_experts_per_tok)] [Scale(residual_multiplier)] [Residual(Layers = 3)]
+    /// </code>
+    /// Granite MoE's router takes the softmax of each row's top k scores, the same weights as the <c>[Moe]</c>'s renormalised top k of
+    /// the softmax (<c>NormalizeTopK = true</c>, its default). Each layer's <c>block_sparse_moe.router.layer</c> goes into the router,
+    /// <c>block_sparse_moe.input_linear.weight</c> [E, 2I, D] (each expert's gate rows, then its up rows) into <c>weight_in</c> (up rows
+    /// first), <c>block_sparse_moe.output_linear.weight</c> [E, D, I] into <c>weight_out</c>; the rest as <see cref="LoadGranite"/>. A
+    /// <c>position_embedding_type</c> other than "rope" is refused.
+    /// </summary>
+    /// <param name="model">The model to load into; its parameters change only when everything checks.</param>
+    /// <param name="path">
+    /// The checkpoint's folder (or its safetensors file, or its shards' index) with its <c>config.json</c>, checked against the
+    /// model first, with GraniteMoeConfig's defaults for what it leaves out (GraniteConfig's, and <c>num_local_experts</c> 8,
+    /// <c>num_experts_per_tok</c> 2).
+    /// </param>
+    /// <exception cref="ArgumentException">The model is not laid out as Granite MoE (the message names the first layer that differs).</exception>
+    /// <exception cref="System.IO.InvalidDataException">The checkpoint does not fit the model (all named); nothing is loaded.</exception>
+    public static void LoadGraniteMoe(IModel model, string path) => LoadGraniteFamily(model, path, sparse: true);
+
+    /// <summary>
+    /// Saves <paramref name="model"/>, declared as Granite MoE (see <see cref="LoadGraniteMoe"/>), as a <c>GraniteMoeForCausalLM</c>
+    /// checkpoint, as <see cref="SaveGranite"/> does Granite's: the experts as the stacks its checkpoints hold.
+    /// </summary>
+    /// <exception cref="ArgumentException">The model is not laid out as Granite MoE, or its layers, norms or multipliers differ from one another.</exception>
+    public static void SaveGraniteMoe(IModel model, string folder) => SaveGraniteFamily(model, folder, sparse: true);
+
+    private static void LoadGraniteFamily(IModel model, string path, bool sparse)
+    {
+        var (architecture, layout, files, _, problems) = Checked(model, path, GraniteLayout.Owner(sparse), a => GraniteLayout.Of(a, sparse), (l, c, p) => l.CheckConfig(c, p));
+        AssignWithHead(model, path, architecture, files, layout.Tied, layout.Sources(), problems);
+    }
+
+    private static void SaveGraniteFamily(IModel model, string folder, bool sparse)
     {
         ArgumentException.ThrowIfNullOrEmpty(folder);
-        GraniteLayout layout = GraniteLayout.Of(Architecture(model, "Granite's"));
-        RefuseUnlike(model.Architecture!.Name, "Granite", layout.CheckAlike);
+        GraniteLayout layout = GraniteLayout.Of(Architecture(model, GraniteLayout.Owner(sparse)), sparse);
+        RefuseUnlike(model.Architecture!.Name, layout.Family, layout.CheckAlike);
         WriteCheckpoint(folder, SplitIntoTensors(model, layout.Sources()), layout.Config());
     }
 
     /// <summary>
     /// A Granite decoder layer's parts: input_layernorm, self_attn, the attention's residual multiplier (null: 1),
-    /// post_attention_layernorm, the gated gate and up projections, down_proj and the feed-forward's residual multiplier.
+    /// post_attention_layernorm, the feed-forward — the gated gate and up projections and down_proj (<see cref="Mlp"/>, <see cref="Down"/>),
+    /// or Granite MoE's mixture of experts (<see cref="Experts"/>) — and its residual multiplier.
     /// </summary>
-    private sealed record GraniteBlock(RmsNormInfo Input, AttentionInfo Attention, ScaleInfo? AttentionScale, RmsNormInfo Post, DenseInfo Mlp, DenseInfo Down, ScaleInfo? MlpScale);
+    private sealed record GraniteBlock(RmsNormInfo Input, AttentionInfo Attention, ScaleInfo? AttentionScale, RmsNormInfo Post, DenseInfo? Mlp, DenseInfo? Down, MoeInfo? Experts,
+        ScaleInfo? MlpScale)
+    {
+        /// <summary>The feed-forward as the configuration describes it: intermediate_size and hidden_act.</summary>
+        public FeedForward FeedForward => Experts is { } m ? m : Mlp!;
+    }
 
-    /// <summary>A model's layers matched to Granite's: the token table and its multiplier, the decoder layers, model.norm, lm_head and the logits' scale.</summary>
-    private sealed record GraniteLayout(EmbeddingInfo Embedding, ScaleInfo? EmbeddingScale, IReadOnlyList<GraniteBlock> Blocks, RmsNormInfo Norm, DenseInfo Output, ScaleInfo? LogitScale)
+    /// <summary>
+    /// A model's layers matched to Granite's (<see cref="Sparse"/>: Granite MoE's): the token table and its multiplier, the decoder layers,
+    /// model.norm, lm_head and the logits' scale.
+    /// </summary>
+    private sealed record GraniteLayout(bool Sparse, EmbeddingInfo Embedding, ScaleInfo? EmbeddingScale, IReadOnlyList<GraniteBlock> Blocks, RmsNormInfo Norm, DenseInfo Output,
+        ScaleInfo? LogitScale)
     {
         public bool Tied => Output.TiedTo is not null;
 
-        public static GraniteLayout Of(ModelArchitecture a)
+        /// <summary>The family's name in messages.</summary>
+        public string Family => Sparse ? "Granite MoE" : "Granite";
+
+        /// <summary>The family's name for a layout's errors ("Granite's").</summary>
+        public static string Owner(bool sparse) => sparse ? "Granite MoE's" : "Granite's";
+
+        public static GraniteLayout Of(ModelArchitecture a, bool sparse)
         {
-            const string expected = "Granite's layout: [Embedding] [Scale(embedding_multiplier)], then per decoder layer [RmsNorm] [Attention(Heads = h, KeyValueHeads = g, Causal = true, "
-                + "Rotary = true, Bias = false, Scale = attention_multiplier)] [Scale(residual_multiplier)] [Residual(Layers = 3)] [RmsNorm] [Dense(I, Activation = Activation.Silu, "
-                + "Gated = true, Bias = false)] [Dense(E, Bias = false)] [Scale(residual_multiplier)] [Residual(Layers = 4)], then [RmsNorm] [Dense(V, Bias = false)] "
-                + "[Scale(1 / logits_scaling)] (a multiplier of 1 may leave its [Scale] out; attention_bias, mlp_bias: Bias = true; TieEmbedding = true where tied)";
-            var walk = new LayerWalk(a, "Granite", expected);
+            string feedForward = sparse ? "[Moe(experts: E, units: I, TopK = k)] [Scale(residual_multiplier)] [Residual(Layers = 3)]"
+                : "[Dense(I, Activation = Activation.Silu, Gated = true, Bias = false)] [Dense(E, Bias = false)] [Scale(residual_multiplier)] [Residual(Layers = 4)]";
+            string expected = $"{Owner(sparse)} layout: [Embedding] [Scale(embedding_multiplier)], then per decoder layer [RmsNorm] [Attention(Heads = h, KeyValueHeads = g, Causal = true, "
+                + $"Rotary = true, Bias = false, Scale = attention_multiplier)] [Scale(residual_multiplier)] [Residual(Layers = 3)] [RmsNorm] {feedForward}, then [RmsNorm] [Dense(V, Bias = false)] "
+                + $"[Scale(1 / logits_scaling)] (a multiplier of 1 may leave its [Scale] out; attention_bias{(sparse ? "" : ", mlp_bias")}: Bias = true; TieEmbedding = true where tied)";
+            var walk = new LayerWalk(a, sparse ? "Granite MoE" : "Granite", expected);
             IReadOnlyList<LayerInfo> l = walk.Layers;
             var embedding = walk.At<EmbeddingInfo>(0, "the token table (embed_tokens: an [Embedding], unscaled: embedding_multiplier is a [Scale] after it)", e => e.Scale == 1f);
             int width = embedding.Dim, at = 1;
             ScaleInfo? embeddingScale = walk.Optional<ScaleInfo>(ref at);
             var blocks = new List<GraniteBlock>();
-            while (at + 6 < l.Count && l[at] is RmsNormInfo && l[at + 1] is AttentionInfo)
+            while (at + (sparse ? 5 : 6) < l.Count && l[at] is RmsNormInfo && l[at + 1] is AttentionInfo)
             {
                 int n = blocks.Count, start = at;
                 var input = walk.At<RmsNormInfo>(at++, $"decoder layer {n}'s input_layernorm ([RmsNorm])", _ => true);
@@ -97,10 +148,16 @@ public static partial class HuggingFace
                 walk.At<ResidualInfo>(at++, $"decoder layer {n}'s residual around the attention ([Residual(Layers = 3)] after its [Scale(residual_multiplier)], else 2)", r => r.From == start - 1);
                 int residual = at - 1;
                 var post = walk.At<RmsNormInfo>(at++, $"decoder layer {n}'s post_attention_layernorm ([RmsNorm])", _ => true);
-                var (mlp, down) = walk.GatedFeedForward(ref at, n, width, mlpBias: true);
+                DenseInfo? mlp = null, down = null;
+                MoeInfo? experts = null;
+                if (sparse)
+                    experts = walk.At<MoeInfo>(at++, $"decoder layer {n}'s block_sparse_moe ([Moe(experts: E, units: I, TopK = k)]: gated experts without biases, renormalised, no shared expert)",
+                        m => m is { Gated: true, Bias: false, NormalizeTopK: true, SharedUnits: 0 } && m.Activation != Activation.None);
+                else (mlp, down) = walk.GatedFeedForward(ref at, n, width, mlpBias: true);
                 ScaleInfo? mlpScale = walk.Optional<ScaleInfo>(ref at);
-                walk.At<ResidualInfo>(at++, $"decoder layer {n}'s residual around the feed-forward ([Residual(Layers = 4)] after its [Scale(residual_multiplier)], else 3)", r => r.From == residual);
-                blocks.Add(new GraniteBlock(input, attention, attentionScale, post, mlp, down, mlpScale));
+                walk.At<ResidualInfo>(at++, sparse ? $"decoder layer {n}'s residual around the mixture of experts ([Residual(Layers = 3)] after its [Scale(residual_multiplier)], else 2)"
+                    : $"decoder layer {n}'s residual around the feed-forward ([Residual(Layers = 4)] after its [Scale(residual_multiplier)], else 3)", r => r.From == residual);
+                blocks.Add(new GraniteBlock(input, attention, attentionScale, post, mlp, down, experts, mlpScale));
             }
             if (blocks.Count == 0) throw walk.Differs(at, "decoder layer 0's input_layernorm ([RmsNorm]) and self_attn ([Attention(Causal = true, Rotary = true)])");
             var norm = walk.At<RmsNormInfo>(at++, "the last norm (model.norm: [RmsNorm])", _ => true);
@@ -108,7 +165,7 @@ public static partial class HuggingFace
                 d => d is { Gated: false, Activation: Activation.None, SoftCap: 0f, Bias: false } && d.Units == embedding.Vocabulary);
             ScaleInfo? logitScale = walk.Optional<ScaleInfo>(ref at);
             if (at < l.Count) throw walk.Differs(at, "nothing (Granite ends with its output layer and the logits' [Scale])");
-            return new GraniteLayout(embedding, embeddingScale, blocks, norm, output, logitScale);
+            return new GraniteLayout(sparse, embedding, embeddingScale, blocks, norm, output, logitScale);
         }
 
         /// <summary>The multipliers as the model declares them (1 where a [Scale] is left out).</summary>
@@ -118,7 +175,10 @@ public static partial class HuggingFace
 
         private float LogitFactor => LogitScale?.Factor ?? 1f;
 
-        /// <summary>Each parameter's tensors in the checkpoint: q_proj, k_proj and v_proj stacked (and their biases), up_proj's rows then gate_proj's (and biases).</summary>
+        /// <summary>
+        /// Each parameter's tensors in the checkpoint: q_proj, k_proj and v_proj stacked (and their biases), up_proj's rows then gate_proj's
+        /// (and biases); Granite MoE's router and its experts' stacks.
+        /// </summary>
         public Dictionary<string, ParameterSet.TensorRows[]> Sources()
         {
             int width = Embedding.Dim;
@@ -130,7 +190,9 @@ public static partial class HuggingFace
                 s[b.Input.Name + ".weight"] = [(hf + "input_layernorm.weight", width)];
                 AddSplitAttention(s, b.Attention, hf + "self_attn.", "o_proj");
                 s[b.Post.Name + ".weight"] = [(hf + "post_attention_layernorm.weight", width)];
-                AddGatedFeedForward(s, b.Mlp, b.Down, hf);
+                if (b.Experts is { } m)
+                    AddFusedExperts(s, m, hf + "block_sparse_moe.router.layer.weight", hf + "block_sparse_moe.input_linear.weight", hf + "block_sparse_moe.output_linear.weight");
+                else AddGatedFeedForward(s, b.Mlp!, b.Down!, hf);
             }
             s[Norm.Name + ".weight"] = [("model.norm.weight", width)];
             if (!Tied) s[Output.Name + ".weight"] = [(LlamaLayout.Head, Output.Units)];
@@ -145,14 +207,18 @@ public static partial class HuggingFace
             GraniteBlock first = Blocks[0];
             AttentionInfo a = first.Attention;
             foreach (GraniteBlock b in Blocks.Skip(1).Where(b => b.Attention with { Name = a.Name } != a).Take(1))
-                problems.Add($"'{b.Attention.Name}' differs from '{a.Name}': Granite's layers are alike (one num_attention_heads, num_key_value_heads, rope_theta, attention_bias and attention_multiplier)");
-            foreach (GraniteBlock b in Blocks.Skip(1).Where(b => b.Mlp.Units != first.Mlp.Units || b.Mlp.Activation != first.Mlp.Activation || b.Mlp.Bias != first.Mlp.Bias).Take(1))
-                problems.Add($"'{b.Mlp.Name}' differs from '{first.Mlp.Name}': Granite's layers are alike (one intermediate_size, hidden_act and mlp_bias)");
+                problems.Add($"'{b.Attention.Name}' differs from '{a.Name}': {Family}'s layers are alike (one num_attention_heads, num_key_value_heads, rope_theta, attention_bias and attention_multiplier)");
+            if (Sparse)
+                foreach (GraniteBlock b in Blocks.Skip(1).Where(b => b.Experts! with { Name = first.Experts!.Name, LoadBalancingLoss = first.Experts.LoadBalancingLoss } != first.Experts).Take(1))
+                    problems.Add($"'{b.Experts!.Name}' differs from '{first.Experts!.Name}': Granite MoE's layers are alike (one num_local_experts, intermediate_size, num_experts_per_tok and hidden_act)");
+            else
+                foreach (GraniteBlock b in Blocks.Skip(1).Where(b => b.Mlp!.Units != first.Mlp!.Units || b.Mlp.Activation != first.Mlp.Activation || b.Mlp.Bias != first.Mlp.Bias).Take(1))
+                    problems.Add($"'{b.Mlp!.Name}' differs from '{first.Mlp!.Name}': Granite's layers are alike (one intermediate_size, hidden_act and mlp_bias)");
             foreach (var (scale, where) in Blocks.SelectMany((b, i) => new[] { (b.AttentionScale, $"decoder layer {i}'s attention"), (b.MlpScale, $"decoder layer {i}'s feed-forward") })
                 .Where(x => (x.Item1?.Factor ?? 1f) != ResidualMultiplier).Take(1))
-                problems.Add($"{where} is scaled by {Number(scale?.Factor ?? 1f)} before its residual and decoder layer 0's attention by {Number(ResidualMultiplier)}: Granite's residuals share one residual_multiplier");
-            RmsNormsShareEpsilon(Norms(), first.Input, null, "Granite", problems);
-            RequireNamedActivation(first.Mlp.Name, first.Mlp.Activation, problems);
+                problems.Add($"{where} is scaled by {Number(scale?.Factor ?? 1f)} before its residual and decoder layer 0's attention by {Number(ResidualMultiplier)}: {Family}'s residuals share one residual_multiplier");
+            RmsNormsShareEpsilon(Norms(), first.Input, null, Family, problems);
+            RequireNamedActivation(first.FeedForward.Name, first.FeedForward.Activation, problems);
             if (LogitFactor == 0f)
                 problems.Add($"'{LogitScale!.Name}' scales the logits by 0: no logits_scaling divides them so");
         }
@@ -160,13 +226,21 @@ public static partial class HuggingFace
         /// <summary>What config.json says against what the model declares (GraniteConfig's defaults for what it leaves out); each difference added to <paramref name="problems"/>.</summary>
         public void CheckConfig(JsonElement c, List<string> problems)
         {
-            if (!ReadsModelType(c, problems, t => t == "granite", "LoadGranite reads Granite's checkpoints (\"granite\"; not granitemoe's experts)")) return;
+            if (!ReadsModelType(c, problems, t => t == ModelType, Sparse ? "LoadGraniteMoe reads Granite MoE's checkpoints (\"granitemoe\")"
+                : "LoadGranite reads Granite's checkpoints (\"granite\"; LoadGraniteMoe reads granitemoe's experts)")) return;
             GraniteBlock first = Blocks[0];
             AttentionInfo a = first.Attention;
-            CheckLlamaLikeConfig(c, problems, "Granite", LlamaLikeDefaults.Granite, Embedding, Blocks.Select(b => b.Attention).ToArray(), first.Mlp, Output);
+            CheckLlamaLikeConfig(c, problems, Family, LlamaLikeDefaults.Granite, Embedding, Blocks.Select(b => b.Attention).ToArray(), first.FeedForward, Output);
             CheckAlike(problems);
             ConfigFloat(c, problems, "rms_norm_eps", first.Input.Epsilon, $"'{first.Input.Name}' Epsilon", 1e-6);
-            ConfigFlag(c, problems, "mlp_bias", Blocks, b => b.Mlp.Bias, b => BiasOf(b.Mlp.Name, b.Mlp.Bias));
+            if (first.Experts is { } m)
+            {
+                ConfigInt(c, problems, "num_local_experts", m.Experts, $"'{m.Name}' experts", 8);
+                ConfigInt(c, problems, "num_experts_per_tok", m.TopK, $"'{m.Name}' TopK", 2);
+                if (Value(c, "position_embedding_type") is { } positions && !(positions.ValueKind == JsonValueKind.String && positions.GetString() == "rope"))
+                    problems.Add($"position_embedding_type is {positions.GetRawText()}: Granite MoE's layers are laid out here with rotary positions (\"rope\")");
+            }
+            else ConfigFlag(c, problems, "mlp_bias", Blocks, b => b.Mlp!.Bias, b => BiasOf(b.Mlp!.Name, b.Mlp.Bias));
             Multiplier(c, problems, "embedding_multiplier", EmbeddingMultiplier, EmbeddingScale is null ? $"no [Scale] after '{Embedding.Name}'" : $"'{EmbeddingScale.Name}'");
             Multiplier(c, problems, "residual_multiplier", ResidualMultiplier, first.AttentionScale is null ? $"no [Scale] between '{a.Name}' and its residual" : $"'{first.AttentionScale.Name}'");
             Multiplier(c, problems, "attention_multiplier", a.ScoreScale, $"'{a.Name}' (its scores' scale: Scale, else 1/√d)");
@@ -188,16 +262,27 @@ public static partial class HuggingFace
                 problems.Add($"{key} is {(v is null ? "1 (its default)" : Number(value))}, the model declares {Number(declared)} ({where})");
         }
 
-        /// <summary>The config.json of this layout, as transformers' GraniteConfig writes its fields.</summary>
+        private string ModelType => Sparse ? "granitemoe" : "granite";
+
+        /// <summary>The config.json of this layout, as transformers' GraniteConfig (GraniteMoeConfig) writes its fields.</summary>
         public byte[] Config()
         {
             GraniteBlock first = Blocks[0];
             return ConfigJson(w =>
             {
-                WriteLlamaLikeConfig(w, "GraniteForCausalLM", "granite", Embedding, Blocks.Count, first.Attention, first.Mlp, Tied);
+                WriteLlamaLikeConfig(w, Sparse ? "GraniteMoeForCausalLM" : "GraniteForCausalLM", ModelType, Embedding, Blocks.Count, first.Attention, first.FeedForward, Tied);
                 w.WritePropertyName("rms_norm_eps");
                 w.WriteRawValue(JsonFloat(first.Input.Epsilon));
-                w.WriteBoolean("mlp_bias", first.Mlp.Bias);
+                if (first.Experts is { } m)
+                {
+                    w.WriteNumber("num_local_experts", m.Experts);
+                    w.WriteNumber("num_experts_per_tok", m.TopK);
+                    w.WriteString("position_embedding_type", "rope");
+                    w.WriteBoolean("output_router_logits", m.LoadBalancingLoss > 0f);
+                    w.WritePropertyName("router_aux_loss_coef");
+                    w.WriteRawValue(JsonFloat(m.LoadBalancingLoss > 0f ? m.LoadBalancingLoss : 0.001f));
+                }
+                else w.WriteBoolean("mlp_bias", first.Mlp!.Bias);
                 foreach (var (key, value) in new[] { ("embedding_multiplier", EmbeddingMultiplier), ("residual_multiplier", ResidualMultiplier), ("attention_multiplier", first.Attention.ScoreScale) })
                 {
                     w.WritePropertyName(key);

@@ -17,7 +17,18 @@ public static partial class HuggingFace
         BertLayout.AddDense(sources, down, hf + "mlp.down_proj");
     }
 
-    /// <summary>A LLaMA-like configuration class's defaults for what a config.json leaves out (OlmoConfig's, GraniteConfig's).</summary>
+    /// <summary>
+    /// What a LLaMA-like configuration says of a decoder layer's feed-forward: its <c>intermediate_size</c> and <c>hidden_act</c>, a gated
+    /// Dense's units and activation, or a mixture's experts' (Granite MoE's); <see cref="Name"/> the layer's, for the messages.
+    /// </summary>
+    private readonly record struct FeedForward(string Name, int Units, Activation Activation)
+    {
+        public static implicit operator FeedForward(DenseInfo d) => new(d.Name, d.Units, d.Activation);
+
+        public static implicit operator FeedForward(MoeInfo m) => new(m.Name, m.Units, m.Activation);
+    }
+
+    /// <summary>A LLaMA-like configuration class's defaults for what a config.json leaves out (OlmoConfig's, GraniteConfig's, GraniteMoeConfig's).</summary>
     private sealed record LlamaLikeDefaults(int Vocabulary, int Hidden, int Intermediate, int Layers, int Heads)
     {
         public static readonly LlamaLikeDefaults Olmo = new(50304, 4096, 11008, 32, 32);
@@ -32,7 +43,7 @@ public static partial class HuggingFace
     /// scaling, attention_bias and tie_word_embeddings.
     /// </summary>
     private static void CheckLlamaLikeConfig(JsonElement c, List<string> problems, string family, LlamaLikeDefaults defaults, EmbeddingInfo embedding,
-        AttentionInfo[] attentions, DenseInfo mlp, DenseInfo output)
+        AttentionInfo[] attentions, FeedForward mlp, DenseInfo output)
     {
         AttentionInfo a = attentions[0];
         ConfigInt(c, problems, "vocab_size", embedding.Vocabulary, $"'{embedding.Name}'", defaults.Vocabulary);
@@ -52,7 +63,7 @@ public static partial class HuggingFace
 
     /// <summary>The fields the config.json of LLaMA's descendants share (OLMo's, OLMo 2's, Granite's), as their classes write them.</summary>
     private static void WriteLlamaLikeConfig(System.Text.Json.Utf8JsonWriter w, string architecture, string modelType, EmbeddingInfo embedding, int layers, AttentionInfo a,
-        DenseInfo mlp, bool tied)
+        FeedForward mlp, bool tied)
     {
         WriteArchitecture(w, architecture, null);
         w.WriteString("model_type", modelType);

@@ -342,7 +342,7 @@ public static partial class HuggingFace
                     s[b.Attention.Name + ".k_norm.weight"] = [(hf + "self_attn.k_norm.weight", across ? b.Attention.KeyValueWidth : b.Attention.HeadSize)];
                 }
                 s[b.Post.Name + ".weight"] = [(hf + "post_attention_layernorm.weight", width)];
-                if (fused) AddFusedExperts(s, b.Experts, hf + "mlp.");
+                if (fused) AddFusedExperts(s, b.Experts, hf + "mlp.gate.weight", hf + "mlp.experts.gate_up_proj", hf + "mlp.experts.down_proj");
                 else AddExperts(s, b.Experts, hf + Family.MoePrefix, "gate", Family.Up, Family.Gate, Family.Down);
                 if (Family.Shared) AddSharedExpert(s, b.Experts, hf + Family.MoePrefix, Family.Up, Family.Gate, Family.Down);
             }
@@ -481,15 +481,16 @@ public static partial class HuggingFace
     }
 
     /// <summary>
-    /// A mixture of experts' tensors in transformers 5's fused layout under <paramref name="prefix"/> (<c>model.layers.{i}.mlp.</c>): the
-    /// router (<c>gate.weight</c>), <c>experts.gate_up_proj</c> [E, 2I, D] (each expert's gate rows, then its up rows) read as expert e's
-    /// up then gate rows into block e of <c>weight_in</c>, and <c>experts.down_proj</c> [E, D, I] as <c>weight_out</c>.
+    /// A mixture of experts' tensors as stacks (transformers 5's fused layout, <c>model.layers.{i}.mlp.</c>'s <c>gate.weight</c>,
+    /// <c>experts.gate_up_proj</c> and <c>experts.down_proj</c>; Granite MoE's <c>block_sparse_moe.</c> <c>router.layer.weight</c>,
+    /// <c>input_linear.weight</c> and <c>output_linear.weight</c>): the <paramref name="router"/>, <paramref name="gateUp"/> [E, 2I, D]
+    /// (each expert's gate rows, then its up rows) read as expert e's up then gate rows into block e of <c>weight_in</c>, and
+    /// <paramref name="down"/> [E, D, I] as <c>weight_out</c>.
     /// </summary>
-    private static void AddFusedExperts(Dictionary<string, ParameterSet.TensorRows[]> sources, MoeInfo m, string prefix)
+    private static void AddFusedExperts(Dictionary<string, ParameterSet.TensorRows[]> sources, MoeInfo m, string router, string gateUp, string down)
     {
         int e = m.Experts, u = m.Units;
-        string gateUp = prefix + "experts.gate_up_proj", down = prefix + "experts.down_proj";
-        sources[m.Name + ".router"] = [(prefix + "gate.weight", e)];
+        sources[m.Name + ".router"] = [(router, e)];
         sources[m.Name + ".weight_in"] = Enumerable.Range(0, e)
             .SelectMany(x => new ParameterSet.TensorRows[] { new(gateUp, u, x * 2 * u + u, e * 2 * u, Blocks: true, Stack: e), new(gateUp, u, x * 2 * u, e * 2 * u, Blocks: true, Stack: e) })
             .ToArray();

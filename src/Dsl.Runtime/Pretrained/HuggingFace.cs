@@ -398,8 +398,7 @@ public static partial class HuggingFace
             int rowLength = p.Length / stacked[0], at = 0;
             foreach (ParameterSet.TensorRows part in parts)
             {
-                int[] shape = (int[])stacked.Clone();
-                shape[0] = part.Total;
+                int[] shape = part.TensorShape(stacked);
                 if (part.Total == part.Rows) tensors.Add(new(part.Name, shape, values.AsMemory(at, part.Rows * rowLength)));
                 else
                 {

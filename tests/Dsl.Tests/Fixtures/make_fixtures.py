@@ -2795,21 +2795,30 @@ def make_hf_olmo2(name, tied, seed):
     write_hf_fixture(name, c, state, ids, lengths, logits)
 
 
-def make_hf_granite():
+def make_hf_granite(moe=False):
     """HfGranite: GraniteForCausalLM as save_pretrained writes it ("model." prefix, float32, lm_head tied to embed_tokens and left
     out), transformers' modeling_granite written out: embed_tokens times embedding_multiplier (12); 2 layers of 4 heads over 2
     key/value heads of 8 values, each input_layernorm (RMSNorm, rms_norm_eps 1e-6), q_proj, k_proj, v_proj and o_proj with their
     biases (attention_bias), the rotation of each whole head (rotate_half, base 10000), the scores q k^T * attention_multiplier
     (0.125, not 1/sqrt(d)), the causal and padding masks; the residual adds the attention's output times residual_multiplier
     (0.25); post_attention_layernorm, the SwiGLU mlp with its biases (mlp_bias), its output times residual_multiplier; model.norm,
-    the tied lm_head, the logits divided by logits_scaling (8). Two sequences of 11 steps, the second padded after 7."""
-    heads, kv = 4, 2
-    c = {"architectures": ["GraniteForCausalLM"], "model_type": "granite", "vocab_size": 29, "hidden_size": 32, "intermediate_size": 40,
+    the tied lm_head, the logits divided by logits_scaling (8). Two sequences of 11 steps, the second padded after 7.
+    HfGraniteMoe (moe): GraniteMoeForCausalLM, modeling_granitemoe written out, the same but for the feed-forward: its
+    block_sparse_moe, the router's (router.layer) scores, each row's top 2 of 4, the softmax of those two (GraniteMoeTopKGating),
+    each chosen expert's input_linear.weight[e] [2I, H] (gate rows, then up rows: silu(gate) * up), output_linear.weight[e] [H, I],
+    times its weight, added up (index_add_)."""
+    heads, kv, E, top_k = 4, 2, 4, 2
+    c = {"architectures": ["GraniteMoeForCausalLM" if moe else "GraniteForCausalLM"], "model_type": "granitemoe" if moe else "granite", "vocab_size": 29,
+         "hidden_size": 32, "intermediate_size": 24 if moe else 40,
          "num_hidden_layers": 2, "num_attention_heads": heads, "num_key_value_heads": kv, "hidden_act": "silu", "max_position_embeddings": 64,
-         "rope_theta": 10000.0, "rope_scaling": None, "rms_norm_eps": 1e-06, "attention_bias": True, "mlp_bias": True, "attention_dropout": 0.0,
-         "embedding_multiplier": 12.0, "residual_multiplier": 0.25, "attention_multiplier": 0.125, "logits_scaling": 8.0,
-         "tie_word_embeddings": True, "pad_token_id": 0, "bos_token_id": 0, "eos_token_id": 0, "torch_dtype": "float32"}
-    torch.manual_seed(990)
+         "rope_theta": 10000.0, "rope_scaling": None, "rms_norm_eps": 1e-06, "attention_bias": True}
+    if not moe:
+        c["mlp_bias"] = True
+    c.update({"attention_dropout": 0.0, "embedding_multiplier": 12.0, "residual_multiplier": 0.25, "attention_multiplier": 0.125, "logits_scaling": 8.0,
+              "tie_word_embeddings": True, "pad_token_id": 0, "bos_token_id": 0, "eos_token_id": 0, "torch_dtype": "float32"})
+    if moe:
+        c.update({"num_local_experts": E, "num_experts_per_tok": top_k, "output_router_logits": False, "router_aux_loss_coef": 0.001, "position_embedding_type": "rope"})
+    torch.manual_seed(991 if moe else 990)
     H, V, T, I = c["hidden_size"], c["vocab_size"], 11, c["intermediate_size"]
     d, eps = H // heads, c["rms_norm_eps"]
     state = {"model.embed_tokens.weight": nn.Embedding(V, H).weight.detach().clone() * 0.1}
@@ -2818,9 +2827,14 @@ def make_hf_granite():
         random_norm(state, at + "input_layernorm", H, bias=False)
         random_split_attention(state, at + "self_attn.", heads, kv, d, H, "o_proj", bias=True)
         random_norm(state, at + "post_attention_layernorm", H, bias=False)
-        random_linear(state, at + "mlp.gate_proj", I, H)
-        random_linear(state, at + "mlp.up_proj", I, H)
-        random_linear(state, at + "mlp.down_proj", H, I)
+        if moe:
+            state[at + "block_sparse_moe.router.layer.weight"] = nn.Linear(H, E, bias=False).weight.detach().clone() * 4  # (a router that prefers)
+            state[at + "block_sparse_moe.input_linear.weight"] = torch.randn(E, 2 * I, H) / math.sqrt(H)
+            state[at + "block_sparse_moe.output_linear.weight"] = torch.randn(E, H, I) / math.sqrt(I)
+        else:
+            random_linear(state, at + "mlp.gate_proj", I, H)
+            random_linear(state, at + "mlp.up_proj", I, H)
+            random_linear(state, at + "mlp.down_proj", H, I)
     random_norm(state, "model.norm", H, bias=False)
     ids, lengths, blocked = padded_batch(V, T)
     rotated, _ = partial_rotation(T, d, c["rope_theta"])
@@ -2832,7 +2846,21 @@ def make_hf_granite():
         return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + eps) * state[prefix + ".weight"]
 
     def mlp(x, at):
-        return linear(F.silu(linear(x, at + "mlp.gate_proj")) * linear(x, at + "mlp.up_proj"), at + "mlp.down_proj")
+        if not moe:
+            return linear(F.silu(linear(x, at + "mlp.gate_proj")) * linear(x, at + "mlp.up_proj"), at + "mlp.down_proj")
+        h = x.reshape(-1, H)  # GraniteMoeMoE
+        logits = F.linear(h, state[at + "block_sparse_moe.router.layer.weight"])
+        top_logits, chosen = logits.topk(top_k, dim=1)
+        weights = torch.softmax(top_logits, dim=1)
+        out = torch.zeros_like(h)
+        for e in range(E):
+            rows, slot = torch.where(chosen == e)
+            if rows.numel() == 0:
+                continue
+            gate, up = F.linear(h[rows], state[at + "block_sparse_moe.input_linear.weight"][e]).chunk(2, dim=-1)
+            y = F.linear(F.silu(gate) * up, state[at + "block_sparse_moe.output_linear.weight"][e])
+            out.index_add_(0, rows, y * weights[rows, slot, None])
+        return out.reshape(x.shape)
     with torch.no_grad():
         x = F.embedding(ids, state["model.embed_tokens.weight"]) * c["embedding_multiplier"]
         for i in range(c["num_hidden_layers"]):
@@ -2846,7 +2874,7 @@ def make_hf_granite():
             x = x + attended * c["residual_multiplier"]
             x = x + mlp(norm(x, at + "post_attention_layernorm"), at) * c["residual_multiplier"]
         logits = F.linear(norm(x, "model.norm"), state["model.embed_tokens.weight"]) / c["logits_scaling"]
-    write_hf_fixture("HfGranite", c, state, ids, lengths, logits)
+    write_hf_fixture("HfGraniteMoe" if moe else "HfGranite", c, state, ids, lengths, logits)
 
 
 SPARSE_FAMILIES = {
@@ -4166,8 +4194,9 @@ if __name__ == "__main__":
         make_hf_sparse("HfQwen3Moe", "qwen3_moe", 1004, normalize=True, head_dim=12, tied=True)
         make_hf_sparse("HfQwen2Moe", "qwen2_moe", 1005, normalize=False)
         sys.exit(0)
-    if "--hf-granite" in sys.argv:  # only the Granite checkpoint
+    if "--hf-granite" in sys.argv:  # only the Granite checkpoints (Granite's, Granite MoE's)
         make_hf_granite()
+        make_hf_granite(moe=True)
         sys.exit(0)
     if "--hf-olmo" in sys.argv:  # only the OLMo and OLMo 2 checkpoints
         make_hf_olmo("HfOlmo", True, False, 980)

@@ -968,6 +968,16 @@ public partial class HfTinyRobertaMaskedLM;
 [RmsNorm(Epsilon = 1e-6f)] [Dense(29, TieEmbedding = true, Bias = false)] [Scale(0.125f)]
 public partial class HfTinyGranite;
 
+// The HfGraniteMoe fixture's model (GraniteMoeForCausalLM): Granite's multipliers and attention, a mixture of 4 SwiGLU experts of
+// 24, 2 per row (the softmax of the two top scores: the renormalised top 2), its output times 0.25 before its residual.
+[Embedding(vocab: 29, dim: 32)] [Scale(12f)]
+[Repeat(2)]
+[RmsNorm(Epsilon = 1e-6f)] [Attention(Heads = 4, KeyValueHeads = 2, Causal = true, Rotary = true, Scale = 0.125f)] [Scale(0.25f)] [Residual(Layers = 3)]
+[RmsNorm(Epsilon = 1e-6f)] [Moe(experts: 4, units: 24)] [Scale(0.25f)] [Residual(Layers = 3)]
+[EndRepeat]
+[RmsNorm(Epsilon = 1e-6f)] [Dense(29, TieEmbedding = true, Bias = false)] [Scale(0.125f)]
+public partial class HfTinyGraniteMoe;
+
 // Granite's layers with no multiplier left but the attention's and the logits' (their residuals over two and three layers), the
 // logits' a factor whose reciprocal is not exact in float; and one whose residual multipliers differ (which one config.json
 // cannot say).

@@ -175,6 +175,7 @@ public class OnnxExportTests
         nameof(MoeShared) => new MoeShared(seed: 126),
         nameof(GcMoeShared) => new GcMoeShared(seed: 127),
         nameof(HfTinyQwen2Moe) => new HfTinyQwen2Moe(seed: 128),
+        nameof(HfTinyGraniteMoe) => new HfTinyGraniteMoe(seed: 129),
         nameof(HfTinyMixtral) => new HfTinyMixtral(seed: 123),
         nameof(HfTinyOlmoe) => new HfTinyOlmoe(seed: 124),
         nameof(HfTinyQwen3Moe) => new HfTinyQwen3Moe(seed: 125),
@@ -263,7 +264,7 @@ public class OnnxExportTests
         // 3 rows of one step, some expert is chosen by none (a MatMul over zero rows)
         nameof(MoeBlock), nameof(MoeVariants), nameof(GcMoe), nameof(GcMoeVariants), nameof(HfTinyMixtral), nameof(HfTinyOlmoe), nameof(HfTinyQwen3Moe),
         // a shared expert: its two MatMuls over every row, scaled by Sigmoid of its gate's, added
-        nameof(MoeShared), nameof(GcMoeShared), nameof(HfTinyQwen2Moe),
+        nameof(MoeShared), nameof(GcMoeShared), nameof(HfTinyQwen2Moe), nameof(HfTinyGraniteMoe),
         // ModernBERT's layers: rotary positions of two bases, the local layers' band on both sides, GeGLU, norms without biases
         nameof(HfTinyModernBert),
     };

@@ -1046,6 +1046,53 @@ public sealed class HuggingFaceTests : IDisposable
     }
 
     /// <summary>
+    /// Granite MoE's checkpoint (GraniteMoeForCausalLM, transformers' modeling_granitemoe written out): Granite's multipliers, its experts'
+    /// stacks (input_linear [E, 2I, D], gate rows first; output_linear [E, D, I]) and its router's softmax over the top 2 scores — the
+    /// logits of a full and a right-padded sequence and each cached step; saved as the same stacks and read back; a configuration or
+    /// layout that differs refused, named.
+    /// </summary>
+    [Fact]
+    public void AGraniteMoeCheckpointLoadsWithItsStackedExpertsAndSavesBack()
+    {
+        const string fixture = "HfGraniteMoe";
+        IModel<int> model = new HfTinyGraniteMoe(seed: 1);
+        HuggingFace.LoadGraniteMoe(model, Fixture.Path(fixture));
+        AssertCausalLogits(model, fixture);
+        string folder = Path.Combine(_temp, fixture + "-saved");
+        HuggingFace.SaveGraniteMoe(model, folder);
+        AssertSavedAsLoaded(fixture, folder);
+        IModel<int> reloaded = new HfTinyGraniteMoe(seed: 5);
+        HuggingFace.LoadGraniteMoe(reloaded, folder);
+        Assert.Equal(model.Parameters.SelectMany(p => p.AsSpan().ToArray()), reloaded.Parameters.SelectMany(p => p.AsSpan().ToArray()));
+
+        IModel<int> untouched = new HfTinyGraniteMoe(seed: 3);
+        float[] before = [.. untouched.Parameters.SelectMany(p => p.AsSpan().ToArray())];
+        var error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadGraniteMoe(untouched, Edited(fixture, fixture + "-config", c =>
+        {
+            c["num_local_experts"] = 8;
+            c["num_experts_per_tok"] = 1;
+            c["intermediate_size"] = 16;
+            c["position_embedding_type"] = "nope";
+            c["residual_multiplier"] = 0.5;
+        })));
+        Contains(error.Message, "num_local_experts is 8, the model declares 4 ('moe' experts)");
+        Contains(error.Message, "num_experts_per_tok is 1, the model declares 2 ('moe' TopK)");
+        Contains(error.Message, "intermediate_size is 16, the model declares 24 ('moe')");
+        Contains(error.Message, "position_embedding_type is \"nope\": Granite MoE's layers are laid out here with rotary positions (\"rope\")");
+        Contains(error.Message, "residual_multiplier is 0.5, the model declares 0.25 ('scale_1')");
+        Assert.Equal(before, untouched.Parameters.SelectMany(p => p.AsSpan().ToArray()));
+        // each loader its own family: the dense layers where the experts are, and the experts where a feed-forward is
+        var layout = Assert.Throws<ArgumentException>(() => HuggingFace.LoadGraniteMoe(new HfTinyGranite(seed: 3), Fixture.Path(fixture)));
+        Contains(layout.Message, "HfTinyGranite is not laid out as Granite MoE: layer 7 ('dense', Dense(40, Activation = Silu, Gated = true)) is where decoder layer 0's block_sparse_moe");
+        layout = Assert.Throws<ArgumentException>(() => HuggingFace.LoadGranite(new HfTinyGraniteMoe(seed: 3), Fixture.Path("HfGranite")));
+        Contains(layout.Message, "HfTinyGraniteMoe is not laid out as Granite: layer 7 ('moe', Moe(experts: 4, units: 24, TopK = 2, Activation = Silu))");
+        error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadGraniteMoe(new HfTinyGraniteMoe(seed: 3), Fixture.Path("HfGranite")));
+        Contains(error.Message, "model_type is \"granite\": LoadGraniteMoe reads Granite MoE's checkpoints (\"granitemoe\")");
+        error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadGranite(new HfTinyGranite(seed: 3), Fixture.Path(fixture)));
+        Contains(error.Message, "model_type is \"granitemoe\": LoadGranite reads Granite's checkpoints (\"granite\"; LoadGraniteMoe reads granitemoe's experts)");
+    }
+
+    /// <summary>
     /// GPT-BigCode's checkpoints (GPTBigCodeForCausalLM, transformers' modeling_gpt_bigcode written out): nn.Linear weights read as they
     /// are, one key/value head (multi_query) or c_attn's rows head by head (without): the logits of a full and a right-padded
     /// sequence at their valid steps and each cached step; saved under its names and read back; a configuration or layout that
