@@ -245,6 +245,18 @@ public sealed class Workload
             Name = "moe forward T=128 B=32 (8 experts, 2 per token), ONNX Runtime", Kind = "gpt", Mode = "forward-ort", T = 128, B = 32, X = 128, H = 128, Flops = 32 * moeFlops(128),
             Run = () => moeSession.Run(moeRun, ["input"], moeIn, ["output"], moeOut),
         });
+        // 128 tokens of one sequence, each a Step from the key/value cache (as the transformer decoding above)
+        var moeState = moe.CreateState(1);
+        list.Add(new Workload
+        {
+            Name = "moe decoding 128 tokens B=1, cached (8 experts, 2 per token)", Kind = "gpt", Mode = "generate", T = 128, B = 1, X = 128, H = 128, Flops = moeFlops(128),
+            Run = () =>
+            {
+                moeState.Reset();
+                for (int t = 0; t < 128; t++)
+                    moe.Step(new ReadOnlyTensorSpan<int>(prefix, t, [1], default), moeState, new TensorSpan<float>(gptLogits, [1, 65]));
+            },
+        });
         return list;
     }
 }

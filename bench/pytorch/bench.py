@@ -249,9 +249,7 @@ def main():
     moe_params = [p for m in (moe_emb, moe_qkv, moe_out, router, moe_head, experts_in, experts_out) for p in m.parameters()] + moe_norms
     moe_adam = torch.optim.AdamW(moe_params, lr=1e-3, weight_decay=0.1)
 
-    def moe_logits():
-        x = rope_attention(moe_emb(gpt_tokens), moe_qkv, moe_out, moe_norms[0])
-        h = rms(x, moe_norms[1]).reshape(-1, E)
+    def mixture(h):  # [n, E]: the chosen experts' weighted sum
         weights, chosen = torch.topk(F.softmax(router(h), dim=-1), K_, dim=-1)
         weights = weights / weights.sum(dim=-1, keepdim=True)
         mixed = torch.zeros_like(h)
@@ -259,7 +257,11 @@ def main():
             rows, slot = torch.where(chosen == e)
             value, gate = experts_in[e](h[rows]).chunk(2, dim=-1)
             mixed.index_add_(0, rows, experts_out[e](value * F.silu(gate)) * weights[rows, slot, None])
-        x = x + mixed.view(B, T, E)
+        return mixed
+
+    def moe_logits():
+        x = rope_attention(moe_emb(gpt_tokens), moe_qkv, moe_out, moe_norms[0])
+        x = x + mixture(rms(x, moe_norms[1]).reshape(-1, E)).view(B, T, E)
         return moe_head(rms(x, moe_norms[2]))
 
     def moe_step():
@@ -276,6 +278,29 @@ def main():
 
     report("moe training step T=128 B=32 (AdamW, 8 experts, 2 per token)", moe_step, 3 * B * moe_flops(T))
     report("moe forward T=128 B=32 (8 experts, 2 per token)", moe_forward, B * moe_flops(T))
+
+    # 128 tokens of one sequence from a key/value cache written by hand (as decode_cached above): each token's rotated key and
+    # its value stored, its query against the keys so far, then the mixture over its one row.
+    moe_cache_k, moe_cache_v = torch.zeros(T, E), torch.zeros(T, E)
+
+    def rotate_at(t_, at):
+        return t_ * rope_cos[at] + torch.cat([-t_[..., hd // 2:], t_[..., :hd // 2]], -1) * rope_sin[at]
+
+    def moe_decode_cached():
+        with torch.no_grad():
+            for t in range(T):
+                x = moe_emb(prefix[:, t])                                                       # [1, E]
+                q, k, v = moe_qkv(rms(x, moe_norms[0])).split(E, dim=-1)
+                q = rotate_at(q.view(heads, 1, hd), t)
+                moe_cache_k[t], moe_cache_v[t] = rotate_at(k.view(heads, 1, hd), t).reshape(E), v[0]
+                keys = moe_cache_k[:t + 1].view(t + 1, heads, hd).transpose(0, 1)               # [heads, t + 1, hd]
+                values = moe_cache_v[:t + 1].view(t + 1, heads, hd).transpose(0, 1)
+                weights = torch.softmax(q @ keys.transpose(1, 2) / hd ** 0.5, dim=-1)
+                x = x + moe_out((weights @ values).reshape(1, E))
+                x = x + mixture(rms(x, moe_norms[1]))
+                moe_head(rms(x, moe_norms[2]))
+
+    report("moe decoding 128 tokens B=1, cached (8 experts, 2 per token)", moe_decode_cached, moe_flops(T))
 
 
 if __name__ == "__main__":

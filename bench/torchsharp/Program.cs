@@ -242,7 +242,8 @@ foreach (var (T, B, X, H) in new[] { (64, 1, 256, 256), (64, 32, 256, 256), (128
 {
     const int V = 65, E = RopeAttention.E, T = RopeAttention.T, F = 344, B = 32, X = 8, K = 2;
     string training = "moe training step T=128 B=32 (AdamW, 8 experts, 2 per token)", forward = "moe forward T=128 B=32 (8 experts, 2 per token)";
-    if (Wanted(training) || Wanted(forward))
+    string decoding = "moe decoding 128 tokens B=1, cached (8 experts, 2 per token)";
+    if (new[] { training, forward, decoding }.Any(Wanted))
     {
         var embedding = nn.Embedding(V, E);
         var attention = new RopeAttention();
@@ -257,10 +258,8 @@ foreach (var (T, B, X, H) in new[] { (64, 1, 256, 256), (64, 32, 256, 256), (128
         var tokens = randint(0, V, new long[] { B, T });
         var targets = randint(0, V, new long[] { B, T });
         double Flops(int t) => 2.0 * t * (E * 3 * E + E * E + K * 3 * E * F + E * X + E * V) + 4.0 * t * t * E;
-        Tensor Logits()
+        Tensor Mixture(Tensor h)                                                                   // [n, E]: the chosen experts' weighted sum
         {
-            var x = attention.Residual(embedding.call(tokens), B);                                // [B, T, E]
-            var h = RopeAttention.Rms(x, norms[0]).reshape(-1, E);                                             // [B·T, E]
             var (weights, chosen) = nn.functional.softmax(router.call(h), -1).topk(K, dim: -1);
             weights = weights / weights.sum(new long[] { -1 }, keepdim: true);
             var mixed = zeros_like(h);
@@ -272,7 +271,12 @@ foreach (var (T, B, X, H) in new[] { (64, 1, 256, 256), (64, 32, 256, 256), (128
                 var y = expertsOut[e].call(valueGate[0] * nn.functional.silu(valueGate[1]));
                 mixed.index_add_(0, rows, y * weights.view(-1).index_select(0, rows * K + at.select(1, 1)).unsqueeze(1), 1.0);
             }
-            x = x + mixed.view(B, T, E);
+            return mixed;
+        }
+        Tensor Logits()
+        {
+            var x = attention.Residual(embedding.call(tokens), B);                                // [B, T, E]
+            x = x + Mixture(RopeAttention.Rms(x, norms[0]).reshape(-1, E)).view(B, T, E);
             return head.call(RopeAttention.Rms(x, norms[1]));
         }
         if (Wanted(training))
@@ -284,6 +288,22 @@ foreach (var (T, B, X, H) in new[] { (64, 1, 256, 256), (64, 32, 256, 256), (128
             });
         if (Wanted(forward))
             using (torch.no_grad()) Time(forward, B * Flops(T), () => Logits());
+        // 128 tokens of one sequence, each from the key/value cache (as the transformer decoding above)
+        var prefix = randint(0, V, new long[] { 1, T });
+        var cacheK = zeros(T, E);
+        var cacheV = zeros(T, E);
+        if (Wanted(decoding))
+            using (torch.no_grad())
+                Time(decoding, Flops(T), () =>
+                {
+                    for (int t = 0; t < T; t++)
+                    {
+                        using var step = NewDisposeScope();
+                        var x = attention.CachedResidual(embedding.call(prefix[.., t]), t, cacheK, cacheV);  // [1, E]
+                        x = x + Mixture(RopeAttention.Rms(x, norms[0]));
+                        head.call(RopeAttention.Rms(x, norms[1]));
+                    }
+                });
     }
 }
 
@@ -371,7 +391,10 @@ sealed class RopeAttention
 
     public static Tensor Rms(Tensor x, Tensor w) => x * (x.pow(2).mean(new long[] { -1 }, keepdim: true) + 1e-6).rsqrt() * w;
 
-    private Tensor Rotate(Tensor y) => y * _cosines + cat(new[] { -y.narrow(-1, HeadWidth / 2, HeadWidth / 2), y.narrow(-1, 0, HeadWidth / 2) }, -1) * _sines;
+    private Tensor Rotate(Tensor y) => Rotate(y, _cosines, _sines);
+
+    private static Tensor Rotate(Tensor y, Tensor cosines, Tensor sines) =>
+        y * cosines + cat(new[] { -y.narrow(-1, HeadWidth / 2, HeadWidth / 2), y.narrow(-1, 0, HeadWidth / 2) }, -1) * sines;
 
     /// <summary>x + attention(rms(x)), x [batch, T, E].</summary>
     public Tensor Residual(Tensor x, int batch)
@@ -380,5 +403,22 @@ sealed class RopeAttention
         Tensor Heads(Tensor y) => y.view(batch, T, HeadCount, HeadWidth).transpose(1, 2);     // [B, heads, T, hd]
         var attended = nn.functional.scaled_dot_product_attention(Rotate(Heads(qkv[0])), Rotate(Heads(qkv[1])), Heads(qkv[2]), is_casual: true);
         return x + _out.call(attended.transpose(1, 2).reshape(batch, T, E));
+    }
+
+    /// <summary>
+    /// x + attention(rms(x)) for one token x [1, E] at position <paramref name="t"/>, from a key/value cache [T, E] written by hand
+    /// (LibTorch has none built in): its rotated key and its value stored at row t first.
+    /// </summary>
+    public Tensor CachedResidual(Tensor x, int t, Tensor cacheK, Tensor cacheV)
+    {
+        var qkv = _qkv.call(Rms(x, _norm)).split(E, -1);
+        Tensor Rotated(Tensor y) => Rotate(y.view(HeadCount, 1, HeadWidth), _cosines[t], _sines[t]);     // [heads, 1, hd]
+        var q = Rotated(qkv[0]);
+        cacheK[t].copy_(Rotated(qkv[1]).reshape(E));
+        cacheV[t].copy_(qkv[2][0]);
+        var keys = cacheK.narrow(0, 0, t + 1).view(t + 1, HeadCount, HeadWidth).transpose(0, 1);           // [heads, t + 1, hd]
+        var values = cacheV.narrow(0, 0, t + 1).view(t + 1, HeadCount, HeadWidth).transpose(0, 1);
+        var weights = (q.matmul(keys.transpose(1, 2)) / Math.Sqrt(HeadWidth)).softmax(-1);
+        return x + _out.call(weights.matmul(values).reshape(1, E));
     }
 }

@@ -237,7 +237,8 @@ public static partial class HuggingFace
             {
                 ConfigInt(c, problems, "num_local_experts", m.Experts, $"'{m.Name}' experts", 8);
                 ConfigInt(c, problems, "num_experts_per_tok", m.TopK, $"'{m.Name}' TopK", 2);
-                if (Value(c, "position_embedding_type") is { } positions && !(positions.ValueKind == JsonValueKind.String && positions.GetString() == "rope"))
+                // (absent: "rope"; null, as any other value, turns the rotation off in transformers 4's GraniteMoeModel)
+                if (c.TryGetProperty("position_embedding_type", out JsonElement positions) && !(positions.ValueKind == JsonValueKind.String && positions.GetString() == "rope"))
                     problems.Add($"position_embedding_type is {positions.GetRawText()}: Granite MoE's layers are laid out here with rotary positions (\"rope\")");
             }
             else ConfigFlag(c, problems, "mlp_bias", Blocks, b => b.Mlp!.Bias, b => BiasOf(b.Mlp!.Name, b.Mlp.Bias));

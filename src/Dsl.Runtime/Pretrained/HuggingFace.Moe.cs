@@ -167,8 +167,8 @@ public static partial class HuggingFace
     {
         var (architecture, layout, files, _, problems) = Checked(model, path, family.Owner, a => SparseLayout.Of(a, family), (l, c, p) => l.CheckConfig(c, p));
         Dictionary<string, SafeTensor> tensors = ReadAll(files);
-        // a tensor per expert and projection (the Hub's checkpoints), or transformers 5's fused experts where its first layer has them
-        AssignWithHead(model, path, architecture, tensors, layout.Tied, layout.Sources(fused: tensors.ContainsKey(SparseLayout.FusedGateUp(0))), problems);
+        // each layer's experts as a tensor per expert and projection (the Hub's checkpoints), or as transformers 5's stacks where it has them
+        AssignWithHead(model, path, architecture, tensors, layout.Tied, layout.Sources(fused: i => tensors.ContainsKey(SparseLayout.FusedGateUp(i))), problems);
     }
 
     private static void SaveSparse(IModel model, string folder, SparseFamily family)
@@ -321,11 +321,11 @@ public static partial class HuggingFace
 
         /// <summary>
         /// Each parameter's tensors in the checkpoint: q_proj, k_proj and v_proj stacked (and the QK-norms); each expert's up then gate
-        /// rows in its block of weight_in, down in weight_out's — from a tensor per expert and projection, or <paramref name="fused"/>
-        /// from transformers 5's stacks (<c>mlp.gate</c>, <c>mlp.experts.gate_up_proj</c> [E, 2I, D] and <c>mlp.experts.down_proj</c>
+        /// rows in its block of weight_in, down in weight_out's — from a tensor per expert and projection, or in the layers
+        /// <paramref name="fused"/> says from transformers 5's stacks (<c>mlp.gate</c>, <c>mlp.experts.gate_up_proj</c> [E, 2I, D] and <c>mlp.experts.down_proj</c>
         /// [E, D, I]: its checkpoint conversion's MergeModulelist and Concatenate of gate then up).
         /// </summary>
-        public Dictionary<string, ParameterSet.TensorRows[]> Sources(bool fused = false)
+        public Dictionary<string, ParameterSet.TensorRows[]> Sources(Func<int, bool>? fused = null)
         {
             int width = Embedding.Dim;
             var s = new Dictionary<string, ParameterSet.TensorRows[]>(StringComparer.Ordinal) { [Embedding.Name + ".weight"] = [(LlamaLayout.Table, Embedding.Vocabulary)] };
@@ -342,7 +342,7 @@ public static partial class HuggingFace
                     s[b.Attention.Name + ".k_norm.weight"] = [(hf + "self_attn.k_norm.weight", across ? b.Attention.KeyValueWidth : b.Attention.HeadSize)];
                 }
                 s[b.Post.Name + ".weight"] = [(hf + "post_attention_layernorm.weight", width)];
-                if (fused) AddFusedExperts(s, b.Experts, hf + "mlp.gate.weight", hf + "mlp.experts.gate_up_proj", hf + "mlp.experts.down_proj");
+                if (fused?.Invoke(i) == true) AddFusedExperts(s, b.Experts, hf + "mlp.gate.weight", hf + "mlp.experts.gate_up_proj", hf + "mlp.experts.down_proj");
                 else AddExperts(s, b.Experts, hf + Family.MoePrefix, "gate", Family.Up, Family.Gate, Family.Down);
                 if (Family.Shared) AddSharedExpert(s, b.Experts, hf + Family.MoePrefix, Family.Up, Family.Gate, Family.Down);
             }

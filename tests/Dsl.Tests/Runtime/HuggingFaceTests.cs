@@ -897,12 +897,14 @@ public sealed class HuggingFaceTests : IDisposable
     [InlineData("HfMixtral")]
     [InlineData("HfOlmoe")]
     [InlineData("HfQwen2Moe")]
+    [InlineData("HfQwen3Moe")]
     public void FusedExpertsLoadAsATensorPerExpert(string fixture)
     {
         var (create, load, prefix, gate, up, down) = fixture switch
         {
             "HfMixtral" => ((Func<IModel>)(() => new HfTinyMixtral(seed: 1)), (Action<IModel, string>)HuggingFace.LoadMixtral, "block_sparse_moe.", "w1", "w3", "w2"),
             "HfOlmoe" => (() => new HfTinyOlmoe(seed: 1), HuggingFace.LoadOlmoe, "mlp.", "gate_proj", "up_proj", "down_proj"),
+            "HfQwen3Moe" => (() => new HfTinyQwen3Moe(seed: 1), HuggingFace.LoadQwen3Moe, "mlp.", "gate_proj", "up_proj", "down_proj"),
             _ => (() => new HfTinyQwen2Moe(seed: 1), HuggingFace.LoadQwen2Moe, "mlp.", "gate_proj", "up_proj", "down_proj"),
         };
         IModel split = create(), fused = create();
@@ -929,6 +931,16 @@ public sealed class HuggingFaceTests : IDisposable
         File.Copy(Fixture.Path(Path.Combine(fixture, "config.json")), Path.Combine(folder, "config.json"), overwrite: true);
         load(fused, folder);
         foreach (Parameter p in split.Parameters) Assert.Equal(p.AsSpan().ToArray(), fused.Parameters[p.Name].AsSpan().ToArray());
+
+        // the layers read each in its own layout: the first as a tensor per expert again, the last as stacks
+        string mixed = Path.Combine(_temp, fixture + "-mixed");
+        Directory.CreateDirectory(mixed);
+        SafeTensors.Write(Path.Combine(mixed, "model.safetensors"), written.Where(t => !t.Name.StartsWith("model.layers.0.mlp.", StringComparison.Ordinal))
+            .Concat(tensors.Where(t => t.Key.StartsWith($"model.layers.0.{prefix}", StringComparison.Ordinal)).Select(t => (t.Key, (ReadOnlyMemory<int>)t.Value.Shape.Select(d => (int)d).ToArray(), (ReadOnlyMemory<float>)t.Value.ToFloat()))));
+        File.Copy(Fixture.Path(Path.Combine(fixture, "config.json")), Path.Combine(mixed, "config.json"), overwrite: true);
+        IModel both = create();
+        load(both, mixed);
+        foreach (Parameter p in split.Parameters) Assert.Equal(p.AsSpan().ToArray(), both.Parameters[p.Name].AsSpan().ToArray());
 
         // a stack of one expert too few: named, with the shape expected
         int last = written.FindLastIndex(t => t.Name.EndsWith("gate_up_proj", StringComparison.Ordinal));
@@ -1081,6 +1093,8 @@ public sealed class HuggingFaceTests : IDisposable
         Contains(error.Message, "position_embedding_type is \"nope\": Granite MoE's layers are laid out here with rotary positions (\"rope\")");
         Contains(error.Message, "residual_multiplier is 0.5, the model declares 0.25 ('scale_1')");
         Assert.Equal(before, untouched.Parameters.SelectMany(p => p.AsSpan().ToArray()));
+        error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadGraniteMoe(untouched, Edited(fixture, fixture + "-no-positions", c => c["position_embedding_type"] = null)));
+        Contains(error.Message, "position_embedding_type is null: Granite MoE's layers are laid out here with rotary positions (\"rope\")");
         // each loader its own family: the dense layers where the experts are, and the experts where a feed-forward is
         var layout = Assert.Throws<ArgumentException>(() => HuggingFace.LoadGraniteMoe(new HfTinyGranite(seed: 3), Fixture.Path(fixture)));
         Contains(layout.Message, "HfTinyGranite is not laid out as Granite MoE: layer 7 ('dense', Dense(40, Activation = Silu, Gated = true)) is where decoder layer 0's block_sparse_moe");
