@@ -22,6 +22,15 @@ internal enum ActivationKind
     Silu = 6,
 }
 
+internal static class ActivationKinds
+{
+    /// <summary>
+    /// Whether the activation's derivative reads its input, which its output does not determine (GELU's, SiLU's: the runtime's
+    /// <c>Activations.FromInput</c>): a layer keeps its pre-activation apart from its output.
+    /// </summary>
+    public static bool KeepsInput(this ActivationKind kind) => kind is ActivationKind.Gelu or ActivationKind.GeluTanh or ActivationKind.Silu;
+}
+
 /// <summary>Mirror of <c>Dsl.Init</c> (same values).</summary>
 internal enum InitKind
 {

@@ -279,9 +279,7 @@ public static partial class HuggingFace
                     w.WriteNumber("num_local_experts", m.Experts);
                     w.WriteNumber("num_experts_per_tok", m.TopK);
                     w.WriteString("position_embedding_type", "rope");
-                    w.WriteBoolean("output_router_logits", m.LoadBalancingLoss > 0f);
-                    w.WritePropertyName("router_aux_loss_coef");
-                    w.WriteRawValue(JsonFloat(m.LoadBalancingLoss > 0f ? m.LoadBalancingLoss : 0.001f));
+                    WriteRouterLoss(w, m);
                 }
                 else w.WriteBoolean("mlp_bias", first.Mlp!.Bias);
                 foreach (var (key, value) in new[] { ("embedding_multiplier", EmbeddingMultiplier), ("residual_multiplier", ResidualMultiplier), ("attention_multiplier", first.Attention.ScoreScale) })

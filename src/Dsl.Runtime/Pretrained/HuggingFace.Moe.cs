@@ -30,7 +30,7 @@ public static partial class HuggingFace
     /// <c>output_router_logits</c> and <c>router_aux_loss_coef</c>) change nothing at inference and are not read: a model learns with the
     /// load-balancing loss where its <c>[Moe]</c> layers declare <c>LoadBalancingLoss</c>. Besides the Hub's tensor per expert and
     /// projection, every sparse loader reads transformers 5's fused layout (<c>mlp.gate</c>, <c>mlp.experts.gate_up_proj</c> [E, 2I, D],
-    /// each expert's gate rows then its up rows, and <c>mlp.experts.down_proj</c> [E, D, I]) where the first layer has it; the
+    /// each expert's gate rows then its up rows, and <c>mlp.experts.down_proj</c> [E, D, I]) in each layer that holds it; the
     /// savers write a tensor per expert, which transformers 5 fuses as it loads.
     /// </summary>
     /// <param name="model">The model to load into; its parameters change only when everything checks.</param>
@@ -444,10 +444,7 @@ public static partial class HuggingFace
                 w.WriteNumber("num_experts_per_tok", m.TopK);
                 if (Family.NormalizeKey) w.WriteBoolean("norm_topk_prob", m.NormalizeTopK);
                 if (Family.Shared) w.WriteNumber("shared_expert_intermediate_size", m.SharedUnits);
-                // (a model that learns with the load-balancing loss says so: transformers adds it with output_router_logits)
-                w.WriteBoolean("output_router_logits", m.LoadBalancingLoss > 0f);
-                w.WritePropertyName("router_aux_loss_coef");
-                w.WriteRawValue(JsonFloat(m.LoadBalancingLoss > 0f ? m.LoadBalancingLoss : 0.001f));
+                WriteRouterLoss(w, m);
                 w.WritePropertyName("rms_norm_eps");
                 w.WriteRawValue(JsonFloat(first.Input.Epsilon));
                 w.WritePropertyName("rope_theta");
@@ -495,6 +492,17 @@ public static partial class HuggingFace
             .SelectMany(x => new ParameterSet.TensorRows[] { new(gateUp, u, x * 2 * u + u, e * 2 * u, Blocks: true, Stack: e), new(gateUp, u, x * 2 * u, e * 2 * u, Blocks: true, Stack: e) })
             .ToArray();
         sources[m.Name + ".weight_out"] = [new(down, e * m.Width, 0, e * m.Width, Blocks: true, Stack: e)];
+    }
+
+    /// <summary>
+    /// A mixture's configuration keys for the load-balancing loss: a model that learns with it (<see cref="MoeInfo.LoadBalancingLoss"/>)
+    /// says so, transformers adding it with <c>output_router_logits</c> at <c>router_aux_loss_coef</c> (else its classes' default, 0.001).
+    /// </summary>
+    private static void WriteRouterLoss(System.Text.Json.Utf8JsonWriter w, MoeInfo m)
+    {
+        w.WriteBoolean("output_router_logits", m.LoadBalancingLoss > 0f);
+        w.WritePropertyName("router_aux_loss_coef");
+        w.WriteRawValue(JsonFloat(m.LoadBalancingLoss > 0f ? m.LoadBalancingLoss : 0.001f));
     }
 
     /// <summary>

@@ -91,7 +91,7 @@ internal sealed class DenseLayer : LayerDefinition<DenseSpec, DensePlan>
         Dim rows = Dim.Rows(layer.OutIsSequence);
         // GELU's and SiLU's derivatives read their input, which their output does not determine: the affine map keeps it apart
         // (the runtime's Activations.FromInput)
-        BufferRef? pre = spec.Activation is ActivationKind.Gelu or ActivationKind.GeluTanh or ActivationKind.Silu
+        BufferRef? pre = spec.Activation.KeepsInput()
             ? c.Own("preactivation", u, Rows.Of(layer.OutIsSequence), BufferUse.Forward, $"x · Wᵀ{b} before the {name} {(layer.OutIsSequence ? "[T, B, " : "[B, ")}{u}]")
             : null;
         var pass = new PassBuilder()

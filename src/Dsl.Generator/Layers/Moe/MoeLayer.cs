@@ -168,16 +168,13 @@ internal sealed class MoeLayer : LayerDefinition<MoeSpec, MoePlan>
             _gate = spec.SharedGate ? c.Matrix("shared_gate", 1, d, new ParamInit(ParamInit.Pick(spec.WeightInit, InitKind.XavierUniform), d, 1, 1, 1f / (float)Math.Sqrt(d))) : null;
             Rows rowsOf = Rows.Of(layer.OutIsSequence);
             string shape = layer.OutIsSequence ? "[T, B, " : "[B, ";
-            _pre = spec.Gated || FromInput ? c.Own("shared_pre", inner, rowsOf, BufferUse.Forward, $"the shared expert's inner map before the activation {shape}{inner}]") : null;
+            _pre = spec.Gated || spec.Activation.KeepsInput() ? c.Own("shared_pre", inner, rowsOf, BufferUse.Forward, $"the shared expert's inner map before the activation {shape}{inner}]") : null;
             _hidden = c.Own("shared_hidden", u, rowsOf, BufferUse.Forward, $"the shared expert's inner units {shape}{u}]");
             _value = c.Own("shared_value", d, rowsOf, BufferUse.Forward, $"the shared expert's output {shape}{d}]");
             _logit = spec.SharedGate ? c.Own("shared_logit", 1, rowsOf, BufferUse.Forward, $"the shared expert's gate logit x · gᵀ {shape}1]") : null;
         }
 
         public static SharedExpert Lower(ShapedLayer layer, MoeSpec spec, LowerContext c, InitKind init, BufferRef output) => new(layer, spec, c, init, output);
-
-        /// <summary>Whether the activation's derivative reads its input (GELU's, SiLU's): kept apart from its output when not gated.</summary>
-        private bool FromInput => _spec.Activation is ActivationKind.Gelu or ActivationKind.GeluTanh or ActivationKind.Silu;
 
         private Dim RowsDim => Dim.Rows(_layer.OutIsSequence);
 
