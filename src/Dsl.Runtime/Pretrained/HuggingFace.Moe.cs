@@ -29,7 +29,7 @@ public static partial class HuggingFace
     /// <c>lm_head</c> into the output layer. The router's training options (<c>router_jitter_noise</c>, the auxiliary loss of
     /// <c>output_router_logits</c> and <c>router_aux_loss_coef</c>) change nothing at inference and are not read: a model learns with the
     /// load-balancing loss where its <c>[Moe]</c> layers declare <c>LoadBalancingLoss</c>. Besides the Hub's tensor per expert and
-    /// projection, every sparse loader reads transformers 5's fused layout (<c>mlp.gate</c>, <c>mlp.experts.gate_up_proj</c> [E, 2I, D],
+    /// projection, this loader (and <see cref="LoadOlmoe"/>, <see cref="LoadQwen3Moe"/>, <see cref="LoadQwen2Moe"/>) reads transformers 5's fused layout (<c>mlp.gate</c>, <c>mlp.experts.gate_up_proj</c> [E, 2I, D],
     /// each expert's gate rows then its up rows, and <c>mlp.experts.down_proj</c> [E, D, I]) in each layer that holds it; the
     /// savers write a tensor per expert, which transformers 5 fuses as it loads.
     /// </summary>
