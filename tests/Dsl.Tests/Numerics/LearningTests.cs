@@ -63,6 +63,35 @@ public class LearningTests
     }
 
     [Fact]
+    public void AQwen2MoeShapedDecoderWithItsSharedExpertLearnsEachTokensSuccessor()
+    {
+        // token → (token + 1) mod 27 through two of Qwen2-MoE's layers (causal attention, 2 of 4 experts as they are and a shared
+        // expert scaled by its sigmoid gate): the shared expert's gate and maps learn with the rest
+        var model = new HfTinyQwen2Moe(seed: 1);
+        var optimizer = new Adam(model.Parameters, learningRate: 0.01f);
+        const int batch = 4, steps = 12;
+        var x = new int[batch * steps];
+        var y = new int[batch * steps];
+        for (int i = 0; i < x.Length; i++)
+        {
+            x[i] = (i * 5) % 27;
+            y[i] = (x[i] + 1) % 27;
+        }
+        float[] gateBefore = model.Parameters.First(p => p.Name.EndsWith(".shared_gate", StringComparison.Ordinal)).AsSpan().ToArray();
+        float first = 0, loss = 0;
+        for (int i = 0; i < 150; i++)
+        {
+            model.Parameters.ZeroGrad();
+            loss = model.Backward(new ReadOnlyTensorSpan<int>(x, [batch, steps]), new ReadOnlyTensorSpan<int>(y, [batch, steps]));
+            if (i == 0) first = loss;
+            optimizer.Step();
+        }
+        Assert.InRange(first, 2.8f, 4.0f); // about ln 27 = 3.3 at the start
+        Assert.True(loss < 0.02f, $"loss after 150 Adam steps is {loss}, expected < 0.02");
+        Assert.NotEqual(gateBefore, model.Parameters.First(p => p.Name.EndsWith(".shared_gate", StringComparison.Ordinal)).AsSpan().ToArray());
+    }
+
+    [Fact]
     public void StackedLstmLearnsToSumItsInputManyToOne()
     {
         // Regression read at the last step: 0.3 × the sum of the first feature over the sequence.
