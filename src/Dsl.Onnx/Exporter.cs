@@ -130,8 +130,12 @@ internal sealed class Exporter(OnnxGraph g, ParameterSet parameters, string pref
         string y = g.Add("MatMul", d.Name + "_matmul", [x, weight]);
         if (d.Bias) y = g.Add("Add", d.Name + "_bias", [y, Weight(d, "bias")]);
         if (d.SoftCap > 0f) return Capped(d.Name, y, 1f / d.SoftCap, d.SoftCap); // (no activation beside it)
-        return d.Gated ? GatedUnits(d, d.Activation, y, d.Units, d.Name) : Activate(d, d.Activation, y, d.Name);
+        return Inner(d, d.Gated, d.Activation, y, d.Units, d.Name);
     }
+
+    /// <summary>An inner map's units: a gated linear unit's <paramref name="units"/> (<paramref name="gated"/>), else <paramref name="y"/> through the activation.</summary>
+    private string Inner(LayerInfo layer, bool gated, Activation activation, string y, int units, string name) =>
+        gated ? GatedUnits(layer, activation, y, units, name) : Activate(layer, activation, y, name);
 
     /// <summary>A gated linear unit: value ⊙ act(gate), the two halves of <paramref name="y"/>'s last axis, the last node named <paramref name="name"/>.</summary>
     private string GatedUnits(LayerInfo layer, Activation activation, string y, int units, string name)
@@ -176,7 +180,7 @@ internal sealed class Exporter(OnnxGraph g, ParameterSet parameters, string pref
             string taken = g.Add("Reshape", en + "_taken", [where, flat]); // [n_e]
             string pre = g.Add("MatMul", en + "_pre", [g.Add("Gather", en + "_rows", [rows, taken], ("axis", 0L)), weightIn[e]]); // [n_e, I]
             if (m.Bias) pre = g.Add("Add", en + "_pre_bias", [pre, ExpertBias(m, "bias_in", e, inner)]);
-            string hidden = m.Gated ? GatedUnits(m, m.Activation, pre, u, en + "_hidden") : Activate(m, m.Activation, pre, en + "_hidden"); // [n_e, U]
+            string hidden = Inner(m, m.Gated, m.Activation, pre, u, en + "_hidden"); // [n_e, U]
             string output = g.Add("MatMul", en + "_out", [hidden, weightOut[e]]); // [n_e, D]
             if (m.Bias) output = g.Add("Add", en + "_out_bias", [output, ExpertBias(m, "bias_out", e, d)]);
             string weighted = g.Add("Mul", en + "_weighted", [output, g.Add("Gather", en + "_gate", [gateColumns[e], taken], ("axis", 0L))]); // · [n_e, 1]
@@ -196,7 +200,7 @@ internal sealed class Exporter(OnnxGraph g, ParameterSet parameters, string pref
         int d = m.Width, u = m.SharedUnits, inner = (m.Gated ? 2 : 1) * u;
         string pre = g.Add("MatMul", n + "_pre", [rows, Transposed(m, "shared_in", inner, d)]);
         if (m.Bias) pre = g.Add("Add", n + "_pre_bias", [pre, Weight(m, "shared_bias_in")]);
-        string hidden = m.Gated ? GatedUnits(m, m.Activation, pre, u, n + "_hidden") : Activate(m, m.Activation, pre, n + "_hidden");
+        string hidden = Inner(m, m.Gated, m.Activation, pre, u, n + "_hidden");
         string output = g.Add("MatMul", n + "_out", [hidden, Transposed(m, "shared_out", d, u)]);
         if (m.Bias) output = g.Add("Add", n + "_out_bias", [output, Weight(m, "shared_bias_out")]);
         if (!m.SharedExpertGate) return output;

@@ -52,12 +52,15 @@ internal sealed class PassBuilder
     public PassBuilder Affine(Dim rows, Dim n, Dim k, Operand x, Operand weight, Operand? bias, Operand y) =>
         Add(new MatMulOp(rows, n, k, x, false, weight, true, y, false, Bias: bias));
 
-    /// <summary>The adjoint of <see cref="Affine"/>: dW += dyᵀ · x, db += Σ dy (with a bias), and dx = dy · W when <paramref name="dx"/> is wanted.</summary>
-    public PassBuilder AffineBackward(Dim rows, Dim n, Dim k, Operand x, ParamRef weight, ParamRef? bias, Operand dy, BufferRef? dx)
+    /// <summary>
+    /// The adjoint of <see cref="Affine"/>: dW += dyᵀ · x, db += Σ dy (with a bias), and dx = dy · W when <paramref name="dx"/> is wanted
+    /// (dx += dy · W with <paramref name="accumulateDx"/>: a branch beside others that wrote dx first).
+    /// </summary>
+    public PassBuilder AffineBackward(Dim rows, Dim n, Dim k, Operand x, ParamRef weight, ParamRef? bias, Operand dy, BufferRef? dx, bool accumulateDx = false)
     {
         Add(new MatMulOp(n, k, rows, dy, true, x, false, weight.Gradient, true));
         if (bias is not null) Add(new ColumnSumsOp(dy, rows, bias.Gradient));
-        if (dx is not null) Add(new MatMulOp(rows, k, n, dy, false, weight.Values, false, dx, false));
+        if (dx is not null) Add(new MatMulOp(rows, k, n, dy, false, weight.Values, false, dx, accumulateDx));
         return this;
     }
 

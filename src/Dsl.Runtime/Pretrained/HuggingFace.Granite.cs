@@ -208,9 +208,7 @@ public static partial class HuggingFace
             AttentionInfo a = first.Attention;
             foreach (GraniteBlock b in Blocks.Skip(1).Where(b => b.Attention with { Name = a.Name } != a).Take(1))
                 problems.Add($"'{b.Attention.Name}' differs from '{a.Name}': {Family}'s layers are alike (one num_attention_heads, num_key_value_heads, rope_theta, attention_bias and attention_multiplier)");
-            if (Sparse)
-                foreach (GraniteBlock b in Blocks.Skip(1).Where(b => b.Experts! with { Name = first.Experts!.Name, LoadBalancingLoss = first.Experts.LoadBalancingLoss } != first.Experts).Take(1))
-                    problems.Add($"'{b.Experts!.Name}' differs from '{first.Experts!.Name}': Granite MoE's layers are alike (one num_local_experts, intermediate_size, num_experts_per_tok and hidden_act)");
+            if (Sparse) MixturesAlike(Blocks.Select(b => b.Experts!), Family, "num_local_experts, intermediate_size, num_experts_per_tok", problems);
             else
                 foreach (GraniteBlock b in Blocks.Skip(1).Where(b => b.Mlp!.Units != first.Mlp!.Units || b.Mlp.Activation != first.Mlp.Activation || b.Mlp.Bias != first.Mlp.Bias).Take(1))
                     problems.Add($"'{b.Mlp!.Name}' differs from '{first.Mlp!.Name}': Granite's layers are alike (one intermediate_size, hidden_act and mlp_bias)");

@@ -362,8 +362,8 @@ public static partial class HuggingFace
             foreach (SparseBlock b in Blocks.Skip(1).Where(b => b.Attention with { Name = a.Name } != a).Take(1))
                 problems.Add($"'{b.Attention.Name}' differs from '{a.Name}': {name}'s layers are alike (one num_attention_heads, num_key_value_heads{(Family.Defaults.HeadDim is null ? "" : ", head_dim")}, rope_theta{Family.Bias switch { SparseBias.AttentionBias => " and attention_bias", SparseBias.QueryKeyValue => " and qkv_bias", _ => "" }}{(Family.Window ? " and sliding_window" : "")})");
             MoeInfo m = first.Experts;
-            foreach (SparseBlock b in Blocks.Skip(1).Where(b => b.Experts with { Name = m.Name, LoadBalancingLoss = m.LoadBalancingLoss } != m).Take(1))
-                problems.Add($"'{b.Experts.Name}' differs from '{m.Name}': {name}'s layers are alike (one {Family.ExpertsKey}, {Family.UnitsKey}, num_experts_per_tok{(Family.NormalizeKey ? ", norm_topk_prob" : "")}{(Family.Shared ? ", shared_expert_intermediate_size" : "")} and hidden_act)");
+            MixturesAlike(Blocks.Select(b => b.Experts), name,
+                $"{Family.ExpertsKey}, {Family.UnitsKey}, num_experts_per_tok{(Family.NormalizeKey ? ", norm_topk_prob" : "")}{(Family.Shared ? ", shared_expert_intermediate_size" : "")}", problems);
             RmsNormsShareEpsilon(Norms(), first.Input, a, name, problems);
             RequireNamedActivation(m.Name, m.Activation, problems);
         }
@@ -492,6 +492,23 @@ public static partial class HuggingFace
             .SelectMany(x => new ParameterSet.TensorRows[] { new(gateUp, u, x * 2 * u + u, e * 2 * u, Blocks: true, Stack: e), new(gateUp, u, x * 2 * u, e * 2 * u, Blocks: true, Stack: e) })
             .ToArray();
         sources[m.Name + ".weight_out"] = [new(down, e * m.Width, 0, e * m.Width, Blocks: true, Stack: e)];
+    }
+
+    /// <summary>
+    /// The first of <paramref name="mixtures"/> unlike the first one (its experts, units, routing or shared expert; the load-balancing
+    /// coefficient aside, which no configuration of these families carries per layer): one configuration's <paramref name="keys"/> and
+    /// hidden_act describe them all.
+    /// </summary>
+    private static void MixturesAlike(IEnumerable<MoeInfo> mixtures, string family, string keys, List<string> problems)
+    {
+        MoeInfo? first = null;
+        foreach (MoeInfo m in mixtures)
+        {
+            first ??= m;
+            if (m with { Name = first.Name, LoadBalancingLoss = first.LoadBalancingLoss } == first) continue;
+            problems.Add($"'{m.Name}' differs from '{first.Name}': {family}'s layers are alike (one {keys} and hidden_act)");
+            return;
+        }
     }
 
     /// <summary>

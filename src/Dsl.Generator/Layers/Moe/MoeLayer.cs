@@ -212,9 +212,7 @@ internal sealed class MoeLayer : LayerDefinition<MoeSpec, MoePlan>
             }
             else pass.Comment("the shared expert's two maps");
             BufferRef dHidden = _c.Own("dshared_hidden", u, rowsOf, BufferUse.Training, $"gradient of the shared expert's inner units {shape}{u}]");
-            pass.Add(new MatMulOp(d, u, rows, dValue, true, _hidden, false, _out.Gradient, true));
-            if (_biasOut is not null) pass.Add(new ColumnSumsOp(dValue, rows, _biasOut.Gradient));
-            pass.Add(new MatMulOp(rows, u, d, dValue, false, _out.Values, false, dHidden, false));
+            pass.AffineBackward(rows, d, u, _hidden, _out, _biasOut, dValue, dHidden);
             Operand dPre = dHidden;
             if (_spec.Gated)
             {
@@ -223,9 +221,8 @@ internal sealed class MoeLayer : LayerDefinition<MoeSpec, MoePlan>
                 dPre = dGated;
             }
             else if (_spec.Activation != ActivationKind.None) pass.Add(new ActivationBackwardOp(_spec.Activation, _hidden, dHidden, _pre is null ? null : (Operand)_pre));
-            pass.Add(new MatMulOp(inner, d, rows, dPre, true, _c.In, false, _in.Gradient, true));
-            if (_biasIn is not null) pass.Add(new ColumnSumsOp(dPre, rows, _biasIn.Gradient));
-            if (_c.DIn is not null) pass.Add(new MatMulOp(rows, d, inner, dPre, false, _in.Values, false, _c.DIn, true, "through the shared expert"));
+            // (its dx added to what the routed experts and the router wrote)
+            pass.AffineBackward(rows, inner, d, _c.In, _in, _biasIn, dPre, _c.DIn, accumulateDx: true);
         }
     }
 }
