@@ -40,7 +40,8 @@ public sealed class DeviceParameter
         {
             grad = new DeviceMemory(device, parameter.Length);
             value.Span.CopyFrom(parameter.HostValues);
-            grad.Span.CopyFrom(parameter.HostGradient);
+            // (a gradient the host has not made yet is zero, as the device's memory starts)
+            if (parameter.HasGradient) grad.Span.CopyFrom(parameter.HostGradient);
             return (value, grad);
         }
         catch

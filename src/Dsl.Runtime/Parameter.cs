@@ -1,5 +1,6 @@
 using System;
 using System.Numerics.Tensors;
+using System.Threading;
 using Dsl.Kernels;
 
 namespace Dsl;
@@ -12,19 +13,25 @@ public sealed class Parameter
 {
     // (not readonly: an encoder–decoder that shares an embedding points its decoder's table at the encoder's: ShareStorageOf)
     private float[] _value; // pinned; the values start at _origin, on a 64-byte boundary (Kernels.Aligned)
-    private float[] _grad;  // the same, from _gradOrigin
-    private int _origin, _gradOrigin;
+    private int _origin;
     private readonly int _length;
     private readonly int[] _shape;
     private Home _home; // shared by every name of the same tensor (WithName)
     private Tensor<float> _valueTensor;
-    private Tensor<float> _gradTensor;
 
-    /// <summary>Where the tensor also lives: shared by the views <see cref="WithName"/> makes.</summary>
+    /// <summary>
+    /// Where the tensor also lives, shared by the views <see cref="WithName"/> makes: its device copy, and its gradient, taken
+    /// the first time it is asked for — a model only ever run forward (a loaded checkpoint generating text) holds its values
+    /// alone, half the memory.
+    /// </summary>
     private sealed class Home
     {
         public ParameterMirror? Mirror;
+        public Gradient? Grad; // null until first asked for
     }
+
+    /// <summary>A gradient's pinned floats (from <see cref="Origin"/>, on a 64-byte boundary) and its tensor view.</summary>
+    private sealed record Gradient(float[] Floats, int Origin, Tensor<float> Tensor);
 
     /// <summary>Creates a zero parameter of the given shape.</summary>
     public Parameter(string name, params int[] shape)
@@ -49,14 +56,37 @@ public sealed class Parameter
         // an array's own start (wherever the GC put it, 8 bytes apart) would straddle two lines.
         _length = (int)length;
         _value = Aligned.Floats(_length, null, out _origin);
-        _grad = Aligned.Floats(_length, null, out _gradOrigin);
+        _valueTensor = View(_value, _origin, shape);
+        _home = new Home();
+    }
+
+    /// <summary>A row-major tensor of <paramref name="shape"/> over <paramref name="floats"/> from <paramref name="origin"/> on.</summary>
+    private static Tensor<float> View(float[] floats, int origin, int[] shape)
+    {
         var lengths = new nint[shape.Length];
         for (int i = 0; i < shape.Length; i++) lengths[i] = shape[i];
         // row-major strides, which the library works out (given explicitly, System.Numerics.Tensors 11 refused a shape with a
         // dimension of 1, [1] or [1, 4], starting past the array's first element)
-        _valueTensor = Tensor.Create(_value, _origin, lengths, strides: []);
-        _gradTensor = Tensor.Create(_grad, _gradOrigin, lengths, strides: []);
-        _home = new Home();
+        return Tensor.Create(floats, origin, lengths, strides: []);
+    }
+
+    /// <summary>
+    /// The gradient, made (zero) the first time any name of this tensor asks; once made, read without a lock. Two threads asking
+    /// at once get the same one.
+    /// </summary>
+    private Gradient TheGradient()
+    {
+        Gradient? grad = Volatile.Read(ref _home.Grad);
+        if (grad is not null) return grad;
+        lock (_home)
+        {
+            if (_home.Grad is null)
+            {
+                float[] floats = Aligned.Floats(_length, null, out int origin);
+                Volatile.Write(ref _home.Grad, new Gradient(floats, origin, View(floats, origin, _shape)));
+            }
+            return _home.Grad!;
+        }
     }
 
     private Parameter(string name, Parameter storage)
@@ -68,15 +98,12 @@ public sealed class Parameter
     }
 
     /// <summary>Points this parameter at <paramref name="storage"/>'s values, gradient and device copy.</summary>
-    [System.Diagnostics.CodeAnalysis.MemberNotNull(nameof(_value), nameof(_grad), nameof(_valueTensor), nameof(_gradTensor), nameof(_home))]
+    [System.Diagnostics.CodeAnalysis.MemberNotNull(nameof(_value), nameof(_valueTensor), nameof(_home))]
     private void Take(Parameter storage)
     {
         _value = storage._value;
-        _grad = storage._grad;
         _origin = storage._origin;
-        _gradOrigin = storage._gradOrigin;
         _valueTensor = storage._valueTensor;
-        _gradTensor = storage._gradTensor;
         _home = storage._home;
     }
 
@@ -124,7 +151,7 @@ public sealed class Parameter
         get
         {
             _home.Mirror?.HostAccess(grad: true);
-            return _gradTensor;
+            return TheGradient().Tensor;
         }
     }
 
@@ -139,7 +166,20 @@ public sealed class Parameter
     internal Span<float> HostValues => _value.AsSpan(_origin, _length);
 
     /// <summary>The host's gradient without synchronising.</summary>
-    internal Span<float> HostGradient => _grad.AsSpan(_gradOrigin, _length);
+    internal Span<float> HostGradient
+    {
+        get
+        {
+            Gradient grad = TheGradient();
+            return grad.Floats.AsSpan(grad.Origin, _length);
+        }
+    }
+
+    /// <summary>
+    /// Whether this tensor's gradient has been made: false until a backward pass, an optimiser or a read of
+    /// <see cref="Grad"/> asks for it (a model only run forward never makes it).
+    /// </summary>
+    public bool HasGradient => Volatile.Read(ref _home.Grad) is not null;
 
     /// <summary>
     /// The values (synchronised from a device as <see cref="AsSpan"/>) as memory that may be kept a while: what the ONNX
@@ -174,10 +214,10 @@ public sealed class Parameter
         return HostGradient;
     }
 
-    /// <summary>Sets the gradient to zero (on the device too, where the model lives on one).</summary>
+    /// <summary>Sets the gradient to zero (on the device too, where the model lives on one); one not made yet stays unmade.</summary>
     public void ZeroGrad()
     {
-        HostGradient.Clear();
+        if (HasGradient) HostGradient.Clear();
         _home.Mirror?.ZeroGrad();
     }
 

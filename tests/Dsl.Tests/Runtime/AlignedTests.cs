@@ -130,6 +130,43 @@ public unsafe class AlignedTests
     }
 
     /// <summary>
+    /// A parameter's gradient is made the first time it is asked for, once for all its names: a model built and run forward
+    /// only (a loaded checkpoint serving) holds its values alone, half the floats; a backward pass makes the gradients,
+    /// zero before it accumulates, and <see cref="Parameter.ZeroGrad"/> leaves an unmade one unmade.
+    /// </summary>
+    [Fact]
+    public void AGradientIsMadeWhenFirstAskedForAndAModelRunForwardHoldsNone()
+    {
+        _ = new Parameter("warm", 4, 4);
+        long before = GC.GetTotalAllocatedBytes(precise: true);
+        var weights = new Parameter("lstm.weight_hh_l0", 1024, 256);
+        long made = GC.GetTotalAllocatedBytes(precise: true) - before;
+        // (the 1 MB of values, a line's slack and the bookkeeping: with its gradient it would be 2 MB)
+        Assert.True(made < 1024 * 256 * sizeof(float) * 9 / 8, $"a [1024, 256] parameter allocated {made} bytes");
+        Assert.False(weights.HasGradient);
+
+        var model = new WsCharModel();
+        int[] x = new int[2 * 5], y = new int[2 * 5];
+        for (int i = 0; i < x.Length; i++) (x[i], y[i]) = (i % 65, (i * 7) % 65);
+        var output = new float[2 * 5 * 65];
+        model.Forward(new ReadOnlyTensorSpan<int>(x, [2, 5]), new TensorSpan<float>(output, [2, 5, 65]));
+        model.Parameters.ZeroGrad();
+        Assert.All(model.Parameters, p => Assert.False(p.HasGradient, $"{p.Name} made a gradient in a forward pass"));
+
+        model.Backward(new ReadOnlyTensorSpan<int>(x, [2, 5]), new ReadOnlyTensorSpan<int>(y, [2, 5]));
+        Assert.All(model.Parameters, p => Assert.True(p.HasGradient, $"{p.Name} has no gradient after a backward pass"));
+        Assert.All(model.Parameters, p => Assert.True(p.GradAsSpan().IndexOfAnyExcept(0f) >= 0, $"{p.Name}'s gradient is all zero"));
+
+        var w = new Parameter("w", 3, 4);
+        Parameter renamed = w.WithName("block.w");
+        Assert.False(renamed.HasGradient);
+        renamed.GradAsSpan()[5] = 2f; // made through one name, seen through the other
+        Assert.True(w.HasGradient);
+        Assert.Equal(2f, w.GradAsSpan()[5]);
+        Assert.Equal(2f, w.Grad.AsTensorSpan()[[1, 1]]);
+    }
+
+    /// <summary>
     /// A parameter too large for one array with its line's slack is refused by name before anything is allocated (it would
     /// otherwise fail inside the allocation, with no word of which parameter or why).
     /// </summary>
