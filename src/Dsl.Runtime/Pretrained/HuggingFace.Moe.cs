@@ -108,8 +108,11 @@ public static partial class HuggingFace
     /// (<c>attention_bias</c>: <c>Bias = true</c>; <c>tie_word_embeddings</c>: <c>TieEmbedding = true</c>). Each layer's
     /// <c>self_attn.q_norm</c> and <c>k_norm</c> (a head's width) go into the attention's, <c>mlp.gate</c> into the mixture's router,
     /// each expert's <c>up_proj</c> then <c>gate_proj</c> into its block of <c>weight_in</c> and <c>down_proj</c> into <c>weight_out</c>'s.
-    /// Dense layers among the sparse ones (<c>decoder_sparse_step</c> other than 1, <c>mlp_only_layers</c>) and sliding windows
-    /// (<c>use_sliding_window</c>) are refused.
+    /// Dense layers among the sparse ones, where the configuration has them (layer i is dense where it is in <c>mlp_only_layers</c> or
+    /// i + 1 is not a multiple of <c>decoder_sparse_step</c>, as Qwen3MoeDecoderLayer chooses), are declared in their places as LLaMA's
+    /// feed-forward, <c>[Dense(intermediate_size, Activation = Activation.Silu, Gated = true, Bias = false)] [Dense(hidden_size, Bias = false)]
+    /// [Residual(Layers = 3)]</c>, their <c>mlp.up_proj</c> then <c>gate_proj</c> rows in the first and <c>down_proj</c> in the second.
+    /// Sliding windows (<c>use_sliding_window</c>) are refused.
     /// </summary>
     /// <param name="model">The model to load into; its parameters change only when everything checks.</param>
     /// <param name="path">
@@ -117,7 +120,8 @@ public static partial class HuggingFace
     /// model first, with Qwen3MoeConfig's defaults for what it leaves out: <c>vocab_size</c> (151936), <c>hidden_size</c> (2048),
     /// <c>moe_intermediate_size</c> (768), <c>num_hidden_layers</c> (24), <c>num_attention_heads</c> (32), <c>num_key_value_heads</c>
     /// (4), <c>head_dim</c> (128), <c>hidden_act</c> ("silu"), <c>rope_theta</c> (10000), <c>rms_norm_eps</c> (1e-6), <c>num_experts</c>
-    /// (128), <c>num_experts_per_tok</c> (8), <c>norm_topk_prob</c> (false), <c>attention_bias</c> and <c>tie_word_embeddings</c> (false).
+    /// (128), <c>num_experts_per_tok</c> (8), <c>norm_topk_prob</c> (false), <c>attention_bias</c> and <c>tie_word_embeddings</c> (false),
+    /// <c>decoder_sparse_step</c> (1), <c>mlp_only_layers</c> (none) and, where a layer is dense, <c>intermediate_size</c> (6144).
     /// </param>
     /// <exception cref="ArgumentException">The model is not laid out as Qwen3-MoE (the message names the first layer that differs).</exception>
     /// <exception cref="System.IO.InvalidDataException">The checkpoint does not fit the model (all named); nothing is loaded.</exception>
@@ -143,8 +147,8 @@ public static partial class HuggingFace
     /// layer's <c>mlp.gate</c> goes into the mixture's router, each expert's <c>up_proj</c> then <c>gate_proj</c> into its block of
     /// <c>weight_in</c> and <c>down_proj</c> into <c>weight_out</c>'s, <c>mlp.shared_expert</c>'s <c>up_proj</c> then <c>gate_proj</c> into
     /// <c>shared_in</c> and its <c>down_proj</c> into <c>shared_out</c>, <c>mlp.shared_expert_gate</c> into <c>shared_gate</c>. Dense layers
-    /// among the sparse ones (<c>decoder_sparse_step</c> other than 1, <c>mlp_only_layers</c>) and sliding windows (<c>use_sliding_window</c>)
-    /// are refused.
+    /// among the sparse ones (<c>mlp_only_layers</c>, <c>decoder_sparse_step</c>) are declared and read as <see cref="LoadQwen3Moe"/>'s, with no
+    /// shared expert; sliding windows (<c>use_sliding_window</c>) are refused.
     /// </summary>
     /// <param name="model">The model to load into; its parameters change only when everything checks.</param>
     /// <param name="path">
@@ -153,7 +157,8 @@ public static partial class HuggingFace
     /// <c>moe_intermediate_size</c> (1408), <c>shared_expert_intermediate_size</c> (5632), <c>num_hidden_layers</c> (24),
     /// <c>num_attention_heads</c> (16), <c>num_key_value_heads</c> (16), <c>hidden_act</c> ("silu"), <c>rope_theta</c> (10000),
     /// <c>rms_norm_eps</c> (1e-6), <c>num_experts</c> (60), <c>num_experts_per_tok</c> (4), <c>norm_topk_prob</c> (false), <c>qkv_bias</c>
-    /// (true) and <c>tie_word_embeddings</c> (false).
+    /// (true) and <c>tie_word_embeddings</c> (false), <c>decoder_sparse_step</c> (1), <c>mlp_only_layers</c> (none) and, where a layer is
+    /// dense, <c>intermediate_size</c> (5632).
     /// </param>
     /// <exception cref="ArgumentException">The model is not laid out as Qwen2-MoE (the message names the first layer that differs).</exception>
     /// <exception cref="System.IO.InvalidDataException">The checkpoint does not fit the model (all named); nothing is loaded.</exception>
@@ -207,10 +212,12 @@ public static partial class HuggingFace
     /// <see cref="Window"/>: the configuration's <c>sliding_window</c> is the attention's (Mixtral's); <see cref="Bias"/>: which
     /// biases the attention has; <see cref="NormalizeKey"/>: its <c>norm_topk_prob</c> says whether the chosen probabilities are
     /// renormalised (else they always are); <see cref="Shared"/>: each mixture has a shared expert and its gate (Qwen2-MoE's
-    /// <c>shared_expert</c> and <c>shared_expert_gate</c>, <c>shared_expert_intermediate_size</c> wide).
+    /// <c>shared_expert</c> and <c>shared_expert_gate</c>, <c>shared_expert_intermediate_size</c> wide); <see cref="DenseLayers"/>: some layers
+    /// may be dense, as <c>mlp_only_layers</c> and <c>decoder_sparse_step</c> say (Qwen2-MoE's and Qwen3-MoE's), their MLP
+    /// <c>intermediate_size</c> wide.
     /// </remarks>
     private sealed record SparseFamily(string Name, string Loader, string ModelType, string ArchitectureName, string MoePrefix, string Up, string Gate, string Down, string ExpertsKey,
-        string UnitsKey, SparseQueryKeyNorm QueryKeyNorm, bool Window, SparseBias Bias, bool NormalizeKey, SparseDefaults Defaults, bool Shared = false)
+        string UnitsKey, SparseQueryKeyNorm QueryKeyNorm, bool Window, SparseBias Bias, bool NormalizeKey, SparseDefaults Defaults, bool Shared = false, bool DenseLayers = false)
     {
         /// <summary>Mixtral's: block_sparse_moe, w3/w1/w2, always renormalised, a sliding window.</summary>
         public static readonly SparseFamily Mixtral = new("Mixtral", nameof(LoadMixtral), "mixtral", "MixtralForCausalLM", "block_sparse_moe.", "w3", "w1", "w2", "num_local_experts",
@@ -222,12 +229,13 @@ public static partial class HuggingFace
 
         /// <summary>Qwen3-MoE's: mlp, gate_proj/up_proj/down_proj, each head's QK-norm, heads of head_dim, norm_topk_prob.</summary>
         public static readonly SparseFamily Qwen3Moe = new("Qwen3-MoE", nameof(LoadQwen3Moe), "qwen3_moe", "Qwen3MoeForCausalLM", "mlp.", "up_proj", "gate_proj", "down_proj", "num_experts",
-            "moe_intermediate_size", SparseQueryKeyNorm.PerHead, Window: false, SparseBias.AttentionBias, NormalizeKey: true, new(151936, 2048, 768, 24, 32, 4, null, 10000, 1e-6, 128, 8));
+            "moe_intermediate_size", SparseQueryKeyNorm.PerHead, Window: false, SparseBias.AttentionBias, NormalizeKey: true, new(151936, 2048, 768, 24, 32, 4, null, 10000, 1e-6, 128, 8,
+                DenseUnits: 6144), DenseLayers: true);
 
         /// <summary>Qwen2-MoE's: mlp, gate_proj/up_proj/down_proj, Qwen2's biases on q, k and v, norm_topk_prob, a gated shared expert.</summary>
         public static readonly SparseFamily Qwen2Moe = new("Qwen2-MoE", nameof(LoadQwen2Moe), "qwen2_moe", "Qwen2MoeForCausalLM", "mlp.", "up_proj", "gate_proj", "down_proj", "num_experts",
             "moe_intermediate_size", SparseQueryKeyNorm.None, Window: false, SparseBias.QueryKeyValue, NormalizeKey: true,
-            new(151936, 2048, 1408, 24, 16, 16, null, 10000, 1e-6, 60, 4, SharedUnits: 5632), Shared: true);
+            new(151936, 2048, 1408, 24, 16, 16, null, 10000, 1e-6, 60, 4, SharedUnits: 5632, DenseUnits: 5632), Shared: true, DenseLayers: true);
 
         /// <summary>The family's name for a layout's errors ("Mixtral's").</summary>
         public string Owner => Name + "'s";
@@ -236,13 +244,20 @@ public static partial class HuggingFace
     /// <summary>
     /// A sparse family's configuration defaults: vocabulary, width, the experts' units, layers, heads, key/value heads (null: as many as
     /// the heads), head_dim (null: none of its own; Qwen3-MoE's heads are head_dim wide where the configuration gives one, else
-    /// hidden_size over the heads, as Qwen3MoeAttention's getattr reads it), rope_theta, rms_norm_eps, experts and experts per token.
+    /// hidden_size over the heads, as Qwen3MoeAttention's getattr reads it), rope_theta, rms_norm_eps, experts and experts per token;
+    /// the shared expert's units and a dense layer's (intermediate_size), where the family has them.
     /// </summary>
     private sealed record SparseDefaults(int Vocabulary, int Hidden, int Units, int Layers, int Heads, int? KeyValueHeads, int? HeadDim, double RopeTheta, double Epsilon, int Experts, int TopK,
-        int SharedUnits = 0);
+        int SharedUnits = 0, int DenseUnits = 0);
 
-    /// <summary>A sparse decoder layer's parts: input_layernorm, self_attn, post_attention_layernorm and the mixture of experts.</summary>
-    private sealed record SparseBlock(RmsNormInfo Input, AttentionInfo Attention, RmsNormInfo Post, MoeInfo Experts);
+    /// <summary>
+    /// A sparse decoder layer's parts: input_layernorm, self_attn, post_attention_layernorm and the mixture of experts (<see cref="Experts"/>),
+    /// or, in a dense layer among the sparse ones, LLaMA's feed-forward (<see cref="Mlp"/>: gate_proj and up_proj; <see cref="Down"/>).
+    /// </summary>
+    private sealed record SparseBlock(RmsNormInfo Input, AttentionInfo Attention, RmsNormInfo Post, MoeInfo? Experts, DenseInfo? Mlp = null, DenseInfo? Down = null)
+    {
+        public bool Sparse => Experts is not null;
+    }
 
     /// <summary>A model's layers matched to a sparse family's: the token table, the sparse decoder layers, model.norm and lm_head.</summary>
     private sealed record SparseLayout(SparseFamily Family, EmbeddingInfo Embedding, IReadOnlyList<SparseBlock> Blocks, RmsNormInfo Norm, DenseInfo Output)
@@ -260,8 +275,9 @@ public static partial class HuggingFace
             string bias = family.Bias == SparseBias.QueryKeyValue ? "OutputBias = false" : "Bias = false";
             string attention = $"[Attention(Heads = h, KeyValueHeads = g, Causal = true, Rotary = true, {bias}{qk})]{(family.Window ? " (SlidingWindow = sliding_window where it is set)" : "")}";
             string moe = $"[Moe(experts: E, units: I, TopK = k{(family.NormalizeKey ? ", NormalizeTopK = norm_topk_prob" : "")}{(family.Shared ? ", SharedUnits = S, SharedExpertGate = true" : "")})]";
-            string expected = $"{family.Owner} layout: [Embedding], then per decoder layer [RmsNorm] {attention} [Residual(Layers = 2)] [RmsNorm] {moe} [Residual(Layers = 2)], "
-                + "then [RmsNorm] [Dense(V, Bias = false)] (TieEmbedding = true where tied)";
+            const string dense = "[Dense(I, Activation = Activation.Silu, Gated = true, Bias = false)] [Dense(E, Bias = false)] [Residual(Layers = 3)]";
+            string expected = $"{family.Owner} layout: [Embedding], then per decoder layer [RmsNorm] {attention} [Residual(Layers = 2)] [RmsNorm] {moe} [Residual(Layers = 2)]"
+                + (family.DenseLayers ? $" (in a dense layer, {dense})" : "") + ", then [RmsNorm] [Dense(V, Bias = false)] (TieEmbedding = true where tied)";
             var walk = new LayerWalk(a, family.Name, expected);
             IReadOnlyList<LayerInfo> l = walk.Layers;
             var embedding = walk.At<EmbeddingInfo>(0, "the token table (embed_tokens: an [Embedding], unscaled)", e => e.Scale == 1f);
@@ -282,6 +298,13 @@ public static partial class HuggingFace
                 walk.At<ResidualInfo>(at++, $"decoder layer {n}'s residual around the attention ([Residual(Layers = 2)])", r => r.From == start - 1);
                 int residual = at - 1;
                 var post = walk.At<RmsNormInfo>(at++, $"decoder layer {n}'s post_attention_layernorm ([RmsNorm])", _ => true);
+                if (family.DenseLayers && l[at] is DenseInfo)
+                {
+                    var (mlp, down) = walk.GatedFeedForward(ref at, n, embedding.Dim);
+                    walk.At<ResidualInfo>(at++, $"decoder layer {n}'s residual around its dense feed-forward ([Residual(Layers = 3)])", r => r.From == residual);
+                    blocks.Add(new SparseBlock(input, self, post, null, mlp, down));
+                    continue;
+                }
                 var experts = walk.At<MoeInfo>(at++, $"decoder layer {n}'s {family.MoePrefix.TrimEnd('.')} ({moe}: gated experts without biases{(family.NormalizeKey ? "" : ", NormalizeTopK")}{(family.Shared ? "" : ", no shared expert")})",
                     m => m is { Gated: true, Bias: false } && m.Activation != Activation.None && (family.NormalizeKey || m.NormalizeTopK)
                         && (family.Shared ? m is { SharedUnits: > 0, SharedExpertGate: true } : m.SharedUnits == 0));
@@ -290,6 +313,8 @@ public static partial class HuggingFace
             }
             if (blocks.Count == 0) throw walk.Differs(at, $"decoder layer 0's input_layernorm ([RmsNorm]) and self_attn ({attention})");
             var norm = walk.At<RmsNormInfo>(at++, "the last norm (model.norm: [RmsNorm])", _ => true);
+            if (!blocks.Any(b => b.Sparse))
+                throw new ArgumentException($"{a.Name} is not laid out as {family.Name}: none of its {blocks.Count} decoder layers has a mixture of experts ({moe}); {family.Owner} checkpoints have one at least");
             var output = walk.At<DenseInfo>(at++, $"the output layer (lm_head: [Dense({embedding.Vocabulary}, Bias = false)], or TieEmbedding = true)",
                 d => d is { Gated: false, Activation: Activation.None, SoftCap: 0f, Bias: false } && d.Units == embedding.Vocabulary);
             if (at < l.Count) throw walk.Differs(at, $"nothing ({family.Name} ends with its output layer)");
@@ -342,9 +367,10 @@ public static partial class HuggingFace
                     s[b.Attention.Name + ".k_norm.weight"] = [(hf + "self_attn.k_norm.weight", across ? b.Attention.KeyValueWidth : b.Attention.HeadSize)];
                 }
                 s[b.Post.Name + ".weight"] = [(hf + "post_attention_layernorm.weight", width)];
-                if (fused?.Invoke(i) == true) AddFusedExperts(s, b.Experts, hf + "mlp.gate.weight", hf + "mlp.experts.gate_up_proj", hf + "mlp.experts.down_proj");
-                else AddExperts(s, b.Experts, hf + Family.MoePrefix, "gate", Family.Up, Family.Gate, Family.Down);
-                if (Family.Shared) AddSharedExpert(s, b.Experts, hf + Family.MoePrefix, Family.Up, Family.Gate, Family.Down);
+                if (b.Experts is not { } m) AddGatedFeedForward(s, b.Mlp!, b.Down!, hf);
+                else if (fused?.Invoke(i) == true) AddFusedExperts(s, m, hf + "mlp.gate.weight", hf + "mlp.experts.gate_up_proj", hf + "mlp.experts.down_proj");
+                else AddExperts(s, m, hf + Family.MoePrefix, "gate", Family.Up, Family.Gate, Family.Down);
+                if (Family.Shared && b.Experts is { } shared) AddSharedExpert(s, shared, hf + Family.MoePrefix, Family.Up, Family.Gate, Family.Down);
             }
             s[Norm.Name + ".weight"] = [("model.norm.weight", width)];
             if (!Tied) s[Output.Name + ".weight"] = [(LlamaLayout.Head, Output.Units)];
@@ -353,7 +379,16 @@ public static partial class HuggingFace
 
         private IEnumerable<RmsNormInfo> Norms() => Blocks.SelectMany(b => new[] { b.Input, b.Post }).Append(Norm);
 
-        /// <summary>What one configuration cannot say: layers unlike the first (heads, rotation, window, QK-norm, experts), norms of another ε.</summary>
+        /// <summary>The first sparse layer's mixture: what the configuration's keys of the experts describe.</summary>
+        private MoeInfo Mixture => Blocks.First(b => b.Sparse).Experts!;
+
+        /// <summary>The first dense layer's gate and up projections, where the model has dense layers among the sparse ones.</summary>
+        private DenseInfo? DenseMlp => Blocks.FirstOrDefault(b => !b.Sparse)?.Mlp;
+
+        /// <summary>
+        /// What one configuration cannot say: layers unlike the first (heads, rotation, window, QK-norm, experts; dense layers of other
+        /// widths, or another activation than the experts' hidden_act), norms of another ε.
+        /// </summary>
         public void CheckAlike(List<string> problems)
         {
             SparseBlock first = Blocks[0];
@@ -361,11 +396,53 @@ public static partial class HuggingFace
             string name = Family.Name;
             foreach (SparseBlock b in Blocks.Skip(1).Where(b => b.Attention with { Name = a.Name } != a).Take(1))
                 problems.Add($"'{b.Attention.Name}' differs from '{a.Name}': {name}'s layers are alike (one num_attention_heads, num_key_value_heads{(Family.Defaults.HeadDim is null ? "" : ", head_dim")}, rope_theta{Family.Bias switch { SparseBias.AttentionBias => " and attention_bias", SparseBias.QueryKeyValue => " and qkv_bias", _ => "" }}{(Family.Window ? " and sliding_window" : "")})");
-            MoeInfo m = first.Experts;
-            MixturesAlike(Blocks.Select(b => b.Experts), name,
+            MoeInfo m = Mixture;
+            MixturesAlike(Blocks.Where(b => b.Sparse).Select(b => b.Experts!), name,
                 $"{Family.ExpertsKey}, {Family.UnitsKey}, num_experts_per_tok{(Family.NormalizeKey ? ", norm_topk_prob" : "")}{(Family.Shared ? ", shared_expert_intermediate_size" : "")}", problems);
+            if (DenseMlp is { } dense)
+            {
+                foreach (DenseInfo d in Blocks.Where(b => !b.Sparse).Select(b => b.Mlp!).Where(d => d.Units != dense.Units).Take(1))
+                    problems.Add($"'{d.Name}' has {d.Units} units and '{dense.Name}' {dense.Units}: {name}'s dense layers are alike (one intermediate_size)");
+                foreach (DenseInfo d in Blocks.Where(b => !b.Sparse).Select(b => b.Mlp!).Where(d => d.Activation != m.Activation).Take(1))
+                    problems.Add($"'{d.Name}' takes {d.Activation} and '{m.Name}' {m.Activation}: {name}'s dense layers and experts share hidden_act");
+            }
             RmsNormsShareEpsilon(Norms(), first.Input, a, name, problems);
             RequireNamedActivation(m.Name, m.Activation, problems);
+        }
+
+        /// <summary>
+        /// Which layers the configuration makes sparse — layer i unless it is in <c>mlp_only_layers</c> or i + 1 is not a multiple of
+        /// <c>decoder_sparse_step</c> (Qwen2MoeDecoderLayer's and Qwen3MoeDecoderLayer's choice; the experts' count checked apart) — against
+        /// the model's; each layer that differs named. Keys of another type are named instead.
+        /// </summary>
+        private void CheckSparseLayers(JsonElement c, List<string> problems)
+        {
+            int step = 1;
+            if (Value(c, "decoder_sparse_step") is { } given && !(given.ValueKind == JsonValueKind.Number && given.TryGetInt32(out step) && step > 0))
+            {
+                problems.Add($"decoder_sparse_step is {given.GetRawText()}: expected a positive whole number (1: every layer sparse)");
+                return;
+            }
+            var dense = new HashSet<int>();
+            if (Value(c, "mlp_only_layers") is { } only)
+            {
+                if (only.ValueKind != JsonValueKind.Array || only.EnumerateArray().Any(x => x.ValueKind != JsonValueKind.Number || !x.TryGetInt32(out _)))
+                {
+                    problems.Add($"mlp_only_layers is {only.GetRawText()}: expected a list of layer indices");
+                    return;
+                }
+                dense.UnionWith(only.EnumerateArray().Select(x => x.GetInt32()));
+            }
+            string rule = $"mlp_only_layers [{string.Join(", ", dense.Order())}], decoder_sparse_step {step}";
+            for (int i = 0; i < Blocks.Count; i++)
+            {
+                bool sparse = !dense.Contains(i) && (i + 1) % step == 0;
+                SparseBlock b = Blocks[i];
+                if (sparse && !b.Sparse)
+                    problems.Add($"decoder layer {i} is sparse in the checkpoint ({rule}), the model declares a dense feed-forward there ('{b.Mlp!.Name}'): declare its [Moe]");
+                else if (!sparse && b.Sparse)
+                    problems.Add($"decoder layer {i} is dense in the checkpoint ({rule}), the model declares a mixture of experts there ('{b.Experts!.Name}'): declare LLaMA's feed-forward in its place");
+            }
         }
 
         /// <summary>What config.json says against what the model declares (the family's configuration class's defaults for what it leaves out); each difference added to <paramref name="problems"/>.</summary>
@@ -374,7 +451,7 @@ public static partial class HuggingFace
             if (!ReadsModelType(c, problems, t => t == Family.ModelType, $"{Family.Loader} reads {Family.Owner} checkpoints (\"{Family.ModelType}\")")) return;
             SparseBlock first = Blocks[0];
             AttentionInfo a = first.Attention;
-            MoeInfo m = first.Experts;
+            MoeInfo m = Mixture;
             SparseDefaults d = Family.Defaults;
             ConfigInt(c, problems, "vocab_size", Embedding.Vocabulary, $"'{Embedding.Name}'", d.Vocabulary);
             ConfigInt(c, problems, "hidden_size", Embedding.Dim, $"'{Embedding.Name}'", d.Hidden);
@@ -414,10 +491,11 @@ public static partial class HuggingFace
                 problems.Add($"clip_qkv is {clip.GetRawText()}: {Family.Name} clamps its queries, keys and values after their norms, which ClipQkv (before them) does not do");
             if (Value(c, "use_sliding_window") is { ValueKind: JsonValueKind.True })
                 problems.Add($"use_sliding_window is true: {Family.Owner} sliding layers are not laid out here");
-            if (Value(c, "decoder_sparse_step") is { } step && !(step.ValueKind == JsonValueKind.Number && step.TryGetInt32(out int every) && every == 1))
-                problems.Add($"decoder_sparse_step is {step.GetRawText()}: dense layers among the sparse ones are not laid out here (every layer a [Moe]: 1)");
-            if (Value(c, "mlp_only_layers") is { ValueKind: JsonValueKind.Array } dense && dense.GetArrayLength() > 0)
-                problems.Add($"mlp_only_layers is {dense.GetRawText()}: dense layers among the sparse ones are not laid out here");
+            if (Family.DenseLayers)
+            {
+                CheckSparseLayers(c, problems);
+                if (DenseMlp is { } dense) ConfigInt(c, problems, "intermediate_size", dense.Units, $"'{dense.Name}' units", d.DenseUnits);
+            }
             ConfigFlag(c, problems, "tie_word_embeddings", [Output], x => x.TiedTo is not null,
                 x => x.TiedTo is not null ? $"'{x.Name}' tied to the embedding (TieEmbedding = true)" : $"'{x.Name}' with its own weights (declare TieEmbedding = true to tie it)");
         }
@@ -427,7 +505,7 @@ public static partial class HuggingFace
         {
             SparseBlock first = Blocks[0];
             AttentionInfo a = first.Attention;
-            MoeInfo m = first.Experts;
+            MoeInfo m = Mixture;
             return ConfigJson(w =>
             {
                 WriteArchitecture(w, Family.ArchitectureName, null);
@@ -444,6 +522,16 @@ public static partial class HuggingFace
                 w.WriteNumber("num_experts_per_tok", m.TopK);
                 if (Family.NormalizeKey) w.WriteBoolean("norm_topk_prob", m.NormalizeTopK);
                 if (Family.Shared) w.WriteNumber("shared_expert_intermediate_size", m.SharedUnits);
+                if (Family.DenseLayers)
+                {
+                    // (every layer's kind said by the list of dense ones, whatever its pattern)
+                    w.WriteNumber("decoder_sparse_step", 1);
+                    w.WriteStartArray("mlp_only_layers");
+                    for (int i = 0; i < Blocks.Count; i++)
+                        if (!Blocks[i].Sparse) w.WriteNumberValue(i);
+                    w.WriteEndArray();
+                    if (DenseMlp is { } dense) w.WriteNumber("intermediate_size", dense.Units);
+                }
                 WriteRouterLoss(w, m);
                 w.WritePropertyName("rms_norm_eps");
                 w.WriteRawValue(JsonFloat(first.Input.Epsilon));

@@ -2691,7 +2691,7 @@ def make_hf_olmo(name, tied, bias, seed, clip=None):
     lm_head. Two sequences of 11 steps, the second padded after 7."""
     heads, kv = (4, 2) if tied else (2, 2)
     c = {"architectures": ["OlmoForCausalLM"], "model_type": "olmo", "vocab_size": 31, "hidden_size": 32, "intermediate_size": 40,
-         "num_hidden_layers": 2, "num_attention_heads": heads, "num_key_value_heads": kv, "hidden_act": "silu", "max_position_embeddings": 64,
+         "num_hidden_layers": layers, "num_attention_heads": heads, "num_key_value_heads": kv, "hidden_act": "silu", "max_position_embeddings": 64,
          "rope_theta": 5000.0, "rope_scaling": None, "attention_bias": bias, "attention_dropout": 0.0, "clip_qkv": clip,
          "tie_word_embeddings": tied, "pad_token_id": 1, "eos_token_id": 0, "torch_dtype": "float32"}
     torch.manual_seed(seed)
@@ -2746,7 +2746,7 @@ def make_hf_olmo2(name, tied, seed):
     padded after 7."""
     heads, kv = (2, 2) if tied else (4, 2)
     c = {"architectures": ["Olmo2ForCausalLM"], "model_type": "olmo2", "vocab_size": 31, "hidden_size": 32, "intermediate_size": 40,
-         "num_hidden_layers": 2, "num_attention_heads": heads, "num_key_value_heads": kv, "hidden_act": "silu", "max_position_embeddings": 64,
+         "num_hidden_layers": layers, "num_attention_heads": heads, "num_key_value_heads": kv, "hidden_act": "silu", "max_position_embeddings": 64,
          "rope_theta": 500000.0, "rope_scaling": None, "attention_bias": False, "attention_dropout": 0.0, "rms_norm_eps": 1e-06,
          "tie_word_embeddings": tied, "pad_token_id": 1, "eos_token_id": 0, "torch_dtype": "float32"}
     torch.manual_seed(seed)
@@ -2810,7 +2810,7 @@ def make_hf_granite(moe=False):
     heads, kv, E, top_k = 4, 2, 4, 2
     c = {"architectures": ["GraniteMoeForCausalLM" if moe else "GraniteForCausalLM"], "model_type": "granitemoe" if moe else "granite", "vocab_size": 29,
          "hidden_size": 32, "intermediate_size": 24 if moe else 40,
-         "num_hidden_layers": 2, "num_attention_heads": heads, "num_key_value_heads": kv, "hidden_act": "silu", "max_position_embeddings": 64,
+         "num_hidden_layers": layers, "num_attention_heads": heads, "num_key_value_heads": kv, "hidden_act": "silu", "max_position_embeddings": 64,
          "rope_theta": 10000.0, "rope_scaling": None, "rms_norm_eps": 1e-06, "attention_bias": True}
     if not moe:
         c["mlp_bias"] = True
@@ -2886,11 +2886,13 @@ SPARSE_FAMILIES = {
 }
 
 
-def make_hf_sparse(name, model_type, seed, window=None, tied=False, normalize=True, bias=False, head_dim=None):
+def make_hf_sparse(name, model_type, seed, window=None, tied=False, normalize=True, bias=False, head_dim=None, layers=2, sparse_step=1, mlp_only=()):
     """HfMixtral, HfMixtralTied, HfOlmoe, HfQwen3Moe, HfQwen2Moe: the sparse decoders as save_pretrained writes them ("model."
     prefix, float32, one tensor per expert and projection), transformers' modeling_mixtral, modeling_olmoe, modeling_qwen3_moe and
     modeling_qwen2_moe written out (Qwen2-MoE's attention with q, k and v biases and none on o_proj, as Qwen2's; its shared expert,
-    down(silu(gate(x)) * up(x)) over every row times sigmoid(shared_expert_gate(x)), added to the routed experts' sum):
+    down(silu(gate(x)) * up(x)) over every row times sigmoid(shared_expert_gate(x)), added to the routed experts' sum; HfQwen2MoeMixed
+    and HfQwen3MoeMixed: 3 layers, some dense as Qwen2MoeDecoderLayer and Qwen3MoeDecoderLayer choose them — layer i sparse where i
+    is not in mlp_only_layers and (i + 1) % decoder_sparse_step == 0, else the MLP down(silu(gate(x)) * up(x)) of intermediate_size):
     embed_tokens; 2 layers of 4 heads over 2 key/value heads (of 8 values, or head_dim), each input_layernorm (RMSNorm),
     q_proj, k_proj, v_proj and o_proj (their biases with attention_bias), QK-norm as the family has it (OLMoE's q_norm and
     k_norm over the whole projections, Qwen3-MoE's over each head's values), the rotation of each whole head (rotate_half), the
@@ -2904,7 +2906,7 @@ def make_hf_sparse(name, model_type, seed, window=None, tied=False, normalize=Tr
     eps = 1e-6 if model_type in ("qwen3_moe", "qwen2_moe") else 1e-5
     theta = 1000000.0 if model_type == "mixtral" else 10000.0
     c = {"architectures": [architecture], "model_type": model_type, "vocab_size": 27, "hidden_size": 32, units_key: 24,
-         "num_hidden_layers": 2, "num_attention_heads": heads, "num_key_value_heads": kv, "hidden_act": "silu", "max_position_embeddings": 64,
+         "num_hidden_layers": layers, "num_attention_heads": heads, "num_key_value_heads": kv, "hidden_act": "silu", "max_position_embeddings": 64,
          "rms_norm_eps": eps, "rope_theta": theta, experts_key: E, "num_experts_per_tok": k,
          "output_router_logits": False, "router_aux_loss_coef": 0.001, "attention_dropout": 0.0,
          "tie_word_embeddings": tied, "bos_token_id": 1, "eos_token_id": 2, "torch_dtype": "float32"}
@@ -2915,15 +2917,18 @@ def make_hf_sparse(name, model_type, seed, window=None, tied=False, normalize=Tr
     if model_type == "olmoe":
         c["clip_qkv"] = None
     if model_type == "qwen3_moe":
-        c.update({"head_dim": head_dim, "decoder_sparse_step": 1, "mlp_only_layers": [], "use_sliding_window": False, "sliding_window": None,
+        c.update({"head_dim": head_dim, "decoder_sparse_step": sparse_step, "mlp_only_layers": list(mlp_only), "use_sliding_window": False, "sliding_window": None,
                   "intermediate_size": 48})
     if model_type == "qwen2_moe":  # (its configuration has no attention_bias: q, k and v always have biases, o_proj none)
         del c["attention_bias"]
-        c.update({"decoder_sparse_step": 1, "mlp_only_layers": [], "use_sliding_window": False, "sliding_window": 4096, "max_window_layers": 28,
+        c.update({"decoder_sparse_step": sparse_step, "mlp_only_layers": list(mlp_only), "use_sliding_window": False, "sliding_window": 4096, "max_window_layers": 28,
                   "intermediate_size": 48, "shared_expert_intermediate_size": 20})
     torch.manual_seed(seed)
     H, V, T, I = c["hidden_size"], c["vocab_size"], 11, c[units_key]
     d = head_dim or H // heads
+
+    def sparse(i):  # Qwen2MoeDecoderLayer's and Qwen3MoeDecoderLayer's choice (every layer, in the other families)
+        return i not in mlp_only and (i + 1) % sparse_step == 0
     state = {"model.embed_tokens.weight": nn.Embedding(V, H).weight.detach().clone() * 0.5}
     for i in range(c["num_hidden_layers"]):
         at = f"model.layers.{i}."
@@ -2939,6 +2944,10 @@ def make_hf_sparse(name, model_type, seed, window=None, tied=False, normalize=Tr
             random_norm(state, at + "self_attn.q_norm", d, bias=False)
             random_norm(state, at + "self_attn.k_norm", d, bias=False)
         random_norm(state, at + "post_attention_layernorm", H, bias=False)
+        if not sparse(i):  # Qwen2MoeMLP, Qwen3MoeMLP of intermediate_size
+            for proj, rows, cols in (("gate_proj", c["intermediate_size"], H), ("up_proj", c["intermediate_size"], H), ("down_proj", H, c["intermediate_size"])):
+                random_linear(state, at + "mlp." + proj, rows, cols, bias=False)
+            continue
         state[at + prefix + "gate.weight"] = nn.Linear(H, E, bias=False).weight.detach().clone() * 4  # (a router that prefers)
         for e in range(E):
             random_linear(state, at + prefix + f"experts.{e}.{gate_name}", I, H, bias=False)
@@ -2999,7 +3008,8 @@ def make_hf_sparse(name, model_type, seed, window=None, tied=False, normalize=Tr
             v = v.transpose(1, 2).repeat_interleave(heads // kv, dim=1)
             weights = ((q @ k_.transpose(-1, -2)) / math.sqrt(d)).masked_fill(blocked, torch.finfo(torch.float32).min).softmax(-1)
             x = x + linear((weights @ v).transpose(1, 2).reshape(2, T, heads * d), at + "self_attn.o_proj")
-            x = x + sparse_moe(norm(x, at + "post_attention_layernorm"), at)
+            h = norm(x, at + "post_attention_layernorm")
+            x = x + (sparse_moe(h, at) if sparse(i) else linear(F.silu(linear(h, at + "mlp.gate_proj")) * linear(h, at + "mlp.up_proj"), at + "mlp.down_proj"))
         logits = F.linear(norm(x, "model.norm"), state["model.embed_tokens.weight" if tied else "lm_head.weight"])
     write_hf_fixture(name, c, state, ids, lengths, logits)
 
@@ -4193,6 +4203,8 @@ if __name__ == "__main__":
         make_hf_sparse("HfOlmoe", "olmoe", 1003, normalize=False, bias=True)
         make_hf_sparse("HfQwen3Moe", "qwen3_moe", 1004, normalize=True, head_dim=12, tied=True)
         make_hf_sparse("HfQwen2Moe", "qwen2_moe", 1005, normalize=False)
+        make_hf_sparse("HfQwen2MoeMixed", "qwen2_moe", 1006, normalize=False, layers=3, mlp_only=(0,))
+        make_hf_sparse("HfQwen3MoeMixed", "qwen3_moe", 1007, normalize=True, head_dim=12, layers=3, sparse_step=2)
         sys.exit(0)
     if "--hf-granite" in sys.argv:  # only the Granite checkpoints (Granite's, Granite MoE's)
         make_hf_granite()

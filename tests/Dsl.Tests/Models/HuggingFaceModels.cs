@@ -1077,6 +1077,30 @@ public partial class HfTinyQwen3Moe;
 [RmsNorm(Epsilon = 1e-6f)] [Dense(27, Bias = false)]
 public partial class HfTinyQwen2Moe;
 
+// The HfQwen2MoeMixed fixture's model: HfTinyQwen2Moe's layers, the first dense (mlp_only_layers [0]: LLaMA's feed-forward of
+// intermediate_size 48, no shared expert)
+[Embedding(vocab: 27, dim: 32)]
+[RmsNorm(Epsilon = 1e-6f)] [Attention(Heads = 4, KeyValueHeads = 2, Causal = true, Rotary = true, OutputBias = false)] [Residual(Layers = 2)]
+[RmsNorm(Epsilon = 1e-6f)] [Dense(48, Activation = Activation.Silu, Gated = true, Bias = false)] [Dense(32, Bias = false)] [Residual(Layers = 3)]
+[Repeat(2)]
+[RmsNorm(Epsilon = 1e-6f)] [Attention(Heads = 4, KeyValueHeads = 2, Causal = true, Rotary = true, OutputBias = false)] [Residual(Layers = 2)]
+[RmsNorm(Epsilon = 1e-6f)] [Moe(experts: 4, units: 24, NormalizeTopK = false, SharedUnits = 20, SharedExpertGate = true)] [Residual(Layers = 2)]
+[EndRepeat]
+[RmsNorm(Epsilon = 1e-6f)] [Dense(27, Bias = false)]
+public partial class HfTinyQwen2MoeMixed;
+
+// The HfQwen3MoeMixed fixture's model: HfTinyQwen3Moe's layers, every other one dense (decoder_sparse_step 2: layers 0 and 2, LLaMA's
+// feed-forward of intermediate_size 48), its head untied
+[Embedding(vocab: 27, dim: 32)]
+[RmsNorm(Epsilon = 1e-6f)] [Attention(Heads = 4, KeyValueHeads = 2, HeadWidth = 12, Causal = true, Rotary = true, Bias = false, QueryKeyNorm = true, QueryKeyNormEpsilon = 1e-6f)] [Residual(Layers = 2)]
+[RmsNorm(Epsilon = 1e-6f)] [Dense(48, Activation = Activation.Silu, Gated = true, Bias = false)] [Dense(32, Bias = false)] [Residual(Layers = 3)]
+[RmsNorm(Epsilon = 1e-6f)] [Attention(Heads = 4, KeyValueHeads = 2, HeadWidth = 12, Causal = true, Rotary = true, Bias = false, QueryKeyNorm = true, QueryKeyNormEpsilon = 1e-6f)] [Residual(Layers = 2)]
+[RmsNorm(Epsilon = 1e-6f)] [Moe(experts: 4, units: 24)] [Residual(Layers = 2)]
+[RmsNorm(Epsilon = 1e-6f)] [Attention(Heads = 4, KeyValueHeads = 2, HeadWidth = 12, Causal = true, Rotary = true, Bias = false, QueryKeyNorm = true, QueryKeyNormEpsilon = 1e-6f)] [Residual(Layers = 2)]
+[RmsNorm(Epsilon = 1e-6f)] [Dense(48, Activation = Activation.Silu, Gated = true, Bias = false)] [Dense(32, Bias = false)] [Residual(Layers = 3)]
+[RmsNorm(Epsilon = 1e-6f)] [Dense(27, Bias = false)]
+public partial class HfTinyQwen3MoeMixed;
+
 // Mixtral's layers with a shared expert in each mixture, which Mixtral's checkpoints have none of
 [Embedding(vocab: 27, dim: 32)]
 [Repeat(2)]

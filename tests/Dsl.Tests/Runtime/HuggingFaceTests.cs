@@ -871,8 +871,8 @@ public sealed class HuggingFaceTests : IDisposable
             c.Remove("head_dim");
             c["moe_intermediate_size"] = 16;
         })));
-        Contains(error.Message, "decoder_sparse_step is 2: dense layers among the sparse ones are not laid out here");
-        Contains(error.Message, "mlp_only_layers is [1]: dense layers among the sparse ones are not laid out here");
+        Contains(error.Message, "decoder layer 0 is dense in the checkpoint (mlp_only_layers [1], decoder_sparse_step 2), the model declares a mixture of experts there ('moe')");
+        Contains(error.Message, "decoder layer 1 is dense in the checkpoint (mlp_only_layers [1], decoder_sparse_step 2), the model declares a mixture of experts there ('moe_1')");
         Contains(error.Message, "use_sliding_window is true: Qwen3-MoE's sliding layers are not laid out here");
         Contains(error.Message, "head_dim is 8 (its default), the model declares 12 ('attention' HeadWidth)"); // hidden_size / num_attention_heads
         Contains(error.Message, "moe_intermediate_size is 16, the model declares 24 ('moe' units)");
@@ -982,7 +982,7 @@ public sealed class HuggingFaceTests : IDisposable
         Contains(error.Message, "shared_expert_intermediate_size is 16, the model declares 20 ('moe' SharedUnits)");
         Contains(error.Message, "qkv_bias is false, the model declares 'attention' with biases on q, k and v (Bias = true)");
         Contains(error.Message, "norm_topk_prob is true, the model declares 'moe' (NormalizeTopK = false)");
-        Contains(error.Message, "decoder_sparse_step is 2: dense layers among the sparse ones are not laid out here");
+        Contains(error.Message, "decoder layer 0 is dense in the checkpoint (mlp_only_layers [], decoder_sparse_step 2), the model declares a mixture of experts there ('moe')");
         Assert.Equal(before, untouched.Parameters.SelectMany(p => p.AsSpan().ToArray()));
         // a shared expert where the family has none, and none where it has one; Qwen2's biases where Qwen3-MoE has none
         var layout = Assert.Throws<ArgumentException>(() => HuggingFace.LoadQwen2Moe(new HfTinyMixtral(seed: 3), Fixture.Path("HfQwen2Moe")));
@@ -994,6 +994,68 @@ public sealed class HuggingFaceTests : IDisposable
         // a mixture with a shared expert where Mixtral's has none: the layer's description names it
         layout = Assert.Throws<ArgumentException>(() => HuggingFace.LoadMixtral(new MoeSharedInMixtral(seed: 3), Fixture.Path("HfMixtral")));
         Contains(layout.Message, "SharedUnits = 20, SharedExpertGate = true");
+    }
+
+    /// <summary>
+    /// Dense layers among the sparse ones (Qwen2MoeDecoderLayer's and Qwen3MoeDecoderLayer's choice: layer i dense where it is in
+    /// mlp_only_layers or i + 1 is not a multiple of decoder_sparse_step), declared as LLaMA's feed-forward in their places: the
+    /// logits of both fixtures (mlp_only_layers [0]; decoder_sparse_step 2) at every step and each cached one; saved with the dense
+    /// layers listed and read back; a configuration whose layers differ from the model's refused, each layer named, nothing loaded.
+    /// </summary>
+    [Fact]
+    public void DenseLayersAmongTheSparseOnesLoadAndSave()
+    {
+        IModel<int> qwen2 = new HfTinyQwen2MoeMixed(seed: 1);
+        HuggingFace.LoadQwen2Moe(qwen2, Fixture.Path("HfQwen2MoeMixed"));
+        AssertCausalLogits(qwen2, "HfQwen2MoeMixed");
+        string folder = Path.Combine(_temp, "qwen2moe-mixed-saved");
+        HuggingFace.SaveQwen2Moe(qwen2, folder);
+        AssertSavedAsLoaded("HfQwen2MoeMixed", folder);
+        var config = JsonNode.Parse(File.ReadAllText(Path.Combine(folder, "config.json")))!;
+        Assert.Equal("[0]", config["mlp_only_layers"]!.ToJsonString());
+        Assert.Equal(48, (int)config["intermediate_size"]!);
+
+        IModel<int> qwen3 = new HfTinyQwen3MoeMixed(seed: 1);
+        HuggingFace.LoadQwen3Moe(qwen3, Fixture.Path("HfQwen3MoeMixed"));
+        AssertCausalLogits(qwen3, "HfQwen3MoeMixed");
+        folder = Path.Combine(_temp, "qwen3moe-mixed-saved");
+        HuggingFace.SaveQwen3Moe(qwen3, folder);
+        AssertSavedAsLoaded("HfQwen3MoeMixed", folder);
+        config = JsonNode.Parse(File.ReadAllText(Path.Combine(folder, "config.json")))!;
+        Assert.Equal("[0,2]", config["mlp_only_layers"]!.ToJsonString()); // decoder_sparse_step 2's layers, listed
+        var back = new HfTinyQwen3MoeMixed(seed: 2);
+        HuggingFace.LoadQwen3Moe(back, folder);
+        Assert.Equal(qwen3.Parameters.SelectMany(p => p.AsSpan().ToArray()), back.Parameters.SelectMany(p => p.AsSpan().ToArray()));
+
+        IModel<int> untouched = new HfTinyQwen3MoeMixed(seed: 3);
+        float[] before = [.. untouched.Parameters.SelectMany(p => p.AsSpan().ToArray())];
+        var error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadQwen3Moe(untouched, Edited("HfQwen3MoeMixed", "qwen3moe-mixed-config", c =>
+        {
+            c["decoder_sparse_step"] = 1;
+            c["mlp_only_layers"] = new JsonArray(1);
+            c["intermediate_size"] = 40;
+        })));
+        Contains(error.Message, "decoder layer 0 is sparse in the checkpoint (mlp_only_layers [1], decoder_sparse_step 1), the model declares a dense feed-forward there ('dense'): declare its [Moe]");
+        Contains(error.Message, "decoder layer 1 is dense in the checkpoint (mlp_only_layers [1], decoder_sparse_step 1), the model declares a mixture of experts there ('moe')");
+        Contains(error.Message, "decoder layer 2 is sparse in the checkpoint");
+        Contains(error.Message, "intermediate_size is 40, the model declares 48 ('dense' units)");
+        Assert.Equal(before, untouched.Parameters.SelectMany(p => p.AsSpan().ToArray()));
+        error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadQwen3Moe(untouched, Edited("HfQwen3MoeMixed", "qwen3moe-mixed-bad", c =>
+        {
+            c["decoder_sparse_step"] = 0;
+            c["mlp_only_layers"] = "0";
+        })));
+        Contains(error.Message, "decoder_sparse_step is 0: expected a positive whole number (1: every layer sparse)");
+        error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadQwen3Moe(untouched, Edited("HfQwen3MoeMixed", "qwen3moe-mixed-list", c => c["mlp_only_layers"] = "0")));
+        Contains(error.Message, "mlp_only_layers is \"0\": expected a list of layer indices");
+        // every layer sparse in the checkpoint, the model's first dense
+        error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadQwen2Moe(new HfTinyQwen2MoeMixed(seed: 3), Edited("HfQwen2MoeMixed", "qwen2moe-mixed-config", c => c["mlp_only_layers"] = new JsonArray())));
+        Contains(error.Message, "decoder layer 0 is sparse in the checkpoint (mlp_only_layers [], decoder_sparse_step 1)");
+        // a decoder with no mixture at all, and a dense layer where the family has none
+        var layout = Assert.Throws<ArgumentException>(() => HuggingFace.LoadQwen2Moe(new HfTinyQwen2(seed: 3), Fixture.Path("HfQwen2MoeMixed")));
+        Contains(layout.Message, "HfTinyQwen2 is not laid out as Qwen2-MoE: none of its 2 decoder layers has a mixture of experts");
+        layout = Assert.Throws<ArgumentException>(() => HuggingFace.LoadMixtral(new HfTinyQwen3MoeMixed(seed: 3), Fixture.Path("HfMixtral")));
+        Contains(layout.Message, "HfTinyQwen3MoeMixed is not laid out as Mixtral");
     }
 
     /// <summary>
