@@ -41,7 +41,7 @@ public static partial class HuggingFace
     /// The checkpoint does not fit the model: its configuration differs, or tensors are missing, extra or of other shapes (all
     /// named); nothing is loaded.
     /// </exception>
-    public static void LoadGranite(IModel model, string path) => LoadGraniteFamily(model, path, sparse: false);
+    public static void LoadGranite(IModel model, string path) => LoadGraniteFamily(model, path, GraniteKind.Dense);
 
     /// <summary>
     /// Saves <paramref name="model"/>, declared as Granite (see <see cref="LoadGranite"/>), as a <c>GraniteForCausalLM</c> checkpoint
@@ -51,7 +51,7 @@ public static partial class HuggingFace
     /// are built first, then replaced together.
     /// </summary>
     /// <exception cref="ArgumentException">The model is not laid out as Granite, or its layers, norms or multipliers differ from one another (one configuration cannot say so).</exception>
-    public static void SaveGranite(IModel model, string folder) => SaveGraniteFamily(model, folder, sparse: false);
+    public static void SaveGranite(IModel model, string folder) => SaveGraniteFamily(model, folder, GraniteKind.Dense);
 
     /// <summary>
     /// Loads a Granite MoE checkpoint — transformers' <c>GraniteMoeForCausalLM</c> (IBM's granite-3.0 and -3.1 1b-a400m and 3b-a800m,
@@ -74,25 +74,61 @@ public static partial class HuggingFace
     /// </param>
     /// <exception cref="ArgumentException">The model is not laid out as Granite MoE (the message names the first layer that differs).</exception>
     /// <exception cref="System.IO.InvalidDataException">The checkpoint does not fit the model (all named); nothing is loaded.</exception>
-    public static void LoadGraniteMoe(IModel model, string path) => LoadGraniteFamily(model, path, sparse: true);
+    public static void LoadGraniteMoe(IModel model, string path) => LoadGraniteFamily(model, path, GraniteKind.Moe);
 
     /// <summary>
     /// Saves <paramref name="model"/>, declared as Granite MoE (see <see cref="LoadGraniteMoe"/>), as a <c>GraniteMoeForCausalLM</c>
     /// checkpoint, as <see cref="SaveGranite"/> does Granite's: the experts as the stacks its checkpoints hold.
     /// </summary>
     /// <exception cref="ArgumentException">The model is not laid out as Granite MoE, or its layers, norms or multipliers differ from one another.</exception>
-    public static void SaveGraniteMoe(IModel model, string folder) => SaveGraniteFamily(model, folder, sparse: true);
+    public static void SaveGraniteMoe(IModel model, string folder) => SaveGraniteFamily(model, folder, GraniteKind.Moe);
 
-    private static void LoadGraniteFamily(IModel model, string path, bool sparse)
+    /// <summary>
+    /// Loads a Granite MoE checkpoint with shared experts — transformers' <c>GraniteMoeSharedForCausalLM</c> (IBM's
+    /// moe-7b-1b-active-shared-experts; <c>model_type</c> "granitemoeshared") — into <paramref name="model"/>, declared as Granite MoE's
+    /// layers (see <see cref="LoadGraniteMoe"/>) whose mixtures have a shared expert every row goes through, added as it is:
+    /// <code>
+    /// [RmsNorm(Epsilon = ε)] [Moe(experts: num_local_experts, units: intermediate_size, TopK = num_experts_per_tok, SharedUnits = shared_intermediate_size)] [Scale(residual_multiplier)] [Residual(Layers = 3)]
+    /// </code>
+    /// Each layer's <c>shared_mlp.input_linear.weight</c> [2S, D] (its gate rows, then its up rows) goes into the mixture's
+    /// <c>shared_in</c> (up rows first), <c>shared_mlp.output_linear.weight</c> into <c>shared_out</c>; the rest as <see cref="LoadGraniteMoe"/>.
+    /// A <c>shared_intermediate_size</c> of 0 (its default) is a mixture without a shared expert.
+    /// </summary>
+    /// <param name="model">The model to load into; its parameters change only when everything checks.</param>
+    /// <param name="path">
+    /// The checkpoint's folder (or its safetensors file, or its shards' index) with its <c>config.json</c>, checked against the model
+    /// first, with GraniteMoeSharedConfig's defaults for what it leaves out (GraniteMoeConfig's, and <c>shared_intermediate_size</c> 0).
+    /// </param>
+    /// <exception cref="ArgumentException">The model is not laid out as Granite MoE with shared experts (the message names the first layer that differs).</exception>
+    /// <exception cref="System.IO.InvalidDataException">The checkpoint does not fit the model (all named); nothing is loaded.</exception>
+    public static void LoadGraniteMoeShared(IModel model, string path) => LoadGraniteFamily(model, path, GraniteKind.MoeShared);
+
+    /// <summary>
+    /// Saves <paramref name="model"/>, declared as Granite MoE with shared experts (see <see cref="LoadGraniteMoeShared"/>), as a
+    /// <c>GraniteMoeSharedForCausalLM</c> checkpoint, as <see cref="SaveGraniteMoe"/> does Granite MoE's: each shared expert's gate and up
+    /// rows stacked into <c>shared_mlp.input_linear</c>, gate first.
+    /// </summary>
+    /// <exception cref="ArgumentException">The model is not laid out as Granite MoE with shared experts, or its layers, norms or multipliers differ from one another.</exception>
+    public static void SaveGraniteMoeShared(IModel model, string folder) => SaveGraniteFamily(model, folder, GraniteKind.MoeShared);
+
+    /// <summary>Which of Granite's decoders: dense (granite), with mixtures of experts (granitemoe), and with shared experts besides (granitemoeshared).</summary>
+    private enum GraniteKind
     {
-        var (architecture, layout, files, _, problems) = Checked(model, path, GraniteLayout.Owner(sparse), a => GraniteLayout.Of(a, sparse), (l, c, p) => l.CheckConfig(c, p));
+        Dense,
+        Moe,
+        MoeShared,
+    }
+
+    private static void LoadGraniteFamily(IModel model, string path, GraniteKind kind)
+    {
+        var (architecture, layout, files, _, problems) = Checked(model, path, GraniteLayout.Owner(kind), a => GraniteLayout.Of(a, kind), (l, c, p) => l.CheckConfig(c, p));
         AssignWithHead(model, path, architecture, files, layout.Tied, layout.Sources(), problems);
     }
 
-    private static void SaveGraniteFamily(IModel model, string folder, bool sparse)
+    private static void SaveGraniteFamily(IModel model, string folder, GraniteKind kind)
     {
         ArgumentException.ThrowIfNullOrEmpty(folder);
-        GraniteLayout layout = GraniteLayout.Of(Architecture(model, GraniteLayout.Owner(sparse)), sparse);
+        GraniteLayout layout = GraniteLayout.Of(Architecture(model, GraniteLayout.Owner(kind)), kind);
         RefuseUnlike(model.Architecture!.Name, layout.Family, layout.CheckAlike);
         WriteCheckpoint(folder, SplitIntoTensors(model, layout.Sources()), layout.Config());
     }
@@ -110,28 +146,40 @@ public static partial class HuggingFace
     }
 
     /// <summary>
-    /// A model's layers matched to Granite's (<see cref="Sparse"/>: Granite MoE's): the token table and its multiplier, the decoder layers,
-    /// model.norm, lm_head and the logits' scale.
+    /// A model's layers matched to Granite's (<see cref="Kind"/>: or Granite MoE's, with shared experts or not): the token table and its
+    /// multiplier, the decoder layers, model.norm, lm_head and the logits' scale.
     /// </summary>
-    private sealed record GraniteLayout(bool Sparse, EmbeddingInfo Embedding, ScaleInfo? EmbeddingScale, IReadOnlyList<GraniteBlock> Blocks, RmsNormInfo Norm, DenseInfo Output,
+    private sealed record GraniteLayout(GraniteKind Kind, EmbeddingInfo Embedding, ScaleInfo? EmbeddingScale, IReadOnlyList<GraniteBlock> Blocks, RmsNormInfo Norm, DenseInfo Output,
         ScaleInfo? LogitScale)
     {
         public bool Tied => Output.TiedTo is not null;
 
+        /// <summary>Granite MoE's (with shared experts or not).</summary>
+        public bool Sparse => Kind != GraniteKind.Dense;
+
         /// <summary>The family's name in messages.</summary>
-        public string Family => Sparse ? "Granite MoE" : "Granite";
+        public string Family => Name(Kind);
+
+        private static string Name(GraniteKind kind) => kind switch
+        {
+            GraniteKind.Moe => "Granite MoE",
+            GraniteKind.MoeShared => "GraniteMoeShared",
+            _ => "Granite",
+        };
 
         /// <summary>The family's name for a layout's errors ("Granite's").</summary>
-        public static string Owner(bool sparse) => sparse ? "Granite MoE's" : "Granite's";
+        public static string Owner(GraniteKind kind) => Name(kind) + "'s";
 
-        public static GraniteLayout Of(ModelArchitecture a, bool sparse)
+        public static GraniteLayout Of(ModelArchitecture a, GraniteKind kind)
         {
-            string feedForward = sparse ? "[Moe(experts: E, units: I, TopK = k)] [Scale(residual_multiplier)] [Residual(Layers = 3)]"
+            bool sparse = kind != GraniteKind.Dense, shared = kind == GraniteKind.MoeShared;
+            string moe = $"[Moe(experts: E, units: I, TopK = k{(shared ? ", SharedUnits = S" : "")})]";
+            string feedForward = sparse ? $"{moe} [Scale(residual_multiplier)] [Residual(Layers = 3)]"
                 : "[Dense(I, Activation = Activation.Silu, Gated = true, Bias = false)] [Dense(E, Bias = false)] [Scale(residual_multiplier)] [Residual(Layers = 4)]";
-            string expected = $"{Owner(sparse)} layout: [Embedding] [Scale(embedding_multiplier)], then per decoder layer [RmsNorm] [Attention(Heads = h, KeyValueHeads = g, Causal = true, "
+            string expected = $"{Owner(kind)} layout: [Embedding] [Scale(embedding_multiplier)], then per decoder layer [RmsNorm] [Attention(Heads = h, KeyValueHeads = g, Causal = true, "
                 + $"Rotary = true, Bias = false, Scale = attention_multiplier)] [Scale(residual_multiplier)] [Residual(Layers = 3)] [RmsNorm] {feedForward}, then [RmsNorm] [Dense(V, Bias = false)] "
                 + $"[Scale(1 / logits_scaling)] (a multiplier of 1 may leave its [Scale] out; attention_bias{(sparse ? "" : ", mlp_bias")}: Bias = true; TieEmbedding = true where tied)";
-            var walk = new LayerWalk(a, sparse ? "Granite MoE" : "Granite", expected);
+            var walk = new LayerWalk(a, Name(kind), expected);
             IReadOnlyList<LayerInfo> l = walk.Layers;
             var embedding = walk.At<EmbeddingInfo>(0, "the token table (embed_tokens: an [Embedding], unscaled: embedding_multiplier is a [Scale] after it)", e => e.Scale == 1f);
             int width = embedding.Dim, at = 1;
@@ -151,8 +199,9 @@ public static partial class HuggingFace
                 DenseInfo? mlp = null, down = null;
                 MoeInfo? experts = null;
                 if (sparse)
-                    experts = walk.At<MoeInfo>(at++, $"decoder layer {n}'s block_sparse_moe ([Moe(experts: E, units: I, TopK = k)]: gated experts without biases, renormalised, no shared expert)",
-                        m => m is { Gated: true, Bias: false, NormalizeTopK: true, SharedUnits: 0 } && m.Activation != Activation.None);
+                    experts = walk.At<MoeInfo>(at++, $"decoder layer {n}'s block_sparse_moe ({moe}: gated experts without biases, renormalised, "
+                        + (shared ? "its shared_mlp (SharedUnits, where shared_intermediate_size is not 0) ungated)" : "no shared expert)"),
+                        m => m is { Gated: true, Bias: false, NormalizeTopK: true, SharedExpertGate: false } && m.Activation != Activation.None && (shared || m.SharedUnits == 0));
                 else (mlp, down) = walk.GatedFeedForward(ref at, n, width, mlpBias: true);
                 ScaleInfo? mlpScale = walk.Optional<ScaleInfo>(ref at);
                 walk.At<ResidualInfo>(at++, sparse ? $"decoder layer {n}'s residual around the mixture of experts ([Residual(Layers = 3)] after its [Scale(residual_multiplier)], else 2)"
@@ -165,7 +214,7 @@ public static partial class HuggingFace
                 d => d is { Gated: false, Activation: Activation.None, SoftCap: 0f, Bias: false } && d.Units == embedding.Vocabulary);
             ScaleInfo? logitScale = walk.Optional<ScaleInfo>(ref at);
             if (at < l.Count) throw walk.Differs(at, "nothing (Granite ends with its output layer and the logits' [Scale])");
-            return new GraniteLayout(sparse, embedding, embeddingScale, blocks, norm, output, logitScale);
+            return new GraniteLayout(kind, embedding, embeddingScale, blocks, norm, output, logitScale);
         }
 
         /// <summary>The multipliers as the model declares them (1 where a [Scale] is left out).</summary>
@@ -191,7 +240,17 @@ public static partial class HuggingFace
                 AddSplitAttention(s, b.Attention, hf + "self_attn.", "o_proj");
                 s[b.Post.Name + ".weight"] = [(hf + "post_attention_layernorm.weight", width)];
                 if (b.Experts is { } m)
+                {
                     AddFusedExperts(s, m, hf + "block_sparse_moe.router.layer.weight", hf + "block_sparse_moe.input_linear.weight", hf + "block_sparse_moe.output_linear.weight");
+                    if (m.SharedUnits > 0)
+                    {
+                        // shared_mlp.input_linear [2S, D]: its gate rows, then its up rows (chunk(2)); shared_in holds the up rows first
+                        int units = m.SharedUnits;
+                        string input = hf + "shared_mlp.input_linear.weight";
+                        s[m.Name + ".shared_in"] = [new(input, units, units, 2 * units), new(input, units, 0, 2 * units)];
+                        s[m.Name + ".shared_out"] = [(hf + "shared_mlp.output_linear.weight", m.Width)];
+                    }
+                }
                 else AddGatedFeedForward(s, b.Mlp!, b.Down!, hf);
             }
             s[Norm.Name + ".weight"] = [("model.norm.weight", width)];
@@ -208,7 +267,7 @@ public static partial class HuggingFace
             AttentionInfo a = first.Attention;
             foreach (GraniteBlock b in Blocks.Skip(1).Where(b => b.Attention with { Name = a.Name } != a).Take(1))
                 problems.Add($"'{b.Attention.Name}' differs from '{a.Name}': {Family}'s layers are alike (one num_attention_heads, num_key_value_heads, rope_theta, attention_bias and attention_multiplier)");
-            if (Sparse) MixturesAlike(Blocks.Select(b => b.Experts!), Family, "num_local_experts, intermediate_size, num_experts_per_tok", problems);
+            if (Sparse) MixturesAlike(Blocks.Select(b => b.Experts!), Family, $"num_local_experts, intermediate_size, num_experts_per_tok{(Kind == GraniteKind.MoeShared ? ", shared_intermediate_size" : "")}", problems);
             else
                 foreach (GraniteBlock b in Blocks.Skip(1).Where(b => b.Mlp!.Units != first.Mlp!.Units || b.Mlp.Activation != first.Mlp.Activation || b.Mlp.Bias != first.Mlp.Bias).Take(1))
                     problems.Add($"'{b.Mlp!.Name}' differs from '{first.Mlp!.Name}': Granite's layers are alike (one intermediate_size, hidden_act and mlp_bias)");
@@ -224,8 +283,12 @@ public static partial class HuggingFace
         /// <summary>What config.json says against what the model declares (GraniteConfig's defaults for what it leaves out); each difference added to <paramref name="problems"/>.</summary>
         public void CheckConfig(JsonElement c, List<string> problems)
         {
-            if (!ReadsModelType(c, problems, t => t == ModelType, Sparse ? "LoadGraniteMoe reads Granite MoE's checkpoints (\"granitemoe\")"
-                : "LoadGranite reads Granite's checkpoints (\"granite\"; LoadGraniteMoe reads granitemoe's experts)")) return;
+            if (!ReadsModelType(c, problems, t => t == ModelType, Kind switch
+            {
+                GraniteKind.Moe => "LoadGraniteMoe reads Granite MoE's checkpoints (\"granitemoe\"; LoadGraniteMoeShared reads granitemoeshared's)",
+                GraniteKind.MoeShared => "LoadGraniteMoeShared reads Granite MoE's checkpoints with shared experts (\"granitemoeshared\"; LoadGraniteMoe reads granitemoe's)",
+                _ => "LoadGranite reads Granite's checkpoints (\"granite\"; LoadGraniteMoe reads granitemoe's experts)",
+            })) return;
             GraniteBlock first = Blocks[0];
             AttentionInfo a = first.Attention;
             CheckLlamaLikeConfig(c, problems, Family, LlamaLikeDefaults.Granite, Embedding, Blocks.Select(b => b.Attention).ToArray(), first.FeedForward, Output);
@@ -235,9 +298,10 @@ public static partial class HuggingFace
             {
                 ConfigInt(c, problems, "num_local_experts", m.Experts, $"'{m.Name}' experts", 8);
                 ConfigInt(c, problems, "num_experts_per_tok", m.TopK, $"'{m.Name}' TopK", 2);
+                if (Kind == GraniteKind.MoeShared) ConfigInt(c, problems, "shared_intermediate_size", m.SharedUnits, $"'{m.Name}' SharedUnits", 0);
                 // (absent: "rope"; null, as any other value, turns the rotation off in transformers 4's GraniteMoeModel)
                 if (c.TryGetProperty("position_embedding_type", out JsonElement positions) && !(positions.ValueKind == JsonValueKind.String && positions.GetString() == "rope"))
-                    problems.Add($"position_embedding_type is {positions.GetRawText()}: Granite MoE's layers are laid out here with rotary positions (\"rope\")");
+                    problems.Add($"position_embedding_type is {positions.GetRawText()}: {Family}'s layers are laid out here with rotary positions (\"rope\")");
             }
             else ConfigFlag(c, problems, "mlp_bias", Blocks, b => b.Mlp!.Bias, b => BiasOf(b.Mlp!.Name, b.Mlp.Bias));
             Multiplier(c, problems, "embedding_multiplier", EmbeddingMultiplier, EmbeddingScale is null ? $"no [Scale] after '{Embedding.Name}'" : $"'{EmbeddingScale.Name}'");
@@ -261,7 +325,7 @@ public static partial class HuggingFace
                 problems.Add($"{key} is {(v is null ? "1 (its default)" : Number(value))}, the model declares {Number(declared)} ({where})");
         }
 
-        private string ModelType => Sparse ? "granitemoe" : "granite";
+        private string ModelType => Kind switch { GraniteKind.Moe => "granitemoe", GraniteKind.MoeShared => "granitemoeshared", _ => "granite" };
 
         /// <summary>The config.json of this layout, as transformers' GraniteConfig (GraniteMoeConfig) writes its fields.</summary>
         public byte[] Config()
@@ -269,7 +333,8 @@ public static partial class HuggingFace
             GraniteBlock first = Blocks[0];
             return ConfigJson(w =>
             {
-                WriteLlamaLikeConfig(w, Sparse ? "GraniteMoeForCausalLM" : "GraniteForCausalLM", ModelType, Embedding, Blocks.Count, first.Attention, first.FeedForward, Tied);
+                string architecture = Kind switch { GraniteKind.Moe => "GraniteMoeForCausalLM", GraniteKind.MoeShared => "GraniteMoeSharedForCausalLM", _ => "GraniteForCausalLM" };
+                WriteLlamaLikeConfig(w, architecture, ModelType, Embedding, Blocks.Count, first.Attention, first.FeedForward, Tied);
                 w.WritePropertyName("rms_norm_eps");
                 w.WriteRawValue(JsonFloat(first.Input.Epsilon));
                 if (first.Experts is { } m)
@@ -277,6 +342,7 @@ public static partial class HuggingFace
                     w.WriteNumber("num_local_experts", m.Experts);
                     w.WriteNumber("num_experts_per_tok", m.TopK);
                     w.WriteString("position_embedding_type", "rope");
+                    if (Kind == GraniteKind.MoeShared) w.WriteNumber("shared_intermediate_size", m.SharedUnits);
                     WriteRouterLoss(w, m);
                 }
                 else w.WriteBoolean("mlp_bias", first.Mlp!.Bias);

@@ -2691,7 +2691,7 @@ def make_hf_olmo(name, tied, bias, seed, clip=None):
     lm_head. Two sequences of 11 steps, the second padded after 7."""
     heads, kv = (4, 2) if tied else (2, 2)
     c = {"architectures": ["OlmoForCausalLM"], "model_type": "olmo", "vocab_size": 31, "hidden_size": 32, "intermediate_size": 40,
-         "num_hidden_layers": layers, "num_attention_heads": heads, "num_key_value_heads": kv, "hidden_act": "silu", "max_position_embeddings": 64,
+         "num_hidden_layers": 2, "num_attention_heads": heads, "num_key_value_heads": kv, "hidden_act": "silu", "max_position_embeddings": 64,
          "rope_theta": 5000.0, "rope_scaling": None, "attention_bias": bias, "attention_dropout": 0.0, "clip_qkv": clip,
          "tie_word_embeddings": tied, "pad_token_id": 1, "eos_token_id": 0, "torch_dtype": "float32"}
     torch.manual_seed(seed)
@@ -2746,7 +2746,7 @@ def make_hf_olmo2(name, tied, seed):
     padded after 7."""
     heads, kv = (2, 2) if tied else (4, 2)
     c = {"architectures": ["Olmo2ForCausalLM"], "model_type": "olmo2", "vocab_size": 31, "hidden_size": 32, "intermediate_size": 40,
-         "num_hidden_layers": layers, "num_attention_heads": heads, "num_key_value_heads": kv, "hidden_act": "silu", "max_position_embeddings": 64,
+         "num_hidden_layers": 2, "num_attention_heads": heads, "num_key_value_heads": kv, "hidden_act": "silu", "max_position_embeddings": 64,
          "rope_theta": 500000.0, "rope_scaling": None, "attention_bias": False, "attention_dropout": 0.0, "rms_norm_eps": 1e-06,
          "tie_word_embeddings": tied, "pad_token_id": 1, "eos_token_id": 0, "torch_dtype": "float32"}
     torch.manual_seed(seed)
@@ -2795,7 +2795,7 @@ def make_hf_olmo2(name, tied, seed):
     write_hf_fixture(name, c, state, ids, lengths, logits)
 
 
-def make_hf_granite(moe=False):
+def make_hf_granite(moe=False, shared=0):
     """HfGranite: GraniteForCausalLM as save_pretrained writes it ("model." prefix, float32, lm_head tied to embed_tokens and left
     out), transformers' modeling_granite written out: embed_tokens times embedding_multiplier (12); 2 layers of 4 heads over 2
     key/value heads of 8 values, each input_layernorm (RMSNorm, rms_norm_eps 1e-6), q_proj, k_proj, v_proj and o_proj with their
@@ -2806,11 +2806,14 @@ def make_hf_granite(moe=False):
     HfGraniteMoe (moe): GraniteMoeForCausalLM, modeling_granitemoe written out, the same but for the feed-forward: its
     block_sparse_moe, the router's (router.layer) scores, each row's top 2 of 4, the softmax of those two (GraniteMoeTopKGating),
     each chosen expert's input_linear.weight[e] [2I, H] (gate rows, then up rows: silu(gate) * up), output_linear.weight[e] [H, I],
-    times its weight, added up (index_add_)."""
+    times its weight, added up (index_add_). HfGraniteMoeShared (shared): GraniteMoeSharedForCausalLM, modeling_granitemoeshared
+    written out: besides, each layer's shared_mlp over every row — input_linear [2S, H] chunked into gate then up, silu(gate) * up,
+    output_linear [H, S] — added to the experts' sum before the residual multiplier."""
     heads, kv, E, top_k = 4, 2, 4, 2
-    c = {"architectures": ["GraniteMoeForCausalLM" if moe else "GraniteForCausalLM"], "model_type": "granitemoe" if moe else "granite", "vocab_size": 29,
+    architecture, model_type = ("GraniteMoeSharedForCausalLM", "granitemoeshared") if shared else ("GraniteMoeForCausalLM", "granitemoe") if moe else ("GraniteForCausalLM", "granite")
+    c = {"architectures": [architecture], "model_type": model_type, "vocab_size": 29,
          "hidden_size": 32, "intermediate_size": 24 if moe else 40,
-         "num_hidden_layers": layers, "num_attention_heads": heads, "num_key_value_heads": kv, "hidden_act": "silu", "max_position_embeddings": 64,
+         "num_hidden_layers": 2, "num_attention_heads": heads, "num_key_value_heads": kv, "hidden_act": "silu", "max_position_embeddings": 64,
          "rope_theta": 10000.0, "rope_scaling": None, "rms_norm_eps": 1e-06, "attention_bias": True}
     if not moe:
         c["mlp_bias"] = True
@@ -2818,7 +2821,9 @@ def make_hf_granite(moe=False):
               "tie_word_embeddings": True, "pad_token_id": 0, "bos_token_id": 0, "eos_token_id": 0, "torch_dtype": "float32"})
     if moe:
         c.update({"num_local_experts": E, "num_experts_per_tok": top_k, "output_router_logits": False, "router_aux_loss_coef": 0.001, "position_embedding_type": "rope"})
-    torch.manual_seed(991 if moe else 990)
+    if shared:
+        c["shared_intermediate_size"] = shared
+    torch.manual_seed(992 if shared else 991 if moe else 990)
     H, V, T, I = c["hidden_size"], c["vocab_size"], 11, c["intermediate_size"]
     d, eps = H // heads, c["rms_norm_eps"]
     state = {"model.embed_tokens.weight": nn.Embedding(V, H).weight.detach().clone() * 0.1}
@@ -2831,6 +2836,9 @@ def make_hf_granite(moe=False):
             state[at + "block_sparse_moe.router.layer.weight"] = nn.Linear(H, E, bias=False).weight.detach().clone() * 4  # (a router that prefers)
             state[at + "block_sparse_moe.input_linear.weight"] = torch.randn(E, 2 * I, H) / math.sqrt(H)
             state[at + "block_sparse_moe.output_linear.weight"] = torch.randn(E, H, I) / math.sqrt(I)
+            if shared:
+                random_linear(state, at + "shared_mlp.input_linear", 2 * shared, H, bias=False)
+                random_linear(state, at + "shared_mlp.output_linear", H, shared, bias=False)
         else:
             random_linear(state, at + "mlp.gate_proj", I, H)
             random_linear(state, at + "mlp.up_proj", I, H)
@@ -2860,6 +2868,9 @@ def make_hf_granite(moe=False):
             gate, up = F.linear(h[rows], state[at + "block_sparse_moe.input_linear.weight"][e]).chunk(2, dim=-1)
             y = F.linear(F.silu(gate) * up, state[at + "block_sparse_moe.output_linear.weight"][e])
             out.index_add_(0, rows, y * weights[rows, slot, None])
+        if shared:  # GraniteMoeSharedMLP
+            gate, up = linear(h, at + "shared_mlp.input_linear").chunk(2, dim=-1)
+            out = out + linear(F.silu(gate) * up, at + "shared_mlp.output_linear")
         return out.reshape(x.shape)
     with torch.no_grad():
         x = F.embedding(ids, state["model.embed_tokens.weight"]) * c["embedding_multiplier"]
@@ -2874,7 +2885,7 @@ def make_hf_granite(moe=False):
             x = x + attended * c["residual_multiplier"]
             x = x + mlp(norm(x, at + "post_attention_layernorm"), at) * c["residual_multiplier"]
         logits = F.linear(norm(x, "model.norm"), state["model.embed_tokens.weight"]) / c["logits_scaling"]
-    write_hf_fixture("HfGraniteMoe" if moe else "HfGranite", c, state, ids, lengths, logits)
+    write_hf_fixture("HfGraniteMoeShared" if shared else "HfGraniteMoe" if moe else "HfGranite", c, state, ids, lengths, logits)
 
 
 SPARSE_FAMILIES = {
@@ -4206,9 +4217,10 @@ if __name__ == "__main__":
         make_hf_sparse("HfQwen2MoeMixed", "qwen2_moe", 1006, normalize=False, layers=3, mlp_only=(0,))
         make_hf_sparse("HfQwen3MoeMixed", "qwen3_moe", 1007, normalize=True, head_dim=12, layers=3, sparse_step=2)
         sys.exit(0)
-    if "--hf-granite" in sys.argv:  # only the Granite checkpoints (Granite's, Granite MoE's)
+    if "--hf-granite" in sys.argv:  # only the Granite checkpoints (Granite's, Granite MoE's, with shared experts too)
         make_hf_granite()
         make_hf_granite(moe=True)
+        make_hf_granite(moe=True, shared=20)
         sys.exit(0)
     if "--hf-olmo" in sys.argv:  # only the OLMo and OLMo 2 checkpoints
         make_hf_olmo("HfOlmo", True, False, 980)

@@ -978,6 +978,16 @@ public partial class HfTinyGranite;
 [RmsNorm(Epsilon = 1e-6f)] [Dense(29, TieEmbedding = true, Bias = false)] [Scale(0.125f)]
 public partial class HfTinyGraniteMoe;
 
+// The HfGraniteMoeShared fixture's model (GraniteMoeSharedForCausalLM): HfTinyGraniteMoe's layers, each mixture with a shared
+// expert of 20 (shared_mlp) added as it is.
+[Embedding(vocab: 29, dim: 32)] [Scale(12f)]
+[Repeat(2)]
+[RmsNorm(Epsilon = 1e-6f)] [Attention(Heads = 4, KeyValueHeads = 2, Causal = true, Rotary = true, Scale = 0.125f)] [Scale(0.25f)] [Residual(Layers = 3)]
+[RmsNorm(Epsilon = 1e-6f)] [Moe(experts: 4, units: 24, SharedUnits = 20)] [Scale(0.25f)] [Residual(Layers = 3)]
+[EndRepeat]
+[RmsNorm(Epsilon = 1e-6f)] [Dense(29, TieEmbedding = true, Bias = false)] [Scale(0.125f)]
+public partial class HfTinyGraniteMoeShared;
+
 // Granite's layers with no multiplier left but the attention's and the logits' (their residuals over two and three layers), the
 // logits' a factor whose reciprocal is not exact in float; and one whose residual multipliers differ (which one config.json
 // cannot say).

@@ -1163,9 +1163,55 @@ public sealed class HuggingFaceTests : IDisposable
         layout = Assert.Throws<ArgumentException>(() => HuggingFace.LoadGranite(new HfTinyGraniteMoe(seed: 3), Fixture.Path("HfGranite")));
         Contains(layout.Message, "HfTinyGraniteMoe is not laid out as Granite: layer 7 ('moe', Moe(experts: 4, units: 24, TopK = 2, Activation = Silu))");
         error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadGraniteMoe(new HfTinyGraniteMoe(seed: 3), Fixture.Path("HfGranite")));
-        Contains(error.Message, "model_type is \"granite\": LoadGraniteMoe reads Granite MoE's checkpoints (\"granitemoe\")");
+        Contains(error.Message, "model_type is \"granite\": LoadGraniteMoe reads Granite MoE's checkpoints (\"granitemoe\"; LoadGraniteMoeShared reads granitemoeshared's)");
         error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadGranite(new HfTinyGranite(seed: 3), Fixture.Path(fixture)));
         Contains(error.Message, "model_type is \"granitemoe\": LoadGranite reads Granite's checkpoints (\"granite\"; LoadGraniteMoe reads granitemoe's experts)");
+    }
+
+    /// <summary>
+    /// Granite MoE with shared experts (GraniteMoeSharedForCausalLM, transformers' modeling_granitemoeshared written out): each
+    /// layer's shared_mlp (input_linear's gate rows then up rows, output_linear) added to the experts' sum as it is — the logits of a
+    /// full and a right-padded sequence and each cached step; saved with input_linear stacked as its checkpoints hold it and read
+    /// back; a configuration or layout that differs refused, named, nothing loaded.
+    /// </summary>
+    [Fact]
+    public void AGraniteMoeSharedCheckpointLoadsWithItsSharedExpertsAndSavesBack()
+    {
+        const string fixture = "HfGraniteMoeShared";
+        IModel<int> model = new HfTinyGraniteMoeShared(seed: 1);
+        HuggingFace.LoadGraniteMoeShared(model, Fixture.Path(fixture));
+        AssertCausalLogits(model, fixture);
+        string folder = Path.Combine(_temp, fixture + "-saved");
+        HuggingFace.SaveGraniteMoeShared(model, folder);
+        AssertSavedAsLoaded(fixture, folder);
+        Assert.Equal(20, (int)JsonNode.Parse(File.ReadAllText(Path.Combine(folder, "config.json")))!["shared_intermediate_size"]!);
+        IModel<int> reloaded = new HfTinyGraniteMoeShared(seed: 5);
+        HuggingFace.LoadGraniteMoeShared(reloaded, folder);
+        Assert.Equal(model.Parameters.SelectMany(p => p.AsSpan().ToArray()), reloaded.Parameters.SelectMany(p => p.AsSpan().ToArray()));
+
+        IModel<int> untouched = new HfTinyGraniteMoeShared(seed: 3);
+        float[] before = [.. untouched.Parameters.SelectMany(p => p.AsSpan().ToArray())];
+        var error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadGraniteMoeShared(untouched, Edited(fixture, fixture + "-config", c =>
+        {
+            c["shared_intermediate_size"] = 16;
+            c["position_embedding_type"] = "nope";
+        })));
+        Contains(error.Message, "shared_intermediate_size is 16, the model declares 20 ('moe' SharedUnits)");
+        Contains(error.Message, "position_embedding_type is \"nope\": GraniteMoeShared's layers are laid out here with rotary positions");
+        Assert.Equal(before, untouched.Parameters.SelectMany(p => p.AsSpan().ToArray()));
+        error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadGraniteMoeShared(untouched, Edited(fixture, fixture + "-unshared", c => c.Remove("shared_intermediate_size"))));
+        Contains(error.Message, "shared_intermediate_size is 0 (its default), the model declares 20 ('moe' SharedUnits)");
+        // each loader its own checkpoints, and Granite MoE's mixtures have no shared expert
+        error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadGraniteMoeShared(new HfTinyGraniteMoeShared(seed: 3), Fixture.Path("HfGraniteMoe")));
+        Contains(error.Message, "model_type is \"granitemoe\": LoadGraniteMoeShared reads Granite MoE's checkpoints with shared experts (\"granitemoeshared\"; LoadGraniteMoe reads granitemoe's)");
+        error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadGraniteMoe(new HfTinyGraniteMoe(seed: 3), Fixture.Path(fixture)));
+        Contains(error.Message, "model_type is \"granitemoeshared\": LoadGraniteMoe reads Granite MoE's checkpoints (\"granitemoe\"; LoadGraniteMoeShared reads granitemoeshared's)");
+        var layout = Assert.Throws<ArgumentException>(() => HuggingFace.LoadGraniteMoe(new HfTinyGraniteMoeShared(seed: 3), Fixture.Path("HfGraniteMoe")));
+        Contains(layout.Message, "HfTinyGraniteMoeShared is not laid out as Granite MoE: layer 7 ('moe'");
+        // a mixture without a shared expert where the configuration says none (shared_intermediate_size 0): Granite MoE's checkpoint, relabelled
+        IModel<int> plain = new HfTinyGraniteMoe(seed: 1);
+        HuggingFace.LoadGraniteMoeShared(plain, Edited("HfGraniteMoe", "granitemoe-as-shared", c => c["model_type"] = "granitemoeshared"));
+        AssertCausalLogits(plain, "HfGraniteMoe");
     }
 
     /// <summary>
