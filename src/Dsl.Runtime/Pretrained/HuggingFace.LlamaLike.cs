@@ -28,16 +28,21 @@ public static partial class HuggingFace
         public static implicit operator FeedForward(MoeInfo m) => new(m.Name, m.Units, m.Activation);
     }
 
-    /// <summary>A LLaMA-like configuration class's defaults for what a config.json leaves out (OlmoConfig's, GraniteConfig's, GraniteMoeConfig's).</summary>
-    private sealed record LlamaLikeDefaults(int Vocabulary, int Hidden, int Intermediate, int Layers, int Heads)
+    /// <summary>
+    /// A LLaMA-like configuration class's defaults for what a config.json leaves out (OlmoConfig's, GraniteConfig's, GraniteMoeConfig's,
+    /// CohereConfig's; <see cref="Tied"/>: its <c>tie_word_embeddings</c>).
+    /// </summary>
+    private sealed record LlamaLikeDefaults(int Vocabulary, int Hidden, int Intermediate, int Layers, int Heads, bool Tied = false)
     {
         public static readonly LlamaLikeDefaults Olmo = new(50304, 4096, 11008, 32, 32);
 
         public static readonly LlamaLikeDefaults Granite = new(32000, 4096, 11008, 32, 32);
+
+        public static readonly LlamaLikeDefaults Cohere = new(256000, 8192, 22528, 40, 64, Tied: true);
     }
 
     /// <summary>
-    /// What the configurations of LLaMA's descendants with their own classes share (OLMo's, OLMo 2's, Granite's; <paramref name="defaults"/>
+    /// What the configurations of LLaMA's descendants with their own classes share (OLMo's, OLMo 2's, Granite's, Cohere's; <paramref name="defaults"/>
     /// for what they leave out) against the model: the widths, layers, heads (key/value heads as many as num_attention_heads where
     /// absent; head_dim, where given, hidden_size over them), the gate's activation, the whole-head rotation at rope_theta without
     /// scaling, attention_bias and tie_word_embeddings.
@@ -58,10 +63,11 @@ public static partial class HuggingFace
         CheckPartialRotation(c, problems, a, family, "partial_rotary_factor", 1.0, "rope_theta");
         ConfigFlag(c, problems, "attention_bias", attentions, x => x.Bias, x => $"'{x.Name}' with{(x.Bias ? "" : "out")} biases on q, k, v and o_proj (Bias = {(x.Bias ? "true" : "false")})");
         ConfigFlag(c, problems, "tie_word_embeddings", [output], d => d.TiedTo is not null,
-            d => d.TiedTo is not null ? $"'{d.Name}' tied to the embedding (TieEmbedding = true)" : $"'{d.Name}' with its own weights (declare TieEmbedding = true to tie it)");
+            d => d.TiedTo is not null ? $"'{d.Name}' tied to the embedding (TieEmbedding = true)" : $"'{d.Name}' with its own weights (declare TieEmbedding = true to tie it)",
+            fallback: defaults.Tied);
     }
 
-    /// <summary>The fields the config.json of LLaMA's descendants share (OLMo's, OLMo 2's, Granite's), as their classes write them.</summary>
+    /// <summary>The fields the config.json of LLaMA's descendants share (OLMo's, OLMo 2's, Granite's, Cohere's), as their classes write them.</summary>
     private static void WriteLlamaLikeConfig(System.Text.Json.Utf8JsonWriter w, string architecture, string modelType, EmbeddingInfo embedding, int layers, AttentionInfo a,
         FeedForward mlp, bool tied)
     {

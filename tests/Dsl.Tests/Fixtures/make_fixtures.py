@@ -2888,6 +2888,65 @@ def make_hf_granite(moe=False, shared=0):
     write_hf_fixture("HfGraniteMoeShared" if shared else "HfGraniteMoe" if moe else "HfGranite", c, state, ids, lengths, logits)
 
 
+def make_hf_cohere(name, seed, bias, tied):
+    """HfCohere, HfCohereUntied: CohereForCausalLM as save_pretrained writes it ("model." prefix, float32; a tied lm_head left out),
+    transformers' modeling_cohere written out: embed_tokens; 2 parallel layers of 4 heads over 2 key/value heads of 8 values, each
+    one input_layernorm (CohereLayerNorm: the mean taken out, no bias) feeding both the attention and the mlp, whose outputs the
+    residual adds (x + attn(ln(x)) + mlp(ln(x))); q_proj, k_proj, v_proj and o_proj (their biases with attention_bias), the rotation
+    of each head's pairs (2j, 2j + 1) (Cohere's rotate_half interleaves, its cos and sin repeat_interleave'd) at rope_theta 500, the
+    scores q k^T / sqrt(d), the causal and padding masks; the SwiGLU mlp without biases; model.norm, lm_head (tied: embed_tokens),
+    the logits times logit_scale (0.25). Two sequences of 11 steps, the second padded after 7."""
+    heads, kv = 4, 2
+    c = {"architectures": ["CohereForCausalLM"], "model_type": "cohere", "vocab_size": 27, "hidden_size": 32, "intermediate_size": 48,
+         "logit_scale": 0.25, "num_hidden_layers": 2, "num_attention_heads": heads, "num_key_value_heads": kv, "hidden_act": "silu",
+         "max_position_embeddings": 64, "layer_norm_eps": 1e-05, "rope_theta": 500.0, "rope_scaling": None, "attention_bias": bias,
+         "attention_dropout": 0.0, "use_qk_norm": False, "tie_word_embeddings": tied, "pad_token_id": 0, "bos_token_id": 5,
+         "eos_token_id": 2, "torch_dtype": "float32"}
+    torch.manual_seed(seed)
+    H, V, T, I = c["hidden_size"], c["vocab_size"], 11, c["intermediate_size"]
+    d, eps = H // heads, c["layer_norm_eps"]
+    state = {"model.embed_tokens.weight": nn.Embedding(V, H).weight.detach().clone() * 0.5}
+    for i in range(c["num_hidden_layers"]):
+        at = f"model.layers.{i}."
+        random_norm(state, at + "input_layernorm", H, bias=False)
+        random_split_attention(state, at + "self_attn.", heads, kv, d, H, "o_proj", bias=bias)
+        random_linear(state, at + "mlp.gate_proj", I, H, bias=False)
+        random_linear(state, at + "mlp.up_proj", I, H, bias=False)
+        random_linear(state, at + "mlp.down_proj", H, I, bias=False)
+    random_norm(state, "model.norm", H, bias=False)
+    if not tied:
+        random_linear(state, "lm_head", V, H, bias=False)
+    ids, lengths, blocked = padded_batch(V, T)
+    inv_freq = 1.0 / (c["rope_theta"] ** (torch.arange(0, d, 2).float() / d))
+    emb = torch.repeat_interleave(torch.outer(torch.arange(T).float(), inv_freq), 2, dim=-1)  # CohereRotaryEmbedding
+    cos, sin = emb.cos(), emb.sin()
+
+    def rotated(x):  # [B, heads, T, d]: Cohere's rotate_half, the pairs (2j, 2j + 1)
+        return x * cos + torch.stack([-x[..., 1::2], x[..., ::2]], dim=-1).flatten(-2) * sin
+
+    def linear(x, prefix):
+        return F.linear(x, state[prefix + ".weight"], state.get(prefix + ".bias"))
+
+    def norm(x, prefix):  # CohereLayerNorm
+        mean = x.mean(-1, keepdim=True)
+        variance = (x - mean).pow(2).mean(-1, keepdim=True)
+        return (x - mean) * torch.rsqrt(variance + eps) * state[prefix + ".weight"]
+    with torch.no_grad():
+        x = F.embedding(ids, state["model.embed_tokens.weight"])
+        for i in range(c["num_hidden_layers"]):
+            at = f"model.layers.{i}."
+            h = norm(x, at + "input_layernorm")
+            q = rotated(linear(h, at + "self_attn.q_proj").view(2, T, heads, d).transpose(1, 2))
+            k = rotated(linear(h, at + "self_attn.k_proj").view(2, T, kv, d).transpose(1, 2)).repeat_interleave(heads // kv, dim=1)
+            v = linear(h, at + "self_attn.v_proj").view(2, T, kv, d).transpose(1, 2).repeat_interleave(heads // kv, dim=1)
+            weights = ((q @ k.transpose(-1, -2)) / math.sqrt(d)).masked_fill(blocked, torch.finfo(torch.float32).min).softmax(-1)
+            attended = linear((weights @ v).transpose(1, 2).reshape(2, T, heads * d), at + "self_attn.o_proj")
+            mlp = linear(F.silu(linear(h, at + "mlp.gate_proj")) * linear(h, at + "mlp.up_proj"), at + "mlp.down_proj")
+            x = x + attended + mlp
+        logits = F.linear(norm(x, "model.norm"), state["model.embed_tokens.weight" if tied else "lm_head.weight"]) * c["logit_scale"]
+    write_hf_fixture(name, c, state, ids, lengths, logits)
+
+
 SPARSE_FAMILIES = {
     # model_type: (architecture, the mixture's prefix, the experts' (gate, up, down) names, the experts' key, the units' key, QK-norm)
     "mixtral": ("MixtralForCausalLM", "block_sparse_moe.", ("w1", "w3", "w2"), "num_local_experts", "intermediate_size", None),
@@ -4216,6 +4275,10 @@ if __name__ == "__main__":
         make_hf_sparse("HfQwen2Moe", "qwen2_moe", 1005, normalize=False)
         make_hf_sparse("HfQwen2MoeMixed", "qwen2_moe", 1006, normalize=False, layers=3, mlp_only=(0,))
         make_hf_sparse("HfQwen3MoeMixed", "qwen3_moe", 1007, normalize=True, head_dim=12, layers=3, sparse_step=2)
+        sys.exit(0)
+    if "--hf-cohere" in sys.argv:  # only the Cohere checkpoints
+        make_hf_cohere("HfCohere", 1010, bias=True, tied=True)
+        make_hf_cohere("HfCohereUntied", 1011, bias=False, tied=False)
         sys.exit(0)
     if "--hf-granite" in sys.argv:  # only the Granite checkpoints (Granite's, Granite MoE's, with shared experts too)
         make_hf_granite()

@@ -968,6 +968,30 @@ public partial class HfTinyRobertaMaskedLM;
 [RmsNorm(Epsilon = 1e-6f)] [Dense(29, TieEmbedding = true, Bias = false)] [Scale(0.125f)]
 public partial class HfTinyGranite;
 
+// The HfCohere fixture's model (CohereForCausalLM): parallel layers, one layer norm without a shift for both branches, 4 heads over
+// 2 with attention_bias, Cohere's interleaved rotation at base 500 (read by reordering the query and key rows), the tied head, the
+// logits times logit_scale.
+[Embedding(vocab: 27, dim: 32)]
+[Repeat(2)]
+[LayerNorm(Bias = false)] [Attention(Heads = 4, KeyValueHeads = 2, Causal = true, Rotary = true, RotaryBase = 500f)]
+[Branch]
+[Dense(48, Activation = Activation.Silu, Gated = true, Bias = false)] [Dense(32, Bias = false)]
+[Residual(Layers = 3)] [Residual(Layers = 6)]
+[EndRepeat]
+[LayerNorm(Bias = false)] [Dense(27, TieEmbedding = true, Bias = false)] [Scale(0.25f)]
+public partial class HfTinyCohere;
+
+// The HfCohereUntied fixture's model: HfTinyCohere's without the attention's biases, its head its own.
+[Embedding(vocab: 27, dim: 32)]
+[Repeat(2)]
+[LayerNorm(Bias = false)] [Attention(Heads = 4, KeyValueHeads = 2, Causal = true, Rotary = true, RotaryBase = 500f, Bias = false)]
+[Branch]
+[Dense(48, Activation = Activation.Silu, Gated = true, Bias = false)] [Dense(32, Bias = false)]
+[Residual(Layers = 3)] [Residual(Layers = 6)]
+[EndRepeat]
+[LayerNorm(Bias = false)] [Dense(27, Bias = false)] [Scale(0.25f)]
+public partial class HfTinyCohereUntied;
+
 // The HfGraniteMoe fixture's model (GraniteMoeForCausalLM): Granite's multipliers and attention, a mixture of 4 SwiGLU experts of
 // 24, 2 per row (the softmax of the two top scores: the renormalised top 2), its output times 0.25 before its residual.
 [Embedding(vocab: 29, dim: 32)] [Scale(12f)]

@@ -586,7 +586,7 @@ public sealed class HuggingFaceTests : IDisposable
         Contains(error.Message, "hidden_act is \"gelu\": declare 'dense' with Activation = Activation.Gelu");
         Contains(error.Message, "qk_layernorm is true");
         Contains(error.Message, "tie_word_embeddings is true");
-        Contains(error.Message, "layer_norm_eps is 1E-06");
+        Contains(error.Message, "layer_norm_eps is 1E-06, the model declares 1E-05 ('layernorm' Epsilon)");
         Assert.Equal(before, untouched.Parameters["dense_4.weight"].AsSpan().ToArray());
         // num_key_value_heads null (PhiConfig's default): as many as the heads, which the model does not declare
         error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadPhi(untouched, Edited("HfPhi", "phi-kv-null", c => c["num_key_value_heads"] = null)));
@@ -1212,6 +1212,51 @@ public sealed class HuggingFaceTests : IDisposable
         IModel<int> plain = new HfTinyGraniteMoe(seed: 1);
         HuggingFace.LoadGraniteMoeShared(plain, Edited("HfGraniteMoe", "granitemoe-as-shared", c => c["model_type"] = "granitemoeshared"));
         AssertCausalLogits(plain, "HfGraniteMoe");
+    }
+
+    /// <summary>
+    /// Cohere's checkpoints (CohereForCausalLM, transformers' modeling_cohere written out): parallel layers with one bias-free layer
+    /// norm, the interleaved rotation read by reordering each head's query and key rows (and biases), the logits scaled — tied with
+    /// attention biases, and untied without: the logits of a full and a right-padded sequence at their valid steps and each cached
+    /// step; saved with the rows back in Cohere's order and read back; a configuration or layout that differs refused, named.
+    /// </summary>
+    [Theory]
+    [InlineData("HfCohere")]
+    [InlineData("HfCohereUntied")]
+    public void ACohereCheckpointGivesItsLogits(string fixture)
+    {
+        Func<int, IModel<int>> create = fixture == "HfCohere" ? seed => new HfTinyCohere(seed) : seed => new HfTinyCohereUntied(seed);
+        IModel<int> model = create(1);
+        HuggingFace.LoadCohere(model, Fixture.Path(fixture));
+        AssertCausalLogits(model, fixture);
+        string folder = Path.Combine(_temp, fixture + "-saved");
+        HuggingFace.SaveCohere(model, folder);
+        AssertSavedAsLoaded(fixture, folder);
+        IModel<int> reloaded = create(5);
+        HuggingFace.LoadCohere(reloaded, folder);
+        Assert.Equal(model.Parameters.SelectMany(p => p.AsSpan().ToArray()), reloaded.Parameters.SelectMany(p => p.AsSpan().ToArray()));
+
+        IModel<int> untouched = create(3);
+        float[] before = [.. untouched.Parameters.SelectMany(p => p.AsSpan().ToArray())];
+        var error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadCohere(untouched, Edited(fixture, fixture + "-config", c =>
+        {
+            c.Remove("logit_scale");
+            c["use_qk_norm"] = true;
+            c["layer_norm_eps"] = 1e-6;
+            c["rope_theta"] = 10000.0;
+            c.Remove("tie_word_embeddings");
+        })));
+        Contains(error.Message, "logit_scale is 0.0625 (its default): the logits are scaled by it, so declare [Scale(0.0625f)] after 'dense_4' ('scale' is 0.25)");
+        Contains(error.Message, "use_qk_norm is true: Command R+'s layer norm of each head's queries and keys is not laid out here");
+        Contains(error.Message, "layer_norm_eps is 1E-06, the model declares 1E-05 ('layernorm' Epsilon)");
+        Contains(error.Message, "rope_theta is 10000, the model declares 500 ('attention' RotaryBase)");
+        if (fixture == "HfCohereUntied") Contains(error.Message, "tie_word_embeddings is true (its default), the model declares 'dense_4' with its own weights (declare TieEmbedding = true to tie it)");
+        Assert.Equal(before, untouched.Parameters.SelectMany(p => p.AsSpan().ToArray()));
+        error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadCohere(create(3), Fixture.Path("HfLlama")));
+        Contains(error.Message, "LoadCohere reads Cohere's checkpoints (\"cohere\"");
+        // the norms and the feed-forward in their places: LLaMA's sequential layers are not Cohere's parallel ones
+        var layout = Assert.Throws<ArgumentException>(() => HuggingFace.LoadCohere(new HfTinyQwen2(seed: 3), Fixture.Path(fixture)));
+        Contains(layout.Message, "HfTinyQwen2 is not laid out as Cohere");
     }
 
     /// <summary>
