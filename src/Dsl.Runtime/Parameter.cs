@@ -176,8 +176,9 @@ public sealed class Parameter
     }
 
     /// <summary>
-    /// Whether this tensor's gradient has been made: false until a backward pass, an optimiser or a read of
-    /// <see cref="Grad"/> asks for it (a model only run forward never makes it).
+    /// Whether the host's copy of this tensor's gradient has been made: false until a backward pass on the host, an optimiser or a
+    /// read of <see cref="Grad"/> asks for it (a model only run forward never makes it; a model on a device accumulates into the
+    /// device's copy, and the host's is made when <see cref="Grad"/> brings it back).
     /// </summary>
     public bool HasGradient => Volatile.Read(ref _home.Grad) is not null;
 

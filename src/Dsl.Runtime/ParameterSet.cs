@@ -258,12 +258,10 @@ public sealed class ParameterSet : IReadOnlyList<Parameter>
             TensorRows[] parts = sources[p.Name];
             int rows = TensorRows.StackedShape(p.Shape, parts)![0];
             int at = 0, row = rows == 0 ? 0 : p.Length / rows;
-            (string? Name, float[] Values) last = (null, []);
             foreach (TensorRows part in parts)
             {
-                // a fused tensor's parts, one after the other, convert it once
-                if (last.Name != part.Name) last = (part.Name, tensors[part.Name].ToFloat());
-                last.Values.AsSpan(part.First * row, part.Rows * row).CopyTo(values.AsSpan(at));
+                // each part's rows straight into the parameter's values (a tensor left in its file reads those rows alone)
+                tensors[part.Name].CopyFloatsTo((long)part.First * row, values.AsSpan(at, part.Rows * row));
                 at += part.Rows * row;
             }
             return values;

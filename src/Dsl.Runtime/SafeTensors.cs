@@ -38,6 +38,10 @@ public sealed class SafeTensor
 {
     private readonly byte[]? _data;
     private readonly float[]? _floats;
+    private readonly FileRange? _range; // a tensor left in its file (SafeTensors.Index): read when its values are asked for
+
+    /// <summary>Where a tensor's bytes lie in a file: <see cref="Length"/> bytes from <see cref="Offset"/>.</summary>
+    internal sealed record FileRange(string Path, long Offset, long Length);
 
     internal SafeTensor(string name, SafeTensorsDType dtype, long[] shape, byte[] data)
     {
@@ -56,6 +60,15 @@ public sealed class SafeTensor
         _floats = floats;
     }
 
+    /// <summary>A tensor whose bytes stay in its file until its values are asked for (<see cref="SafeTensors.Index"/>).</summary>
+    internal SafeTensor(string name, SafeTensorsDType dtype, long[] shape, FileRange range)
+    {
+        Name = name;
+        DType = dtype;
+        Shape = shape;
+        _range = range;
+    }
+
     /// <summary>The values of a tensor read as floats (past one byte array's length), without a copy; empty for the others.</summary>
     internal ReadOnlySpan<float> HeldFloats => _floats;
 
@@ -71,8 +84,90 @@ public sealed class SafeTensor
     /// <summary>The raw bytes, little-endian.</summary>
     /// <exception cref="InvalidOperationException">The tensor has more bytes than one array holds (an F32 tensor of over 537 M
     /// values): read its values with <see cref="ToFloat"/>.</exception>
-    public byte[] Data => _data ?? throw new InvalidOperationException(
-        $"Tensor '{Name}' has {ElementCount * 4L} bytes, more than one byte array holds ({Array.MaxLength}); read its values with ToFloat().");
+    public byte[] Data => _data ?? (_range is { Length: <= int.MaxValue } r && r.Length <= Array.MaxLength ? ReadRange(r.Offset, (int)r.Length) : throw new InvalidOperationException(
+        $"Tensor '{Name}' has {_range?.Length ?? ElementCount * 4L} bytes, more than one byte array holds ({Array.MaxLength}); read its values with ToFloat()."));
+
+    /// <summary>Bytes of a tensor left in its file: <paramref name="count"/> from <paramref name="offset"/> in the file, read now.</summary>
+    private byte[] ReadRange(long offset, int count)
+    {
+        var bytes = new byte[count];
+        ReadRange(offset, bytes);
+        return bytes;
+    }
+
+    private void ReadRange(long offset, Span<byte> into)
+    {
+        using Microsoft.Win32.SafeHandles.SafeFileHandle file = File.OpenHandle(_range!.Path, FileMode.Open, FileAccess.Read, FileShare.Read);
+        for (int done = 0; done < into.Length;)
+        {
+            int n = RandomAccess.Read(file, into.Slice(done), offset + done);
+            if (n == 0) throw new InvalidDataException($"Invalid safetensors file '{_range.Path}': the file ended while tensor '{Name}' was read (it changed after its header was read).");
+            done += n;
+        }
+    }
+
+    /// <summary>The bytes one value takes in the file.</summary>
+    private int ValueBytes => DType switch
+    {
+        SafeTensorsDType.F64 or SafeTensorsDType.I64 => 8,
+        SafeTensorsDType.F32 or SafeTensorsDType.I32 => 4,
+        SafeTensorsDType.F16 or SafeTensorsDType.BF16 or SafeTensorsDType.I16 => 2,
+        _ => 1,
+    };
+
+    /// <summary>
+    /// Values <paramref name="first"/> … <paramref name="first"/> + <paramref name="destination"/>.Length − 1 converted to float into
+    /// <paramref name="destination"/> (from F32, F64, F16 or BF16): a tensor left in its file reads those values' bytes alone, F32 straight
+    /// into the destination and the others a block at a time — what a loader copies a parameter's rows with, no copy of the whole tensor.
+    /// </summary>
+    internal void CopyFloatsTo(long first, Span<float> destination)
+    {
+        if (!IsFloatingPoint) throw new InvalidDataException($"Tensor '{Name}' holds {DType}; expected a floating-point type (F32, F64, F16, BF16).");
+        if (first < 0 || first + destination.Length > ElementCount)
+            throw new ArgumentOutOfRangeException(nameof(first), $"Values {first} … {first + destination.Length - 1} of tensor '{Name}' lie past its {ElementCount}.");
+        if (_range is not { } r)
+        {
+            if (_floats is not null) _floats.AsSpan(checked((int)first), destination.Length).CopyTo(destination);
+            else Convert(_data.AsSpan(checked((int)(first * ValueBytes)), destination.Length * ValueBytes), destination);
+            return;
+        }
+        int size = ValueBytes;
+        if (DType == SafeTensorsDType.F32 && BitConverter.IsLittleEndian)
+        {
+            ReadRange(r.Offset + first * 4, MemoryMarshal.AsBytes(destination));
+            return;
+        }
+        const int Block = 16384; // values a block: 64 KB of F64, 32 KB of F16 and BF16
+        byte[] buffer = new byte[Math.Min(Block, destination.Length) * size];
+        for (int at = 0; at < destination.Length; at += Block)
+        {
+            int n = Math.Min(Block, destination.Length - at);
+            Span<byte> bytes = buffer.AsSpan(0, n * size);
+            ReadRange(r.Offset + (first + at) * size, bytes);
+            Convert(bytes, destination.Slice(at, n));
+        }
+    }
+
+    /// <summary>Little-endian values of this tensor's type converted to float.</summary>
+    private void Convert(ReadOnlySpan<byte> b, Span<float> into)
+    {
+        if (DType == SafeTensorsDType.F32 && BitConverter.IsLittleEndian)
+        {
+            MemoryMarshal.Cast<byte, float>(b).CopyTo(into);
+            return;
+        }
+        for (int i = 0; i < into.Length; i++)
+        {
+            into[i] = DType switch
+            {
+                SafeTensorsDType.F32 => BinaryPrimitives.ReadSingleLittleEndian(b.Slice(i * 4)),
+                SafeTensorsDType.F64 => (float)BinaryPrimitives.ReadDoubleLittleEndian(b.Slice(i * 8)),
+                SafeTensorsDType.F16 => (float)BinaryPrimitives.ReadHalfLittleEndian(b.Slice(i * 2)),
+                SafeTensorsDType.BF16 => BitConverter.Int32BitsToSingle(BinaryPrimitives.ReadUInt16LittleEndian(b.Slice(i * 2)) << 16),
+                _ => throw new InvalidDataException($"Tensor '{Name}' holds {DType}; expected a floating-point type (F32, F64, F16, BF16)."),
+            };
+        }
+    }
 
     /// <summary>Whether the values are floating-point (F32, F64, F16, BF16), which parameters read; the others are integers or booleans.</summary>
     public bool IsFloatingPoint => DType is SafeTensorsDType.F32 or SafeTensorsDType.F64 or SafeTensorsDType.F16 or SafeTensorsDType.BF16;
@@ -93,23 +188,8 @@ public sealed class SafeTensor
     {
         if (_floats is not null) return (float[])_floats.Clone();
         var result = new float[ElementCount];
-        ReadOnlySpan<byte> b = Data;
-        if (DType == SafeTensorsDType.F32 && BitConverter.IsLittleEndian)
-        {
-            MemoryMarshal.Cast<byte, float>(b).Slice(0, result.Length).CopyTo(result);
-            return result;
-        }
-        for (int i = 0; i < result.Length; i++)
-        {
-            result[i] = DType switch
-            {
-                SafeTensorsDType.F32 => BinaryPrimitives.ReadSingleLittleEndian(b.Slice(i * 4)),
-                SafeTensorsDType.F64 => (float)BinaryPrimitives.ReadDoubleLittleEndian(b.Slice(i * 8)),
-                SafeTensorsDType.F16 => (float)BinaryPrimitives.ReadHalfLittleEndian(b.Slice(i * 2)),
-                SafeTensorsDType.BF16 => BitConverter.Int32BitsToSingle(BinaryPrimitives.ReadUInt16LittleEndian(b.Slice(i * 2)) << 16),
-                _ => throw new InvalidDataException($"Tensor '{Name}' holds {DType}; expected a floating-point type (F32, F64, F16, BF16)."),
-            };
-        }
+        if (_range is not null) CopyFloatsTo(0, result);
+        else Convert(Data.AsSpan(0, result.Length * ValueBytes), result);
         return result;
     }
 
@@ -122,7 +202,19 @@ public sealed class SafeTensor
         if (!Shape.AsSpan().SequenceEqual(other.Shape)) return false;
         if (_floats is not null && other._floats is not null) return _floats.AsSpan().SequenceEqual(other._floats);
         if (_data is not null && other._data is not null && DType == other.DType) return _data.AsSpan().SequenceEqual(other._data);
-        return ToFloat().AsSpan().SequenceEqual(other.ToFloat());
+        // a block at a time (a tied table left in its file, a vocabulary by the width, is not converted whole, twice)
+        const int Block = 65536;
+        long count = ElementCount;
+        var mine = new float[(int)Math.Min(Block, count)];
+        var theirs = new float[mine.Length];
+        for (long at = 0; at < count; at += Block)
+        {
+            int n = (int)Math.Min(Block, count - at);
+            CopyFloatsTo(at, mine.AsSpan(0, n));
+            other.CopyFloatsTo(at, theirs.AsSpan(0, n));
+            if (!mine.AsSpan(0, n).SequenceEqual(theirs.AsSpan(0, n))) return false;
+        }
+        return true;
     }
 
     private int Int32At(long value, int index) => value is >= int.MinValue and <= int.MaxValue ? (int)value
@@ -228,6 +320,34 @@ public static class SafeTensors
         var result = new Dictionary<string, SafeTensor>(StringComparer.Ordinal);
         foreach (Entry e in entries)
             result.Add(e.Name, new SafeTensor(e.Name, e.DType, e.Shape, data.Slice((int)e.Begin, Checked(e, source)).ToArray()));
+        return result;
+    }
+
+    /// <summary>
+    /// Every tensor of the safetensors file at <paramref name="path"/>, its header read and checked as <see cref="Read(string)"/> checks
+    /// it, each tensor's bytes left in the file until its values are asked for: what the Hugging Face loaders read a checkpoint with,
+    /// so that loading holds the model's values and the staged ones, not the file's bytes besides (a tensor's values are read again
+    /// each time they are asked for; the file must stay as it is until then).
+    /// </summary>
+    internal static Dictionary<string, SafeTensor> Index(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        long dataStart;
+        List<Entry> entries;
+        using (var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1))
+        {
+            long length = file.Length;
+            Span<byte> prefix = stackalloc byte[8];
+            int got = file.ReadAtLeast(prefix, 8, throwOnEndOfStream: false);
+            ulong headerLength = HeaderLength(prefix.Slice(0, got), length, path);
+            byte[] header = new byte[headerLength];
+            file.ReadExactly(header);
+            dataStart = 8 + (long)headerLength;
+            entries = ParseHeader(header, length - dataStart, path, out _);
+        }
+        var result = new Dictionary<string, SafeTensor>(StringComparer.Ordinal);
+        foreach (Entry e in entries)
+            result.Add(e.Name, new SafeTensor(e.Name, e.DType, e.Shape, new SafeTensor.FileRange(path, dataStart + e.Begin, e.End - e.Begin)));
         return result;
     }
 

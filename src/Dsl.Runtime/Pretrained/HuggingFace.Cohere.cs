@@ -37,8 +37,9 @@ public static partial class HuggingFace
     /// The checkpoint's folder (or its safetensors file, or its shards' index) with its <c>config.json</c>, checked against the
     /// model first, with CohereConfig's defaults for what it leaves out: <c>vocab_size</c> (256000), <c>hidden_size</c> (8192),
     /// <c>intermediate_size</c> (22528), <c>num_hidden_layers</c> (40), <c>num_attention_heads</c> (64), <c>num_key_value_heads</c> (as
-    /// many), <c>hidden_act</c> ("silu"), <c>rope_theta</c> (10000), <c>layer_norm_eps</c> (1e-5), <c>logit_scale</c> (0.0625),
-    /// <c>attention_bias</c> and <c>use_qk_norm</c> (false) and <c>tie_word_embeddings</c> (true); a <c>rope_scaling</c> is refused.
+    /// many), <c>hidden_act</c> ("silu"), <c>layer_norm_eps</c> (1e-5), <c>logit_scale</c> (0.0625),
+    /// <c>attention_bias</c> and <c>use_qk_norm</c> (false) and <c>tie_word_embeddings</c> (true); <c>rope_theta</c> must be given (its
+    /// default differs between transformers 4 and 5), and a <c>rope_scaling</c> is refused.
     /// </param>
     /// <exception cref="ArgumentException">The model is not laid out as Cohere (the message names the first layer that differs).</exception>
     /// <exception cref="System.IO.InvalidDataException">
@@ -168,6 +169,9 @@ public static partial class HuggingFace
         {
             if (!ReadsModelType(c, problems, t => t == "cohere", "LoadCohere reads Cohere's checkpoints (\"cohere\"; Cohere 2's sliding layers are not laid out here)")) return;
             CheckLlamaLikeConfig(c, problems, "Cohere", LlamaLikeDefaults.Cohere, Embedding, Blocks.Select(b => b.Attention).ToArray(), Blocks[0].Mlp, Output);
+            // (CohereConfig's default base moved from 10000 in transformers 4 to 500000 in 5: a configuration must say which it means)
+            if (Value(c, "rope_theta") is null && Value(c, "rope_parameters") is null)
+                problems.Add("rope_theta is not given: transformers 4 reads Cohere's rotary base as 10000 and transformers 5 as 500000; state it in config.json");
             CheckAlike(problems);
             ConfigEpsilon(c, problems, "layer_norm_eps", 1e-5, Blocks.Select(b => b.Norm).Append(Norm));
             if (Value(c, "use_qk_norm") is { ValueKind: JsonValueKind.True })

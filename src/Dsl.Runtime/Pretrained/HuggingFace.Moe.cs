@@ -109,7 +109,8 @@ public static partial class HuggingFace
     /// <c>self_attn.q_norm</c> and <c>k_norm</c> (a head's width) go into the attention's, <c>mlp.gate</c> into the mixture's router,
     /// each expert's <c>up_proj</c> then <c>gate_proj</c> into its block of <c>weight_in</c> and <c>down_proj</c> into <c>weight_out</c>'s.
     /// Dense layers among the sparse ones, where the configuration has them (layer i is dense where it is in <c>mlp_only_layers</c> or
-    /// i + 1 is not a multiple of <c>decoder_sparse_step</c>, as Qwen3MoeDecoderLayer chooses), are declared in their places as LLaMA's
+    /// i + 1 is not a multiple of <c>decoder_sparse_step</c>, as Qwen3MoeDecoderLayer chooses; every layer where <c>num_experts</c> is 0, a
+    /// checkpoint this loader refuses), are declared in their places as LLaMA's
     /// feed-forward, <c>[Dense(intermediate_size, Activation = Activation.Silu, Gated = true, Bias = false)] [Dense(hidden_size, Bias = false)]
     /// [Residual(Layers = 3)]</c>, their <c>mlp.up_proj</c> then <c>gate_proj</c> rows in the first and <c>down_proj</c> in the second.
     /// Sliding windows (<c>use_sliding_window</c>) are refused.
@@ -314,7 +315,7 @@ public static partial class HuggingFace
             if (blocks.Count == 0) throw walk.Differs(at, $"decoder layer 0's input_layernorm ([RmsNorm]) and self_attn ({attention})");
             var norm = walk.At<RmsNormInfo>(at++, "the last norm (model.norm: [RmsNorm])", _ => true);
             if (!blocks.Any(b => b.Sparse))
-                throw new ArgumentException($"{a.Name} is not laid out as {family.Name}: none of its {blocks.Count} decoder layers has a mixture of experts ({moe}); {family.Owner} checkpoints have one at least");
+                throw new ArgumentException($"{a.Name} is not laid out as {family.Name}: none of its {blocks.Count} decoder layers has a mixture of experts ({moe}); {family.Loader} reads checkpoints with one in a layer at least");
             var output = walk.At<DenseInfo>(at++, $"the output layer (lm_head: [Dense({embedding.Vocabulary}, Bias = false)], or TieEmbedding = true)",
                 d => d is { Gated: false, Activation: Activation.None, SoftCap: 0f, Bias: false } && d.Units == embedding.Vocabulary);
             if (at < l.Count) throw walk.Differs(at, $"nothing ({family.Name} ends with its output layer)");
@@ -411,8 +412,8 @@ public static partial class HuggingFace
         }
 
         /// <summary>
-        /// Which layers the configuration makes sparse — layer i unless it is in <c>mlp_only_layers</c> or i + 1 is not a multiple of
-        /// <c>decoder_sparse_step</c> (Qwen2MoeDecoderLayer's and Qwen3MoeDecoderLayer's choice; the experts' count checked apart) — against
+        /// Which layers the configuration makes sparse — layer i unless it is in <c>mlp_only_layers</c>, i + 1 is not a multiple of
+        /// <c>decoder_sparse_step</c> or there are no experts (Qwen2MoeDecoderLayer's and Qwen3MoeDecoderLayer's choice) — against
         /// the model's; each layer that differs named. Keys of another type are named instead.
         /// </summary>
         private void CheckSparseLayers(JsonElement c, List<string> problems)
@@ -433,10 +434,13 @@ public static partial class HuggingFace
                 }
                 dense.UnionWith(only.EnumerateArray().Select(x => x.GetInt32()));
             }
-            string rule = $"mlp_only_layers [{string.Join(", ", dense.Order())}], decoder_sparse_step {step}";
+            // (no experts at all: every layer dense, whatever the other keys say)
+            string expertsKey = Value(c, Family.ExpertsKey) is null && Value(c, "num_local_experts") is not null ? "num_local_experts" : Family.ExpertsKey;
+            bool none = Value(c, expertsKey) is { ValueKind: JsonValueKind.Number } experts && experts.TryGetInt32(out int count) && count == 0;
+            string rule = none ? $"{expertsKey} 0" : $"mlp_only_layers [{string.Join(", ", dense.Order())}], decoder_sparse_step {step}";
             for (int i = 0; i < Blocks.Count; i++)
             {
-                bool sparse = !dense.Contains(i) && (i + 1) % step == 0;
+                bool sparse = !none && !dense.Contains(i) && (i + 1) % step == 0;
                 SparseBlock b = Blocks[i];
                 if (sparse && !b.Sparse)
                     problems.Add($"decoder layer {i} is sparse in the checkpoint ({rule}), the model declares a dense feed-forward there ('{b.Mlp!.Name}'): declare its [Moe]");

@@ -801,7 +801,7 @@ public static partial class HuggingFace
         var all = new Dictionary<string, SafeTensor>(StringComparer.Ordinal);
         foreach (string file in files)
         {
-            foreach (KeyValuePair<string, SafeTensor> t in SafeTensors.Read(file))
+            foreach (KeyValuePair<string, SafeTensor> t in SafeTensors.Index(file)) // (each tensor read when its values are copied: no copy of the file held)
             {
                 if (!all.TryAdd(t.Key, t.Value))
                     throw new InvalidDataException($"Tensor '{t.Key}' is in more than one shard ('{file}' among them).");

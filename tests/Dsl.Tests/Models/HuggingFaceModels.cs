@@ -12,6 +12,13 @@ namespace Dsl.Tests.Models;
 [RmsNorm(Epsilon = 1e-5f)] [Dense(17, Bias = false)]
 public partial class HfTinyLlama;
 
+// A LLaMA wide enough that loading its checkpoint shows what loading holds (1.6 M values, 6.4 MB): LoadingHoldsNoCopyOfTheFile.
+[Embedding(vocab: 2000, dim: 256)]
+[RmsNorm] [Attention(Heads = 4, Causal = true, Rotary = true, Bias = false)] [Residual(Layers = 2)]
+[RmsNorm] [Dense(512, Activation = Activation.Silu, Gated = true, Bias = false)] [Dense(256, Bias = false)] [Residual(Layers = 3)]
+[RmsNorm] [Dense(2000, Bias = false)]
+public partial class WideLlama;
+
 // HfTinyLlama with GPT-Neo's attention biases (the output projection's alone), which no LLaMA-family configuration says.
 [Embedding(vocab: 17, dim: 16)]
 [Repeat(2)]

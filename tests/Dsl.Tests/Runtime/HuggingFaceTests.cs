@@ -99,6 +99,27 @@ public sealed class HuggingFaceTests : IDisposable
     }
 
     /// <summary>A LLaMA declared with [Repeat] is the one written out: the same parameters, initial values and outputs, and it loads the checkpoint.</summary>
+    /// <summary>
+    /// Loading a checkpoint reads each tensor's rows from the file into the staged values as it converts them: it allocates the staged
+    /// values (and their bookkeeping), not a copy of the file's bytes nor a converted copy of each tensor besides, which made it hold
+    /// three times the model's floats for a float32 file (the file, the conversions, the staged values); the values load as saved.
+    /// </summary>
+    [Fact]
+    public void LoadingHoldsNoCopyOfTheFile()
+    {
+        var saved = new WideLlama(seed: 1);
+        string folder = Path.Combine(_temp, "wide-llama");
+        HuggingFace.SaveLlama(saved, folder);
+        var model = new WideLlama(seed: 2);
+        HuggingFace.LoadLlama(new WideLlama(seed: 3), folder); // (warm: the first load of a kind also fills its statics)
+        long values = model.Parameters.Sum(p => (long)p.Length) * sizeof(float);
+        long before = GC.GetAllocatedBytesForCurrentThread(); // (this thread's: the other test classes run beside this one)
+        HuggingFace.LoadLlama(model, folder);
+        long loading = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.True(loading < values * 5 / 4, $"loading {values} bytes of values allocated {loading} bytes");
+        Assert.Equal(saved.Parameters.SelectMany(p => p.AsSpan().ToArray()), model.Parameters.SelectMany(p => p.AsSpan().ToArray()));
+    }
+
     [Fact]
     public void ALlamaDeclaredWithARepeatIsTheLlamaWrittenOut()
     {
@@ -1048,6 +1069,9 @@ public sealed class HuggingFaceTests : IDisposable
         Contains(error.Message, "decoder_sparse_step is 0: expected a positive whole number (1: every layer sparse)");
         error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadQwen3Moe(untouched, Edited("HfQwen3MoeMixed", "qwen3moe-mixed-list", c => c["mlp_only_layers"] = "0")));
         Contains(error.Message, "mlp_only_layers is \"0\": expected a list of layer indices");
+        // no experts at all: every layer dense in transformers, whatever the other keys say
+        error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadQwen3Moe(untouched, Edited("HfQwen3MoeMixed", "qwen3moe-no-experts", c => c["num_experts"] = 0)));
+        Contains(error.Message, "decoder layer 1 is dense in the checkpoint (num_experts 0), the model declares a mixture of experts there ('moe')");
         // every layer sparse in the checkpoint, the model's first dense
         error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadQwen2Moe(new HfTinyQwen2MoeMixed(seed: 3), Edited("HfQwen2MoeMixed", "qwen2moe-mixed-config", c => c["mlp_only_layers"] = new JsonArray())));
         Contains(error.Message, "decoder layer 0 is sparse in the checkpoint (mlp_only_layers [], decoder_sparse_step 1)");

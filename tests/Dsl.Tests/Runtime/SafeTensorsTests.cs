@@ -183,6 +183,52 @@ public sealed class SafeTensorsTests : IDisposable
         Assert.Contains(torch, v => float.IsSubnormal(v) || (dtype == SafeTensorsDType.F16 && v != 0 && Math.Abs(v) < 6.1035156e-05f));
     }
 
+    /// <summary>
+    /// A tensor left in its file (the index the Hugging Face loaders read a checkpoint through) gives, for any range of its values,
+    /// what the whole file read at once gives, bit for bit, in every floating-point type — ranges across the blocks the narrow types
+    /// convert a block at a time included; a file cut short after its header was read is named with the tensor.
+    /// </summary>
+    [Theory]
+    [InlineData("F32", 4)]
+    [InlineData("F64", 8)]
+    [InlineData("F16", 2)]
+    [InlineData("BF16", 2)]
+    public void ATensorLeftInItsFileReadsAnyRangeAsTheWholeFileReadsIt(string dtype, int size)
+    {
+        const int count = 40000; // (past two blocks of 16384 values)
+        var data = new byte[8 + count * size]; // (a small tensor first, so the large one starts past the data's first byte)
+        new Random(7).NextBytes(data);
+        string header = $"{{\"small\":{{\"dtype\":\"{dtype}\",\"shape\":[{8 / size}],\"data_offsets\":[0,8]}},"
+            + $"\"w\":{{\"dtype\":\"{dtype}\",\"shape\":[200,{count / 200}],\"data_offsets\":[8,{8 + count * size}]}}}}";
+        string path = PathOf($"left-{dtype}.safetensors");
+        File.WriteAllBytes(path, Raw(null, header, data));
+        Dictionary<string, SafeTensor> whole = SafeTensors.Read(path), left = SafeTensors.Index(path);
+        static int[] Bits(ReadOnlySpan<float> v) => v.ToArray().Select(BitConverter.SingleToInt32Bits).ToArray();
+        foreach (string name in new[] { "small", "w" })
+        {
+            Assert.Equal(whole[name].Shape, left[name].Shape);
+            Assert.Equal(whole[name].DType, left[name].DType);
+            Assert.Equal(whole[name].Data, left[name].Data);
+            Assert.Equal(Bits(whole[name].ToFloat()), Bits(left[name].ToFloat()));
+        }
+        float[] all = whole["w"].ToFloat();
+        foreach (var (first, length) in new[] { (0, count), (1, 1), (12345, 20000), (16383, 2), (count - 3, 3), (200, 0) })
+        {
+            var part = new float[length];
+            left["w"].CopyFloatsTo(first, part);
+            Assert.Equal(Bits(all.AsSpan(first, length)), Bits(part));
+            var fromMemory = new float[length];
+            whole["w"].CopyFloatsTo(first, fromMemory);
+            Assert.Equal(Bits(all.AsSpan(first, length)), Bits(fromMemory));
+        }
+        Assert.Throws<ArgumentOutOfRangeException>(() => left["w"].CopyFloatsTo(count - 1, new float[2]));
+
+        // the file cut short after its header was read: the tensor's read names it (nothing is read past the end)
+        using (var file = new FileStream(path, FileMode.Open, FileAccess.Write)) file.SetLength(file.Length - 10);
+        var error = Assert.Throws<InvalidDataException>(() => left["w"].ToFloat());
+        Assert.Contains("the file ended while tensor 'w' was read (it changed after its header was read)", error.Message);
+    }
+
     [Fact]
     public void DoublePrecisionWeightsConvertOnLoad()
     {
