@@ -268,14 +268,7 @@ public static class SafeTensors
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1, FileOptions.SequentialScan);
-        long length = file.Length;
-        Span<byte> prefix = stackalloc byte[8];
-        int got = file.ReadAtLeast(prefix, 8, throwOnEndOfStream: false);
-        ulong headerLength = HeaderLength(prefix.Slice(0, got), length, path);
-        byte[] header = new byte[headerLength];
-        file.ReadExactly(header);
-        long dataStart = 8 + (long)headerLength;
-        List<Entry> entries = ParseHeader(header, length - dataStart, path, out metadata);
+        List<Entry> entries = ReadEntries(file, path, out long dataStart, out metadata);
         var result = new Dictionary<string, SafeTensor>(StringComparer.Ordinal);
         foreach (Entry e in entries)
         {
@@ -335,20 +328,24 @@ public static class SafeTensors
         long dataStart;
         List<Entry> entries;
         using (var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1))
-        {
-            long length = file.Length;
-            Span<byte> prefix = stackalloc byte[8];
-            int got = file.ReadAtLeast(prefix, 8, throwOnEndOfStream: false);
-            ulong headerLength = HeaderLength(prefix.Slice(0, got), length, path);
-            byte[] header = new byte[headerLength];
-            file.ReadExactly(header);
-            dataStart = 8 + (long)headerLength;
-            entries = ParseHeader(header, length - dataStart, path, out _);
-        }
+            entries = ReadEntries(file, path, out dataStart, out _);
         var result = new Dictionary<string, SafeTensor>(StringComparer.Ordinal);
         foreach (Entry e in entries)
             result.Add(e.Name, new SafeTensor(e.Name, e.DType, e.Shape, new SafeTensor.FileRange(path, dataStart + e.Begin, e.End - e.Begin)));
         return result;
+    }
+
+    /// <summary>A file's header, read from its start and checked: its tensors' entries, where their data starts, its metadata.</summary>
+    private static List<Entry> ReadEntries(FileStream file, string path, out long dataStart, out Dictionary<string, string> metadata)
+    {
+        long length = file.Length;
+        Span<byte> prefix = stackalloc byte[8];
+        int got = file.ReadAtLeast(prefix, 8, throwOnEndOfStream: false);
+        ulong headerLength = HeaderLength(prefix.Slice(0, got), length, path);
+        byte[] header = new byte[headerLength];
+        file.ReadExactly(header);
+        dataStart = 8 + (long)headerLength;
+        return ParseHeader(header, length - dataStart, path, out metadata);
     }
 
     /// <summary>One tensor the header describes: its dtype, shape and byte range in the data buffer.</summary>
