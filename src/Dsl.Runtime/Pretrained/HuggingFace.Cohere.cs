@@ -46,9 +46,29 @@ public static partial class HuggingFace
     /// The checkpoint does not fit the model: its configuration differs, or tensors are missing, extra or of other shapes (all
     /// named); nothing is loaded.
     /// </exception>
-    public static void LoadCohere(IModel model, string path)
+    public static void LoadCohere(IModel model, string path) => LoadCohereFamily(model, path, second: false);
+
+    /// <summary>
+    /// Loads a Cohere 2 checkpoint — transformers' <c>Cohere2ForCausalLM</c> (Cohere's c4ai-command-r7b-12-2024, Command A;
+    /// <c>model_type</c> "cohere2") — into <paramref name="model"/>, declared as Cohere's layers (see <see cref="LoadCohere"/>) whose
+    /// attention is of two kinds, as <c>layer_types</c> lists them (else every <c>sliding_window_pattern</c>-th layer full, 4 by default):
+    /// a "sliding_attention" layer turns its queries and keys and sees the <c>sliding_window</c> most recent steps,
+    /// <c>[Attention(Heads = h, KeyValueHeads = g, Causal = true, Rotary = true, RotaryBase = rope_theta, SlidingWindow = sliding_window, Bias = false)]</c>;
+    /// a "full_attention" layer turns nothing and sees every earlier step, <c>[Attention(Heads = h, KeyValueHeads = g, Causal = true, Bias = false)]</c>.
+    /// Only the turned layers' query and key rows are reordered from Cohere's interleaved pairs. The configuration is checked with
+    /// Cohere2Config's defaults (Cohere's, and <c>sliding_window</c> 4096); <c>rope_theta</c> must be given.
+    /// </summary>
+    /// <exception cref="ArgumentException">The model is not laid out as Cohere 2 (the message names the first layer that differs).</exception>
+    /// <exception cref="System.IO.InvalidDataException">The checkpoint does not fit the model (all named); nothing is loaded.</exception>
+    public static void LoadCohere2(IModel model, string path) => LoadCohereFamily(model, path, second: true);
+
+    /// <summary>Saves <paramref name="model"/>, declared as Cohere 2 (see <see cref="LoadCohere2"/>), as a <c>Cohere2ForCausalLM</c> checkpoint, as <see cref="SaveCohere"/> does Cohere's (with its <c>layer_types</c>).</summary>
+    /// <exception cref="ArgumentException">The model is not laid out as Cohere 2, or its layers or norms differ from one another (one configuration cannot say so).</exception>
+    public static void SaveCohere2(IModel model, string folder) => SaveCohereFamily(model, folder, second: true);
+
+    private static void LoadCohereFamily(IModel model, string path, bool second)
     {
-        var (architecture, layout, files, _, problems) = Checked(model, path, CohereLayout.Owner, CohereLayout.Of, (l, c, p) => l.CheckConfig(c, p));
+        var (architecture, layout, files, _, problems) = Checked(model, path, CohereLayout.Owner(second), a => CohereLayout.Of(a, second), (l, c, p) => l.CheckConfig(c, p));
         Dictionary<string, SafeTensor> tensors = ReadAll(files);
         CheckTiedHead(tensors, LlamaLayout.Head, LlamaLayout.Table, layout.Tied, problems);
         AssignStacked(model, path, architecture, tensors, layout.Sources(), name => IsRotaryBuffer(name) || layout.Tied && name == LlamaLayout.Head, problems,
@@ -63,21 +83,32 @@ public static partial class HuggingFace
     /// <see cref="LoadCohere"/> read it back. Both files are built first, then replaced together.
     /// </summary>
     /// <exception cref="ArgumentException">The model is not laid out as Cohere, or its layers or norms differ from one another (one configuration cannot say so).</exception>
-    public static void SaveCohere(IModel model, string folder)
+    public static void SaveCohere(IModel model, string folder) => SaveCohereFamily(model, folder, second: false);
+
+    private static void SaveCohereFamily(IModel model, string folder, bool second)
     {
         ArgumentException.ThrowIfNullOrEmpty(folder);
-        CohereLayout layout = CohereLayout.Of(Architecture(model, CohereLayout.Owner));
-        RefuseUnlike(model.Architecture!.Name, "Cohere", layout.CheckAlike);
+        CohereLayout layout = CohereLayout.Of(Architecture(model, CohereLayout.Owner(second)), second);
+        RefuseUnlike(model.Architecture!.Name, layout.Family, layout.CheckAlike);
         WriteCheckpoint(folder, SplitIntoTensors(model, layout.Sources(), layout.Reorder(toHalf: false)), layout.Config());
     }
 
     /// <summary>A Cohere decoder layer's parts: input_layernorm, self_attn, and the feed-forward beside it (gate_proj and up_proj; down_proj).</summary>
     private sealed record CohereBlock(LayerNormInfo Norm, AttentionInfo Attention, DenseInfo Mlp, DenseInfo Down);
 
-    /// <summary>A model's layers matched to Cohere's: the token table, the parallel layers, model.norm, lm_head and the logits' scale.</summary>
-    private sealed record CohereLayout(EmbeddingInfo Embedding, IReadOnlyList<CohereBlock> Blocks, LayerNormInfo Norm, DenseInfo Output, ScaleInfo? LogitScale)
+    /// <summary>
+    /// A model's layers matched to Cohere's (<see cref="Second"/>: Cohere 2's, its sliding layers turned and its full ones not): the token
+    /// table, the parallel layers, model.norm, lm_head and the logits' scale.
+    /// </summary>
+    private sealed record CohereLayout(bool Second, EmbeddingInfo Embedding, IReadOnlyList<CohereBlock> Blocks, LayerNormInfo Norm, DenseInfo Output, ScaleInfo? LogitScale)
     {
-        public const string Owner = "Cohere's";
+        public static string Owner(bool second) => second ? "Cohere 2's" : "Cohere's";
+
+        /// <summary>The family's name in messages.</summary>
+        public string Family => Second ? "Cohere 2" : "Cohere";
+
+        /// <summary>The attention whose rotation the configuration's rope_theta describes: the first turned one (the first, where none turns).</summary>
+        private AttentionInfo Turned => Blocks.Select(b => b.Attention).FirstOrDefault(x => x.RotaryBase > 0f) ?? Blocks[0].Attention;
 
         private const double DefaultLogitScale = 0.0625;
 
@@ -86,11 +117,14 @@ public static partial class HuggingFace
         /// <summary>The logits' factor as the model declares it (1 where no [Scale] follows the output layer).</summary>
         private float LogitFactor => LogitScale?.Factor ?? 1f;
 
-        public static CohereLayout Of(ModelArchitecture a)
+        public static CohereLayout Of(ModelArchitecture a, bool second)
         {
-            const string attention = "[Attention(Heads = h, KeyValueHeads = g, Causal = true, Rotary = true, Bias = false)], the whole head turned; attention_bias: Bias = true, on the output too";
-            var walk = new LayerWalk(a, "Cohere", "Cohere's layout: [Embedding], then per decoder layer [LayerNorm(Bias = false)] [Attention(Heads = h, KeyValueHeads = g, Causal = true, "
-                + "Rotary = true, Bias = false)] [Branch] [Dense(I, Activation = Activation.Silu, Gated = true, Bias = false)] [Dense(E, Bias = false)] [Residual(Layers = 3)] "
+            string attention = second
+                ? "[Attention(Heads = h, KeyValueHeads = g, Causal = true, Rotary = true, SlidingWindow = w, Bias = false)] where the layer slides, [Attention(Heads = h, KeyValueHeads = g, Causal = true, Bias = false)] where it is full; attention_bias: Bias = true, on the output too"
+                : "[Attention(Heads = h, KeyValueHeads = g, Causal = true, Rotary = true, Bias = false)], the whole head turned; attention_bias: Bias = true, on the output too";
+            string family = second ? "Cohere 2" : "Cohere";
+            var walk = new LayerWalk(a, family, $"{Owner(second)} layout: [Embedding], then per decoder layer [LayerNorm(Bias = false)] {(second ? "[Attention(…)]" : "[Attention(Heads = h, KeyValueHeads = g, Causal = true, Rotary = true, Bias = false)]")} "
+                + "[Branch] [Dense(I, Activation = Activation.Silu, Gated = true, Bias = false)] [Dense(E, Bias = false)] [Residual(Layers = 3)] "
                 + "[Residual(Layers = 6)], then [LayerNorm(Bias = false)] [Dense(V, TieEmbedding = true, Bias = false)] [Scale(logit_scale)]");
             IReadOnlyList<LayerInfo> l = walk.Layers;
             var embedding = walk.At<EmbeddingInfo>(0, "the token table (embed_tokens: an [Embedding], unscaled)", e => e.Scale == 1f);
@@ -100,8 +134,7 @@ public static partial class HuggingFace
             {
                 int n = blocks.Count, start = at;
                 var norm = walk.At<LayerNormInfo>(at++, $"decoder layer {n}'s input_layernorm ([LayerNorm(Bias = false)]: Cohere's layer norm has no shift)", x => !x.Bias);
-                var self = walk.At<AttentionInfo>(at++, $"decoder layer {n}'s self_attn ({attention})",
-                    x => IsPlainRotaryCausal(x) && x.RotaryDimensions == 0 && x.OutputBias == x.Bias);
+                var self = walk.At<AttentionInfo>(at++, $"decoder layer {n}'s self_attn ({attention})", x => AttentionFits(x, second));
                 walk.At<BranchInfo>(at++, $"decoder layer {n}'s branch back to its norm for the feed-forward ([Branch])", b => b.From == start);
                 var (mlp, down) = walk.GatedFeedForward(ref at, n, width);
                 walk.BranchesAdded(ref at, $"decoder layer {n}", start + 1, start - 1, 3, 6);
@@ -112,8 +145,19 @@ public static partial class HuggingFace
             var output = walk.At<DenseInfo>(at++, $"the output layer (lm_head: [Dense({embedding.Vocabulary}, TieEmbedding = true, Bias = false)], untied where tie_word_embeddings is false)",
                 d => d is { Gated: false, Activation: Activation.None, SoftCap: 0f, Bias: false } && d.Units == embedding.Vocabulary);
             ScaleInfo? logitScale = walk.Optional<ScaleInfo>(ref at);
-            if (at < l.Count) throw walk.Differs(at, "nothing (Cohere ends with its output layer and the logits' [Scale(logit_scale)])");
-            return new CohereLayout(embedding, blocks, last, output, logitScale);
+            if (at < l.Count) throw walk.Differs(at, $"nothing ({family} ends with its output layer and the logits' [Scale(logit_scale)])");
+            return new CohereLayout(second, embedding, blocks, last, output, logitScale);
+        }
+
+        /// <summary>
+        /// A causal attention over whole heads, its biases all there or none: Cohere's turned, no window; Cohere 2's turned with a
+        /// window (a sliding layer) or neither (a full one).
+        /// </summary>
+        private static bool AttentionFits(AttentionInfo x, bool second)
+        {
+            bool turned = x.RotaryBase > 0f;
+            AttentionInfo plain = second ? x with { SlidingWindow = 0, RotaryBase = turned ? x.RotaryBase : 1f } : x;
+            return IsPlainRotaryCausal(plain) && x.RotaryDimensions == 0 && x.OutputBias == x.Bias && (!second || turned == x.SlidingWindow > 0);
         }
 
         /// <summary>Each parameter's tensors in the checkpoint: q_proj, k_proj and v_proj stacked (and their biases), up_proj's rows then gate_proj's.</summary>
@@ -140,7 +184,7 @@ public static partial class HuggingFace
         public Action<string, float[]> Reorder(bool toHalf)
         {
             var rows = new Dictionary<string, (AttentionInfo Attention, int RowLength)>(StringComparer.Ordinal);
-            foreach (CohereBlock b in Blocks)
+            foreach (CohereBlock b in Blocks.Where(b => b.Attention.RotaryBase > 0f)) // (Cohere 2's full layers turn nothing: their rows as they are)
             {
                 rows[b.Attention.Name + ".in_proj_weight"] = (b.Attention, b.Attention.InWidth);
                 rows[b.Attention.Name + ".in_proj_bias"] = (b.Attention, 1);
@@ -156,22 +200,33 @@ public static partial class HuggingFace
         {
             CohereBlock first = Blocks[0];
             AttentionInfo a = first.Attention;
-            foreach (CohereBlock b in Blocks.Skip(1).Where(b => b.Attention with { Name = a.Name } != a).Take(1))
-                problems.Add($"'{b.Attention.Name}' differs from '{a.Name}': Cohere's layers are alike (one num_attention_heads, num_key_value_heads, rope_theta and attention_bias)");
+            // (Cohere 2's layers differ by their kind alone: turned and windowed, or neither)
+            AttentionInfo Plain(AttentionInfo x) => Second ? x with { Name = a.Name, RotaryBase = 0f, SlidingWindow = 0 } : x with { Name = a.Name };
+            foreach (CohereBlock b in Blocks.Skip(1).Where(b => Plain(b.Attention) != Plain(a)).Take(1))
+                problems.Add($"'{b.Attention.Name}' differs from '{a.Name}': {Family}'s layers are alike (one num_attention_heads, num_key_value_heads, rope_theta and attention_bias)");
+            AttentionInfo turned = Turned;
+            foreach (CohereBlock b in Blocks.Where(b => b.Attention.RotaryBase > 0f && b.Attention.RotaryBase != turned.RotaryBase).Take(1))
+                problems.Add($"'{b.Attention.Name}' has RotaryBase {Number(b.Attention.RotaryBase)} and '{turned.Name}' {Number(turned.RotaryBase)}: {Family}'s layers share rope_theta");
+            foreach (CohereBlock b in Blocks.Where(b => b.Attention.SlidingWindow > 0 && b.Attention.SlidingWindow != turned.SlidingWindow).Take(1))
+                problems.Add($"'{b.Attention.Name}' has SlidingWindow {b.Attention.SlidingWindow} and '{turned.Name}' {turned.SlidingWindow}: {Family}'s sliding layers share sliding_window");
             foreach (CohereBlock b in Blocks.Skip(1).Where(b => b.Mlp.Units != first.Mlp.Units || b.Mlp.Activation != first.Mlp.Activation).Take(1))
-                problems.Add($"'{b.Mlp.Name}' differs from '{first.Mlp.Name}': Cohere's layers are alike (one intermediate_size and hidden_act)");
-            NormsAlike(Blocks.Select(b => b.Norm).Append(Norm), first.Norm, problems, "Cohere", "layer_norm_eps");
+                problems.Add($"'{b.Mlp.Name}' differs from '{first.Mlp.Name}': {Family}'s layers are alike (one intermediate_size and hidden_act)");
+            NormsAlike(Blocks.Select(b => b.Norm).Append(Norm), first.Norm, problems, Family, "layer_norm_eps");
             RequireNamedActivation(first.Mlp.Name, first.Mlp.Activation, problems);
         }
 
         /// <summary>What config.json says against what the model declares (CohereConfig's defaults for what it leaves out); each difference added to <paramref name="problems"/>.</summary>
         public void CheckConfig(JsonElement c, List<string> problems)
         {
-            if (!ReadsModelType(c, problems, t => t == "cohere", "LoadCohere reads Cohere's checkpoints (\"cohere\"; Cohere 2's sliding layers are not laid out here)")) return;
-            CheckLlamaLikeConfig(c, problems, "Cohere", LlamaLikeDefaults.Cohere, Embedding, Blocks.Select(b => b.Attention).ToArray(), Blocks[0].Mlp, Output);
+            if (!ReadsModelType(c, problems, t => t == (Second ? "cohere2" : "cohere"), Second ? "LoadCohere2 reads Cohere 2's checkpoints (\"cohere2\"; LoadCohere reads cohere's)"
+                : "LoadCohere reads Cohere's checkpoints (\"cohere\"; LoadCohere2 reads cohere2's)")) return;
+            // (the turned attention first: the one whose rotation rope_theta describes)
+            AttentionInfo[] attentions = [Turned, .. Blocks.Select(b => b.Attention).Where(x => x != Turned)];
+            CheckLlamaLikeConfig(c, problems, Family, LlamaLikeDefaults.Cohere, Embedding, attentions, Blocks[0].Mlp, Output);
+            if (Second) CheckLayerTypes(c, problems);
             // (CohereConfig's default base moved from 10000 in transformers 4 to 500000 in 5: a configuration must say which it means)
             if (Value(c, "rope_theta") is null && Value(c, "rope_parameters") is null)
-                problems.Add("rope_theta is not given: transformers 4 reads Cohere's rotary base as 10000 and transformers 5 as 500000; state it in config.json");
+                problems.Add($"rope_theta is not given: transformers 4 reads {Family}'s rotary base as 10000 and transformers 5 as 500000; state it in config.json");
             CheckAlike(problems);
             ConfigEpsilon(c, problems, "layer_norm_eps", 1e-5, Blocks.Select(b => b.Norm).Append(Norm));
             if (Value(c, "use_qk_norm") is { ValueKind: JsonValueKind.True })
@@ -184,18 +239,57 @@ public static partial class HuggingFace
                     + (LogitScale is null ? "" : $" ('{LogitScale.Name}' is {Number(LogitFactor)})"));
         }
 
-        /// <summary>The config.json of this layout, as transformers' CohereConfig writes its fields.</summary>
+        /// <summary>
+        /// Cohere 2's layers against the configuration's: each "sliding_attention" layer (<c>layer_types</c>, else all but each
+        /// <c>sliding_window_pattern</c>-th, 4 by default) turned and windowed by <c>sliding_window</c> (4096 by default), each
+        /// "full_attention" one neither; with <c>sliding_window</c> null, no layer turns or slides, as Cohere2Attention reads it.
+        /// </summary>
+        private void CheckLayerTypes(JsonElement c, List<string> problems)
+        {
+            if (!TrySlidingLayers(c, Blocks.Count, problems, out bool[]? slides)) return;
+            if (slides is null)
+            {
+                int pattern = Value(c, "sliding_window_pattern") is { ValueKind: JsonValueKind.Number } p && p.TryGetInt32(out int every) && every > 0 ? every : 4;
+                slides = Enumerable.Range(0, Blocks.Count).Select(i => (i + 1) % pattern != 0).ToArray();
+            }
+            int window = ConfiguredWindow(c, problems);
+            if (window < 0) return;
+            for (int i = 0; i < Blocks.Count; i++)
+            {
+                AttentionInfo a = Blocks[i].Attention;
+                bool turns = slides[i] && window > 0;
+                if (turns && (a.SlidingWindow != window || a.RotaryBase <= 0f))
+                    problems.Add($"layer {i} is \"sliding_attention\": declare '{a.Name}' with Rotary = true and SlidingWindow = {window} (sliding_window)");
+                else if (!turns && (a.SlidingWindow != 0 || a.RotaryBase > 0f))
+                    problems.Add($"layer {i} is {(slides[i] ? "\"sliding_attention\" with sliding_window null" : "\"full_attention\"")}: declare '{a.Name}' without Rotary or SlidingWindow ({Family}'s full layers turn nothing and see every earlier step)");
+            }
+        }
+
+        /// <summary>The config.json of this layout, as transformers' CohereConfig (Cohere2Config) writes its fields.</summary>
         public byte[] Config()
         {
             CohereBlock first = Blocks[0];
+            AttentionInfo turned = Turned;
             return ConfigJson(w =>
             {
-                WriteLlamaLikeConfig(w, "CohereForCausalLM", "cohere", Embedding, Blocks.Count, first.Attention, first.Mlp, Tied);
+                // (a Cohere 2 none of whose layers turns keeps the rotary base its configuration class would take)
+                AttentionInfo rope = turned.RotaryBase > 0f ? turned : turned with { RotaryBase = 10000f };
+                WriteLlamaLikeConfig(w, Second ? "Cohere2ForCausalLM" : "CohereForCausalLM", Second ? "cohere2" : "cohere", Embedding, Blocks.Count, rope, first.Mlp, Tied);
                 w.WritePropertyName("layer_norm_eps");
                 w.WriteRawValue(JsonFloat(first.Norm.Epsilon));
                 w.WritePropertyName("logit_scale");
                 w.WriteRawValue(JsonFloat(LogitFactor));
-                w.WriteBoolean("use_qk_norm", false);
+                if (!Second)
+                {
+                    w.WriteBoolean("use_qk_norm", false);
+                    return;
+                }
+                int window = Blocks.Select(b => b.Attention.SlidingWindow).FirstOrDefault(x => x > 0);
+                if (window > 0) w.WriteNumber("sliding_window", window);
+                else w.WriteNull("sliding_window");
+                w.WriteStartArray("layer_types");
+                foreach (CohereBlock b in Blocks) w.WriteStringValue(b.Attention.SlidingWindow > 0 ? "sliding_attention" : "full_attention");
+                w.WriteEndArray();
             });
         }
     }

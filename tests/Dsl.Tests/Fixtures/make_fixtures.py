@@ -2888,20 +2888,27 @@ def make_hf_granite(moe=False, shared=0):
     write_hf_fixture("HfGraniteMoeShared" if shared else "HfGraniteMoe" if moe else "HfGranite", c, state, ids, lengths, logits)
 
 
-def make_hf_cohere(name, seed, bias, tied):
+def make_hf_cohere(name, seed, bias, tied, layer_types=None):
     """HfCohere, HfCohereUntied: CohereForCausalLM as save_pretrained writes it ("model." prefix, float32; a tied lm_head left out),
     transformers' modeling_cohere written out: embed_tokens; 2 parallel layers of 4 heads over 2 key/value heads of 8 values, each
     one input_layernorm (CohereLayerNorm: the mean taken out, no bias) feeding both the attention and the mlp, whose outputs the
     residual adds (x + attn(ln(x)) + mlp(ln(x))); q_proj, k_proj, v_proj and o_proj (their biases with attention_bias), the rotation
     of each head's pairs (2j, 2j + 1) (Cohere's rotate_half interleaves, its cos and sin repeat_interleave'd) at rope_theta 500, the
     scores q k^T / sqrt(d), the causal and padding masks; the SwiGLU mlp without biases; model.norm, lm_head (tied: embed_tokens),
-    the logits times logit_scale (0.25). Two sequences of 11 steps, the second padded after 7."""
+    the logits times logit_scale (0.25). Two sequences of 11 steps, the second padded after 7. HfCohere2 (layer_types):
+    Cohere2ForCausalLM, modeling_cohere2 written out: its "sliding_attention" layers turn the queries and keys and see the
+    sliding_window (4) most recent steps (i - 4 < j <= i), its "full_attention" layers turn nothing and see every earlier step."""
     heads, kv = 4, 2
-    c = {"architectures": ["CohereForCausalLM"], "model_type": "cohere", "vocab_size": 27, "hidden_size": 32, "intermediate_size": 48,
-         "logit_scale": 0.25, "num_hidden_layers": 2, "num_attention_heads": heads, "num_key_value_heads": kv, "hidden_act": "silu",
+    second = layer_types is not None
+    c = {"architectures": ["Cohere2ForCausalLM" if second else "CohereForCausalLM"], "model_type": "cohere2" if second else "cohere", "vocab_size": 27,
+         "hidden_size": 32, "intermediate_size": 48,
+         "logit_scale": 0.25, "num_hidden_layers": len(layer_types) if second else 2, "num_attention_heads": heads, "num_key_value_heads": kv, "hidden_act": "silu",
          "max_position_embeddings": 64, "layer_norm_eps": 1e-05, "rope_theta": 500.0, "rope_scaling": None, "attention_bias": bias,
          "attention_dropout": 0.0, "use_qk_norm": False, "tie_word_embeddings": tied, "pad_token_id": 0, "bos_token_id": 5,
          "eos_token_id": 2, "torch_dtype": "float32"}
+    if second:
+        del c["use_qk_norm"]
+        c.update({"sliding_window": 4, "layer_types": list(layer_types)})
     torch.manual_seed(seed)
     H, V, T, I = c["hidden_size"], c["vocab_size"], 11, c["intermediate_size"]
     d, eps = H // heads, c["layer_norm_eps"]
@@ -2936,10 +2943,15 @@ def make_hf_cohere(name, seed, bias, tied):
         for i in range(c["num_hidden_layers"]):
             at = f"model.layers.{i}."
             h = norm(x, at + "input_layernorm")
-            q = rotated(linear(h, at + "self_attn.q_proj").view(2, T, heads, d).transpose(1, 2))
-            k = rotated(linear(h, at + "self_attn.k_proj").view(2, T, kv, d).transpose(1, 2)).repeat_interleave(heads // kv, dim=1)
+            sliding = not second or layer_types[i] == "sliding_attention"  # (Cohere's layers all turn; Cohere 2's full ones do not)
+            turn = rotated if sliding else (lambda t: t)
+            q = turn(linear(h, at + "self_attn.q_proj").view(2, T, heads, d).transpose(1, 2))
+            k = turn(linear(h, at + "self_attn.k_proj").view(2, T, kv, d).transpose(1, 2)).repeat_interleave(heads // kv, dim=1)
             v = linear(h, at + "self_attn.v_proj").view(2, T, kv, d).transpose(1, 2).repeat_interleave(heads // kv, dim=1)
-            weights = ((q @ k.transpose(-1, -2)) / math.sqrt(d)).masked_fill(blocked, torch.finfo(torch.float32).min).softmax(-1)
+            mask = blocked
+            if second and sliding:
+                mask = blocked | (torch.arange(T)[:, None] - torch.arange(T)[None, :] >= c["sliding_window"])[None, None]
+            weights = ((q @ k.transpose(-1, -2)) / math.sqrt(d)).masked_fill(mask, torch.finfo(torch.float32).min).softmax(-1)
             attended = linear((weights @ v).transpose(1, 2).reshape(2, T, heads * d), at + "self_attn.o_proj")
             mlp = linear(F.silu(linear(h, at + "mlp.gate_proj")) * linear(h, at + "mlp.up_proj"), at + "mlp.down_proj")
             x = x + attended + mlp
@@ -4279,6 +4291,7 @@ if __name__ == "__main__":
     if "--hf-cohere" in sys.argv:  # only the Cohere checkpoints
         make_hf_cohere("HfCohere", 1010, bias=True, tied=True)
         make_hf_cohere("HfCohereUntied", 1011, bias=False, tied=False)
+        make_hf_cohere("HfCohere2", 1012, bias=False, tied=True, layer_types=("sliding_attention", "full_attention", "sliding_attention"))
         sys.exit(0)
     if "--hf-granite" in sys.argv:  # only the Granite checkpoints (Granite's, Granite MoE's, with shared experts too)
         make_hf_granite()

@@ -999,6 +999,24 @@ public partial class HfTinyCohere;
 [LayerNorm(Bias = false)] [Dense(27, Bias = false)] [Scale(0.25f)]
 public partial class HfTinyCohereUntied;
 
+// The HfCohere2 fixture's model (Cohere2ForCausalLM): Cohere's parallel layers, the first and last sliding (turned, a window of 4
+// steps), the middle one full (turned nothing, every earlier step).
+[Embedding(vocab: 27, dim: 32)]
+[LayerNorm(Bias = false)] [Attention(Heads = 4, KeyValueHeads = 2, Causal = true, Rotary = true, RotaryBase = 500f, SlidingWindow = 4, Bias = false)]
+[Branch]
+[Dense(48, Activation = Activation.Silu, Gated = true, Bias = false)] [Dense(32, Bias = false)]
+[Residual(Layers = 3)] [Residual(Layers = 6)]
+[LayerNorm(Bias = false)] [Attention(Heads = 4, KeyValueHeads = 2, Causal = true, Bias = false)]
+[Branch]
+[Dense(48, Activation = Activation.Silu, Gated = true, Bias = false)] [Dense(32, Bias = false)]
+[Residual(Layers = 3)] [Residual(Layers = 6)]
+[LayerNorm(Bias = false)] [Attention(Heads = 4, KeyValueHeads = 2, Causal = true, Rotary = true, RotaryBase = 500f, SlidingWindow = 4, Bias = false)]
+[Branch]
+[Dense(48, Activation = Activation.Silu, Gated = true, Bias = false)] [Dense(32, Bias = false)]
+[Residual(Layers = 3)] [Residual(Layers = 6)]
+[LayerNorm(Bias = false)] [Dense(27, TieEmbedding = true, Bias = false)] [Scale(0.25f)]
+public partial class HfTinyCohere2;
+
 // The HfGraniteMoe fixture's model (GraniteMoeForCausalLM): Granite's multipliers and attention, a mixture of 4 SwiGLU experts of
 // 24, 2 per row (the softmax of the two top scores: the renormalised top 2), its output times 0.25 before its residual.
 [Embedding(vocab: 29, dim: 32)] [Scale(12f)]

@@ -1277,10 +1277,56 @@ public sealed class HuggingFaceTests : IDisposable
         if (fixture == "HfCohereUntied") Contains(error.Message, "tie_word_embeddings is true (its default), the model declares 'dense_4' with its own weights (declare TieEmbedding = true to tie it)");
         Assert.Equal(before, untouched.Parameters.SelectMany(p => p.AsSpan().ToArray()));
         error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadCohere(create(3), Fixture.Path("HfLlama")));
-        Contains(error.Message, "LoadCohere reads Cohere's checkpoints (\"cohere\"");
+        Contains(error.Message, "LoadCohere reads Cohere's checkpoints (\"cohere\"; LoadCohere2 reads cohere2's)");
         // the norms and the feed-forward in their places: LLaMA's sequential layers are not Cohere's parallel ones
         var layout = Assert.Throws<ArgumentException>(() => HuggingFace.LoadCohere(new HfTinyQwen2(seed: 3), Fixture.Path(fixture)));
         Contains(layout.Message, "HfTinyQwen2 is not laid out as Cohere");
+    }
+
+    /// <summary>
+    /// Cohere 2's checkpoint (Cohere2ForCausalLM, transformers' modeling_cohere2 written out): its sliding layers turned and windowed,
+    /// its full one neither (its rows not reordered) — the logits of a full and a right-padded sequence and each cached step (the
+    /// windows' steps past included); saved with its layer_types and read back; each layer of another kind than the configuration's
+    /// named, nothing loaded.
+    /// </summary>
+    [Fact]
+    public void ACohere2CheckpointGivesItsLogits()
+    {
+        const string fixture = "HfCohere2";
+        IModel<int> model = new HfTinyCohere2(seed: 1);
+        HuggingFace.LoadCohere2(model, Fixture.Path(fixture));
+        AssertCausalLogits(model, fixture);
+        // the full layer's rows as the checkpoint holds them (its scores would not show a reordering of both q and k)
+        float[] q = SafeTensors.Read(Fixture.Path(Path.Combine(fixture, "model.safetensors")))["model.layers.1.self_attn.q_proj.weight"].ToFloat();
+        Assert.Equal(q, model.Parameters["attention_1.in_proj_weight"].AsSpan()[..q.Length].ToArray());
+        string folder = Path.Combine(_temp, fixture + "-saved");
+        HuggingFace.SaveCohere2(model, folder);
+        AssertSavedAsLoaded(fixture, folder);
+        var config = JsonNode.Parse(File.ReadAllText(Path.Combine(folder, "config.json")))!;
+        Assert.Equal("[\"sliding_attention\",\"full_attention\",\"sliding_attention\"]", config["layer_types"]!.ToJsonString());
+        IModel<int> reloaded = new HfTinyCohere2(seed: 5);
+        HuggingFace.LoadCohere2(reloaded, folder);
+        Assert.Equal(model.Parameters.SelectMany(p => p.AsSpan().ToArray()), reloaded.Parameters.SelectMany(p => p.AsSpan().ToArray()));
+
+        IModel<int> untouched = new HfTinyCohere2(seed: 3);
+        float[] before = [.. untouched.Parameters.SelectMany(p => p.AsSpan().ToArray())];
+        // the older configurations' pattern: every 4th layer full, so all three of these slide
+        var error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadCohere2(untouched, Edited(fixture, fixture + "-pattern", c =>
+        {
+            c.Remove("layer_types");
+            c["sliding_window"] = 8;
+        })));
+        Contains(error.Message, "layer 0 is \"sliding_attention\": declare 'attention' with Rotary = true and SlidingWindow = 8 (sliding_window)");
+        Contains(error.Message, "layer 1 is \"sliding_attention\": declare 'attention_1' with Rotary = true and SlidingWindow = 8 (sliding_window)");
+        error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadCohere2(untouched, Edited(fixture, fixture + "-types", c =>
+            c["layer_types"] = new JsonArray("full_attention", "full_attention", "sliding_attention"))));
+        Contains(error.Message, "layer 0 is \"full_attention\": declare 'attention' without Rotary or SlidingWindow (Cohere 2's full layers turn nothing and see every earlier step)");
+        Assert.Equal(before, untouched.Parameters.SelectMany(p => p.AsSpan().ToArray()));
+        // each loader its own checkpoints and layers
+        error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadCohere2(new HfTinyCohere2(seed: 3), Fixture.Path("HfCohere")));
+        Contains(error.Message, "LoadCohere2 reads Cohere 2's checkpoints (\"cohere2\"; LoadCohere reads cohere's)");
+        var layout = Assert.Throws<ArgumentException>(() => HuggingFace.LoadCohere(new HfTinyCohere2(seed: 3), Fixture.Path("HfCohere")));
+        Contains(layout.Message, "HfTinyCohere2 is not laid out as Cohere");
     }
 
     /// <summary>
