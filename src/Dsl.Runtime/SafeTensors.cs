@@ -40,8 +40,11 @@ public sealed class SafeTensor
     private readonly float[]? _floats;
     private readonly FileRange? _range; // a tensor left in its file (SafeTensors.Index): read when its values are asked for
 
-    /// <summary>Where a tensor's bytes lie in a file: <see cref="Length"/> bytes from <see cref="Offset"/>.</summary>
-    internal sealed record FileRange(string Path, long Offset, long Length);
+    /// <summary>
+    /// Where a tensor's bytes lie in a file: <see cref="Length"/> bytes from <see cref="Offset"/>, in the file of
+    /// <see cref="FileLength"/> bytes last written at <see cref="Written"/> when its header was read.
+    /// </summary>
+    internal sealed record FileRange(string Path, long Offset, long Length, long FileLength, DateTime Written);
 
     internal SafeTensor(string name, SafeTensorsDType dtype, long[] shape, byte[] data)
     {
@@ -84,24 +87,43 @@ public sealed class SafeTensor
     /// <summary>The raw bytes, little-endian.</summary>
     /// <exception cref="InvalidOperationException">The tensor has more bytes than one array holds (an F32 tensor of over 537 M
     /// values): read its values with <see cref="ToFloat"/>.</exception>
-    public byte[] Data => _data ?? (_range is { Length: <= int.MaxValue } r && r.Length <= Array.MaxLength ? ReadRange(r.Offset, (int)r.Length) : throw new InvalidOperationException(
+    public byte[] Data => _data ?? (_range is { } r && r.Length <= Array.MaxLength ? ReadRange(r.Length) : throw new InvalidOperationException(
         $"Tensor '{Name}' has {_range?.Length ?? ElementCount * 4L} bytes, more than one byte array holds ({Array.MaxLength}); read its values with ToFloat()."));
 
-    /// <summary>Bytes of a tensor left in its file: <paramref name="count"/> from <paramref name="offset"/> in the file, read now.</summary>
-    private byte[] ReadRange(long offset, int count)
+    /// <summary>All the bytes of a tensor left in its file, read now.</summary>
+    private byte[] ReadRange(long count)
     {
         var bytes = new byte[count];
-        ReadRange(offset, bytes);
+        using Microsoft.Win32.SafeHandles.SafeFileHandle file = OpenRange();
+        ReadRange(file, _range!.Offset, bytes);
         return bytes;
     }
 
-    private void ReadRange(long offset, Span<byte> into)
+    /// <summary>
+    /// The file of a tensor left in it, opened to read, checked to be the file its header was read from (its length and the time it
+    /// was last written): a file replaced or changed since is named, not read.
+    /// </summary>
+    private Microsoft.Win32.SafeHandles.SafeFileHandle OpenRange()
     {
-        using Microsoft.Win32.SafeHandles.SafeFileHandle file = File.OpenHandle(_range!.Path, FileMode.Open, FileAccess.Read, FileShare.Read);
+        FileRange r = _range!;
+        Microsoft.Win32.SafeHandles.SafeFileHandle file = File.OpenHandle(r.Path, FileMode.Open, FileAccess.Read, FileShare.Read);
+        if (RandomAccess.GetLength(file) != r.FileLength || File.GetLastWriteTimeUtc(r.Path) != r.Written)
+        {
+            file.Dispose();
+            throw Changed();
+        }
+        return file;
+    }
+
+    private InvalidDataException Changed() =>
+        new($"Invalid safetensors file '{_range!.Path}': it changed after its header was read, before tensor '{Name}' was (read it again).");
+
+    private void ReadRange(Microsoft.Win32.SafeHandles.SafeFileHandle file, long offset, Span<byte> into)
+    {
         for (int done = 0; done < into.Length;)
         {
             int n = RandomAccess.Read(file, into.Slice(done), offset + done);
-            if (n == 0) throw new InvalidDataException($"Invalid safetensors file '{_range.Path}': the file ended while tensor '{Name}' was read (it changed after its header was read).");
+            if (n == 0) throw Changed();
             done += n;
         }
     }
@@ -115,10 +137,14 @@ public sealed class SafeTensor
         _ => 1,
     };
 
+    /// <summary>The most values one read of a tensor left in its file takes (16 M: 64 MB of F32); lowered by tests to read in several.</summary>
+    internal static int ReadChunkValues = 1 << 24;
+
     /// <summary>
     /// Values <paramref name="first"/> … <paramref name="first"/> + <paramref name="destination"/>.Length − 1 converted to float into
-    /// <paramref name="destination"/> (from F32, F64, F16 or BF16): a tensor left in its file reads those values' bytes alone, F32 straight
-    /// into the destination and the others a block at a time — what a loader copies a parameter's rows with, no copy of the whole tensor.
+    /// <paramref name="destination"/> (from F32, F64, F16 or BF16): a tensor left in its file reads those values' bytes alone (its file
+    /// opened once), F32 straight into the destination and the others a block at a time — what a loader copies a parameter's rows with,
+    /// no copy of the whole tensor.
     /// </summary>
     internal void CopyFloatsTo(long first, Span<float> destination)
     {
@@ -131,20 +157,30 @@ public sealed class SafeTensor
             else Convert(_data.AsSpan(checked((int)(first * ValueBytes)), destination.Length * ValueBytes), destination);
             return;
         }
-        int size = ValueBytes;
+        int size = ValueBytes, chunk = Math.Max(1, ReadChunkValues);
+        using Microsoft.Win32.SafeHandles.SafeFileHandle file = OpenRange();
         if (DType == SafeTensorsDType.F32 && BitConverter.IsLittleEndian)
         {
-            ReadRange(r.Offset + first * 4, MemoryMarshal.AsBytes(destination));
+            // (in reads of at most a chunk: a span of bytes counts them in an int)
+            for (int at = 0; at < destination.Length; at += chunk)
+                ReadRange(file, r.Offset + (first + at) * 4, MemoryMarshal.AsBytes(destination.Slice(at, Math.Min(chunk, destination.Length - at))));
             return;
         }
-        const int Block = 16384; // values a block: 64 KB of F64, 32 KB of F16 and BF16
-        byte[] buffer = new byte[Math.Min(Block, destination.Length) * size];
-        for (int at = 0; at < destination.Length; at += Block)
+        int block = Math.Min(chunk, 1 << 18); // (values a block: 2 MB of F64, 512 KB of F16 and BF16)
+        byte[] buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(Math.Min(block, destination.Length) * size);
+        try
         {
-            int n = Math.Min(Block, destination.Length - at);
-            Span<byte> bytes = buffer.AsSpan(0, n * size);
-            ReadRange(r.Offset + (first + at) * size, bytes);
-            Convert(bytes, destination.Slice(at, n));
+            for (int at = 0; at < destination.Length; at += block)
+            {
+                int n = Math.Min(block, destination.Length - at);
+                Span<byte> bytes = buffer.AsSpan(0, n * size);
+                ReadRange(file, r.Offset + (first + at) * size, bytes);
+                Convert(bytes, destination.Slice(at, n));
+            }
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
         }
     }
 
@@ -203,7 +239,7 @@ public sealed class SafeTensor
         if (_floats is not null && other._floats is not null) return _floats.AsSpan().SequenceEqual(other._floats);
         if (_data is not null && other._data is not null && DType == other.DType) return _data.AsSpan().SequenceEqual(other._data);
         // a block at a time (a tied table left in its file, a vocabulary by the width, is not converted whole, twice)
-        const int Block = 65536;
+        const int Block = 1 << 20;
         long count = ElementCount;
         var mine = new float[(int)Math.Min(Block, count)];
         var theirs = new float[mine.Length];
@@ -325,13 +361,18 @@ public static class SafeTensors
     internal static Dictionary<string, SafeTensor> Index(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
-        long dataStart;
+        long dataStart, length;
         List<Entry> entries;
+        DateTime written;
         using (var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1))
+        {
+            written = File.GetLastWriteTimeUtc(path);
+            length = file.Length;
             entries = ReadEntries(file, path, out dataStart, out _);
+        }
         var result = new Dictionary<string, SafeTensor>(StringComparer.Ordinal);
         foreach (Entry e in entries)
-            result.Add(e.Name, new SafeTensor(e.Name, e.DType, e.Shape, new SafeTensor.FileRange(path, dataStart + e.Begin, e.End - e.Begin)));
+            result.Add(e.Name, new SafeTensor(e.Name, e.DType, e.Shape, new SafeTensor.FileRange(path, dataStart + e.Begin, e.End - e.Begin, length, written)));
         return result;
     }
 

@@ -107,8 +107,8 @@ public static partial class HuggingFace
         /// <summary>The family's name in messages.</summary>
         public string Family => Second ? "Cohere 2" : "Cohere";
 
-        /// <summary>The attention whose rotation the configuration's rope_theta describes: the first turned one (the first, where none turns).</summary>
-        private AttentionInfo Turned => Blocks.Select(b => b.Attention).FirstOrDefault(x => x.RotaryBase > 0f) ?? Blocks[0].Attention;
+        /// <summary>The attention whose rotation the configuration's rope_theta describes: the first turned one (Cohere 2 has one at least).</summary>
+        private AttentionInfo Turned => Blocks.Select(b => b.Attention).First(x => x.RotaryBase > 0f);
 
         private const double DefaultLogitScale = 0.0625;
 
@@ -146,6 +146,8 @@ public static partial class HuggingFace
                 d => d is { Gated: false, Activation: Activation.None, SoftCap: 0f, Bias: false } && d.Units == embedding.Vocabulary);
             ScaleInfo? logitScale = walk.Optional<ScaleInfo>(ref at);
             if (at < l.Count) throw walk.Differs(at, $"nothing ({family} ends with its output layer and the logits' [Scale(logit_scale)])");
+            if (second && !blocks.Any(b => b.Attention.RotaryBase > 0f))
+                throw new ArgumentException($"{a.Name} is not laid out as Cohere 2: none of its {blocks.Count} decoder layers slides ([Attention(…, Rotary = true, SlidingWindow = w)]); Cohere 2's checkpoints have sliding layers");
             return new CohereLayout(second, embedding, blocks, last, output, logitScale);
         }
 
@@ -242,7 +244,7 @@ public static partial class HuggingFace
         /// <summary>
         /// Cohere 2's layers against the configuration's: each "sliding_attention" layer (<c>layer_types</c>, else all but each
         /// <c>sliding_window_pattern</c>-th, 4 by default) turned and windowed by <c>sliding_window</c> (4096 by default), each
-        /// "full_attention" one neither; with <c>sliding_window</c> null, no layer turns or slides, as Cohere2Attention reads it.
+        /// "full_attention" one neither; a <c>sliding_window</c> of null is refused (transformers' Cohere 2 masks its sliding layers by it).
         /// </summary>
         private void CheckLayerTypes(JsonElement c, List<string> problems)
         {
@@ -254,14 +256,18 @@ public static partial class HuggingFace
             }
             int window = ConfiguredWindow(c, problems);
             if (window < 0) return;
+            if (window == 0)
+            {
+                problems.Add("sliding_window is null: Cohere 2's sliding layers are masked by it, which transformers' Cohere 2 needs given");
+                return;
+            }
             for (int i = 0; i < Blocks.Count; i++)
             {
                 AttentionInfo a = Blocks[i].Attention;
-                bool turns = slides[i] && window > 0;
-                if (turns && (a.SlidingWindow != window || a.RotaryBase <= 0f))
+                if (slides[i] && (a.SlidingWindow != window || a.RotaryBase <= 0f))
                     problems.Add($"layer {i} is \"sliding_attention\": declare '{a.Name}' with Rotary = true and SlidingWindow = {window} (sliding_window)");
-                else if (!turns && (a.SlidingWindow != 0 || a.RotaryBase > 0f))
-                    problems.Add($"layer {i} is {(slides[i] ? "\"sliding_attention\" with sliding_window null" : "\"full_attention\"")}: declare '{a.Name}' without Rotary or SlidingWindow ({Family}'s full layers turn nothing and see every earlier step)");
+                else if (!slides[i] && (a.SlidingWindow != 0 || a.RotaryBase > 0f))
+                    problems.Add($"layer {i} is \"full_attention\": declare '{a.Name}' without Rotary or SlidingWindow ({Family}'s full layers turn nothing and see every earlier step)");
             }
         }
 
@@ -269,12 +275,9 @@ public static partial class HuggingFace
         public byte[] Config()
         {
             CohereBlock first = Blocks[0];
-            AttentionInfo turned = Turned;
             return ConfigJson(w =>
             {
-                // (a Cohere 2 none of whose layers turns keeps the rotary base its configuration class would take)
-                AttentionInfo rope = turned.RotaryBase > 0f ? turned : turned with { RotaryBase = 10000f };
-                WriteLlamaLikeConfig(w, Second ? "Cohere2ForCausalLM" : "CohereForCausalLM", Second ? "cohere2" : "cohere", Embedding, Blocks.Count, rope, first.Mlp, Tied);
+                WriteLlamaLikeConfig(w, Second ? "Cohere2ForCausalLM" : "CohereForCausalLM", Second ? "cohere2" : "cohere", Embedding, Blocks.Count, Turned, first.Mlp, Tied);
                 w.WritePropertyName("layer_norm_eps");
                 w.WriteRawValue(JsonFloat(first.Norm.Epsilon));
                 w.WritePropertyName("logit_scale");
@@ -284,9 +287,7 @@ public static partial class HuggingFace
                     w.WriteBoolean("use_qk_norm", false);
                     return;
                 }
-                int window = Blocks.Select(b => b.Attention.SlidingWindow).FirstOrDefault(x => x > 0);
-                if (window > 0) w.WriteNumber("sliding_window", window);
-                else w.WriteNull("sliding_window");
+                w.WriteNumber("sliding_window", Turned.SlidingWindow);
                 w.WriteStartArray("layer_types");
                 foreach (CohereBlock b in Blocks) w.WriteStringValue(b.Attention.SlidingWindow > 0 ? "sliding_attention" : "full_attention");
                 w.WriteEndArray();

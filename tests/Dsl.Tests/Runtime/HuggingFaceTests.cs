@@ -98,7 +98,6 @@ public sealed class HuggingFaceTests : IDisposable
         Assert.Equal(hf["model.layers.0.mlp.gate_proj.weight"].ToFloat(), model.Parameters["dense.weight"].AsSpan().Slice(24 * 16).ToArray());
     }
 
-    /// <summary>A LLaMA declared with [Repeat] is the one written out: the same parameters, initial values and outputs, and it loads the checkpoint.</summary>
     /// <summary>
     /// Loading a checkpoint reads each tensor's rows from the file into the staged values as it converts them: it allocates the staged
     /// values (and their bookkeeping), not a copy of the file's bytes nor a converted copy of each tensor besides, which made it hold
@@ -120,6 +119,7 @@ public sealed class HuggingFaceTests : IDisposable
         Assert.Equal(saved.Parameters.SelectMany(p => p.AsSpan().ToArray()), model.Parameters.SelectMany(p => p.AsSpan().ToArray()));
     }
 
+    /// <summary>A LLaMA declared with [Repeat] is the one written out: the same parameters, initial values and outputs, and it loads the checkpoint.</summary>
     [Fact]
     public void ALlamaDeclaredWithARepeatIsTheLlamaWrittenOut()
     {
@@ -1321,8 +1321,12 @@ public sealed class HuggingFaceTests : IDisposable
         error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadCohere2(untouched, Edited(fixture, fixture + "-types", c =>
             c["layer_types"] = new JsonArray("full_attention", "full_attention", "sliding_attention"))));
         Contains(error.Message, "layer 0 is \"full_attention\": declare 'attention' without Rotary or SlidingWindow (Cohere 2's full layers turn nothing and see every earlier step)");
+        error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadCohere2(untouched, Edited(fixture, fixture + "-unwindowed", c => c["sliding_window"] = null)));
+        Contains(error.Message, "sliding_window is null: Cohere 2's sliding layers are masked by it, which transformers' Cohere 2 needs given");
         Assert.Equal(before, untouched.Parameters.SelectMany(p => p.AsSpan().ToArray()));
-        // each loader its own checkpoints and layers
+        // each loader its own checkpoints and layers; a Cohere 2 has a sliding layer at least (Cohere's layers all turn, none slides)
+        var unturned = Assert.Throws<ArgumentException>(() => HuggingFace.LoadCohere2(new HfTinyCohere(seed: 3), Fixture.Path(fixture)));
+        Contains(unturned.Message, "HfTinyCohere is not laid out as Cohere 2");
         error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadCohere2(new HfTinyCohere2(seed: 3), Fixture.Path("HfCohere")));
         Contains(error.Message, "LoadCohere2 reads Cohere 2's checkpoints (\"cohere2\"; LoadCohere reads cohere's)");
         var layout = Assert.Throws<ArgumentException>(() => HuggingFace.LoadCohere(new HfTinyCohere2(seed: 3), Fixture.Path("HfCohere")));

@@ -217,16 +217,33 @@ public sealed class SafeTensorsTests : IDisposable
             var part = new float[length];
             left["w"].CopyFloatsTo(first, part);
             Assert.Equal(Bits(all.AsSpan(first, length)), Bits(part));
+            int chunk = SafeTensor.ReadChunkValues;
+            SafeTensor.ReadChunkValues = 777; // (read in many chunks and blocks, as a tensor past 64 MB is: the same values)
+            try
+            {
+                part.AsSpan().Clear();
+                left["w"].CopyFloatsTo(first, part);
+                Assert.Equal(Bits(all.AsSpan(first, length)), Bits(part));
+            }
+            finally
+            {
+                SafeTensor.ReadChunkValues = chunk;
+            }
             var fromMemory = new float[length];
             whole["w"].CopyFloatsTo(first, fromMemory);
             Assert.Equal(Bits(all.AsSpan(first, length)), Bits(fromMemory));
         }
         Assert.Throws<ArgumentOutOfRangeException>(() => left["w"].CopyFloatsTo(count - 1, new float[2]));
 
-        // the file cut short after its header was read: the tensor's read names it (nothing is read past the end)
+        // the file changed after its header was read (cut short; or rewritten at its length): the tensor's read names it
         using (var file = new FileStream(path, FileMode.Open, FileAccess.Write)) file.SetLength(file.Length - 10);
         var error = Assert.Throws<InvalidDataException>(() => left["w"].ToFloat());
-        Assert.Contains("the file ended while tensor 'w' was read (it changed after its header was read)", error.Message);
+        Assert.Contains("it changed after its header was read, before tensor 'w' was (read it again)", error.Message);
+        File.WriteAllBytes(path, Raw(null, header, data));
+        left = SafeTensors.Index(path);
+        File.SetLastWriteTimeUtc(path, File.GetLastWriteTimeUtc(path).AddSeconds(5));
+        error = Assert.Throws<InvalidDataException>(() => left["small"].CopyFloatsTo(0, new float[1]));
+        Assert.Contains("it changed after its header was read, before tensor 'small' was", error.Message);
     }
 
     [Fact]
