@@ -58,7 +58,9 @@ public class DeviceModelTests(DeviceFixture fixture)
         // GELU, from the kept pre-activation, in a GPT-style block
         nameof(GcGelu), nameof(GptBlock), nameof(GcSiluGeluTanh), nameof(NanoGptBlock), nameof(GcNormWithoutShift), nameof(GcNormWithoutAffine), nameof(NormsWithoutAffine), nameof(HfTinyOlmo), nameof(HfTinyOlmoBiased), nameof(HfTinyOlmoClipped), nameof(ClippedAttention), nameof(GcClipQkv), nameof(Olmo2Block), nameof(GcQueryKeyNormAcrossHeads), nameof(HfTinyOlmo2), nameof(HfTinyOlmo2Tied), nameof(ScaledBlock), nameof(GcScale), nameof(HfTinyGranite),
         // mixtures of experts: routed on the host, each expert's products on the device over its rows
-        nameof(MoeBlock), nameof(MoeVariants), nameof(GcMoe), nameof(GcMoeVariants), nameof(HfTinyMixtral), nameof(HfTinyMixtralTied), nameof(HfTinyOlmoe), nameof(HfTinyQwen3Moe), nameof(MoeBalanced), nameof(GcMoeBalanced), nameof(GcMoeBalancedTokens), nameof(MoeShared), nameof(GcMoeShared), nameof(HfTinyQwen2Moe), nameof(HfTinyGraniteMoe),
+        nameof(MoeBlock), nameof(MoeVariants), nameof(GcMoe), nameof(GcMoeVariants), nameof(HfTinyMixtral), nameof(HfTinyMixtralTied), nameof(HfTinyOlmoe), nameof(HfTinyQwen3Moe), nameof(MoeBalanced), nameof(GcMoeBalanced), nameof(GcMoeBalancedTokens), nameof(MoeShared), nameof(GcMoeShared), nameof(HfTinyQwen2Moe), nameof(HfTinyGraniteMoe), nameof(HfTinyGraniteMoeShared),
+        // dense layers among the sparse ones; Cohere 2's parallel layers, sliding and turned or full and not
+        nameof(HfTinyQwen3MoeMixed), nameof(HfTinyCohere2),
         // learned positions (GPT-2's wpe), from a carried state past its start too
         nameof(GcPositionEmbedding), nameof(GcPositionEmbeddingGru),
         // an embedding scaled by √dim: the gather and the gradient's scatter scaled, no fold into the LSTM's projection
