@@ -165,7 +165,8 @@ public sealed class ParameterSet : IReadOnlyList<Parameter>
     /// <exception cref="InvalidDataException">The file does not match the model, or is not safetensors.</exception>
     public void Load(string path)
     {
-        Dictionary<string, SafeTensor> tensors = SafeTensors.Read(path);
+        // (each tensor read from the file as it is converted: the file's bytes are not held besides)
+        Dictionary<string, SafeTensor> tensors = SafeTensors.Index(path);
         var problems = new List<string>();
         float[][] values = Prepare(tensors, "", problems);
         if (problems.Count > 0)

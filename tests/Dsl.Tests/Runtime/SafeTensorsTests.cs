@@ -246,6 +246,26 @@ public sealed class SafeTensorsTests : IDisposable
         Assert.Contains("it changed after its header was read, before tensor 'small' was", error.Message);
     }
 
+    /// <summary>
+    /// <see cref="ParameterSet.Load"/> reads each tensor from the file as it converts it: it allocates the staged values, not the
+    /// file's bytes besides (with the file read whole it took twice the values).
+    /// </summary>
+    [Fact]
+    public void LoadingParametersHoldsNoCopyOfTheFile()
+    {
+        var saved = new WsCharModel(seed: 1);
+        string path = PathOf("char.safetensors");
+        saved.Parameters.Save(path);
+        var model = new WsCharModel(seed: 2);
+        new WsCharModel(seed: 3).Parameters.Load(path); // (warm)
+        long values = model.Parameters.Sum(p => (long)p.Length) * sizeof(float);
+        long before = GC.GetAllocatedBytesForCurrentThread(); // (this thread's: the other test classes run beside this one)
+        model.Parameters.Load(path);
+        long loading = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.True(loading < values * 5 / 4, $"loading {values} bytes of values allocated {loading} bytes");
+        Assert.Equal(saved.Parameters.SelectMany(p => p.AsSpan().ToArray()), model.Parameters.SelectMany(p => p.AsSpan().ToArray()));
+    }
+
     [Fact]
     public void DoublePrecisionWeightsConvertOnLoad()
     {
