@@ -148,7 +148,7 @@ public sealed class SafeTensor
     /// </summary>
     internal void CopyFloatsTo(long first, Span<float> destination)
     {
-        if (!IsFloatingPoint) throw new InvalidDataException($"Tensor '{Name}' holds {DType}; expected a floating-point type (F32, F64, F16, BF16).");
+        if (!IsFloatingPoint) throw NotFloat();
         if (first < 0 || first + destination.Length > ElementCount)
             throw new ArgumentOutOfRangeException(nameof(first), $"Values {first} … {first + destination.Length - 1} of tensor '{Name}' lie past its {ElementCount}.");
         if (_range is not { } r)
@@ -184,24 +184,30 @@ public sealed class SafeTensor
         }
     }
 
-    /// <summary>Little-endian values of this tensor's type converted to float.</summary>
+    private InvalidDataException NotFloat() => new($"Tensor '{Name}' holds {DType}; expected a floating-point type (F32, F64, F16, BF16).");
+
+    /// <summary>Little-endian values of this tensor's type converted to float (the type chosen once, not per value: a loader's whole checkpoint goes through here).</summary>
     private void Convert(ReadOnlySpan<byte> b, Span<float> into)
     {
-        if (DType == SafeTensorsDType.F32 && BitConverter.IsLittleEndian)
+        switch (DType)
         {
-            MemoryMarshal.Cast<byte, float>(b).CopyTo(into);
-            return;
-        }
-        for (int i = 0; i < into.Length; i++)
-        {
-            into[i] = DType switch
-            {
-                SafeTensorsDType.F32 => BinaryPrimitives.ReadSingleLittleEndian(b.Slice(i * 4)),
-                SafeTensorsDType.F64 => (float)BinaryPrimitives.ReadDoubleLittleEndian(b.Slice(i * 8)),
-                SafeTensorsDType.F16 => (float)BinaryPrimitives.ReadHalfLittleEndian(b.Slice(i * 2)),
-                SafeTensorsDType.BF16 => BitConverter.Int32BitsToSingle(BinaryPrimitives.ReadUInt16LittleEndian(b.Slice(i * 2)) << 16),
-                _ => throw new InvalidDataException($"Tensor '{Name}' holds {DType}; expected a floating-point type (F32, F64, F16, BF16)."),
-            };
+            case SafeTensorsDType.F32 when BitConverter.IsLittleEndian:
+                MemoryMarshal.Cast<byte, float>(b).Slice(0, into.Length).CopyTo(into);
+                break;
+            case SafeTensorsDType.F32:
+                for (int i = 0; i < into.Length; i++) into[i] = BinaryPrimitives.ReadSingleLittleEndian(b.Slice(i * 4));
+                break;
+            case SafeTensorsDType.F64:
+                for (int i = 0; i < into.Length; i++) into[i] = (float)BinaryPrimitives.ReadDoubleLittleEndian(b.Slice(i * 8));
+                break;
+            case SafeTensorsDType.F16:
+                for (int i = 0; i < into.Length; i++) into[i] = (float)BinaryPrimitives.ReadHalfLittleEndian(b.Slice(i * 2));
+                break;
+            case SafeTensorsDType.BF16:
+                for (int i = 0; i < into.Length; i++) into[i] = BitConverter.Int32BitsToSingle(BinaryPrimitives.ReadUInt16LittleEndian(b.Slice(i * 2)) << 16);
+                break;
+            default:
+                throw NotFloat();
         }
     }
 
@@ -222,10 +228,8 @@ public sealed class SafeTensor
     /// <summary>The values converted to float (from F32, F64, F16 or BF16).</summary>
     public float[] ToFloat()
     {
-        if (_floats is not null) return (float[])_floats.Clone();
         var result = new float[ElementCount];
-        if (_range is not null) CopyFloatsTo(0, result);
-        else Convert(Data.AsSpan(0, result.Length * ValueBytes), result);
+        CopyFloatsTo(0, result);
         return result;
     }
 

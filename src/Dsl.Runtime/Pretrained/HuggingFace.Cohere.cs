@@ -248,12 +248,7 @@ public static partial class HuggingFace
         /// </summary>
         private void CheckLayerTypes(JsonElement c, List<string> problems)
         {
-            if (!TrySlidingLayers(c, Blocks.Count, problems, out bool[]? slides)) return;
-            if (slides is null)
-            {
-                int pattern = Value(c, "sliding_window_pattern") is { ValueKind: JsonValueKind.Number } p && p.TryGetInt32(out int every) && every > 0 ? every : 4;
-                slides = Enumerable.Range(0, Blocks.Count).Select(i => (i + 1) % pattern != 0).ToArray();
-            }
+            if (SlidingLayers(c, Blocks.Count, "sliding_window_pattern", 4, problems) is not { } slides) return;
             int window = ConfiguredWindow(c, problems);
             if (window < 0) return;
             if (window == 0)

@@ -411,6 +411,9 @@ public static partial class HuggingFace
             RequireNamedActivation(m.Name, m.Activation, problems);
         }
 
+        /// <summary>The configuration's key for the count of experts: the family's, or num_local_experts where transformers 5 wrote that (its attribute_map's name for Qwen3-MoE's and OLMoE's).</summary>
+        private string ExpertsKey(JsonElement c) => Value(c, Family.ExpertsKey) is null && Value(c, "num_local_experts") is not null ? "num_local_experts" : Family.ExpertsKey;
+
         /// <summary>
         /// Which layers the configuration makes sparse — layer i unless it is in <c>mlp_only_layers</c>, i + 1 is not a multiple of
         /// <c>decoder_sparse_step</c> or there are no experts (Qwen2MoeDecoderLayer's and Qwen3MoeDecoderLayer's choice) — against
@@ -435,7 +438,7 @@ public static partial class HuggingFace
                 dense.UnionWith(only.EnumerateArray().Select(x => x.GetInt32()));
             }
             // (no experts at all: every layer dense, whatever the other keys say)
-            string expertsKey = Value(c, Family.ExpertsKey) is null && Value(c, "num_local_experts") is not null ? "num_local_experts" : Family.ExpertsKey;
+            string expertsKey = ExpertsKey(c);
             bool none = Value(c, expertsKey) is { ValueKind: JsonValueKind.Number } experts && experts.TryGetInt32(out int count) && count == 0;
             string rule = none ? $"{expertsKey} 0" : $"mlp_only_layers [{string.Join(", ", dense.Order())}], decoder_sparse_step {step}";
             for (int i = 0; i < Blocks.Count; i++)
@@ -470,9 +473,7 @@ public static partial class HuggingFace
                     d.HeadDim ?? (a.Heads > 0 ? Embedding.Dim / a.Heads : null));
             else if (Value(c, "head_dim") is not null)
                 ConfigInt(c, problems, "head_dim", a.HeadSize, $"'{a.Name}' (hidden_size / num_attention_heads: {Family.Name}'s heads are not of their own width here)");
-            // (transformers 5 writes Qwen3-MoE's and OLMoE's count of experts as num_local_experts, its attribute_map's name)
-            string expertsKey = Value(c, Family.ExpertsKey) is null && Value(c, "num_local_experts") is not null ? "num_local_experts" : Family.ExpertsKey;
-            ConfigInt(c, problems, expertsKey, m.Experts, $"'{m.Name}' experts", d.Experts);
+            ConfigInt(c, problems, ExpertsKey(c), m.Experts, $"'{m.Name}' experts", d.Experts);
             ConfigInt(c, problems, "num_experts_per_tok", m.TopK, $"'{m.Name}' TopK", d.TopK);
             if (Family.Shared) ConfigInt(c, problems, "shared_expert_intermediate_size", m.SharedUnits, $"'{m.Name}' SharedUnits", d.SharedUnits);
             if (Family.NormalizeKey)

@@ -1392,13 +1392,8 @@ public static partial class HuggingFace
                         problems.Add($"{capping} is {v.GetRawText()}: Gemma 3's scores and logits are not soft-capped (Gemma 2's are, model_type \"{Gemma2}\")");
                 }
             }
-            if (!TrySlidingLayers(c, Layers.Count, problems, out bool[]? slides)) return;
-            if (slides is null)
-            {
-                // (Gemma 2's configuration has no pattern: its layers alternate, the first sliding)
-                int pattern = gemma2 ? 2 : Value(c, "sliding_window_pattern") is { ValueKind: JsonValueKind.Number } p && p.TryGetInt32(out int every) && every > 0 ? every : 6;
-                slides = Enumerable.Range(0, Layers.Count).Select(i => (i + 1) % pattern != 0).ToArray();
-            }
+            // (Gemma 2's configuration has no pattern: its layers alternate, the first sliding)
+            if (SlidingLayers(c, Layers.Count, gemma2 ? null : "sliding_window_pattern", gemma2 ? 2 : 6, problems) is not { } slides) return;
             int window = ConfiguredWindow(c, problems);
             if (window < 0) return;
             // newer configurations keep each kind of layer's rotary settings in rope_parameters, by layer type
@@ -1486,6 +1481,19 @@ public static partial class HuggingFace
         }
         sliding = types.Select(t => t == "sliding_attention").ToArray();
         return true;
+    }
+
+    /// <summary>
+    /// Which decoder layers slide: as <c>layer_types</c> lists them, else every layer but each n-th, n the configuration's
+    /// <paramref name="patternKey"/> (Gemma 3's and Cohere 2's <c>sliding_window_pattern</c>; none: <paramref name="pattern"/> always) or
+    /// <paramref name="pattern"/> where absent; null, with the problem added, where <c>layer_types</c> is not one kind per layer.
+    /// </summary>
+    private static bool[]? SlidingLayers(JsonElement c, int layers, string? patternKey, int pattern, List<string> problems)
+    {
+        if (!TrySlidingLayers(c, layers, problems, out bool[]? slides)) return null;
+        if (slides is not null) return slides;
+        int every = patternKey is not null && Value(c, patternKey) is { ValueKind: JsonValueKind.Number } p && p.TryGetInt32(out int given) && given > 0 ? given : pattern;
+        return Enumerable.Range(0, layers).Select(i => (i + 1) % every != 0).ToArray();
     }
 
     /// <summary>
