@@ -36,6 +36,18 @@ public partial class GptBench;
 public partial class LlamaBench;
 
 /// <summary>
+/// A LLaMA decoder too large for the caches (width 1024, 16 heads, SwiGLU of 2816, two layers, 4096 tokens: 33.6 M weights,
+/// 134 MB in float32), whose decoding steps stream every weight once per token: its weights in float32 or held in bfloat16.
+/// </summary>
+[Embedding(vocab: 4096, dim: 1024)]
+[Repeat(2)]
+[RmsNorm(Epsilon = 1e-6f)] [Attention(Heads = 16, Causal = true, Rotary = true, Bias = false)] [Residual(Layers = 2)]
+[RmsNorm(Epsilon = 1e-6f)] [Dense(2816, Activation = Activation.Silu, Gated = true, Bias = false)] [Dense(1024, Bias = false)] [Residual(Layers = 3)]
+[EndRepeat]
+[RmsNorm(Epsilon = 1e-6f)] [Dense(4096, Bias = false)]
+public partial class WideLlamaBench;
+
+/// <summary>
 /// LlamaBench's block with a sparse mixture of experts in place of its feed-forward, as Mixtral builds it: 8 SwiGLU experts of
 /// 344 (each as wide as LlamaBench's feed-forward), 2 per token, their weights renormalised.
 /// </summary>

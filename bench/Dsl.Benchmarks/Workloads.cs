@@ -257,6 +257,28 @@ public sealed class Workload
                     moe.Step(new ReadOnlyTensorSpan<int>(prefix, t, [1], default), moeState, new TensorSpan<float>(gptLogits, [1, 65]));
             },
         });
+        // A LLaMA decoder too large for the caches decoding 16 tokens, each step streaming its 134 MB of float32 weights, and the
+        // same model with its weights held in bfloat16 (ParameterSet.HoldWeightsIn): half the bytes streamed per token.
+        double wideFlops = 2.0 * 16 * (2 * (4 * 1024 * 1024 + 3 * 1024 * 2816) + 1024 * 4096) + 4.0 * 16 * 16 * 1024 * 2;
+        foreach (Precision precision in new[] { Precision.Float32, Precision.BFloat16 })
+        {
+            var wide = new WideLlamaBench(1);
+            wide.Parameters.HoldWeightsIn(precision);
+            var wideState = wide.CreateState(1);
+            float[] wideLogits = new float[4096];
+            int[] wideTokens = Enumerable.Range(0, 16).Select(_ => r.NextInt(4096)).ToArray();
+            list.Add(new Workload
+            {
+                Name = $"wide llama decoding 16 tokens B=1, cached, {(precision == Precision.Float32 ? "float32" : "bfloat16")} weights", Kind = "gpt", Mode = "generate",
+                T = 16, B = 1, X = 1024, H = 1024, Flops = wideFlops,
+                Run = () =>
+                {
+                    wideState.Reset();
+                    for (int t = 0; t < 16; t++)
+                        wide.Step(new ReadOnlyTensorSpan<int>(wideTokens, t, [1], default), wideState, new TensorSpan<float>(wideLogits, [1, 4096]));
+                },
+            });
+        }
         return list;
     }
 }

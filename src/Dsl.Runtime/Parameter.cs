@@ -5,30 +5,43 @@ using Dsl.Kernels;
 
 namespace Dsl;
 
+/// <summary>How a parameter's values are held (<see cref="Parameter.Precision"/>).</summary>
+public enum Precision
+{
+    /// <summary>32-bit floats: what training, optimisers and devices take.</summary>
+    Float32,
+
+    /// <summary>bfloat16 (PyTorch's <c>torch.bfloat16</c>), half the memory, for inference: the kernels widen the values as they read them.</summary>
+    BFloat16,
+}
+
 /// <summary>
 /// One named, trainable tensor of a model and the gradient accumulated for it.
 /// Names and layouts are PyTorch's <c>state_dict</c> ones (<c>lstm.weight_ih_l0</c>, [4H, X]).
 /// </summary>
 public sealed class Parameter
 {
-    // (not readonly: an encoder–decoder that shares an embedding points its decoder's table at the encoder's: ShareStorageOf)
-    private float[] _value; // pinned; the values start at _origin, on a 64-byte boundary (Kernels.Aligned)
-    private int _origin;
     private readonly int _length;
     private readonly int[] _shape;
-    private Home _home; // shared by every name of the same tensor (WithName)
-    private Tensor<float> _valueTensor;
+    // shared by every name of the same tensor (WithName); not readonly: an encoder–decoder that shares an embedding points its
+    // decoder's table at the encoder's (ShareStorageOf)
+    private Home _home;
 
     /// <summary>
-    /// Where the tensor also lives, shared by the views <see cref="WithName"/> makes: its device copy, and its gradient, taken
-    /// the first time it is asked for — a model only ever run forward (a loaded checkpoint generating text) holds its values
-    /// alone, half the memory.
+    /// The tensor, shared by the views <see cref="WithName"/> makes: its values (floats, or bfloat16 bits when held in half the
+    /// memory: <see cref="HoldIn"/>), its device copy, and its gradient, taken the first time it is asked for — a model only ever
+    /// run forward (a loaded checkpoint generating text) holds its values alone, half the memory.
     /// </summary>
     private sealed class Home
     {
+        public Values? Floats; // null while held in bfloat16
+        public ushort[]? Bits; // bfloat16, when held so
         public ParameterMirror? Mirror;
         public Gradient? Grad; // null until first asked for
     }
+
+    /// <summary>Float values: pinned, from <see cref="Origin"/> on a 64-byte boundary (Kernels.Aligned), and their tensor view.</summary>
+    private sealed record Values(float[] Floats, int Origin, Tensor<float> Tensor);
 
     /// <summary>A gradient's pinned floats (from <see cref="Origin"/>, on a 64-byte boundary) and its tensor view.</summary>
     private sealed record Gradient(float[] Floats, int Origin, Tensor<float> Tensor);
@@ -52,12 +65,18 @@ public sealed class Parameter
         }
         Name = name;
         _shape = (int[])shape.Clone();
-        // On cache lines, as the workspaces are: a decoding step reads the weights where they lie, and a 64-byte read from
-        // an array's own start (wherever the GC put it, 8 bytes apart) would straddle two lines.
         _length = (int)length;
-        _value = Aligned.Floats(_length, null, out _origin);
-        _valueTensor = View(_value, _origin, shape);
-        _home = new Home();
+        _home = new Home { Floats = NewValues() };
+    }
+
+    /// <summary>
+    /// Zero float values of this shape, on cache lines as the workspaces are: a decoding step reads the weights where they lie,
+    /// and a 64-byte read from an array's own start (wherever the GC put it, 8 bytes apart) would straddle two lines.
+    /// </summary>
+    private Values NewValues()
+    {
+        float[] floats = Aligned.Floats(_length, null, out int origin);
+        return new Values(floats, origin, View(floats, origin, _shape));
     }
 
     /// <summary>A row-major tensor of <paramref name="shape"/> over <paramref name="floats"/> from <paramref name="origin"/> on.</summary>
@@ -78,6 +97,7 @@ public sealed class Parameter
     {
         Gradient? grad = Volatile.Read(ref _home.Grad);
         if (grad is not null) return grad;
+        if (_home.Floats is null) throw HeldInBFloat16("it has no gradient");
         lock (_home)
         {
             if (_home.Grad is null)
@@ -94,17 +114,8 @@ public sealed class Parameter
         Name = name;
         _shape = storage._shape;
         _length = storage._length;
-        Take(storage);
-    }
-
-    /// <summary>Points this parameter at <paramref name="storage"/>'s values, gradient and device copy.</summary>
-    [System.Diagnostics.CodeAnalysis.MemberNotNull(nameof(_value), nameof(_valueTensor), nameof(_home))]
-    private void Take(Parameter storage)
-    {
-        _value = storage._value;
-        _origin = storage._origin;
-        _valueTensor = storage._valueTensor;
         _home = storage._home;
+        HoldsOnlyWeights = storage.HoldsOnlyWeights;
     }
 
     /// <summary>
@@ -119,7 +130,7 @@ public sealed class Parameter
             throw new ArgumentException($"Parameter '{Name}' {Shapes.Format(_shape)} cannot share the tensor of '{source.Name}' {Shapes.Format(source._shape)}: the shapes differ.", nameof(source));
         if (_home.Mirror is not null || source._home.Mirror is not null)
             throw new InvalidOperationException($"Parameters '{Name}' and '{source.Name}' share a tensor only on the host, before either moves to a device.");
-        Take(source);
+        _home = source._home;
     }
 
     /// <summary>The same tensor (values and gradient shared) under another name: how a composed model prefixes its parts' names.</summary>
@@ -141,8 +152,95 @@ public sealed class Parameter
         get
         {
             _home.Mirror?.HostAccess(grad: false);
-            return _valueTensor;
+            return FloatValues().Tensor;
         }
+    }
+
+    /// <summary>The float values, or a clear error when the tensor is held in bfloat16.</summary>
+    private Values FloatValues() => _home.Floats ?? throw HeldInBFloat16("its float values are not kept");
+
+    private InvalidOperationException HeldInBFloat16(string what) =>
+        new($"Parameter '{Name}' is held in bfloat16 (Precision.BFloat16, for inference): {what}. Read it with CopyTo or ToArray, assign it with "
+            + "CopyFrom, and hold the model's weights in float32 again (Parameters.HoldWeightsIn(Precision.Float32)) to train it, step an optimiser over it or move it to a device.");
+
+    /// <summary>
+    /// How the values are held: <see cref="Precision.Float32"/>, or <see cref="Precision.BFloat16"/> (half the memory, for inference:
+    /// <see cref="ParameterSet.HoldWeightsIn"/>). Computing with bfloat16 weights widens them as they are read; the sums stay float.
+    /// </summary>
+    public Precision Precision => _home.Floats is null ? Precision.BFloat16 : Precision.Float32;
+
+    /// <summary>
+    /// Whether the model this parameter belongs to reads it, when it runs forward, only as weights a kernel widens from bfloat16
+    /// (a matrix multiplied as Wᵀ, an embedding table gathered): what its generated code says, and what lets
+    /// <see cref="ParameterSet.HoldWeightsIn"/> hold it in bfloat16. False for a parameter made by hand.
+    /// </summary>
+    public bool HoldsOnlyWeights { get; init; }
+
+    /// <summary>
+    /// The values as a kernel that takes <see cref="Weights"/> reads them: floats, or bfloat16 bits (synchronised from a device as
+    /// <see cref="AsSpan"/>).
+    /// </summary>
+    public Weights Weights
+    {
+        get
+        {
+            if (_home.Bits is { } bits) return Weights.FromBFloat16(bits);
+            _home.Mirror?.HostAccess(grad: false);
+            return HostValues;
+        }
+    }
+
+    /// <summary>
+    /// Holds the values in <paramref name="precision"/>: bfloat16 rounds each to the nearest (ties to even, as PyTorch's
+    /// <c>.to(torch.bfloat16)</c>) and drops the floats and any gradient; float32 widens them back (exact). Every name of the tensor
+    /// sees it. Only on the host, and only for a tensor the model reads as weights alone (<see cref="HoldsOnlyWeights"/>):
+    /// <see cref="ParameterSet.HoldWeightsIn"/> decides which.
+    /// </summary>
+    internal void HoldIn(Precision precision)
+    {
+        if (precision == Precision) return;
+        if (_home.Mirror is not null)
+            throw new InvalidOperationException($"Parameter '{Name}' lives on a device: a model is held in bfloat16 on the host, before it moves to one.");
+        lock (_home)
+        {
+            if (precision == Precision.BFloat16)
+            {
+                var bits = GC.AllocateUninitializedArray<ushort>(_length);
+                BFloat16.FromFloat(HostValues, bits);
+                (_home.Bits, _home.Floats, _home.Grad) = (bits, null, null);
+            }
+            else if (precision == Precision.Float32)
+            {
+                Values values = NewValues();
+                BFloat16.ToFloat(_home.Bits, values.Floats.AsSpan(values.Origin, _length));
+                (_home.Floats, _home.Bits) = (values, null);
+            }
+            else throw new ArgumentOutOfRangeException(nameof(precision), precision, "Expected Precision.Float32 or Precision.BFloat16.");
+        }
+    }
+
+    /// <summary>Copies the values (widened, when held in bfloat16) into <paramref name="destination"/>, which holds <see cref="Length"/> or more.</summary>
+    public void CopyTo(Span<float> destination)
+    {
+        if (destination.Length < _length) throw new ArgumentException($"Parameter '{Name}' {Shapes.Format(_shape)} holds {_length} values; the destination has room for {destination.Length}.", nameof(destination));
+        if (_home.Bits is { } bits) BFloat16.ToFloat(bits, destination);
+        else AsSpan().CopyTo(destination);
+    }
+
+    /// <summary>The values as a new array (widened, when held in bfloat16).</summary>
+    public float[] ToArray()
+    {
+        var values = new float[_length];
+        CopyTo(values);
+        return values;
+    }
+
+    /// <summary>Sets the values from <paramref name="source"/> (exactly <see cref="Length"/> of them), rounded when held in bfloat16.</summary>
+    public void CopyFrom(ReadOnlySpan<float> source)
+    {
+        if (source.Length != _length) throw new ArgumentException($"Parameter '{Name}' {Shapes.Format(_shape)} holds {_length} values, got {source.Length}.", nameof(source));
+        if (_home.Bits is { } bits) BFloat16.FromFloat(source, bits);
+        else source.CopyTo(AsSpan());
     }
 
     /// <summary>The accumulated gradient of the loss with respect to <see cref="Value"/> (synchronised as <see cref="Value"/> is).</summary>
@@ -163,7 +261,14 @@ public sealed class Parameter
     }
 
     /// <summary>The host's values without synchronising (what a device mirror copies to and from).</summary>
-    internal Span<float> HostValues => _value.AsSpan(_origin, _length);
+    internal Span<float> HostValues
+    {
+        get
+        {
+            Values values = FloatValues();
+            return values.Floats.AsSpan(values.Origin, _length);
+        }
+    }
 
     /// <summary>The host's gradient without synchronising.</summary>
     internal Span<float> HostGradient
@@ -188,12 +293,14 @@ public sealed class Parameter
     /// </summary>
     internal ReadOnlyMemory<float> AsMemory()
     {
+        if (_home.Bits is not null) return ToArray(); // (widened: a copy)
         _home.Mirror?.HostAccess(grad: false);
-        return new ReadOnlyMemory<float>(_value, _origin, _length);
+        Values values = FloatValues();
+        return new ReadOnlyMemory<float>(values.Floats, values.Origin, _length);
     }
 
-    /// <summary>The array the values live in: the same for every name of one tensor (<see cref="WithName"/>).</summary>
-    internal float[] Storage => _value;
+    /// <summary>What the tensor is, whatever its name: the same object for every name of one tensor (<see cref="WithName"/>).</summary>
+    internal object Storage => _home;
 
     /// <summary>The dimensions, outermost first.</summary>
     public ReadOnlySpan<int> Shape => _shape;
@@ -201,7 +308,10 @@ public sealed class Parameter
     /// <summary>Number of elements.</summary>
     public int Length => _length;
 
-    /// <summary>The values as a flat, row-major span (synchronised from a device as <see cref="Value"/> is).</summary>
+    /// <summary>
+    /// The values as a flat, row-major span (synchronised from a device as <see cref="Value"/> is); only while they are held in
+    /// float32 (<see cref="CopyTo"/> and <see cref="CopyFrom"/> take either).
+    /// </summary>
     public Span<float> AsSpan()
     {
         _home.Mirror?.HostAccess(grad: false);

@@ -29,7 +29,7 @@ public sealed class ParameterSet : IReadOnlyList<Parameter>
         ArgumentNullException.ThrowIfNull(parameters);
         _items = parameters.ToArray();
         _byName = new Dictionary<string, Parameter>(StringComparer.Ordinal);
-        var tensors = new Dictionary<float[], string>(ReferenceEqualityComparer.Instance);
+        var tensors = new Dictionary<object, string>(ReferenceEqualityComparer.Instance);
         for (int i = 0; i < _items.Length; i++)
         {
             Parameter p = _items[i] ?? throw new ArgumentException($"Parameter {i} of the list is null.", nameof(parameters));
@@ -154,7 +154,7 @@ public sealed class ParameterSet : IReadOnlyList<Parameter>
     /// <c>safetensors.torch.load_file</c>. Written atomically: a failed save leaves the old file intact.
     /// </summary>
     public void Save(string path) =>
-        SafeTensors.Write(path, _items.Select(p => (p.Name, (ReadOnlyMemory<int>)p.Shape.ToArray(), (ReadOnlyMemory<float>)p.AsSpan().ToArray())));
+        SafeTensors.Write(path, _items.Select(p => (p.Name, (ReadOnlyMemory<int>)p.Shape.ToArray(), (ReadOnlyMemory<float>)p.ToArray())));
 
     /// <summary>
     /// Loads every parameter from a safetensors file (F32, F64, F16 or BF16). The file must hold exactly
@@ -254,7 +254,7 @@ public sealed class ParameterSet : IReadOnlyList<Parameter>
         if (problems.Count > before) return [];
         return _items.Select(p =>
         {
-            if (kept?.Invoke(p.Name) == true) return p.AsSpan().ToArray(); // (a parameter the checkpoint has no part in: as it is)
+            if (kept?.Invoke(p.Name) == true) return p.ToArray(); // (a parameter the checkpoint has no part in: as it is)
             var values = new float[p.Length];
             TensorRows[] parts = sources[p.Name];
             int rows = TensorRows.StackedShape(p.Shape, parts)![0];
@@ -315,7 +315,51 @@ public sealed class ParameterSet : IReadOnlyList<Parameter>
     /// <summary>Copies values prepared by <see cref="Prepare"/> into the parameters.</summary>
     internal void Assign(float[][] values)
     {
-        for (int i = 0; i < _items.Length; i++) values[i].CopyTo(_items[i].AsSpan());
+        for (int i = 0; i < _items.Length; i++) _items[i].CopyFrom(values[i]);
+    }
+
+    /// <summary>
+    /// Holds the model's weights in <paramref name="precision"/> (PyTorch's <c>model.to(torch.bfloat16)</c> for inference, weight
+    /// only): with <see cref="Precision.BFloat16"/>, every parameter the model reads only as weights when it runs forward
+    /// (<see cref="Parameter.HoldsOnlyWeights"/>: its matrices multiplied as Wᵀ, its embedding tables) is rounded to bfloat16 and
+    /// its floats (and any gradient) dropped — half their memory — and the kernels widen them as they read them, summing in float;
+    /// the other parameters (norms' scales, biases, recurrent weights) stay float32. A checkpoint stored in bfloat16 loses nothing.
+    /// With <see cref="Precision.Float32"/>, every parameter is widened back (exactly), as training, optimisers and devices need.
+    /// A tensor under two names is held in bfloat16 only when every name here reads it as weights. Returns the number of values
+    /// held in bfloat16 afterwards.
+    /// </summary>
+    public long HoldWeightsIn(Precision precision)
+    {
+        if (precision is not (Precision.Float32 or Precision.BFloat16))
+            throw new ArgumentOutOfRangeException(nameof(precision), precision, "Expected Precision.Float32 or Precision.BFloat16.");
+        // a tensor under two names (an encoder–decoder's shared table) only when each name reads it as weights alone
+        var weightsOnly = new Dictionary<object, bool>(ReferenceEqualityComparer.Instance);
+        foreach (Parameter p in _items)
+            weightsOnly[p.Storage] = (!weightsOnly.TryGetValue(p.Storage, out bool before) || before) && p.HoldsOnlyWeights;
+        foreach (Parameter p in _items)
+        {
+            if (p.Mirror is not null && precision == Precision.BFloat16)
+                throw new InvalidOperationException($"Parameter '{p.Name}' lives on a device: a model is held in bfloat16 on the host, before it moves to one. Nothing was changed.");
+        }
+        long held = 0;
+        foreach (Parameter p in _items)
+        {
+            p.HoldIn(precision == Precision.BFloat16 && weightsOnly[p.Storage] ? Precision.BFloat16 : Precision.Float32);
+            if (p.Precision == Precision.BFloat16) held += p.Length;
+        }
+        return held;
+    }
+
+    /// <summary>
+    /// Refuses, before anything changes, a pass that needs every parameter in float32 (a training pass, an optimiser's step)
+    /// while one is held in bfloat16 (<see cref="HoldWeightsIn"/>).
+    /// </summary>
+    public void RequireFloat32(string what)
+    {
+        foreach (Parameter p in _items)
+            if (p.Precision != Precision.Float32)
+                throw new InvalidOperationException($"{what} needs the parameters in float32, but '{p.Name}' is held in bfloat16 (for inference): "
+                    + "call Parameters.HoldWeightsIn(Precision.Float32) first. Nothing was changed.");
     }
 
     private static bool ShapeEquals(long[] a, ReadOnlySpan<int> b)

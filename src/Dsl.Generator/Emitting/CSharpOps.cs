@@ -50,6 +50,18 @@ internal static class CSharpOps
         _ => throw new InvalidOperationException($"No C# for operand {o.GetType().Name}."),
     };
 
+    /// <summary>
+    /// An operand a kernel takes as weights (<see cref="WeightReads"/>): a parameter's values as <c>.Weights</c>, floats or bfloat16
+    /// as the parameter is held, and a slice of them; any other operand as <see cref="Format(Operand, Scope)"/> writes it.
+    /// </summary>
+    public static string FormatWeights(Operand o, Scope scope = Scope.Pass) => o switch
+    {
+        ParamOperand { Grad: false } p => p.Param.Field + ".Weights",
+        SliceOperand s when WeightReads.Param(s.Of) is not null =>
+            $"{FormatWeights(s.Of, scope)}.Slice({Format(s.Start, scope)}{(s.Length is { } length ? ", " + Format(length, scope) : "")})",
+        _ => Format(o, scope),
+    };
+
     private static string Note(string? note) => note is null ? "" : " // " + note;
 
     /// <summary>A gather's or a scatter's scale as a last argument, or nothing for 1 (the kernels' default).</summary>
@@ -65,6 +77,7 @@ internal static class CSharpOps
     {
         SourceWriter w = c.W;
         string F(Operand o) => Format(o, scope);
+        string W(Operand o) => FormatWeights(o, scope);
         string D(Dim d) => Format(d, scope);
         switch (op)
         {
@@ -76,10 +89,10 @@ internal static class CSharpOps
                 if (m.Bias is not null)
                 {
                     if (!m.TransB || m.TransA || m.Accumulate) throw new InvalidOperationException("A bias only on A · Bᵀ that writes C.");
-                    w.Line($"{Gemm}.MatMulTransB({D(m.M)}, {D(m.N)}, {D(m.K)}, {F(m.A)}, {lda}, {F(m.B)}, {ldb}, {F(m.Bias)}, {F(m.C)}, {D(m.N)});{Note(m.Note)}");
+                    w.Line($"{Gemm}.MatMulTransB({D(m.M)}, {D(m.N)}, {D(m.K)}, {F(m.A)}, {lda}, {W(m.B)}, {ldb}, {F(m.Bias)}, {F(m.C)}, {D(m.N)});{Note(m.Note)}");
                     break;
                 }
-                w.Line($"{Gemm}.{method}({D(m.M)}, {D(m.N)}, {D(m.K)}, {F(m.A)}, {lda}, {F(m.B)}, {ldb}, {F(m.C)}, {D(m.N)}, accumulate: {(m.Accumulate ? "true" : "false")});{Note(m.Note)}");
+                w.Line($"{Gemm}.{method}({D(m.M)}, {D(m.N)}, {D(m.K)}, {F(m.A)}, {lda}, {(WeightReads.Index(m) == 1 ? W(m.B) : F(m.B))}, {ldb}, {F(m.C)}, {D(m.N)}, accumulate: {(m.Accumulate ? "true" : "false")});{Note(m.Note)}");
                 break;
             }
             case ColumnSumsOp s:
@@ -110,7 +123,7 @@ internal static class CSharpOps
                 w.Line($"{Layout}.RepeatRows({F(r.Row)}, {D(r.Rows ?? Dim.B)}, {F(r.Into)});{Note(r.Note)}");
                 break;
             case GatherRowsOp g:
-                w.Line($"{Layout}.GatherRows({F(g.Table)}, {F(g.Indices)}, {D(g.Width)}, {F(g.Into)}{ScaleArgument(g.Scale)});");
+                w.Line($"{Layout}.GatherRows({W(g.Table)}, {F(g.Indices)}, {D(g.Width)}, {F(g.Into)}{ScaleArgument(g.Scale)});");
                 break;
             case ScatterAddRowsOp s:
                 w.Line($"{Layout}.ScatterAddRows({F(s.Indices)}, {F(s.Rows)}, {D(s.Width)}, {F(s.Table)}{ScaleArgument(s.Scale)});");

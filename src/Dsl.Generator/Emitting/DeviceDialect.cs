@@ -41,8 +41,12 @@ internal static class DeviceDialect
     public static string Translate(string csharp)
     {
         foreach (var (host, device) in Map) csharp = csharp.Replace(host, device);
-        return csharp;
+        // a parameter read as weights (floats or bfloat16 on the host: WeightReads) is the device's floats
+        return s_weights.Replace(csharp, "$1.AsSpan()");
     }
+
+    /// <summary>A parameter's field read as weights: <c>_dense_weight.Weights</c>.</summary>
+    private static readonly System.Text.RegularExpressions.Regex s_weights = new(@"\b(_[A-Za-z0-9_]+)\.Weights\b", System.Text.RegularExpressions.RegexOptions.CultureInvariant);
 
     /// <summary>Why <paramref name="op"/> cannot run on a device, or null when it can.</summary>
     public static string? Blocker(Op op) => op switch

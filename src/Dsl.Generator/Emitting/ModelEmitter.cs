@@ -208,7 +208,7 @@ internal static class ModelEmitter
         w.Open($"public {m.Spec.Name}(int seed = 0)");
         foreach (ParamRef p in plan.Parameters)
         {
-            w.Line($"{p.Field} = new global::Dsl.Parameter(\"{p.Name}\", {p.ShapeArguments});");
+            w.Line($"{p.Field} = new global::Dsl.Parameter(\"{p.Name}\", {p.ShapeArguments}){(plan.WeightsOnly.Contains(p.Name) ? " { HoldsOnlyWeights = true }" : "")};");
             ParamInit init = p.Init;
             if (init.Kind != InitKind.Zeros)
             {
@@ -387,6 +387,8 @@ internal static class ModelEmitter
         w.Close();
         w.Line();
         w.Open($"private Workspace LoadInput({input} {name}, {L} lengths, int S, bool training, out int B, out int T)");
+        // a training pass needs every weight in float32: refused before anything changes while some are held in bfloat16
+        w.Line($"if (training) Parameters.RequireFloat32(\"A training pass of '{m.Spec.Name}'\");");
         WriteFreeDims(w, m.TakesTokens ? [-1, -1] : [-1, -1, m.InputWidth]);
         w.Line($"var x = {Check}.Shape({name}, \"{name}\", \"{InputDims(m)}\", dims);");
         w.Line("B = dims[0];");

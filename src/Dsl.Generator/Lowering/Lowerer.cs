@@ -267,7 +267,8 @@ internal sealed class LowerContext
 
     internal ModelPlan Finish(BufferRef? tokens, BufferRef targets, BufferRef values)
     {
-        return new ModelPlan(Model, _parameters.ToEquatableArray(), _buffers.ToEquatableArray(), Layers.ToEquatableArray(), _states.ToEquatableArray(),
+        var plan = new ModelPlan(Model, _parameters.ToEquatableArray(), _buffers.ToEquatableArray(), Layers.ToEquatableArray(), _states.ToEquatableArray(),
             _finals.ToEquatableArray(), _joins.ToEquatableArray(), _caches.ToEquatableArray(), _positional, tokens, targets, values, _foldVocab) { Tied = _tied.ToEquatableArray(), Positions = _positionLimit, KeepsPosition = _keepsPosition, AuxiliaryLoss = _auxiliaryLoss };
+        return plan with { WeightsOnly = WeightReads.Find(plan) };
     }
 }

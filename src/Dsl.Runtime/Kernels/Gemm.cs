@@ -64,15 +64,18 @@ public static unsafe class Gemm
     public static void MatMulTransA(int m, int n, int k, ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, Span<float> c, int ldc, bool accumulate) =>
         MatMulTransA(Path, m, n, k, a, lda, b, ldb, c, ldc, accumulate);
 
-    /// <summary>C[m, n] (+)= A · Bᵀ, where A is [m, k] and B is stored [n, k] (a weight matrix [out, in]).</summary>
-    public static void MatMulTransB(int m, int n, int k, ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, Span<float> c, int ldc, bool accumulate) =>
+    /// <summary>
+    /// C[m, n] (+)= A · Bᵀ, where A is [m, k] and B is stored [n, k] (a weight matrix [out, in]), as floats or as bfloat16
+    /// (<see cref="Weights"/>: widened as they are read, the sums in float).
+    /// </summary>
+    public static void MatMulTransB(int m, int n, int k, ReadOnlySpan<float> a, int lda, Weights b, int ldb, Span<float> c, int ldc, bool accumulate) =>
         MatMulTransB(Path, m, n, k, a, lda, b, ldb, c, ldc, accumulate);
 
     /// <summary>
     /// C[m, n] = A · Bᵀ + 1 · biasᵀ (a dense layer's y = x · Wᵀ + b): the bias is where the first k-block's tiles start, so C is
     /// written once, neither cleared nor filled with the bias in a pass of its own.
     /// </summary>
-    public static void MatMulTransB(int m, int n, int k, ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, ReadOnlySpan<float> bias, Span<float> c, int ldc) =>
+    public static void MatMulTransB(int m, int n, int k, ReadOnlySpan<float> a, int lda, Weights b, int ldb, ReadOnlySpan<float> bias, Span<float> c, int ldc) =>
         MatMulTransB(Path, m, n, k, a, lda, b, ldb, bias, c, ldc);
 
     /// <summary>Floats needed to hold op(B) [k, n] packed by <see cref="PackB(int, int, ReadOnlySpan{float}, int, bool, Span{float})"/>.</summary>
@@ -110,17 +113,17 @@ public static unsafe class Gemm
         Run(path, m, n, k, a, 1, lda, b, ldb, 1, c, ldc, accumulate, direct);
     }
 
-    internal static void MatMulTransB(GemmPath path, int m, int n, int k, ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, Span<float> c, int ldc, bool accumulate, bool direct = true)
+    internal static void MatMulTransB(GemmPath path, int m, int n, int k, ReadOnlySpan<float> a, int lda, Weights b, int ldb, Span<float> c, int ldc, bool accumulate, bool direct = true)
     {
         Require("A", a, m, k, lda);
-        Require("B", b, n, k, ldb);
+        Require("B", b.Length, n, k, ldb);
         Run(path, m, n, k, a, lda, 1, b, 1, ldb, c, ldc, accumulate, direct);
     }
 
-    internal static void MatMulTransB(GemmPath path, int m, int n, int k, ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, ReadOnlySpan<float> bias, Span<float> c, int ldc, bool direct = true)
+    internal static void MatMulTransB(GemmPath path, int m, int n, int k, ReadOnlySpan<float> a, int lda, Weights b, int ldb, ReadOnlySpan<float> bias, Span<float> c, int ldc, bool direct = true)
     {
         Require("A", a, m, k, lda);
-        Require("B", b, n, k, ldb);
+        Require("B", b.Length, n, k, ldb);
         if (bias.Length < n) throw new ArgumentException($"Gemm: the bias needs {n} values, got {bias.Length}.", nameof(bias));
         Run(path, m, n, k, a, lda, 1, b, 1, ldb, c, ldc, accumulate: false, direct, bias.Slice(0, n));
     }
@@ -222,25 +225,33 @@ public static unsafe class Gemm
     /// </summary>
     internal const int MaxDimension = int.MaxValue - (1 << 24);
 
-    private static void Require(string name, ReadOnlySpan<float> span, int rows, int cols, int ld)
+    private static void Require(string name, ReadOnlySpan<float> span, int rows, int cols, int ld) => Require(name, span.Length, rows, cols, ld);
+
+    private static void Require(string name, int length, int rows, int cols, int ld)
     {
         if (rows < 0 || cols < 0) throw new ArgumentOutOfRangeException(name, $"Gemm: {name} has negative size [{rows}, {cols}].");
         if (rows > MaxDimension || cols > MaxDimension)
             throw new ArgumentOutOfRangeException(name, $"Gemm: {name} is [{rows}, {cols}]; a product's sizes are at most {MaxDimension} each.");
         if (ld < cols) throw new ArgumentOutOfRangeException(name, $"Gemm: {name} has leading dimension {ld} < {cols} columns.");
         long need = rows == 0 || cols == 0 ? 0 : (long)(rows - 1) * ld + cols;
-        if (span.Length < need) throw new ArgumentException($"Gemm: {name} [{rows}, {cols}] with leading dimension {ld} needs {need} values, got {span.Length}.", name);
+        if (length < need) throw new ArgumentException($"Gemm: {name} [{rows}, {cols}] with leading dimension {ld} needs {need} values, got {length}.", name);
     }
 
     // A(i, p) = a[i·rsA + p·csA], B(p, j) = b[p·rsB + j·csB].
-    private static void Run(GemmPath path, int m, int n, int k, ReadOnlySpan<float> a, nint rsA, nint csA, ReadOnlySpan<float> b, nint rsB, nint csB, Span<float> c, int ldc, bool accumulate, bool direct,
+    // B as bfloat16 (Weights) leaves job.B null and sets job.B16: the products that take it widen its values as they read
+    // them (packing, or the dot products of one or two rows), and the small products read in place take floats only.
+    private static void Run(GemmPath path, int m, int n, int k, ReadOnlySpan<float> a, nint rsA, nint csA, Weights b, nint rsB, nint csB, Span<float> c, int ldc, bool accumulate, bool direct,
         ReadOnlySpan<float> bias = default)
     {
         Require("C", c, m, n, ldc);
         if (m == 0 || n == 0) return;
-        fixed (float* pa = a, pb = b, pc = c, pbias = bias)
+        fixed (float* pa = a, pb = b.RawFloats, pc = c, pbias = bias)
+        fixed (ushort* pb16 = b.RawBits)
         {
-            var job = new GemmJob(path, pa, rsA, csA, pb, rsB, csB, pc, ldc, m, n, k) { Accumulate = accumulate, Bias = bias.IsEmpty ? null : pbias };
+            var job = new GemmJob(path, pa, rsA, csA, b.IsBFloat16 ? null : pb, rsB, csB, pc, ldc, m, n, k)
+            {
+                B16 = b.IsBFloat16 ? pb16 : null, Accumulate = accumulate, Bias = bias.IsEmpty ? null : pbias,
+            };
             if (k == 0)
             {
                 if (!accumulate) Clear(job);
@@ -271,7 +282,7 @@ public static unsafe class Gemm
     /// [T, B, 3E] buffer are 96 KB apart), which packs B and, except on x64, A.
     /// </summary>
     private static bool IsDirect(in GemmJob job) =>
-        job.Packed == null && job.M >= 2 && job.K <= job.Path.KC && (long)job.M * job.N * job.K < GemmWorkers.ParallelThreshold && !IsRowWise(job)
+        job.Packed == null && job.B16 == null && job.M >= 2 && job.K <= job.Path.KC && (long)job.M * job.N * job.K < GemmWorkers.ParallelThreshold && !IsRowWise(job)
         && Extent(job.M, job.RsA, job.K, job.CsA) <= CompactSpan;
 
     /// <summary>The most floats an operand read in place may span (64 KB: within L2, and no rows a page apart beyond 16).</summary>
@@ -327,7 +338,7 @@ public static unsafe class Gemm
     /// blocked product packed all of it for that single use (<see cref="DirectRow{T, K}"/>).
     /// </summary>
     private static bool IsDirectRow(in GemmJob job) =>
-        job.M == 1 && job.CsB == 1 && job.Packed == null && (long)job.N * job.K < GemmWorkers.ParallelThreshold
+        job.M == 1 && job.CsB == 1 && job.Packed == null && job.B16 == null && (long)job.N * job.K < GemmWorkers.ParallelThreshold
         && job.Path.Id is GemmPath.Kernel.V512 or GemmPath.Kernel.V256 or GemmPath.Kernel.V128;
 
     private static void DirectRow(in GemmJob job)
@@ -372,7 +383,8 @@ public static unsafe class Gemm
         if (IsRowWise(job))
         {
             if (!job.Accumulate) Clear(job);
-            Rows(job);
+            if (job.B16 != null) Rows<BFloat16Values>(job, job.B16);
+            else Rows<FloatValues>(job, job.B);
             return;
         }
         if (job.ReadsAInPlace)
@@ -399,10 +411,11 @@ public static unsafe class Gemm
 
     /// <summary>
     /// C += A·B for one or two rows when B's columns are contiguous in k (a weight matrix [out, in] used
-    /// as Wᵀ): each output is a dot product, four at a time so that each row of A is loaded once per four.
+    /// as Wᵀ): each output is a dot product, four at a time so that each row of A is loaded once per four. B's values are
+    /// <typeparamref name="S"/>'s (floats, or bfloat16 widened as they are read: the same sums of the same products).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Rows(in GemmJob job)
+    private static void Rows<S>(in GemmJob job, void* b) where S : struct, IValues
     {
         int k = job.K, bits = job.Path.Bits;
         for (int i = 0; i < job.M; i++)
@@ -411,20 +424,48 @@ public static unsafe class Gemm
             float* ai = job.A + i * job.RsA;
             int jj = job.CsA != 1 ? 0 : bits switch
             {
-                512 => DotColumns<Lanes512>(job, ai, ci),
-                256 => DotColumns<Lanes256>(job, ai, ci),
-                128 => DotColumns<Lanes128>(job, ai, ci),
+                512 => DotColumns<Lanes512, S>(job, b, ai, ci),
+                256 => DotColumns<Lanes256, S>(job, b, ai, ci),
+                128 => DotColumns<Lanes128, S>(job, b, ai, ci),
                 _ => 0,
             };
             // The rest (and the scalar path, and a strided A): one dot product at a time.
             for (; jj < job.N; jj++)
             {
-                float* bj = job.B + jj * job.CsB;
+                nint bj = jj * job.CsB;
                 float s = 0;
-                for (int p = 0; p < k; p++) s += ai[p * job.CsA] * bj[p];
+                for (int p = 0; p < k; p++) s += ai[p * job.CsA] * S.Get(b, bj + p);
                 ci[jj] += s;
             }
         }
+    }
+
+    /// <summary>How the dot products of one or two rows read B's values: floats, or bfloat16 bits widened.</summary>
+    private interface IValues
+    {
+        /// <summary>T.Count values from element <paramref name="at"/> of <paramref name="b"/>.</summary>
+        static abstract T Load<T>(void* b, nint at) where T : struct, ILanes<T>;
+
+        /// <summary>Element <paramref name="at"/> of <paramref name="b"/>.</summary>
+        static abstract float Get(void* b, nint at);
+    }
+
+    private readonly struct FloatValues : IValues
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static T Load<T>(void* b, nint at) where T : struct, ILanes<T> => T.Load(ref ((float*)b)[at], 0);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static float Get(void* b, nint at) => ((float*)b)[at];
+    }
+
+    private readonly struct BFloat16Values : IValues
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static T Load<T>(void* b, nint at) where T : struct, ILanes<T> => T.LoadBFloat16((ushort*)b + at);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static float Get(void* b, nint at) => BFloat16.ToFloat(((ushort*)b)[at]);
     }
 
     /// <summary>
@@ -433,59 +474,59 @@ public static unsafe class Gemm
     /// (<see cref="ILanes{TSelf}.SumFour"/>). Returns the first column not done (0 when k is shorter than one vector).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static int DotColumns<T>(in GemmJob job, float* ai, float* ci) where T : struct, ILanes<T>
+    private static int DotColumns<T, S>(in GemmJob job, void* b, float* ai, float* ci) where T : struct, ILanes<T> where S : struct, IValues
     {
         int k = job.K, w = T.Count, jj = 0, full = k / w * w;
         if (full == 0) return 0;
         nint cs = job.CsB;
         for (; jj + 8 <= job.N; jj += 8)
         {
-            float* b0 = job.B + jj * cs, b1 = b0 + cs, b2 = b1 + cs, b3 = b2 + cs, b4 = b3 + cs, b5 = b4 + cs, b6 = b5 + cs, b7 = b6 + cs;
+            nint b0 = jj * cs, b1 = b0 + cs, b2 = b1 + cs, b3 = b2 + cs, b4 = b3 + cs, b5 = b4 + cs, b6 = b5 + cs, b7 = b6 + cs;
             T s0 = T.Create(0f), s1 = s0, s2 = s0, s3 = s0, s4 = s0, s5 = s0, s6 = s0, s7 = s0;
             for (nint p = 0; p < full; p += w)
             {
                 T a = T.Load(ref ai[p], 0);
-                s0 = T.MultiplyAdd(a, T.Load(ref b0[p], 0), s0);
-                s1 = T.MultiplyAdd(a, T.Load(ref b1[p], 0), s1);
-                s2 = T.MultiplyAdd(a, T.Load(ref b2[p], 0), s2);
-                s3 = T.MultiplyAdd(a, T.Load(ref b3[p], 0), s3);
-                s4 = T.MultiplyAdd(a, T.Load(ref b4[p], 0), s4);
-                s5 = T.MultiplyAdd(a, T.Load(ref b5[p], 0), s5);
-                s6 = T.MultiplyAdd(a, T.Load(ref b6[p], 0), s6);
-                s7 = T.MultiplyAdd(a, T.Load(ref b7[p], 0), s7);
+                s0 = T.MultiplyAdd(a, S.Load<T>(b, b0 + p), s0);
+                s1 = T.MultiplyAdd(a, S.Load<T>(b, b1 + p), s1);
+                s2 = T.MultiplyAdd(a, S.Load<T>(b, b2 + p), s2);
+                s3 = T.MultiplyAdd(a, S.Load<T>(b, b3 + p), s3);
+                s4 = T.MultiplyAdd(a, S.Load<T>(b, b4 + p), s4);
+                s5 = T.MultiplyAdd(a, S.Load<T>(b, b5 + p), s5);
+                s6 = T.MultiplyAdd(a, S.Load<T>(b, b6 + p), s6);
+                s7 = T.MultiplyAdd(a, S.Load<T>(b, b7 + p), s7);
             }
-            AddSums(T.SumFour(s0, s1, s2, s3), ai, b0, cs, full, k, ci + jj);
-            AddSums(T.SumFour(s4, s5, s6, s7), ai, b4, cs, full, k, ci + jj + 4);
+            AddSums<S>(T.SumFour(s0, s1, s2, s3), ai, b, b0, cs, full, k, ci + jj);
+            AddSums<S>(T.SumFour(s4, s5, s6, s7), ai, b, b4, cs, full, k, ci + jj + 4);
         }
         for (; jj + 4 <= job.N; jj += 4)
         {
-            float* b0 = job.B + jj * cs, b1 = b0 + cs, b2 = b1 + cs, b3 = b2 + cs;
+            nint b0 = jj * cs, b1 = b0 + cs, b2 = b1 + cs, b3 = b2 + cs;
             T s0 = T.Create(0f), s1 = s0, s2 = s0, s3 = s0;
             for (nint p = 0; p < full; p += w)
             {
                 T a = T.Load(ref ai[p], 0);
-                s0 = T.MultiplyAdd(a, T.Load(ref b0[p], 0), s0);
-                s1 = T.MultiplyAdd(a, T.Load(ref b1[p], 0), s1);
-                s2 = T.MultiplyAdd(a, T.Load(ref b2[p], 0), s2);
-                s3 = T.MultiplyAdd(a, T.Load(ref b3[p], 0), s3);
+                s0 = T.MultiplyAdd(a, S.Load<T>(b, b0 + p), s0);
+                s1 = T.MultiplyAdd(a, S.Load<T>(b, b1 + p), s1);
+                s2 = T.MultiplyAdd(a, S.Load<T>(b, b2 + p), s2);
+                s3 = T.MultiplyAdd(a, S.Load<T>(b, b3 + p), s3);
             }
-            AddSums(T.SumFour(s0, s1, s2, s3), ai, b0, cs, full, k, ci + jj);
+            AddSums<S>(T.SumFour(s0, s1, s2, s3), ai, b, b0, cs, full, k, ci + jj);
         }
         return jj;
     }
 
-    /// <summary>c[0 … 3] += the four sums plus the products of A's last values (from <paramref name="from"/> to k) with four columns of B.</summary>
+    /// <summary>c[0 … 3] += the four sums plus the products of A's last values (from <paramref name="from"/> to k) with four columns of B (from element <paramref name="b0"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void AddSums(Vector128<float> sums, float* ai, float* b0, nint cs, int from, int k, float* c)
+    private static void AddSums<S>(Vector128<float> sums, float* ai, void* b, nint b0, nint cs, int from, int k, float* c) where S : struct, IValues
     {
         if (from < k)
         {
             float t0 = sums.GetElement(0), t1 = sums.GetElement(1), t2 = sums.GetElement(2), t3 = sums.GetElement(3);
-            float* b1 = b0 + cs, b2 = b1 + cs, b3 = b2 + cs;
+            nint b1 = b0 + cs, b2 = b1 + cs, b3 = b2 + cs;
             for (int p = from; p < k; p++)
             {
                 float a = ai[p];
-                t0 += a * b0[p]; t1 += a * b1[p]; t2 += a * b2[p]; t3 += a * b3[p];
+                t0 += a * S.Get(b, b0 + p); t1 += a * S.Get(b, b1 + p); t2 += a * S.Get(b, b2 + p); t3 += a * S.Get(b, b3 + p);
             }
             sums = Vector128.Create(t0, t1, t2, t3);
         }
@@ -681,6 +722,11 @@ public static unsafe class Gemm
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void PackBlockB<K>(in GemmJob job, int pc, int kc, int jc, int nc, float* dst) where K : struct, IMicroKernel
     {
+        if (job.B16 != null)
+        {
+            PackBlockBFloat16<K>(job, pc, kc, jc, nc, dst);
+            return;
+        }
         int nr = K.NR;
         int packed = 0;
         if (job.CsB == 1)
@@ -718,6 +764,39 @@ public static unsafe class Gemm
                 float* dp = d + (nint)p * nr;
                 int j = 0;
                 for (; j < cols; j++) dp[j] = s[j * job.CsB];
+                for (; j < nr; j++) dp[j] = 0f;
+            }
+        }
+    }
+
+    // The same from bfloat16 (job.B16), each value widened as it is packed: Bᵀ (a weight matrix [out, in], the product that takes
+    // bfloat16) four columns by four deep, transposed in registers; other strides one value at a time.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void PackBlockBFloat16<K>(in GemmJob job, int pc, int kc, int jc, int nc, float* dst) where K : struct, IMicroKernel
+    {
+        int nr = K.NR;
+        nint cs = job.CsB;
+        for (int jr = 0; jr < nc; jr += nr)
+        {
+            int cols = Math.Min(nr, nc - jr);
+            float* d = dst + (nint)jr * kc;
+            ushort* src = job.B16 + (nint)pc * job.RsB + (jc + jr) * cs;
+            int p0 = 0;
+            if (cols == nr && job.RsB == 1 && Vector128.IsHardwareAccelerated)
+            {
+                for (; p0 + 4 <= kc; p0 += 4)
+                    for (int j = 0; j < nr; j += 4)
+                    {
+                        ushort* s = src + j * cs + p0;
+                        GemmEdge.Transpose4x4(BFloat16.Load4(s), BFloat16.Load4(s + cs), BFloat16.Load4(s + 2 * cs), BFloat16.Load4(s + 3 * cs), d + (nint)p0 * nr + j, nr);
+                    }
+            }
+            for (int p = p0; p < kc; p++)
+            {
+                ushort* s = src + p * job.RsB;
+                float* dp = d + (nint)p * nr;
+                int j = 0;
+                for (; j < cols; j++) dp[j] = BFloat16.ToFloat(s[j * cs]);
                 for (; j < nr; j++) dp[j] = 0f;
             }
         }
@@ -810,6 +889,8 @@ internal readonly unsafe struct GemmJob(GemmPath path, float* a, nint rsA, nint 
     public readonly float* C = c;
     public readonly nint Ldc = ldc;
     public readonly int M = m, N = n, K = k;
+    /// <summary>B as bfloat16 bits (same strides) when <see cref="B"/> is null: the products widen its values as they read them.</summary>
+    public ushort* B16 { get; init; }
     public float* Packed { get; init; }
     public int PackedN { get; init; }
     public int PackedColumn { get; init; }
@@ -857,11 +938,11 @@ internal readonly unsafe struct GemmJob(GemmPath path, float* a, nint rsA, nint 
 
     /// <summary>Rows [i0, i1) of the product.</summary>
     public GemmJob Rows(int i0, int i1) =>
-        new(Path, A + i0 * RsA, RsA, CsA, B, RsB, CsB, C + i0 * Ldc, Ldc, i1 - i0, N, K) { Packed = Packed, PackedN = PackedN, PackedColumn = PackedColumn, WholeC = WholeC, Tall = Tall, RowPart = true, Accumulate = Accumulate, Bias = Bias };
+        new(Path, A + i0 * RsA, RsA, CsA, B, RsB, CsB, C + i0 * Ldc, Ldc, i1 - i0, N, K) { B16 = B16, Packed = Packed, PackedN = PackedN, PackedColumn = PackedColumn, WholeC = WholeC, Tall = Tall, RowPart = true, Accumulate = Accumulate, Bias = Bias };
 
     /// <summary>Columns [j0, j1) of the product (j0 a multiple of the tile width when B is packed).</summary>
     public GemmJob Columns(int j0, int j1) =>
-        new(Path, A, RsA, CsA, B + j0 * CsB, RsB, CsB, C + j0, Ldc, M, j1 - j0, K) { Packed = Packed, PackedN = PackedN, PackedColumn = PackedColumn + j0, WholeC = WholeC, Tall = Tall, Accumulate = Accumulate, Bias = Bias == null ? null : Bias + j0 };
+        new(Path, A, RsA, CsA, B == null ? null : B + j0 * CsB, RsB, CsB, C + j0, Ldc, M, j1 - j0, K) { B16 = B16 == null ? null : B16 + j0 * CsB, Packed = Packed, PackedN = PackedN, PackedColumn = PackedColumn + j0, WholeC = WholeC, Tall = Tall, Accumulate = Accumulate, Bias = Bias == null ? null : Bias + j0 };
 }
 
 /// <summary>The obvious triple loops, in double precision: the reference <see cref="Gemm"/> is tested against.</summary>

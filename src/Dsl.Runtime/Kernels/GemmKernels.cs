@@ -837,9 +837,13 @@ internal static unsafe class GemmEdge
     /// <paramref name="d"/> (stride <paramref name="ldd"/>): d[q·ldd + r] = s[r·ld + q]. The packing of A's rows and of Bᵀ.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Transpose4x4(float* s, nint ld, float* d, nint ldd)
+    public static void Transpose4x4(float* s, nint ld, float* d, nint ldd) =>
+        Transpose4x4(Vector128.Load(s), Vector128.Load(s + ld), Vector128.Load(s + 2 * ld), Vector128.Load(s + 3 * ld), d, ldd);
+
+    /// <summary>The same of four rows already loaded (bfloat16 rows widened: <see cref="BFloat16.Load4"/>): d[q·ldd + r] = r_r[q].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Transpose4x4(Vector128<float> r0, Vector128<float> r1, Vector128<float> r2, Vector128<float> r3, float* d, nint ldd)
     {
-        Vector128<float> r0 = Vector128.Load(s), r1 = Vector128.Load(s + ld), r2 = Vector128.Load(s + 2 * ld), r3 = Vector128.Load(s + 3 * ld);
         if (Sse.IsSupported)
         {
             Vector128<float> t0 = Sse.UnpackLow(r0, r1), t1 = Sse.UnpackLow(r2, r3), t2 = Sse.UnpackHigh(r0, r1), t3 = Sse.UnpackHigh(r2, r3);
@@ -860,7 +864,7 @@ internal static unsafe class GemmEdge
         else
         {
             for (int q = 0; q < 4; q++)
-                for (int r = 0; r < 4; r++) d[q * ldd + r] = s[r * ld + q];
+                (d[q * ldd], d[q * ldd + 1], d[q * ldd + 2], d[q * ldd + 3]) = (r0.GetElement(q), r1.GetElement(q), r2.GetElement(q), r3.GetElement(q));
         }
     }
 }

@@ -22,6 +22,9 @@ internal interface ILanes<TSelf> where TSelf : struct, ILanes<TSelf>
     static abstract bool IsAccelerated { get; }
 
     static abstract TSelf Load(ref float start, int offset);
+
+    /// <summary><see cref="Count"/> bfloat16 values from <paramref name="p"/>, widened (exact; reads no further).</summary>
+    static abstract unsafe TSelf LoadBFloat16(ushort* p);
     static abstract void Store(TSelf value, ref float start, int offset);
     static abstract TSelf Create(float value);
 
@@ -81,6 +84,8 @@ internal readonly struct Lanes512(Vector512<float> v) : ILanes<Lanes512>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lanes512 Load(ref float start, int offset) => new(Unsafe.As<float, Vector512<float>>(ref Unsafe.Add(ref start, offset)));
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static unsafe Lanes512 LoadBFloat16(ushort* p) => new((Vector512.WidenLower(Vector256.Load(p).ToVector512Unsafe()) << 16).AsSingle());
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Store(Lanes512 value, ref float start, int offset) => Unsafe.As<float, Vector512<float>>(ref Unsafe.Add(ref start, offset)) = value._v;
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lanes512 Create(float value) => new(Vector512.Create(value));
@@ -130,6 +135,8 @@ internal readonly struct Lanes256(Vector256<float> v) : ILanes<Lanes256>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lanes256 Load(ref float start, int offset) => new(Unsafe.As<float, Vector256<float>>(ref Unsafe.Add(ref start, offset)));
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static unsafe Lanes256 LoadBFloat16(ushort* p) => new((Vector256.WidenLower(Vector128.Load(p).ToVector256Unsafe()) << 16).AsSingle());
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Store(Lanes256 value, ref float start, int offset) => Unsafe.As<float, Vector256<float>>(ref Unsafe.Add(ref start, offset)) = value._v;
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lanes256 Create(float value) => new(Vector256.Create(value));
@@ -178,6 +185,8 @@ internal readonly struct Lanes128(Vector128<float> v) : ILanes<Lanes128>
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lanes128 Load(ref float start, int offset) => new(Unsafe.As<float, Vector128<float>>(ref Unsafe.Add(ref start, offset)));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static unsafe Lanes128 LoadBFloat16(ushort* p) => new(BFloat16.Load4(p));
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Store(Lanes128 value, ref float start, int offset) => Unsafe.As<float, Vector128<float>>(ref Unsafe.Add(ref start, offset)) = value._v;
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -235,6 +244,8 @@ internal readonly struct Lanes1(float v) : ILanes<Lanes1>
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lanes1 Load(ref float start, int offset) => new(Unsafe.Add(ref start, offset));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static unsafe Lanes1 LoadBFloat16(ushort* p) => new(BFloat16.ToFloat(*p));
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Store(Lanes1 value, ref float start, int offset) => Unsafe.Add(ref start, offset) = value._v;
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -212,16 +212,21 @@ public static class Layout
     /// projection's rows picked by token). Split by rows over the cores from 64 K values: a copy into memory not yet in
     /// cache runs at what one core can fetch, and two fetch more (12.8 MB of rows 4 KB wide, on a 2-core Zen 5 VM, in
     /// four runs: 0.52-1.5 ms on one core, 0.36-0.52 ms on two). With <paramref name="scale"/> ≠ 1, each row is multiplied by
-    /// it (an embedding scaled by √dim).
+    /// it (an embedding scaled by √dim). A table held in bfloat16 (<see cref="Weights"/>) has its rows widened as they are copied.
     /// </summary>
-    public static unsafe void GatherRows(ReadOnlySpan<float> table, ReadOnlySpan<int> indices, int width, Span<float> into, float scale = 1f)
+    public static unsafe void GatherRows(Weights table, ReadOnlySpan<int> indices, int width, Span<float> into, float scale = 1f)
     {
         long length = RowsLength(indices.Length, width, into.Length, nameof(into));
         if (width > 0) TableRows(indices, table.Length, width);
-        fixed (float* pt = table, pi = into)
+        fixed (float* pt = table.RawFloats, pi = into)
+        fixed (ushort* pt16 = table.RawBits)
         fixed (int* px = indices)
         {
-            var rows = new RowsByIndex { Table = pt, TableLength = table.Length, Indices = px, Count = indices.Length, Width = width, Rows = pi, Scale = scale };
+            var rows = new RowsByIndex
+            {
+                Table = table.IsBFloat16 ? null : pt, Table16 = table.IsBFloat16 ? pt16 : null, TableLength = table.Length, Indices = px, Count = indices.Length,
+                Width = width, Rows = pi, Scale = scale,
+            };
             GemmWorkers.Run(&GatherPart, &rows, GemmWorkers.Parts(indices.Length, length, RowsSplitFrom));
         }
     }
@@ -259,6 +264,7 @@ public static class Layout
     private unsafe struct RowsByIndex
     {
         public float* Table, Rows;
+        public ushort* Table16; // a gather's table held in bfloat16, where Table is null
         public int* Indices, Bounds;
         public int TableLength, Count, Width;
         public float Scale; // what each row is multiplied by as it is gathered or added
@@ -271,8 +277,14 @@ public static class Layout
         // (every index was checked against the table's rows: TableRows)
         for (int r = start; r < end; r++)
         {
-            var from = new ReadOnlySpan<float>(a.Table + (nint)a.Indices[r] * a.Width, a.Width);
             var into = new Span<float>(a.Rows + (nint)r * a.Width, a.Width);
+            if (a.Table16 != null)
+            {
+                BFloat16.ToFloat(new ReadOnlySpan<ushort>(a.Table16 + (nint)a.Indices[r] * a.Width, a.Width), into);
+                if (a.Scale != 1f) System.Numerics.Tensors.TensorPrimitives.Multiply(into, a.Scale, into);
+                continue;
+            }
+            var from = new ReadOnlySpan<float>(a.Table + (nint)a.Indices[r] * a.Width, a.Width);
             if (a.Scale == 1f) from.CopyTo(into);
             else System.Numerics.Tensors.TensorPrimitives.Multiply(from, a.Scale, into);
         }

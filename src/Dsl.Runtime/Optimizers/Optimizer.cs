@@ -29,7 +29,7 @@ public abstract class Optimizer
             _rates = groups.Groups.Select(g => g.LearningRate ?? learningRate).ToArray();
         }
         else _rates = [learningRate];
-        var tensors = new HashSet<float[]>(ReferenceEqualityComparer.Instance);
+        var tensors = new HashSet<object>(ReferenceEqualityComparer.Instance);
         foreach (Parameter p in Parameters)
         {
             if (p is null) throw new ArgumentException("The parameter list holds a null.", nameof(parameters));
@@ -137,6 +137,10 @@ public abstract class Optimizer
     /// <summary>Applies one update from the current gradients (on the device, when every parameter lives on one).</summary>
     public void Step()
     {
+        for (int i = 0; i < Parameters.Count; i++)
+            if (Parameters[i].Precision != Precision.Float32)
+                throw new InvalidOperationException($"An optimiser steps parameters in float32, but '{Parameters[i].Name}' is held in bfloat16 (for inference): "
+                    + "call Parameters.HoldWeightsIn(Precision.Float32) first. Nothing was changed.");
         StepCount++;
         try
         {

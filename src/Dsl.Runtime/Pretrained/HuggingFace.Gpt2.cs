@@ -95,7 +95,7 @@ public static partial class HuggingFace
             Parameter p = model.Parameters[parameter];
             // (the base model's names under transformer., as transformers reads a checkpoint with a head only so)
             string name = parts[0].Name == Gpt2Layout.Head ? Gpt2Layout.Head : "transformer." + parts[0].Name;
-            float[] values = p.AsSpan().ToArray();
+            float[] values = p.ToArray();
             int[] shape = p.Shape.ToArray();
             if (Gpt2Layout.IsConv1D(parts[0].Name))
             {

@@ -196,7 +196,7 @@ public static partial class HuggingFace
         string encoderTable = "encoder." + encoder.Embedding.Name + ".weight", decoderTable = "decoder." + decoder.Embedding.Name + ".weight";
         // one table: the composition's (ShareEmbedding), or two that hold the same values
         if (model.Parameters.Tied.GetValueOrDefault(decoderTable) != encoderTable
-            && !model.Parameters[decoderTable].AsSpan().SequenceEqual(model.Parameters[encoderTable].AsSpan()))
+            && !model.Parameters[decoderTable].ToArray().AsSpan().SequenceEqual(model.Parameters[encoderTable].ToArray()))
             throw new ArgumentException($"{model.GetType().Name} cannot be written as T5: its encoder's and decoder's token tables differ, and T5 keeps one ('{T5Layout.Shared}'); declare ShareEmbedding = true.", nameof(model));
         foreach (var (name, rows) in decoder.Sources("decoder.").Where(s => s.Key != decoderTable)) sources[name] = rows;
         List<CheckpointTensor> tensors = SplitIntoTensors(model, sources);

@@ -391,7 +391,7 @@ public static partial class HuggingFace
         foreach (var (parameter, parts) in sources.OrderBy(p => p.Key, StringComparer.Ordinal))
         {
             Parameter p = model.Parameters[parameter];
-            float[] values = p.AsSpan().ToArray();
+            float[] values = p.ToArray();
             adjust?.Invoke(parameter, values);
             int[] stacked = ParameterSet.TensorRows.StackedShape(p.Shape, parts)
                 ?? throw new ArgumentException($"Parameter '{parameter}' {Shapes.Format(p.Shape)} is not a stack of matrices its sources read.", nameof(sources));

@@ -59,7 +59,7 @@ public static class Checkpoint
         // Load refuses a negative step: saving one would replace a good checkpoint with a file that cannot be read back
         if (step < 0) throw new ArgumentOutOfRangeException(nameof(step), step, "must not be negative (Load reads dsl.step as a whole number ≥ 0)");
         var tensors = new List<(string, ReadOnlyMemory<int>, ReadOnlyMemory<float>)>();
-        foreach (Parameter p in model.Parameters) tensors.Add((ModelPrefix + p.Name, p.Shape.ToArray(), p.AsSpan().ToArray()));
+        foreach (Parameter p in model.Parameters) tensors.Add((ModelPrefix + p.Name, p.Shape.ToArray(), p.ToArray()));
         var metadata = new Dictionary<string, string>
         {
             ["dsl.checkpoint"] = "1",

@@ -55,6 +55,10 @@ public class GemmTests
         int lda = k + 3, ldb = n + 2, ldc = n + 5, ldat = m + 1, ldbt = k + 4;
         float[] a = Random(rng, Math.Max(m, 1) * lda), b = Random(rng, Math.Max(k, 1) * ldb), at = Random(rng, Math.Max(k, 1) * ldat), bt = Random(rng, Math.Max(n, 1) * ldbt);
         float[] bias = Random(rng, n + 3);
+        ushort[] bt16 = new ushort[bt.Length];
+        float[] btWide = new float[bt.Length];
+        BFloat16.FromFloat(bt, bt16);
+        BFloat16.ToFloat(bt16, btWide);
         // small products run where their operands lie unless told to pack (direct: false): both ways, every size
         foreach (bool direct in new[] { true, false })
         foreach (bool accumulate in new[] { false, true })
@@ -70,7 +74,18 @@ public class GemmTests
             Compare(c0, ldc, m, n, accumulate,
                 c => Gemm.MatMulTransB(path, m, n, k, a, lda, bt, ldbt, c, ldc, accumulate, direct),
                 c => GemmReference.MatMul(false, true, m, n, k, a, lda, bt, ldbt, c, ldc, accumulate), $"{path} NT {m}x{n}x{k}{how}");
+            // Bᵀ held in bfloat16 (a weight matrix held so: Weights): the reference's products of the widened values, and the
+            // very bits of those floats through the blocked product (packed, or the dot products of one or two rows)
+            Compare(c0, ldc, m, n, accumulate,
+                c => Gemm.MatMulTransB(path, m, n, k, a, lda, Weights.FromBFloat16(bt16), ldbt, c, ldc, accumulate, direct),
+                c => GemmReference.MatMul(false, true, m, n, k, a, lda, btWide, ldbt, c, ldc, accumulate), $"{path} NT bfloat16 {m}x{n}x{k}{how}");
+            AssertSameBits(c0,
+                c => Gemm.MatMulTransB(path, m, n, k, a, lda, Weights.FromBFloat16(bt16), ldbt, c, ldc, accumulate, direct),
+                c => Gemm.MatMulTransB(path, m, n, k, a, lda, btWide, ldbt, c, ldc, accumulate, direct: false), $"{path} NT bfloat16 {m}x{n}x{k}{how}");
             if (accumulate) continue;
+            AssertSameBits(c0,
+                c => Gemm.MatMulTransB(path, m, n, k, a, lda, Weights.FromBFloat16(bt16), ldbt, bias, c, ldc, direct),
+                c => Gemm.MatMulTransB(path, m, n, k, a, lda, btWide, ldbt, bias, c, ldc, direct: false), $"{path} NT + bias bfloat16 {m}x{n}x{k}{how}");
             // y = x · Wᵀ + b: C written from the bias row (k = 0 included: C is the bias)
             Compare(c0, ldc, m, n, accumulate,
                 c => Gemm.MatMulTransB(path, m, n, k, a, lda, bt, ldbt, bias, c, ldc, direct),
@@ -363,6 +378,16 @@ public class GemmTests
             for (int j = n; j < ldc && i * ldc + j < c0.Length; j++) Assert.Equal(c0[i * ldc + j], actual[i * ldc + j]);
         }
         Tolerance.AssertClose(e, a, $"{what} accumulate={accumulate}", rtol: 1e-4f);
+    }
+
+    private static void AssertSameBits(float[] c0, Action<float[]> actual, Action<float[]> expected, string what)
+    {
+        float[] x = (float[])c0.Clone(), y = (float[])c0.Clone();
+        actual(x);
+        expected(y);
+        for (int i = 0; i < x.Length; i++)
+            if (BitConverter.SingleToInt32Bits(x[i]) != BitConverter.SingleToInt32Bits(y[i]))
+                Assert.Fail($"{what}: value {i} is {x[i]:R}, its widened floats' {y[i]:R}.");
     }
 
     private static float[] Random(Rng rng, int length)

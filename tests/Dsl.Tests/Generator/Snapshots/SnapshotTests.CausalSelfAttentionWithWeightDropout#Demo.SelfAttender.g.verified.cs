@@ -65,13 +65,13 @@ namespace Demo
             _lstm_bias_ih_l0 = new global::Dsl.Parameter("lstm.bias_ih_l0", 64);
             _lstm_bias_ih_l0.AsSpan().Slice(16, 16).Fill(1.0f); // forget-gate bias
             _lstm_bias_hh_l0 = new global::Dsl.Parameter("lstm.bias_hh_l0", 64);
-            _attention_in_proj_weight = new global::Dsl.Parameter("attention.in_proj_weight", 48, 16);
+            _attention_in_proj_weight = new global::Dsl.Parameter("attention.in_proj_weight", 48, 16) { HoldsOnlyWeights = true };
             global::Dsl.Initializers.Apply(global::Dsl.Init.XavierUniform, _attention_in_proj_weight.AsSpan(), 48, 16, fanIn: 16, fanOut: 48, blockRows: 48, bound: 0.25f, global::Dsl.Rng.ForParameter(seed, "attention.in_proj_weight"));
             _attention_in_proj_bias = new global::Dsl.Parameter("attention.in_proj_bias", 48);
-            _attention_out_proj_weight = new global::Dsl.Parameter("attention.out_proj.weight", 16, 16);
+            _attention_out_proj_weight = new global::Dsl.Parameter("attention.out_proj.weight", 16, 16) { HoldsOnlyWeights = true };
             global::Dsl.Initializers.Apply(global::Dsl.Init.PyTorch, _attention_out_proj_weight.AsSpan(), 16, 16, fanIn: 16, fanOut: 16, blockRows: 16, bound: 0.25f, global::Dsl.Rng.ForParameter(seed, "attention.out_proj.weight"));
             _attention_out_proj_bias = new global::Dsl.Parameter("attention.out_proj.bias", 16);
-            _dense_weight = new global::Dsl.Parameter("dense.weight", 30, 16);
+            _dense_weight = new global::Dsl.Parameter("dense.weight", 30, 16) { HoldsOnlyWeights = true };
             global::Dsl.Initializers.Apply(global::Dsl.Init.XavierUniform, _dense_weight.AsSpan(), 30, 16, fanIn: 16, fanOut: 30, blockRows: 30, bound: 0.25f, global::Dsl.Rng.ForParameter(seed, "dense.weight"));
             _dense_bias = new global::Dsl.Parameter("dense.bias", 30);
             Parameters = new global::Dsl.ParameterSet(new global::Dsl.Parameter[] { _embedding_weight, _lstm_weight_ih_l0, _lstm_weight_hh_l0, _lstm_bias_ih_l0, _lstm_bias_hh_l0, _attention_in_proj_weight, _attention_in_proj_bias, _attention_out_proj_weight, _attention_out_proj_bias, _dense_weight, _dense_bias });
@@ -242,6 +242,7 @@ namespace Demo
 
         private Workspace LoadInput(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::System.ReadOnlySpan<int> lengths, int S, bool training, out int B, out int T)
         {
+            if (training) Parameters.RequireFloat32("A training pass of 'SelfAttender'");
             global::System.Span<int> dims = stackalloc int[2];
             dims[0] = -1; dims[1] = -1;
             var x = global::Dsl.Check.Shape(tokens, "tokens", "batch, steps", dims);
@@ -619,7 +620,7 @@ namespace Demo
         private void embedding_forward(Workspace ws, bool training, State? state)
         {
             int B = ws.B, T = ws.T, S = ws.S;
-            if (!ws.FoldsTokens) global::Dsl.Kernels.Layout.GatherRows(_embedding_weight.AsSpan(), ws.tokens, 16, ws.embedding_out);
+            if (!ws.FoldsTokens) global::Dsl.Kernels.Layout.GatherRows(_embedding_weight.Weights, ws.tokens, 16, ws.embedding_out);
         }
 
         // embedding backward: dweight[tokens[t, b]] += dout[t, b]
@@ -666,7 +667,7 @@ namespace Demo
         private void attention_forward(Workspace ws, bool training, State? state)
         {
             int B = ws.B, T = ws.T, S = ws.S;
-            global::Dsl.Kernels.Gemm.MatMulTransB(T * B, 48, 16, ws.lstm_out, 16, _attention_in_proj_weight.AsSpan(), 16, _attention_in_proj_bias.AsSpan(), ws.attention_qkv, 48);
+            global::Dsl.Kernels.Gemm.MatMulTransB(T * B, 48, 16, ws.lstm_out, 16, _attention_in_proj_weight.Weights, 16, _attention_in_proj_bias.AsSpan(), ws.attention_qkv, 48);
             // stepping (inference from a carried state): append this pass's keys and values to the cache and attend over every step taken
             if (state is not null && !training)
             {
@@ -678,7 +679,7 @@ namespace Demo
                 global::Dsl.Kernels.AttentionKernel.Forward(T, B, 16, 4, 0.5f, true, ws.HasLengths ? ws.lengths : default, ws.attention_qkv, ws.attention_weights, training ? ws.attention_weights_mask : default, ws.attention_context, scratch: default);
                 if (state is not null) global::Dsl.Kernels.AttentionKernel.Append(T, B, 16, (state?.Position ?? 0), ws.attention_qkv, state!._attention_cache); // a training pass from a fresh state leaves its keys and values for the steps that follow
             }
-            global::Dsl.Kernels.Gemm.MatMulTransB(T * B, 16, 16, ws.attention_context, 16, _attention_out_proj_weight.AsSpan(), 16, _attention_out_proj_bias.AsSpan(), ws.attention_out, 16);
+            global::Dsl.Kernels.Gemm.MatMulTransB(T * B, 16, 16, ws.attention_context, 16, _attention_out_proj_weight.Weights, 16, _attention_out_proj_bias.AsSpan(), ws.attention_out, 16);
         }
 
         // attention backward: through the output projection, the heads (softmax included) and the input projection
@@ -698,7 +699,7 @@ namespace Demo
         private void dense_forward(Workspace ws, bool training, State? state)
         {
             int B = ws.B, T = ws.T, S = ws.S;
-            global::Dsl.Kernels.Gemm.MatMulTransB(T * B, 30, 16, ws.attention_out, 16, _dense_weight.AsSpan(), 16, _dense_bias.AsSpan(), ws.dense_out, 30);
+            global::Dsl.Kernels.Gemm.MatMulTransB(T * B, 30, 16, ws.attention_out, 16, _dense_weight.Weights, 16, _dense_bias.AsSpan(), ws.dense_out, 30);
         }
 
         // dense backward: dW += daᵀ · x; db += Σ da; dx = da · W

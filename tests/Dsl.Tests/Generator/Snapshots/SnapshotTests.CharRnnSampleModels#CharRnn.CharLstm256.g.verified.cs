@@ -61,7 +61,7 @@ namespace CharRnn
             _lstm_bias_ih_l0 = new global::Dsl.Parameter("lstm.bias_ih_l0", 1024);
             _lstm_bias_ih_l0.AsSpan().Slice(256, 256).Fill(1.0f); // forget-gate bias
             _lstm_bias_hh_l0 = new global::Dsl.Parameter("lstm.bias_hh_l0", 1024);
-            _dense_weight = new global::Dsl.Parameter("dense.weight", 97, 256);
+            _dense_weight = new global::Dsl.Parameter("dense.weight", 97, 256) { HoldsOnlyWeights = true };
             global::Dsl.Initializers.Apply(global::Dsl.Init.XavierUniform, _dense_weight.AsSpan(), 97, 256, fanIn: 256, fanOut: 97, blockRows: 97, bound: 0.0625f, global::Dsl.Rng.ForParameter(seed, "dense.weight"));
             _dense_bias = new global::Dsl.Parameter("dense.bias", 97);
             Parameters = new global::Dsl.ParameterSet(new global::Dsl.Parameter[] { _embedding_weight, _lstm_weight_ih_l0, _lstm_weight_hh_l0, _lstm_bias_ih_l0, _lstm_bias_hh_l0, _dense_weight, _dense_bias });
@@ -225,6 +225,7 @@ namespace CharRnn
 
         private Workspace LoadInput(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::System.ReadOnlySpan<int> lengths, int S, bool training, out int B, out int T)
         {
+            if (training) Parameters.RequireFloat32("A training pass of 'CharLstm256'");
             global::System.Span<int> dims = stackalloc int[2];
             dims[0] = -1; dims[1] = -1;
             var x = global::Dsl.Check.Shape(tokens, "tokens", "batch, steps", dims);
@@ -545,7 +546,7 @@ namespace CharRnn
         private void embedding_forward(Workspace ws, bool training, State? state)
         {
             int B = ws.B, T = ws.T, S = ws.S;
-            if (!ws.FoldsTokens) global::Dsl.Kernels.Layout.GatherRows(_embedding_weight.AsSpan(), ws.tokens, 64, ws.embedding_out);
+            if (!ws.FoldsTokens) global::Dsl.Kernels.Layout.GatherRows(_embedding_weight.Weights, ws.tokens, 64, ws.embedding_out);
         }
 
         // embedding backward: dweight[tokens[t, b]] += dout[t, b]
@@ -606,7 +607,7 @@ namespace CharRnn
         private void dense_forward(Workspace ws, bool training, State? state)
         {
             int B = ws.B, T = ws.T, S = ws.S;
-            global::Dsl.Kernels.Gemm.MatMulTransB(T * B, 97, 256, ws.dropout_out, 256, _dense_weight.AsSpan(), 256, _dense_bias.AsSpan(), ws.dense_out, 97);
+            global::Dsl.Kernels.Gemm.MatMulTransB(T * B, 97, 256, ws.dropout_out, 256, _dense_weight.Weights, 256, _dense_bias.AsSpan(), ws.dense_out, 97);
         }
 
         // dense backward: dW += daᵀ · x; db += Σ da; dx = da · W

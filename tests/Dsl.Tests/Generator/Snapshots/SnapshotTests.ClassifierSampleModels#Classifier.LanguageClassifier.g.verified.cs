@@ -56,7 +56,7 @@ namespace Classifier
         /// <summary>Creates the model with parameters initialised deterministically from <paramref name="seed"/>.</summary>
         public LanguageClassifier(int seed = 0)
         {
-            _embedding_weight = new global::Dsl.Parameter("embedding.weight", 53, 32);
+            _embedding_weight = new global::Dsl.Parameter("embedding.weight", 53, 32) { HoldsOnlyWeights = true };
             global::Dsl.Initializers.Apply(global::Dsl.Init.Normal, _embedding_weight.AsSpan(), 53, 32, fanIn: 53, fanOut: 32, blockRows: 53, bound: 0.17677669f, global::Dsl.Rng.ForParameter(seed, "embedding.weight"));
             _gru_weight_ih_l0 = new global::Dsl.Parameter("gru.weight_ih_l0", 192, 32);
             global::Dsl.Initializers.Apply(global::Dsl.Init.XavierUniform, _gru_weight_ih_l0.AsSpan(), 192, 32, fanIn: 32, fanOut: 192, blockRows: 192, bound: 0.125f, global::Dsl.Rng.ForParameter(seed, "gru.weight_ih_l0"));
@@ -70,7 +70,7 @@ namespace Classifier
             global::Dsl.Initializers.Apply(global::Dsl.Init.Orthogonal, _gru_weight_hh_l0_reverse.AsSpan(), 192, 64, fanIn: 64, fanOut: 192, blockRows: 64, bound: 0.125f, global::Dsl.Rng.ForParameter(seed, "gru.weight_hh_l0_reverse"));
             _gru_bias_ih_l0_reverse = new global::Dsl.Parameter("gru.bias_ih_l0_reverse", 192);
             _gru_bias_hh_l0_reverse = new global::Dsl.Parameter("gru.bias_hh_l0_reverse", 192);
-            _dense_weight = new global::Dsl.Parameter("dense.weight", 5, 128);
+            _dense_weight = new global::Dsl.Parameter("dense.weight", 5, 128) { HoldsOnlyWeights = true };
             global::Dsl.Initializers.Apply(global::Dsl.Init.XavierUniform, _dense_weight.AsSpan(), 5, 128, fanIn: 128, fanOut: 5, blockRows: 5, bound: 0.088388346f, global::Dsl.Rng.ForParameter(seed, "dense.weight"));
             _dense_bias = new global::Dsl.Parameter("dense.bias", 5);
             Parameters = new global::Dsl.ParameterSet(new global::Dsl.Parameter[] { _embedding_weight, _gru_weight_ih_l0, _gru_weight_hh_l0, _gru_bias_ih_l0, _gru_bias_hh_l0, _gru_weight_ih_l0_reverse, _gru_weight_hh_l0_reverse, _gru_bias_ih_l0_reverse, _gru_bias_hh_l0_reverse, _dense_weight, _dense_bias });
@@ -204,6 +204,7 @@ namespace Classifier
 
         private Workspace LoadInput(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::System.ReadOnlySpan<int> lengths, int S, bool training, out int B, out int T)
         {
+            if (training) Parameters.RequireFloat32("A training pass of 'LanguageClassifier'");
             global::System.Span<int> dims = stackalloc int[2];
             dims[0] = -1; dims[1] = -1;
             var x = global::Dsl.Check.Shape(tokens, "tokens", "batch, steps", dims);
@@ -467,7 +468,7 @@ namespace Classifier
         private void embedding_forward(Workspace ws, bool training, State? state)
         {
             int B = ws.B, T = ws.T, S = ws.S;
-            global::Dsl.Kernels.Layout.GatherRows(_embedding_weight.AsSpan(), ws.tokens, 32, ws.embedding_out);
+            global::Dsl.Kernels.Layout.GatherRows(_embedding_weight.Weights, ws.tokens, 32, ws.embedding_out);
         }
 
         // embedding backward: dweight[tokens[t, b]] += dout[t, b]
@@ -535,7 +536,7 @@ namespace Classifier
         private void dense_forward(Workspace ws, bool training, State? state)
         {
             int B = ws.B, T = ws.T, S = ws.S;
-            global::Dsl.Kernels.Gemm.MatMulTransB(B, 5, 128, ws.dropout_1_out, 128, _dense_weight.AsSpan(), 128, _dense_bias.AsSpan(), ws.dense_out, 5);
+            global::Dsl.Kernels.Gemm.MatMulTransB(B, 5, 128, ws.dropout_1_out, 128, _dense_weight.Weights, 128, _dense_bias.AsSpan(), ws.dense_out, 5);
         }
 
         // dense backward: dW += daᵀ · x; db += Σ da; dx = da · W

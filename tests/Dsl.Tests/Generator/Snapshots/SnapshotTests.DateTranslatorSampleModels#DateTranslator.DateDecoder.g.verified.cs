@@ -68,17 +68,17 @@ namespace DateTranslator
             _lstm_bias_ih_l0 = new global::Dsl.Parameter("lstm.bias_ih_l0", 512);
             _lstm_bias_ih_l0.AsSpan().Slice(128, 128).Fill(1.0f); // forget-gate bias
             _lstm_bias_hh_l0 = new global::Dsl.Parameter("lstm.bias_hh_l0", 512);
-            _attention_query_weight = new global::Dsl.Parameter("attention.query.weight", 64, 128);
+            _attention_query_weight = new global::Dsl.Parameter("attention.query.weight", 64, 128) { HoldsOnlyWeights = true };
             global::Dsl.Initializers.Apply(global::Dsl.Init.PyTorch, _attention_query_weight.AsSpan(), 64, 128, fanIn: 128, fanOut: 64, blockRows: 64, bound: 0.088388346f, global::Dsl.Rng.ForParameter(seed, "attention.query.weight"));
             _attention_query_bias = new global::Dsl.Parameter("attention.query.bias", 64);
-            _attention_key_weight = new global::Dsl.Parameter("attention.key.weight", 64, 128);
+            _attention_key_weight = new global::Dsl.Parameter("attention.key.weight", 64, 128) { HoldsOnlyWeights = true };
             global::Dsl.Initializers.Apply(global::Dsl.Init.PyTorch, _attention_key_weight.AsSpan(), 64, 128, fanIn: 128, fanOut: 64, blockRows: 64, bound: 0.088388346f, global::Dsl.Rng.ForParameter(seed, "attention.key.weight"));
             _attention_v_weight = new global::Dsl.Parameter("attention.v.weight", 1, 64);
             global::Dsl.Initializers.Apply(global::Dsl.Init.PyTorch, _attention_v_weight.AsSpan(), 1, 64, fanIn: 64, fanOut: 1, blockRows: 1, bound: 0.125f, global::Dsl.Rng.ForParameter(seed, "attention.v.weight"));
-            _dense_weight = new global::Dsl.Parameter("dense.weight", 128, 256);
+            _dense_weight = new global::Dsl.Parameter("dense.weight", 128, 256) { HoldsOnlyWeights = true };
             global::Dsl.Initializers.Apply(global::Dsl.Init.XavierUniform, _dense_weight.AsSpan(), 128, 256, fanIn: 256, fanOut: 128, blockRows: 128, bound: 0.0625f, global::Dsl.Rng.ForParameter(seed, "dense.weight"));
             _dense_bias = new global::Dsl.Parameter("dense.bias", 128);
-            _dense_1_weight = new global::Dsl.Parameter("dense_1.weight", 14, 128);
+            _dense_1_weight = new global::Dsl.Parameter("dense_1.weight", 14, 128) { HoldsOnlyWeights = true };
             global::Dsl.Initializers.Apply(global::Dsl.Init.XavierUniform, _dense_1_weight.AsSpan(), 14, 128, fanIn: 128, fanOut: 14, blockRows: 14, bound: 0.088388346f, global::Dsl.Rng.ForParameter(seed, "dense_1.weight"));
             _dense_1_bias = new global::Dsl.Parameter("dense_1.bias", 14);
             Parameters = new global::Dsl.ParameterSet(new global::Dsl.Parameter[] { _embedding_weight, _lstm_weight_ih_l0, _lstm_weight_hh_l0, _lstm_bias_ih_l0, _lstm_bias_hh_l0, _attention_query_weight, _attention_query_bias, _attention_key_weight, _attention_v_weight, _dense_weight, _dense_bias, _dense_1_weight, _dense_1_bias });
@@ -245,6 +245,7 @@ namespace DateTranslator
 
         private Workspace LoadInput(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::System.ReadOnlySpan<int> lengths, int S, bool training, out int B, out int T)
         {
+            if (training) Parameters.RequireFloat32("A training pass of 'DateDecoder'");
             global::System.Span<int> dims = stackalloc int[2];
             dims[0] = -1; dims[1] = -1;
             var x = global::Dsl.Check.Shape(tokens, "tokens", "batch, steps", dims);
@@ -641,7 +642,7 @@ namespace DateTranslator
         private void embedding_forward(Workspace ws, bool training, State? state)
         {
             int B = ws.B, T = ws.T, S = ws.S;
-            if (!ws.FoldsTokens) global::Dsl.Kernels.Layout.GatherRows(_embedding_weight.AsSpan(), ws.tokens, 16, ws.embedding_out);
+            if (!ws.FoldsTokens) global::Dsl.Kernels.Layout.GatherRows(_embedding_weight.Weights, ws.tokens, 16, ws.embedding_out);
         }
 
         // embedding backward: dweight[tokens[t, b]] += dout[t, b]
@@ -688,8 +689,8 @@ namespace DateTranslator
         private void attention_forward(Workspace ws, bool training, State? state)
         {
             int B = ws.B, T = ws.T, S = ws.S;
-            global::Dsl.Kernels.Gemm.MatMulTransB(T * B, 64, 128, ws.lstm_out, 128, _attention_query_weight.AsSpan(), 128, _attention_query_bias.AsSpan(), ws.attention_q, 64);
-            global::Dsl.Kernels.Gemm.MatMulTransB(S * B, 64, 128, ws.Memory!.Memory.Span, 128, _attention_key_weight.AsSpan(), 128, ws.attention_k, 64, accumulate: false);
+            global::Dsl.Kernels.Gemm.MatMulTransB(T * B, 64, 128, ws.lstm_out, 128, _attention_query_weight.Weights, 128, _attention_query_bias.AsSpan(), ws.attention_q, 64);
+            global::Dsl.Kernels.Gemm.MatMulTransB(S * B, 64, 128, ws.Memory!.Memory.Span, 128, _attention_key_weight.Weights, 128, ws.attention_k, 64, accumulate: false);
             global::Dsl.Kernels.CrossAttentionKernel.AdditiveForward(T, S, B, 64, 128, ws.Memory!.Lengths, ws.attention_q, ws.attention_k, _attention_v_weight.AsSpan(), ws.Memory!.Memory.Span, ws.attention_hidden, ws.attention_weights, ws.attention_context);
             global::Dsl.Kernels.CrossAttentionKernel.Concat(T * B, 128, 128, ws.lstm_out, ws.attention_context, ws.attention_out);
         }
@@ -715,7 +716,7 @@ namespace DateTranslator
         private void dense_forward(Workspace ws, bool training, State? state)
         {
             int B = ws.B, T = ws.T, S = ws.S;
-            global::Dsl.Kernels.Gemm.MatMulTransB(T * B, 128, 256, ws.attention_out, 256, _dense_weight.AsSpan(), 256, _dense_bias.AsSpan(), ws.dense_out, 128);
+            global::Dsl.Kernels.Gemm.MatMulTransB(T * B, 128, 256, ws.attention_out, 256, _dense_weight.Weights, 256, _dense_bias.AsSpan(), ws.dense_out, 128);
             global::Dsl.Kernels.Activations.Apply(global::Dsl.Activation.Tanh, ws.dense_out);
         }
 
@@ -733,7 +734,7 @@ namespace DateTranslator
         private void dense_1_forward(Workspace ws, bool training, State? state)
         {
             int B = ws.B, T = ws.T, S = ws.S;
-            global::Dsl.Kernels.Gemm.MatMulTransB(T * B, 14, 128, ws.dense_out, 128, _dense_1_weight.AsSpan(), 128, _dense_1_bias.AsSpan(), ws.dense_1_out, 14);
+            global::Dsl.Kernels.Gemm.MatMulTransB(T * B, 14, 128, ws.dense_out, 128, _dense_1_weight.Weights, 128, _dense_1_bias.AsSpan(), ws.dense_1_out, 14);
         }
 
         // dense_1 backward: dW += daᵀ · x; db += Σ da; dx = da · W

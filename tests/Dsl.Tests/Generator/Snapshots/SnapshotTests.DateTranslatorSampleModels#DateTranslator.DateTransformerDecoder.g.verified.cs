@@ -75,36 +75,36 @@ namespace DateTranslator
         /// <summary>Creates the model with parameters initialised deterministically from <paramref name="seed"/>.</summary>
         public DateTransformerDecoder(int seed = 0)
         {
-            _embedding_weight = new global::Dsl.Parameter("embedding.weight", 14, 64);
+            _embedding_weight = new global::Dsl.Parameter("embedding.weight", 14, 64) { HoldsOnlyWeights = true };
             global::Dsl.Initializers.Apply(global::Dsl.Init.Normal, _embedding_weight.AsSpan(), 14, 64, fanIn: 14, fanOut: 64, blockRows: 14, bound: 0.125f, global::Dsl.Rng.ForParameter(seed, "embedding.weight"));
-            _attention_in_proj_weight = new global::Dsl.Parameter("attention.in_proj_weight", 192, 64);
+            _attention_in_proj_weight = new global::Dsl.Parameter("attention.in_proj_weight", 192, 64) { HoldsOnlyWeights = true };
             global::Dsl.Initializers.Apply(global::Dsl.Init.XavierUniform, _attention_in_proj_weight.AsSpan(), 192, 64, fanIn: 64, fanOut: 192, blockRows: 192, bound: 0.125f, global::Dsl.Rng.ForParameter(seed, "attention.in_proj_weight"));
             _attention_in_proj_bias = new global::Dsl.Parameter("attention.in_proj_bias", 192);
-            _attention_out_proj_weight = new global::Dsl.Parameter("attention.out_proj.weight", 64, 64);
+            _attention_out_proj_weight = new global::Dsl.Parameter("attention.out_proj.weight", 64, 64) { HoldsOnlyWeights = true };
             global::Dsl.Initializers.Apply(global::Dsl.Init.PyTorch, _attention_out_proj_weight.AsSpan(), 64, 64, fanIn: 64, fanOut: 64, blockRows: 64, bound: 0.125f, global::Dsl.Rng.ForParameter(seed, "attention.out_proj.weight"));
             _attention_out_proj_bias = new global::Dsl.Parameter("attention.out_proj.bias", 64);
             _layernorm_weight = new global::Dsl.Parameter("layernorm.weight", 64);
             _layernorm_weight.AsSpan().Slice(0, 64).Fill(1.0f); // a scale of one
             _layernorm_bias = new global::Dsl.Parameter("layernorm.bias", 64);
-            _attention_1_in_proj_weight = new global::Dsl.Parameter("attention_1.in_proj_weight", 192, 64);
+            _attention_1_in_proj_weight = new global::Dsl.Parameter("attention_1.in_proj_weight", 192, 64) { HoldsOnlyWeights = true };
             global::Dsl.Initializers.Apply(global::Dsl.Init.XavierUniform, _attention_1_in_proj_weight.AsSpan(), 192, 64, fanIn: 64, fanOut: 192, blockRows: 192, bound: 0.125f, global::Dsl.Rng.ForParameter(seed, "attention_1.in_proj_weight"));
             _attention_1_in_proj_bias = new global::Dsl.Parameter("attention_1.in_proj_bias", 192);
-            _attention_1_out_proj_weight = new global::Dsl.Parameter("attention_1.out_proj.weight", 64, 64);
+            _attention_1_out_proj_weight = new global::Dsl.Parameter("attention_1.out_proj.weight", 64, 64) { HoldsOnlyWeights = true };
             global::Dsl.Initializers.Apply(global::Dsl.Init.PyTorch, _attention_1_out_proj_weight.AsSpan(), 64, 64, fanIn: 64, fanOut: 64, blockRows: 64, bound: 0.125f, global::Dsl.Rng.ForParameter(seed, "attention_1.out_proj.weight"));
             _attention_1_out_proj_bias = new global::Dsl.Parameter("attention_1.out_proj.bias", 64);
             _layernorm_1_weight = new global::Dsl.Parameter("layernorm_1.weight", 64);
             _layernorm_1_weight.AsSpan().Slice(0, 64).Fill(1.0f); // a scale of one
             _layernorm_1_bias = new global::Dsl.Parameter("layernorm_1.bias", 64);
-            _dense_weight = new global::Dsl.Parameter("dense.weight", 128, 64);
+            _dense_weight = new global::Dsl.Parameter("dense.weight", 128, 64) { HoldsOnlyWeights = true };
             global::Dsl.Initializers.Apply(global::Dsl.Init.HeUniform, _dense_weight.AsSpan(), 128, 64, fanIn: 64, fanOut: 128, blockRows: 128, bound: 0.125f, global::Dsl.Rng.ForParameter(seed, "dense.weight"));
             _dense_bias = new global::Dsl.Parameter("dense.bias", 128);
-            _dense_1_weight = new global::Dsl.Parameter("dense_1.weight", 64, 128);
+            _dense_1_weight = new global::Dsl.Parameter("dense_1.weight", 64, 128) { HoldsOnlyWeights = true };
             global::Dsl.Initializers.Apply(global::Dsl.Init.XavierUniform, _dense_1_weight.AsSpan(), 64, 128, fanIn: 128, fanOut: 64, blockRows: 64, bound: 0.088388346f, global::Dsl.Rng.ForParameter(seed, "dense_1.weight"));
             _dense_1_bias = new global::Dsl.Parameter("dense_1.bias", 64);
             _layernorm_2_weight = new global::Dsl.Parameter("layernorm_2.weight", 64);
             _layernorm_2_weight.AsSpan().Slice(0, 64).Fill(1.0f); // a scale of one
             _layernorm_2_bias = new global::Dsl.Parameter("layernorm_2.bias", 64);
-            _dense_2_weight = new global::Dsl.Parameter("dense_2.weight", 14, 64);
+            _dense_2_weight = new global::Dsl.Parameter("dense_2.weight", 14, 64) { HoldsOnlyWeights = true };
             global::Dsl.Initializers.Apply(global::Dsl.Init.XavierUniform, _dense_2_weight.AsSpan(), 14, 64, fanIn: 64, fanOut: 14, blockRows: 14, bound: 0.125f, global::Dsl.Rng.ForParameter(seed, "dense_2.weight"));
             _dense_2_bias = new global::Dsl.Parameter("dense_2.bias", 14);
             Parameters = new global::Dsl.ParameterSet(new global::Dsl.Parameter[] { _embedding_weight, _attention_in_proj_weight, _attention_in_proj_bias, _attention_out_proj_weight, _attention_out_proj_bias, _layernorm_weight, _layernorm_bias, _attention_1_in_proj_weight, _attention_1_in_proj_bias, _attention_1_out_proj_weight, _attention_1_out_proj_bias, _layernorm_1_weight, _layernorm_1_bias, _dense_weight, _dense_bias, _dense_1_weight, _dense_1_bias, _layernorm_2_weight, _layernorm_2_bias, _dense_2_weight, _dense_2_bias });
@@ -262,6 +262,7 @@ namespace DateTranslator
 
         private Workspace LoadInput(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::System.ReadOnlySpan<int> lengths, int S, bool training, out int B, out int T)
         {
+            if (training) Parameters.RequireFloat32("A training pass of 'DateTransformerDecoder'");
             global::System.Span<int> dims = stackalloc int[2];
             dims[0] = -1; dims[1] = -1;
             var x = global::Dsl.Check.Shape(tokens, "tokens", "batch, steps", dims);
@@ -777,7 +778,7 @@ namespace DateTranslator
         private void embedding_forward(Workspace ws, bool training, State? state)
         {
             int B = ws.B, T = ws.T, S = ws.S;
-            global::Dsl.Kernels.Layout.GatherRows(_embedding_weight.AsSpan(), ws.tokens, 64, ws.embedding_out);
+            global::Dsl.Kernels.Layout.GatherRows(_embedding_weight.Weights, ws.tokens, 64, ws.embedding_out);
         }
 
         // embedding backward: dweight[tokens[t, b]] += dout[t, b]
@@ -807,7 +808,7 @@ namespace DateTranslator
         private void attention_forward(Workspace ws, bool training, State? state)
         {
             int B = ws.B, T = ws.T, S = ws.S;
-            global::Dsl.Kernels.Gemm.MatMulTransB(T * B, 192, 64, ws.positionalencoding_out, 64, _attention_in_proj_weight.AsSpan(), 64, _attention_in_proj_bias.AsSpan(), ws.attention_qkv, 192);
+            global::Dsl.Kernels.Gemm.MatMulTransB(T * B, 192, 64, ws.positionalencoding_out, 64, _attention_in_proj_weight.Weights, 64, _attention_in_proj_bias.AsSpan(), ws.attention_qkv, 192);
             // stepping (inference from a carried state): append this pass's keys and values to the cache and attend over every step taken
             if (state is not null && !training)
             {
@@ -818,7 +819,7 @@ namespace DateTranslator
                 global::Dsl.Kernels.AttentionKernel.Forward(T, B, 64, 4, 0.25f, true, ws.HasLengths ? ws.lengths : default, ws.attention_qkv, ws.attention_weights, default, ws.attention_context, scratch: default);
                 if (state is not null) global::Dsl.Kernels.AttentionKernel.Append(T, B, 64, (state?.Position ?? 0), ws.attention_qkv, state!._attention_cache); // a training pass from a fresh state leaves its keys and values for the steps that follow
             }
-            global::Dsl.Kernels.Gemm.MatMulTransB(T * B, 64, 64, ws.attention_context, 64, _attention_out_proj_weight.AsSpan(), 64, _attention_out_proj_bias.AsSpan(), ws.attention_out, 64);
+            global::Dsl.Kernels.Gemm.MatMulTransB(T * B, 64, 64, ws.attention_context, 64, _attention_out_proj_weight.Weights, 64, _attention_out_proj_bias.AsSpan(), ws.attention_out, 64);
         }
 
         // attention backward: through the output projection, the heads (softmax included) and the input projection
@@ -869,11 +870,11 @@ namespace DateTranslator
         private void attention_1_forward(Workspace ws, bool training, State? state)
         {
             int B = ws.B, T = ws.T, S = ws.S;
-            global::Dsl.Kernels.Gemm.MatMulTransB(T * B, 64, 64, ws.layernorm_out, 64, _attention_1_in_proj_weight.AsSpan().Slice(0, 4096), 64, _attention_1_in_proj_bias.AsSpan().Slice(0, 64), ws.attention_1_q, 64);
-            global::Dsl.Kernels.Gemm.MatMulTransB(S * B, 64, 64, ws.Memory!.Memory.Span, 64, _attention_1_in_proj_weight.AsSpan().Slice(4096, 4096), 64, _attention_1_in_proj_bias.AsSpan().Slice(64, 64), ws.attention_1_k, 64);
-            global::Dsl.Kernels.Gemm.MatMulTransB(S * B, 64, 64, ws.Memory!.Memory.Span, 64, _attention_1_in_proj_weight.AsSpan().Slice(8192, 4096), 64, _attention_1_in_proj_bias.AsSpan().Slice(128, 64), ws.attention_1_v, 64);
+            global::Dsl.Kernels.Gemm.MatMulTransB(T * B, 64, 64, ws.layernorm_out, 64, _attention_1_in_proj_weight.Weights.Slice(0, 4096), 64, _attention_1_in_proj_bias.AsSpan().Slice(0, 64), ws.attention_1_q, 64);
+            global::Dsl.Kernels.Gemm.MatMulTransB(S * B, 64, 64, ws.Memory!.Memory.Span, 64, _attention_1_in_proj_weight.Weights.Slice(4096, 4096), 64, _attention_1_in_proj_bias.AsSpan().Slice(64, 64), ws.attention_1_k, 64);
+            global::Dsl.Kernels.Gemm.MatMulTransB(S * B, 64, 64, ws.Memory!.Memory.Span, 64, _attention_1_in_proj_weight.Weights.Slice(8192, 4096), 64, _attention_1_in_proj_bias.AsSpan().Slice(128, 64), ws.attention_1_v, 64);
             global::Dsl.Kernels.AttentionKernel.CrossForward(T, S, B, 64, 4, 0.25f, ws.Memory!.Lengths, ws.attention_1_q, ws.attention_1_k, ws.attention_1_v, ws.attention_1_weights, default, ws.attention_1_context);
-            global::Dsl.Kernels.Gemm.MatMulTransB(T * B, 64, 64, ws.attention_1_context, 64, _attention_1_out_proj_weight.AsSpan(), 64, _attention_1_out_proj_bias.AsSpan(), ws.attention_1_out, 64);
+            global::Dsl.Kernels.Gemm.MatMulTransB(T * B, 64, 64, ws.attention_1_context, 64, _attention_1_out_proj_weight.Weights, 64, _attention_1_out_proj_bias.AsSpan(), ws.attention_1_out, 64);
         }
 
         // attention_1 backward: through the output projection and the heads (softmax included); the query projection's gradient
@@ -932,7 +933,7 @@ namespace DateTranslator
         private void dense_forward(Workspace ws, bool training, State? state)
         {
             int B = ws.B, T = ws.T, S = ws.S;
-            global::Dsl.Kernels.Gemm.MatMulTransB(T * B, 128, 64, ws.layernorm_1_out, 64, _dense_weight.AsSpan(), 64, _dense_bias.AsSpan(), ws.dense_out, 128);
+            global::Dsl.Kernels.Gemm.MatMulTransB(T * B, 128, 64, ws.layernorm_1_out, 64, _dense_weight.Weights, 64, _dense_bias.AsSpan(), ws.dense_out, 128);
             global::Dsl.Kernels.Activations.Apply(global::Dsl.Activation.Relu, ws.dense_out);
         }
 
@@ -950,7 +951,7 @@ namespace DateTranslator
         private void dense_1_forward(Workspace ws, bool training, State? state)
         {
             int B = ws.B, T = ws.T, S = ws.S;
-            global::Dsl.Kernels.Gemm.MatMulTransB(T * B, 64, 128, ws.dense_out, 128, _dense_1_weight.AsSpan(), 128, _dense_1_bias.AsSpan(), ws.dense_1_out, 64);
+            global::Dsl.Kernels.Gemm.MatMulTransB(T * B, 64, 128, ws.dense_out, 128, _dense_1_weight.Weights, 128, _dense_1_bias.AsSpan(), ws.dense_1_out, 64);
         }
 
         // dense_1 backward: dW += daᵀ · x; db += Σ da; dx = da · W
@@ -995,7 +996,7 @@ namespace DateTranslator
         private void dense_2_forward(Workspace ws, bool training, State? state)
         {
             int B = ws.B, T = ws.T, S = ws.S;
-            global::Dsl.Kernels.Gemm.MatMulTransB(T * B, 14, 64, ws.layernorm_2_out, 64, _dense_2_weight.AsSpan(), 64, _dense_2_bias.AsSpan(), ws.dense_2_out, 14);
+            global::Dsl.Kernels.Gemm.MatMulTransB(T * B, 14, 64, ws.layernorm_2_out, 64, _dense_2_weight.Weights, 64, _dense_2_bias.AsSpan(), ws.dense_2_out, 14);
         }
 
         // dense_2 backward: dW += daᵀ · x; db += Σ da; dx = da · W

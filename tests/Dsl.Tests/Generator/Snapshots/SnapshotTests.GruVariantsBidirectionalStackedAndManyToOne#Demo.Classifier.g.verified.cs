@@ -95,7 +95,7 @@ namespace Demo
             global::Dsl.Initializers.Apply(global::Dsl.Init.Orthogonal, _gru_1_weight_hh_l0.AsSpan(), 15, 5, fanIn: 5, fanOut: 15, blockRows: 5, bound: 0.4472136f, global::Dsl.Rng.ForParameter(seed, "gru_1.weight_hh_l0"));
             _gru_1_bias_ih_l0 = new global::Dsl.Parameter("gru_1.bias_ih_l0", 15);
             _gru_1_bias_hh_l0 = new global::Dsl.Parameter("gru_1.bias_hh_l0", 15);
-            _dense_weight = new global::Dsl.Parameter("dense.weight", 2, 5);
+            _dense_weight = new global::Dsl.Parameter("dense.weight", 2, 5) { HoldsOnlyWeights = true };
             global::Dsl.Initializers.Apply(global::Dsl.Init.XavierUniform, _dense_weight.AsSpan(), 2, 5, fanIn: 5, fanOut: 2, blockRows: 2, bound: 0.4472136f, global::Dsl.Rng.ForParameter(seed, "dense.weight"));
             _dense_bias = new global::Dsl.Parameter("dense.bias", 2);
             Parameters = new global::Dsl.ParameterSet(new global::Dsl.Parameter[] { _gru_weight_ih_l0, _gru_weight_hh_l0, _gru_bias_ih_l0, _gru_bias_hh_l0, _gru_weight_ih_l0_reverse, _gru_weight_hh_l0_reverse, _gru_bias_ih_l0_reverse, _gru_bias_hh_l0_reverse, _gru_weight_ih_l1, _gru_weight_hh_l1, _gru_bias_ih_l1, _gru_bias_hh_l1, _gru_weight_ih_l1_reverse, _gru_weight_hh_l1_reverse, _gru_bias_ih_l1_reverse, _gru_bias_hh_l1_reverse, _gru_1_weight_ih_l0, _gru_1_weight_hh_l0, _gru_1_bias_ih_l0, _gru_1_bias_hh_l0, _dense_weight, _dense_bias });
@@ -229,6 +229,7 @@ namespace Demo
 
         private Workspace LoadInput(global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> input, global::System.ReadOnlySpan<int> lengths, int S, bool training, out int B, out int T)
         {
+            if (training) Parameters.RequireFloat32("A training pass of 'Classifier'");
             global::System.Span<int> dims = stackalloc int[3];
             dims[0] = -1; dims[1] = -1; dims[2] = 3;
             var x = global::Dsl.Check.Shape(input, "input", "batch, steps, 3", dims);
@@ -605,7 +606,7 @@ namespace Demo
         private void dense_forward(Workspace ws, bool training, State? state)
         {
             int B = ws.B, T = ws.T, S = ws.S;
-            global::Dsl.Kernels.Gemm.MatMulTransB(B, 2, 5, ws.dropout_out, 5, _dense_weight.AsSpan(), 5, _dense_bias.AsSpan(), ws.dense_out, 2);
+            global::Dsl.Kernels.Gemm.MatMulTransB(B, 2, 5, ws.dropout_out, 5, _dense_weight.Weights, 5, _dense_bias.AsSpan(), ws.dense_out, 2);
             global::Dsl.Kernels.Activations.Apply(global::Dsl.Activation.Sigmoid, ws.dense_out);
         }
 

@@ -82,17 +82,17 @@ namespace Demo
             _lstm_bias_hh_l0_reverse = new global::Dsl.Parameter("lstm.bias_hh_l0_reverse", 32);
             _lstm_h0_l0_reverse = new global::Dsl.Parameter("lstm.h0_l0_reverse", 8);
             _lstm_c0_l0_reverse = new global::Dsl.Parameter("lstm.c0_l0_reverse", 8);
-            _dense_weight = new global::Dsl.Parameter("dense.weight", 8, 16);
+            _dense_weight = new global::Dsl.Parameter("dense.weight", 8, 16) { HoldsOnlyWeights = true };
             global::Dsl.Initializers.Apply(global::Dsl.Init.XavierUniform, _dense_weight.AsSpan(), 8, 16, fanIn: 16, fanOut: 8, blockRows: 8, bound: 0.25f, global::Dsl.Rng.ForParameter(seed, "dense.weight"));
             _dense_bias = new global::Dsl.Parameter("dense.bias", 8);
-            _attention_query_weight = new global::Dsl.Parameter("attention.query.weight", 6, 8);
+            _attention_query_weight = new global::Dsl.Parameter("attention.query.weight", 6, 8) { HoldsOnlyWeights = true };
             global::Dsl.Initializers.Apply(global::Dsl.Init.PyTorch, _attention_query_weight.AsSpan(), 6, 8, fanIn: 8, fanOut: 6, blockRows: 6, bound: 0.35355338f, global::Dsl.Rng.ForParameter(seed, "attention.query.weight"));
             _attention_query_bias = new global::Dsl.Parameter("attention.query.bias", 6);
-            _attention_key_weight = new global::Dsl.Parameter("attention.key.weight", 6, 8);
+            _attention_key_weight = new global::Dsl.Parameter("attention.key.weight", 6, 8) { HoldsOnlyWeights = true };
             global::Dsl.Initializers.Apply(global::Dsl.Init.PyTorch, _attention_key_weight.AsSpan(), 6, 8, fanIn: 8, fanOut: 6, blockRows: 6, bound: 0.35355338f, global::Dsl.Rng.ForParameter(seed, "attention.key.weight"));
             _attention_v_weight = new global::Dsl.Parameter("attention.v.weight", 1, 6);
             global::Dsl.Initializers.Apply(global::Dsl.Init.PyTorch, _attention_v_weight.AsSpan(), 1, 6, fanIn: 6, fanOut: 1, blockRows: 1, bound: 0.40824828f, global::Dsl.Rng.ForParameter(seed, "attention.v.weight"));
-            _dense_1_weight = new global::Dsl.Parameter("dense_1.weight", 2, 16);
+            _dense_1_weight = new global::Dsl.Parameter("dense_1.weight", 2, 16) { HoldsOnlyWeights = true };
             global::Dsl.Initializers.Apply(global::Dsl.Init.XavierUniform, _dense_1_weight.AsSpan(), 2, 16, fanIn: 16, fanOut: 2, blockRows: 2, bound: 0.25f, global::Dsl.Rng.ForParameter(seed, "dense_1.weight"));
             _dense_1_bias = new global::Dsl.Parameter("dense_1.bias", 2);
             Parameters = new global::Dsl.ParameterSet(new global::Dsl.Parameter[] { _lstm_weight_ih_l0, _lstm_weight_hh_l0, _lstm_bias_ih_l0, _lstm_bias_hh_l0, _lstm_h0_l0, _lstm_c0_l0, _lstm_weight_ih_l0_reverse, _lstm_weight_hh_l0_reverse, _lstm_bias_ih_l0_reverse, _lstm_bias_hh_l0_reverse, _lstm_h0_l0_reverse, _lstm_c0_l0_reverse, _dense_weight, _dense_bias, _attention_query_weight, _attention_query_bias, _attention_key_weight, _attention_v_weight, _dense_1_weight, _dense_1_bias });
@@ -229,6 +229,7 @@ namespace Demo
 
         private Workspace LoadInput(global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> input, global::System.ReadOnlySpan<int> lengths, int S, bool training, out int B, out int T)
         {
+            if (training) Parameters.RequireFloat32("A training pass of 'ResidualTagger'");
             global::System.Span<int> dims = stackalloc int[3];
             dims[0] = -1; dims[1] = -1; dims[2] = 8;
             var x = global::Dsl.Check.Shape(input, "input", "batch, steps, 8", dims);
@@ -659,7 +660,7 @@ namespace Demo
         private void dense_forward(Workspace ws, bool training, State? state)
         {
             int B = ws.B, T = ws.T, S = ws.S;
-            global::Dsl.Kernels.Gemm.MatMulTransB(T * B, 8, 16, ws.lstm_out, 16, _dense_weight.AsSpan(), 16, _dense_bias.AsSpan(), ws.dense_out, 8);
+            global::Dsl.Kernels.Gemm.MatMulTransB(T * B, 8, 16, ws.lstm_out, 16, _dense_weight.Weights, 16, _dense_bias.AsSpan(), ws.dense_out, 8);
         }
 
         // dense backward: dW += daᵀ · x; db += Σ da; dx = da · W
@@ -690,8 +691,8 @@ namespace Demo
         private void attention_forward(Workspace ws, bool training, State? state)
         {
             int B = ws.B, T = ws.T, S = ws.S;
-            global::Dsl.Kernels.Gemm.MatMulTransB(T * B, 6, 8, ws.residual_out, 8, _attention_query_weight.AsSpan(), 8, _attention_query_bias.AsSpan(), ws.attention_q, 6);
-            global::Dsl.Kernels.Gemm.MatMulTransB(T * B, 6, 8, ws.residual_out, 8, _attention_key_weight.AsSpan(), 8, ws.attention_k, 6, accumulate: false);
+            global::Dsl.Kernels.Gemm.MatMulTransB(T * B, 6, 8, ws.residual_out, 8, _attention_query_weight.Weights, 8, _attention_query_bias.AsSpan(), ws.attention_q, 6);
+            global::Dsl.Kernels.Gemm.MatMulTransB(T * B, 6, 8, ws.residual_out, 8, _attention_key_weight.Weights, 8, ws.attention_k, 6, accumulate: false);
             global::Dsl.Kernels.CrossAttentionKernel.AdditiveForward(T, T, B, 6, 8, ws.HasLengths ? ws.lengths : default, ws.attention_q, ws.attention_k, _attention_v_weight.AsSpan(), ws.residual_out, ws.attention_hidden, ws.attention_weights, ws.attention_context);
             global::Dsl.Kernels.CrossAttentionKernel.Concat(T * B, 8, 8, ws.residual_out, ws.attention_context, ws.attention_out);
         }
@@ -717,7 +718,7 @@ namespace Demo
         private void dense_1_forward(Workspace ws, bool training, State? state)
         {
             int B = ws.B, T = ws.T, S = ws.S;
-            global::Dsl.Kernels.Gemm.MatMulTransB(T * B, 2, 16, ws.attention_out, 16, _dense_1_weight.AsSpan(), 16, _dense_1_bias.AsSpan(), ws.dense_1_out, 2);
+            global::Dsl.Kernels.Gemm.MatMulTransB(T * B, 2, 16, ws.attention_out, 16, _dense_1_weight.Weights, 16, _dense_1_bias.AsSpan(), ws.dense_1_out, 2);
         }
 
         // dense_1 backward: dW += daᵀ · x; db += Σ da; dx = da · W

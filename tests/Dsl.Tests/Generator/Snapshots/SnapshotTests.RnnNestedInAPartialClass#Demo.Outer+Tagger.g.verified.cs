@@ -61,7 +61,7 @@ namespace Demo
                 global::Dsl.Initializers.Apply(global::Dsl.Init.Orthogonal, _encoder_weight_hh_l0.AsSpan(), 6, 6, fanIn: 6, fanOut: 6, blockRows: 6, bound: 0.40824828f, global::Dsl.Rng.ForParameter(seed, "encoder.weight_hh_l0"));
                 _encoder_bias_ih_l0 = new global::Dsl.Parameter("encoder.bias_ih_l0", 6);
                 _encoder_bias_hh_l0 = new global::Dsl.Parameter("encoder.bias_hh_l0", 6);
-                _dense_weight = new global::Dsl.Parameter("dense.weight", 20, 6);
+                _dense_weight = new global::Dsl.Parameter("dense.weight", 20, 6) { HoldsOnlyWeights = true };
                 global::Dsl.Initializers.Apply(global::Dsl.Init.XavierUniform, _dense_weight.AsSpan(), 20, 6, fanIn: 6, fanOut: 20, blockRows: 20, bound: 0.40824828f, global::Dsl.Rng.ForParameter(seed, "dense.weight"));
                 _dense_bias = new global::Dsl.Parameter("dense.bias", 20);
                 Parameters = new global::Dsl.ParameterSet(new global::Dsl.Parameter[] { _embedding_weight, _encoder_weight_ih_l0, _encoder_weight_hh_l0, _encoder_bias_ih_l0, _encoder_bias_hh_l0, _dense_weight, _dense_bias });
@@ -221,6 +221,7 @@ namespace Demo
 
             private Workspace LoadInput(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::System.ReadOnlySpan<int> lengths, int S, bool training, out int B, out int T)
             {
+                if (training) Parameters.RequireFloat32("A training pass of 'Tagger'");
                 global::System.Span<int> dims = stackalloc int[2];
                 dims[0] = -1; dims[1] = -1;
                 var x = global::Dsl.Check.Shape(tokens, "tokens", "batch, steps", dims);
@@ -492,7 +493,7 @@ namespace Demo
             private void embedding_forward(Workspace ws, bool training, State? state)
             {
                 int B = ws.B, T = ws.T, S = ws.S;
-                if (!ws.FoldsTokens) global::Dsl.Kernels.Layout.GatherRows(_embedding_weight.AsSpan(), ws.tokens, 8, ws.embedding_out);
+                if (!ws.FoldsTokens) global::Dsl.Kernels.Layout.GatherRows(_embedding_weight.Weights, ws.tokens, 8, ws.embedding_out);
             }
 
             // embedding backward: dweight[tokens[t, b]] += dout[t, b]
@@ -537,7 +538,7 @@ namespace Demo
             private void dense_forward(Workspace ws, bool training, State? state)
             {
                 int B = ws.B, T = ws.T, S = ws.S;
-                global::Dsl.Kernels.Gemm.MatMulTransB(T * B, 20, 6, ws.encoder_out, 6, _dense_weight.AsSpan(), 6, _dense_bias.AsSpan(), ws.dense_out, 20);
+                global::Dsl.Kernels.Gemm.MatMulTransB(T * B, 20, 6, ws.encoder_out, 6, _dense_weight.Weights, 6, _dense_bias.AsSpan(), ws.dense_out, 20);
             }
 
             // dense backward: dW += daᵀ · x; db += Σ da; dx = da · W

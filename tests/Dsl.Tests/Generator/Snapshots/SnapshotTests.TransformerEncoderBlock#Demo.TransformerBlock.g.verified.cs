@@ -71,35 +71,35 @@ namespace Demo
         /// <summary>Creates the model with parameters initialised deterministically from <paramref name="seed"/>.</summary>
         public TransformerBlock(int seed = 0)
         {
-            _embedding_weight = new global::Dsl.Parameter("embedding.weight", 40, 16);
+            _embedding_weight = new global::Dsl.Parameter("embedding.weight", 40, 16) { HoldsOnlyWeights = true };
             global::Dsl.Initializers.Apply(global::Dsl.Init.Normal, _embedding_weight.AsSpan(), 40, 16, fanIn: 40, fanOut: 16, blockRows: 40, bound: 0.25f, global::Dsl.Rng.ForParameter(seed, "embedding.weight"));
-            _attention_in_proj_weight = new global::Dsl.Parameter("attention.in_proj_weight", 48, 16);
+            _attention_in_proj_weight = new global::Dsl.Parameter("attention.in_proj_weight", 48, 16) { HoldsOnlyWeights = true };
             global::Dsl.Initializers.Apply(global::Dsl.Init.XavierUniform, _attention_in_proj_weight.AsSpan(), 48, 16, fanIn: 16, fanOut: 48, blockRows: 48, bound: 0.25f, global::Dsl.Rng.ForParameter(seed, "attention.in_proj_weight"));
             _attention_in_proj_bias = new global::Dsl.Parameter("attention.in_proj_bias", 48);
-            _attention_out_proj_weight = new global::Dsl.Parameter("attention.out_proj.weight", 16, 16);
+            _attention_out_proj_weight = new global::Dsl.Parameter("attention.out_proj.weight", 16, 16) { HoldsOnlyWeights = true };
             global::Dsl.Initializers.Apply(global::Dsl.Init.PyTorch, _attention_out_proj_weight.AsSpan(), 16, 16, fanIn: 16, fanOut: 16, blockRows: 16, bound: 0.25f, global::Dsl.Rng.ForParameter(seed, "attention.out_proj.weight"));
             _attention_out_proj_bias = new global::Dsl.Parameter("attention.out_proj.bias", 16);
             _layernorm_weight = new global::Dsl.Parameter("layernorm.weight", 16);
             _layernorm_weight.AsSpan().Slice(0, 16).Fill(1.0f); // a scale of one
             _layernorm_bias = new global::Dsl.Parameter("layernorm.bias", 16);
-            _dense_weight = new global::Dsl.Parameter("dense.weight", 32, 16);
+            _dense_weight = new global::Dsl.Parameter("dense.weight", 32, 16) { HoldsOnlyWeights = true };
             global::Dsl.Initializers.Apply(global::Dsl.Init.HeUniform, _dense_weight.AsSpan(), 32, 16, fanIn: 16, fanOut: 32, blockRows: 32, bound: 0.25f, global::Dsl.Rng.ForParameter(seed, "dense.weight"));
             _dense_bias = new global::Dsl.Parameter("dense.bias", 32);
-            _dense_1_weight = new global::Dsl.Parameter("dense_1.weight", 16, 32);
+            _dense_1_weight = new global::Dsl.Parameter("dense_1.weight", 16, 32) { HoldsOnlyWeights = true };
             global::Dsl.Initializers.Apply(global::Dsl.Init.XavierUniform, _dense_1_weight.AsSpan(), 16, 32, fanIn: 32, fanOut: 16, blockRows: 16, bound: 0.17677669f, global::Dsl.Rng.ForParameter(seed, "dense_1.weight"));
             _dense_1_bias = new global::Dsl.Parameter("dense_1.bias", 16);
             _layernorm_1_weight = new global::Dsl.Parameter("layernorm_1.weight", 16);
             _layernorm_1_weight.AsSpan().Slice(0, 16).Fill(1.0f); // a scale of one
             _layernorm_1_bias = new global::Dsl.Parameter("layernorm_1.bias", 16);
-            _attention_1_in_proj_weight = new global::Dsl.Parameter("attention_1.in_proj_weight", 48, 16);
+            _attention_1_in_proj_weight = new global::Dsl.Parameter("attention_1.in_proj_weight", 48, 16) { HoldsOnlyWeights = true };
             global::Dsl.Initializers.Apply(global::Dsl.Init.XavierUniform, _attention_1_in_proj_weight.AsSpan(), 48, 16, fanIn: 16, fanOut: 48, blockRows: 48, bound: 0.25f, global::Dsl.Rng.ForParameter(seed, "attention_1.in_proj_weight"));
             _attention_1_in_proj_bias = new global::Dsl.Parameter("attention_1.in_proj_bias", 48);
-            _attention_1_out_proj_weight = new global::Dsl.Parameter("attention_1.out_proj.weight", 16, 16);
+            _attention_1_out_proj_weight = new global::Dsl.Parameter("attention_1.out_proj.weight", 16, 16) { HoldsOnlyWeights = true };
             global::Dsl.Initializers.Apply(global::Dsl.Init.PyTorch, _attention_1_out_proj_weight.AsSpan(), 16, 16, fanIn: 16, fanOut: 16, blockRows: 16, bound: 0.25f, global::Dsl.Rng.ForParameter(seed, "attention_1.out_proj.weight"));
             _attention_1_out_proj_bias = new global::Dsl.Parameter("attention_1.out_proj.bias", 16);
             _attention_1_query = new global::Dsl.Parameter("attention_1.query", 16);
             global::Dsl.Initializers.Apply(global::Dsl.Init.PyTorch, _attention_1_query.AsSpan(), 1, 16, fanIn: 16, fanOut: 16, blockRows: 1, bound: 0.25f, global::Dsl.Rng.ForParameter(seed, "attention_1.query"));
-            _dense_2_weight = new global::Dsl.Parameter("dense_2.weight", 3, 16);
+            _dense_2_weight = new global::Dsl.Parameter("dense_2.weight", 3, 16) { HoldsOnlyWeights = true };
             global::Dsl.Initializers.Apply(global::Dsl.Init.XavierUniform, _dense_2_weight.AsSpan(), 3, 16, fanIn: 16, fanOut: 3, blockRows: 3, bound: 0.25f, global::Dsl.Rng.ForParameter(seed, "dense_2.weight"));
             _dense_2_bias = new global::Dsl.Parameter("dense_2.bias", 3);
             Parameters = new global::Dsl.ParameterSet(new global::Dsl.Parameter[] { _embedding_weight, _attention_in_proj_weight, _attention_in_proj_bias, _attention_out_proj_weight, _attention_out_proj_bias, _layernorm_weight, _layernorm_bias, _dense_weight, _dense_bias, _dense_1_weight, _dense_1_bias, _layernorm_1_weight, _layernorm_1_bias, _attention_1_in_proj_weight, _attention_1_in_proj_bias, _attention_1_out_proj_weight, _attention_1_out_proj_bias, _attention_1_query, _dense_2_weight, _dense_2_bias });
@@ -233,6 +233,7 @@ namespace Demo
 
         private Workspace LoadInput(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::System.ReadOnlySpan<int> lengths, int S, bool training, out int B, out int T)
         {
+            if (training) Parameters.RequireFloat32("A training pass of 'TransformerBlock'");
             global::System.Span<int> dims = stackalloc int[2];
             dims[0] = -1; dims[1] = -1;
             var x = global::Dsl.Check.Shape(tokens, "tokens", "batch, steps", dims);
@@ -638,7 +639,7 @@ namespace Demo
         private void embedding_forward(Workspace ws, bool training, State? state)
         {
             int B = ws.B, T = ws.T, S = ws.S;
-            global::Dsl.Kernels.Layout.GatherRows(_embedding_weight.AsSpan(), ws.tokens, 16, ws.embedding_out);
+            global::Dsl.Kernels.Layout.GatherRows(_embedding_weight.Weights, ws.tokens, 16, ws.embedding_out);
         }
 
         // embedding backward: dweight[tokens[t, b]] += dout[t, b]
@@ -668,9 +669,9 @@ namespace Demo
         private void attention_forward(Workspace ws, bool training, State? state)
         {
             int B = ws.B, T = ws.T, S = ws.S;
-            global::Dsl.Kernels.Gemm.MatMulTransB(T * B, 48, 16, ws.positionalencoding_out, 16, _attention_in_proj_weight.AsSpan(), 16, _attention_in_proj_bias.AsSpan(), ws.attention_qkv, 48);
+            global::Dsl.Kernels.Gemm.MatMulTransB(T * B, 48, 16, ws.positionalencoding_out, 16, _attention_in_proj_weight.Weights, 16, _attention_in_proj_bias.AsSpan(), ws.attention_qkv, 48);
             global::Dsl.Kernels.AttentionKernel.Forward(T, B, 16, 2, 0.35355338f, false, ws.HasLengths ? ws.lengths : default, ws.attention_qkv, ws.attention_weights, default, ws.attention_context, scratch: default);
-            global::Dsl.Kernels.Gemm.MatMulTransB(T * B, 16, 16, ws.attention_context, 16, _attention_out_proj_weight.AsSpan(), 16, _attention_out_proj_bias.AsSpan(), ws.attention_out, 16);
+            global::Dsl.Kernels.Gemm.MatMulTransB(T * B, 16, 16, ws.attention_context, 16, _attention_out_proj_weight.Weights, 16, _attention_out_proj_bias.AsSpan(), ws.attention_out, 16);
         }
 
         // attention backward: through the output projection, the heads (softmax included) and the input projection
@@ -719,7 +720,7 @@ namespace Demo
         private void dense_forward(Workspace ws, bool training, State? state)
         {
             int B = ws.B, T = ws.T, S = ws.S;
-            global::Dsl.Kernels.Gemm.MatMulTransB(T * B, 32, 16, ws.layernorm_out, 16, _dense_weight.AsSpan(), 16, _dense_bias.AsSpan(), ws.dense_out, 32);
+            global::Dsl.Kernels.Gemm.MatMulTransB(T * B, 32, 16, ws.layernorm_out, 16, _dense_weight.Weights, 16, _dense_bias.AsSpan(), ws.dense_out, 32);
             global::Dsl.Kernels.Activations.Apply(global::Dsl.Activation.Relu, ws.dense_out);
         }
 
@@ -737,7 +738,7 @@ namespace Demo
         private void dense_1_forward(Workspace ws, bool training, State? state)
         {
             int B = ws.B, T = ws.T, S = ws.S;
-            global::Dsl.Kernels.Gemm.MatMulTransB(T * B, 16, 32, ws.dense_out, 32, _dense_1_weight.AsSpan(), 32, _dense_1_bias.AsSpan(), ws.dense_1_out, 16);
+            global::Dsl.Kernels.Gemm.MatMulTransB(T * B, 16, 32, ws.dense_out, 32, _dense_1_weight.Weights, 32, _dense_1_bias.AsSpan(), ws.dense_1_out, 16);
         }
 
         // dense_1 backward: dW += daᵀ · x; db += Σ da; dx = da · W
@@ -783,11 +784,11 @@ namespace Demo
         private void attention_1_forward(Workspace ws, bool training, State? state)
         {
             int B = ws.B, T = ws.T, S = ws.S;
-            global::Dsl.Kernels.Gemm.MatMulTransB(T * B, 48, 16, ws.layernorm_1_out, 16, _attention_1_in_proj_weight.AsSpan(), 16, _attention_1_in_proj_bias.AsSpan(), ws.attention_1_qkv, 48);
-            global::Dsl.Kernels.Gemm.MatMulTransB(1, 16, 16, _attention_1_query.AsSpan(), 16, _attention_1_in_proj_weight.AsSpan(), 16, ws.attention_1_query, 16, accumulate: false);
+            global::Dsl.Kernels.Gemm.MatMulTransB(T * B, 48, 16, ws.layernorm_1_out, 16, _attention_1_in_proj_weight.Weights, 16, _attention_1_in_proj_bias.AsSpan(), ws.attention_1_qkv, 48);
+            global::Dsl.Kernels.Gemm.MatMulTransB(1, 16, 16, _attention_1_query.AsSpan(), 16, _attention_1_in_proj_weight.Weights, 16, ws.attention_1_query, 16, accumulate: false);
             global::System.Numerics.Tensors.TensorPrimitives.Add(ws.attention_1_query, _attention_1_in_proj_bias.AsSpan().Slice(0, 16), ws.attention_1_query);
             global::Dsl.Kernels.AttentionKernel.PoolForward(T, B, 16, 2, 0.35355338f, ws.HasLengths ? ws.lengths : default, ws.attention_1_query, ws.attention_1_qkv, ws.attention_1_weights, default, ws.attention_1_context, ws.attention_1_scratch);
-            global::Dsl.Kernels.Gemm.MatMulTransB(B, 16, 16, ws.attention_1_context, 16, _attention_1_out_proj_weight.AsSpan(), 16, _attention_1_out_proj_bias.AsSpan(), ws.attention_1_out, 16);
+            global::Dsl.Kernels.Gemm.MatMulTransB(B, 16, 16, ws.attention_1_context, 16, _attention_1_out_proj_weight.Weights, 16, _attention_1_out_proj_bias.AsSpan(), ws.attention_1_out, 16);
         }
 
         // attention_1 backward: through the output projection, the pooling (softmax included), the key/value projection and the query's
@@ -812,7 +813,7 @@ namespace Demo
         private void dense_2_forward(Workspace ws, bool training, State? state)
         {
             int B = ws.B, T = ws.T, S = ws.S;
-            global::Dsl.Kernels.Gemm.MatMulTransB(B, 3, 16, ws.attention_1_out, 16, _dense_2_weight.AsSpan(), 16, _dense_2_bias.AsSpan(), ws.dense_2_out, 3);
+            global::Dsl.Kernels.Gemm.MatMulTransB(B, 3, 16, ws.attention_1_out, 16, _dense_2_weight.Weights, 16, _dense_2_bias.AsSpan(), ws.dense_2_out, 3);
         }
 
         // dense_2 backward: dW += daᵀ · x; db += Σ da; dx = da · W

@@ -1,0 +1,252 @@
+using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
+using Dsl.Kernels;
+using Dsl.Tests.Gpu;
+using Dsl.Tests.Models;
+using Xunit;
+
+namespace Dsl.Tests.Runtime;
+
+/// <summary>
+/// Weights held in bfloat16 for inference (<see cref="ParameterSet.HoldWeightsIn"/>): the rounding is PyTorch's, the kernels that
+/// widen them give the bits of the widened floats, every model kind runs forward as the same model with its weights rounded in
+/// float32, its floats are let go, and training refuses before anything changes.
+/// </summary>
+public class HalfPrecisionTests
+{
+    /// <summary>float32 bits and the bfloat16 bits PyTorch 1.13 rounds them to (Fixtures/bfloat16_rounding.py printed them).</summary>
+    private static readonly (uint Float, ushort BFloat16)[] PyTorchRounding =
+    [
+        (0x3F800000, 0x3F80), (0x3F808000, 0x3F80), (0x3F80C000, 0x3F81), (0x3F818000, 0x3F82), (0x8002B8E6, 0x8003),
+        (0x7F7FFFFF, 0x7F80), (0xFF7F0906, 0xFF7F), (0x7F800000, 0x7F80), (0xFF800000, 0xFF80), (0x00000001, 0x0000),
+        (0x3DCCCCCD, 0x3DCD), (0xBDCCCCCD, 0xBDCD), (0x477FE000, 0x4780), (0x40490FDB, 0x4049), (0x80000000, 0x8000),
+        (0x00800000, 0x0080), (0x7F7F0000, 0x7F7F), (0x7F7F8000, 0x7F80),
+    ];
+
+    [Fact]
+    public void RoundingIsPyTorchsToNearestTiesToEvenAndWideningIsExact()
+    {
+        foreach (var (f, expected) in PyTorchRounding)
+        {
+            float value = BitConverter.UInt32BitsToSingle(f);
+            Assert.Equal(expected, BFloat16.FromFloat(value));
+            Assert.Equal(BitConverter.UInt32BitsToSingle((uint)expected << 16), BFloat16.ToFloat(expected));
+        }
+        // NaN stays NaN (PyTorch's vectorised conversion writes 0xFFFF, its scalar one 0x7FC0: both NaN), never infinity
+        foreach (uint nan in new uint[] { 0x7FC00000, 0x7F800001, 0xFFFFFFFF, 0x7F80FFFF })
+            Assert.True(float.IsNaN(BFloat16.ToFloat(BFloat16.FromFloat(BitConverter.UInt32BitsToSingle(nan)))), $"0x{nan:X8}");
+
+        // the vector loops give the scalar's bits at every length and offset (the tails included), a NaN among them too
+        var rng = new Rng(7);
+        for (int length = 0; length <= 70; length++)
+        {
+            float[] x = new float[length];
+            for (int i = 0; i < length; i++) x[i] = rng.NextNormal() * MathF.Pow(2, i % 40 - 20);
+            if (length > 9) x[9] = float.NaN;
+            ushort[] bits = new ushort[length];
+            BFloat16.FromFloat(x, bits);
+            float[] back = new float[length];
+            BFloat16.ToFloat(bits, back);
+            for (int i = 0; i < length; i++)
+            {
+                Assert.Equal(BFloat16.FromFloat(x[i]), bits[i]);
+                Assert.Equal(BitConverter.SingleToInt32Bits(BFloat16.ToFloat(bits[i])), BitConverter.SingleToInt32Bits(back[i]));
+            }
+        }
+        Assert.Throws<ArgumentException>(() => BFloat16.FromFloat(new float[5], new ushort[4]));
+        Assert.Throws<ArgumentException>(() => BFloat16.ToFloat(new ushort[5], new float[4]));
+    }
+
+    [Fact]
+    public void AGatherFromABFloat16TableWidensItsRowsAndScalesThem()
+    {
+        var rng = new Rng(3);
+        const int rows = 40, width = 37;
+        float[] table = new float[rows * width];
+        for (int i = 0; i < table.Length; i++) table[i] = rng.NextNormal();
+        ushort[] bits = new ushort[table.Length];
+        BFloat16.FromFloat(table, bits);
+        float[] wide = new float[table.Length];
+        BFloat16.ToFloat(bits, wide);
+        int[] ids = [3, 0, 39, 3, 17];
+        foreach (float scale in new[] { 1f, 2.5f })
+        {
+            float[] expected = new float[ids.Length * width], actual = new float[ids.Length * width];
+            Layout.GatherRows(wide, ids, width, expected, scale);
+            Layout.GatherRows(Weights.FromBFloat16(bits), ids, width, actual, scale);
+            Assert.Equal(expected, actual);
+        }
+        // an index past the table is refused, naming it, as for floats
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => Layout.GatherRows(Weights.FromBFloat16(bits), [40], width, new float[width]));
+        Assert.Contains("the table has 40 rows", e.Message);
+    }
+
+    private const int B = 3, T = 4;
+    private static readonly int[] Lengths = [4, 2, 3];
+
+    /// <summary>Every model kind the device tests run (recurrent, attention of every score, mixtures, norms, the Hugging Face families).</summary>
+    public static TheoryData<string> Models => DeviceModelTests.Models;
+
+    private static IModel Create(string name, int seed = 3) =>
+        (IModel)Activator.CreateInstance(typeof(GcRnnTanh).Assembly.GetType("Dsl.Tests.Models." + name)!, seed)!;
+
+    /// <summary>
+    /// Held in bfloat16, a model gives the outputs of the same model whose weights were rounded in float32 — forward, padded,
+    /// from a carried state and step by step — within the sums' reordering (the bfloat16 products take the blocked path, never
+    /// the small products read in place); training is refused before anything changes; and widened back, it is that model.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Models))]
+    public void AModelHeldInBFloat16ComputesAsItsWeightsRoundedInFloat32(string name)
+    {
+        IModel rounded = Create(name), held = Create(name);
+        long weights = 0;
+        var counted = new HashSet<object>(ReferenceEqualityComparer.Instance);
+        foreach (Parameter p in rounded.Parameters)
+        {
+            if (!p.HoldsOnlyWeights) continue;
+            float[] values = p.ToArray();
+            ushort[] bits = new ushort[values.Length];
+            BFloat16.FromFloat(values, bits);
+            BFloat16.ToFloat(bits, values);
+            p.CopyFrom(values);
+            if (counted.Add(p.Storage)) weights += p.Length;
+        }
+        Assert.Equal(weights, held.Parameters.HoldWeightsIn(Precision.BFloat16));
+        foreach (Parameter p in held.Parameters)
+            Assert.Equal(p.HoldsOnlyWeights ? Precision.BFloat16 : Precision.Float32, p.Precision);
+
+        if (rounded is IModel<int>) Compare((IModel<int>)rounded, (IModel<int>)held, Tokens(rounded.InputWidth), name);
+        else Compare((IModel<float>)rounded, (IModel<float>)held, Features(rounded.InputWidth), name);
+
+        // widened back, exactly the rounded model's values, and it trains again
+        held.Parameters.HoldWeightsIn(Precision.Float32);
+        for (int i = 0; i < held.Parameters.Count; i++)
+        {
+            Assert.Equal(Precision.Float32, held.Parameters[i].Precision);
+            Assert.Equal(rounded.Parameters[i].ToArray(), held.Parameters[i].ToArray());
+        }
+    }
+
+    private static void Compare<TIn>(IModel<TIn> rounded, IModel<TIn> held, Tensor<TIn> input, string name)
+    {
+        Tensor<int> targets = Targets(rounded);
+        AssertClose(rounded.Forward(input), held.Forward(input), name + " forward");
+        AssertClose(rounded.Forward(input, Lengths), held.Forward(input, Lengths), name + " forward with lengths");
+        Assert.Equal(rounded.Loss(input, targets), held.Loss(input, targets), 4);
+
+        // training refused before anything changes: no gradient made, the weights as they were (a model whose every weight its
+        // hand-written C# reads, a GRU folding its tied table, holds none in bfloat16 and trains)
+        float[][] before = held.Parameters.Select(p => p.ToArray()).ToArray();
+        if (held.Parameters.Any(p => p.Precision == Precision.BFloat16))
+        {
+            var e = Assert.Throws<InvalidOperationException>(() => held.Backward(input, targets));
+            Assert.Contains("held in bfloat16", e.Message);
+            Assert.Contains("HoldWeightsIn(Precision.Float32)", e.Message);
+            for (int i = 0; i < before.Length; i++)
+            {
+                Assert.Equal(before[i], held.Parameters[i].ToArray());
+                Assert.False(held.Parameters[i].HasGradient);
+            }
+        }
+        else Assert.Equal(rounded.Backward(input, targets), held.Backward(input, targets), 4);
+        if (!rounded.ReturnsSequences || !(bool)rounded.GetType().GetField("CanStep")!.GetValue(null)!) return;
+        IModelState rs = rounded.CreateState(B), hs = held.CreateState(B);
+        AssertClose(rounded.Forward(input, rs), held.Forward(input, hs), name + " forward from a state");
+        TIn[] all = Flat(input);
+        int width = all.Length / (B * T);
+        Tensor<TIn> StepInput(int s) => Tensor.Create(Enumerable.Range(0, B).SelectMany(b => all.Skip((b * T + s) * width).Take(width)).ToArray(),
+            typeof(TIn) == typeof(int) ? [B] : [B, width]);
+        for (int s = 0; s < 3; s++) AssertClose(rounded.Step(StepInput(s), rs), held.Step(StepInput(s), hs), $"{name} step {s}");
+    }
+
+    private static void AssertClose(Tensor<float> expected, Tensor<float> actual, string what) => Tolerance.AssertClose(Flat(expected), Flat(actual), what);
+
+    private static T[] Flat<T>(Tensor<T> tensor)
+    {
+        var flat = new T[tensor.FlattenedLength];
+        tensor.FlattenTo(flat);
+        return flat;
+    }
+
+    private static Tensor<int> Tokens(int vocab)
+    {
+        var ids = new int[B * T];
+        for (int i = 0; i < ids.Length; i++) ids[i] = (i * 7 + 3) % vocab;
+        return Tensor.Create(ids, [B, T]);
+    }
+
+    private static Tensor<float> Features(int width)
+    {
+        var rng = new Rng(11);
+        var x = new float[B * T * width];
+        for (int i = 0; i < x.Length; i++) x[i] = rng.NextNormal();
+        return Tensor.Create(x, [B, T, width]);
+    }
+
+    private static Tensor<int> Targets(IModel model)
+    {
+        int n = model.ReturnsSequences ? B * T : B;
+        var t = new int[n];
+        for (int i = 0; i < n; i++) t[i] = (i * 5 + 1) % model.OutputWidth;
+        return Tensor.Create(t, model.ReturnsSequences ? [B, T] : [B]);
+    }
+
+    /// <summary>A parameter held in bfloat16 holds half the bytes: its floats are let go (nothing else keeps them), and reading them as floats is refused.</summary>
+    [Fact]
+    public void HeldInBFloat16AParameterLetsItsFloatsGoAndRefusesToBeReadAsThem()
+    {
+        var model = new TinyGpt(seed: 1);
+        Parameter table = model.Parameters["embedding.weight"];
+        Assert.True(table.HoldsOnlyWeights);
+        WeakReference floats = FloatsOf(table);
+        float[] expected = table.ToArray();
+        long allocated = GC.GetAllocatedBytesForCurrentThread();
+        model.Parameters.HoldWeightsIn(Precision.BFloat16);
+        allocated = GC.GetAllocatedBytesForCurrentThread() - allocated;
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
+        Assert.False(floats.IsAlive, "the table's floats are still held");
+        long halves = model.Parameters.Where(p => p.HoldsOnlyWeights).Sum(p => 2L * p.Length);
+        Assert.InRange(allocated, halves, halves + 4096 * model.Parameters.Count);
+
+        // read and assigned through CopyTo and CopyFrom (rounded); refused as floats, naming the parameter and the way back
+        float[] back = table.ToArray();
+        for (int i = 0; i < back.Length; i++) Assert.Equal(BFloat16.ToFloat(BFloat16.FromFloat(expected[i])), back[i]);
+        var e = Assert.Throws<InvalidOperationException>(() => table.AsSpan());
+        Assert.Contains("'embedding.weight' is held in bfloat16", e.Message);
+        Assert.Throws<InvalidOperationException>(() => table.Value);
+        Assert.Throws<InvalidOperationException>(() => table.GradAsSpan());
+        table.CopyFrom(expected);
+        Assert.Equal(back, table.ToArray());
+        Assert.Throws<ArgumentException>(() => table.CopyFrom(new float[3]));
+
+        // an optimiser refuses to step it, before counting the step
+        var adam = new Adam(model.Parameters, 0.01f);
+        Assert.Contains("held in bfloat16", Assert.Throws<InvalidOperationException>(() => adam.Step()).Message);
+        Assert.Equal(0, adam.StepCount);
+
+        // saved widened (exact), and loaded into float32 it is the rounded model
+        string path = Path.Combine(Path.GetTempPath(), $"dsl-bf16-{Guid.NewGuid():N}.safetensors");
+        try
+        {
+            model.Parameters.Save(path);
+            var reloaded = new TinyGpt(seed: 2);
+            reloaded.Parameters.Load(path);
+            for (int i = 0; i < model.Parameters.Count; i++) Assert.Equal(model.Parameters[i].ToArray(), reloaded.Parameters[i].ToArray());
+            // and loaded into a model held in bfloat16, its values are those
+            var heldToo = new TinyGpt(seed: 2);
+            heldToo.Parameters.HoldWeightsIn(Precision.BFloat16);
+            heldToo.Parameters.Load(path);
+            for (int i = 0; i < model.Parameters.Count; i++) Assert.Equal(model.Parameters[i].ToArray(), heldToo.Parameters[i].ToArray());
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static WeakReference FloatsOf(Parameter p) => new(p.Value);
+}
