@@ -22,17 +22,24 @@ int checks = 0, failures = 0;
 var shapes = new List<(int M, int N, int K)>();
 for (int m = 0; m <= 67; m++) shapes.Add((m, (m * 5 + 3) % 68, (m * 7 + 1) % 37));
 for (int n = 0; n <= 67; n++) shapes.Add((n % 9 + 1, n, (n * 3 + 2) % 41));
-shapes.AddRange([(64, 1024, 256), (130, 520, 300), (7, 257, 513), (2, 40, 70), (1, 100, 33)]);
+shapes.AddRange([(64, 1024, 256), (130, 520, 300), (7, 257, 513), (2, 40, 70), (1, 100, 33), (1, 12, 95)]);
 foreach (var (m, n, k) in shapes)
 {
     int lda = k + 3, ldb = n + 2, ldc = n + 5, ldat = m + 1, ldbt = k + 4;
     float[] a = Random(Math.Max(m, 1) * lda), b = Random(Math.Max(k, 1) * ldb), at = Random(Math.Max(k, 1) * ldat), bt = Random(Math.Max(n, 1) * ldbt);
+    ushort[] bt16 = new ushort[bt.Length];
+    float[] btWide = new float[bt.Length];
+    BFloat16.FromFloat(bt, bt16);
+    BFloat16.ToFloat(bt16, btWide);
     foreach (bool acc in new[] { false, true })
     {
         float[] c0 = Random(Math.Max(m, 1) * ldc);
         Check($"NN {m}x{n}x{k}", c0, ldc, m, n, c => Gemm.MatMul(m, n, k, a, lda, b, ldb, c, ldc, acc), c => GemmReference.MatMul(false, false, m, n, k, a, lda, b, ldb, c, ldc, acc));
         Check($"TN {m}x{n}x{k}", c0, ldc, m, n, c => Gemm.MatMulTransA(m, n, k, at, ldat, b, ldb, c, ldc, acc), c => GemmReference.MatMul(true, false, m, n, k, at, ldat, b, ldb, c, ldc, acc));
         Check($"NT {m}x{n}x{k}", c0, ldc, m, n, c => Gemm.MatMulTransB(m, n, k, a, lda, bt, ldbt, c, ldc, acc), c => GemmReference.MatMul(false, true, m, n, k, a, lda, bt, ldbt, c, ldc, acc));
+        // Bᵀ held in bfloat16 (widened as packed, or read in pairs by the one- and two-row dot products)
+        Check($"NT bfloat16 {m}x{n}x{k}", c0, ldc, m, n, c => Gemm.MatMulTransB(m, n, k, a, lda, Weights.FromBFloat16(bt16), ldbt, c, ldc, acc),
+            c => GemmReference.MatMul(false, true, m, n, k, a, lda, btWide, ldbt, c, ldc, acc));
     }
     var packed = new float[Gemm.PackedLength(k, n)];
     Gemm.PackB(k, n, bt, ldbt, transposed: true, packed);

@@ -45,6 +45,7 @@ public static unsafe class Gemm
     // This thread's packing buffers (Aligned.Buffer: on a 64-byte boundary, grown once per thread and size).
     [ThreadStatic] private static float[]? s_packedA;
     [ThreadStatic] private static float[]? s_packedB;
+    [ThreadStatic] private static float[]? s_pairs; // a row of A rearranged for B's bfloat16 pairs (DotColumnsPairs)
 
     /// <summary>
     /// Threads a large product is split over (PyTorch's <c>torch.set_num_threads</c>): the machine's cores
@@ -418,11 +419,19 @@ public static unsafe class Gemm
     private static void Rows<S>(in GemmJob job, void* b) where S : struct, IValues
     {
         int k = job.K, bits = job.Path.Bits;
+        bool pairs = typeof(S) == typeof(BFloat16Values) && job.CsA == 1;
+        float* rearranged = pairs ? Aligned.Buffer(ref s_pairs, k) : null;
         for (int i = 0; i < job.M; i++)
         {
             float* ci = job.C + (nint)i * job.Ldc;
             float* ai = job.A + i * job.RsA;
-            int jj = job.CsA != 1 ? 0 : bits switch
+            int jj = job.CsA != 1 ? 0 : pairs ? bits switch
+            {
+                512 => DotColumnsPairs<Lanes512>(job, ai, rearranged, ci),
+                256 => DotColumnsPairs<Lanes256>(job, ai, rearranged, ci),
+                128 => DotColumnsPairs<Lanes128>(job, ai, rearranged, ci),
+                _ => 0,
+            } : bits switch
             {
                 512 => DotColumns<Lanes512, S>(job, b, ai, ci),
                 256 => DotColumns<Lanes256, S>(job, b, ai, ci),
@@ -511,6 +520,57 @@ public static unsafe class Gemm
                 s3 = T.MultiplyAdd(a, S.Load<T>(b, b3 + p), s3);
             }
             AddSums<S>(T.SumFour(s0, s1, s2, s3), ai, b, b0, cs, full, k, ci + jj);
+        }
+        return jj;
+    }
+
+    /// <summary>
+    /// <see cref="DotColumns{T, S}"/> of B's columns held in bfloat16: each 2 · T.Count values of a column read as one vector of
+    /// pairs and split into its even and odd values by a shift and a mask (<see cref="ILanes{TSelf}.LoadBFloat16Pairs"/>: no
+    /// widening shuffle, half the loads), against A's row rearranged the same way once (<paramref name="pairs"/>: each run of
+    /// 2 · T.Count values, its even values then its odd ones). The sums come in another order than the widened floats' would.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int DotColumnsPairs<T>(in GemmJob job, float* ai, float* pairs, float* ci) where T : struct, ILanes<T>
+    {
+        int k = job.K, w = T.Count, step = 2 * w, jj = 0, full = k / step * step;
+        if (full == 0) return 0;
+        for (int p0 = 0; p0 < full; p0 += step)
+            for (int i = 0; i < w; i++) (pairs[p0 + i], pairs[p0 + w + i]) = (ai[p0 + 2 * i], ai[p0 + 2 * i + 1]);
+        ushort* b = job.B16;
+        nint cs = job.CsB;
+        for (; jj + 8 <= job.N; jj += 8)
+        {
+            ushort* b0 = b + jj * cs, b1 = b0 + cs, b2 = b1 + cs, b3 = b2 + cs, b4 = b3 + cs, b5 = b4 + cs, b6 = b5 + cs, b7 = b6 + cs;
+            T s0 = T.Create(0f), s1 = s0, s2 = s0, s3 = s0, s4 = s0, s5 = s0, s6 = s0, s7 = s0;
+            for (nint p = 0; p < full; p += step)
+            {
+                T ae = T.Load(ref pairs[p], 0), ao = T.Load(ref pairs[p + w], 0);
+                T.LoadBFloat16Pairs(b0 + p, out T e, out T o); s0 = T.MultiplyAdd(ao, o, T.MultiplyAdd(ae, e, s0));
+                T.LoadBFloat16Pairs(b1 + p, out e, out o); s1 = T.MultiplyAdd(ao, o, T.MultiplyAdd(ae, e, s1));
+                T.LoadBFloat16Pairs(b2 + p, out e, out o); s2 = T.MultiplyAdd(ao, o, T.MultiplyAdd(ae, e, s2));
+                T.LoadBFloat16Pairs(b3 + p, out e, out o); s3 = T.MultiplyAdd(ao, o, T.MultiplyAdd(ae, e, s3));
+                T.LoadBFloat16Pairs(b4 + p, out e, out o); s4 = T.MultiplyAdd(ao, o, T.MultiplyAdd(ae, e, s4));
+                T.LoadBFloat16Pairs(b5 + p, out e, out o); s5 = T.MultiplyAdd(ao, o, T.MultiplyAdd(ae, e, s5));
+                T.LoadBFloat16Pairs(b6 + p, out e, out o); s6 = T.MultiplyAdd(ao, o, T.MultiplyAdd(ae, e, s6));
+                T.LoadBFloat16Pairs(b7 + p, out e, out o); s7 = T.MultiplyAdd(ao, o, T.MultiplyAdd(ae, e, s7));
+            }
+            AddSums<BFloat16Values>(T.SumFour(s0, s1, s2, s3), ai, b, jj * cs, cs, full, k, ci + jj);
+            AddSums<BFloat16Values>(T.SumFour(s4, s5, s6, s7), ai, b, (jj + 4) * cs, cs, full, k, ci + jj + 4);
+        }
+        for (; jj + 4 <= job.N; jj += 4)
+        {
+            ushort* b0 = b + jj * cs, b1 = b0 + cs, b2 = b1 + cs, b3 = b2 + cs;
+            T s0 = T.Create(0f), s1 = s0, s2 = s0, s3 = s0;
+            for (nint p = 0; p < full; p += step)
+            {
+                T ae = T.Load(ref pairs[p], 0), ao = T.Load(ref pairs[p + w], 0);
+                T.LoadBFloat16Pairs(b0 + p, out T e, out T o); s0 = T.MultiplyAdd(ao, o, T.MultiplyAdd(ae, e, s0));
+                T.LoadBFloat16Pairs(b1 + p, out e, out o); s1 = T.MultiplyAdd(ao, o, T.MultiplyAdd(ae, e, s1));
+                T.LoadBFloat16Pairs(b2 + p, out e, out o); s2 = T.MultiplyAdd(ao, o, T.MultiplyAdd(ae, e, s2));
+                T.LoadBFloat16Pairs(b3 + p, out e, out o); s3 = T.MultiplyAdd(ao, o, T.MultiplyAdd(ae, e, s3));
+            }
+            AddSums<BFloat16Values>(T.SumFour(s0, s1, s2, s3), ai, b, jj * cs, cs, full, k, ci + jj);
         }
         return jj;
     }
