@@ -43,6 +43,7 @@ internal static class CSharpOps
         PositionOperand { Kept: true } => "ws.StartPosition",
         PositionOperand p => p.ThroughPass ? $"((state?.Position ?? 0) + {Format(new Dim(1, Steps: 1), scope)})" : "(state?.Position ?? 0)",
         TrainingOnlyOperand t => $"training ? {Format(t.Of, scope)} : default",
+        WeightsOperand w => FormatWeights(w.Of, scope),
         LengthsOperand l => l.OfMemory ? "ws.Memory!.Lengths" : l.Always ? "ws.lengths" : WsLengths,
         ScalarOperand s => s.Text,
         DimOperand d => Format(d.Dim, scope),

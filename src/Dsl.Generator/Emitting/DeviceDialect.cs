@@ -66,6 +66,7 @@ internal static class DeviceDialect
     {
         SliceOperand s => Blocker(s.Of),
         TrainingOnlyOperand t => Blocker(t.Of),
+        WeightsOperand w => Blocker(w.Of),
         NamedOperand n => Blocker(n.Of),
         _ => null,
     };

@@ -133,6 +133,7 @@ internal static class DeviceEmitter
                 return true;
             case SliceOperand s: return Collect(s.Of, into);
             case TrainingOnlyOperand t: return Collect(t.Of, into);
+            case WeightsOperand w: return Collect(w.Of, into);
             case NamedOperand n: return Collect(n.Of, into);
             default: return true;
         }

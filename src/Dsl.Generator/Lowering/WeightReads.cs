@@ -6,8 +6,8 @@ namespace Dsl.Generator.Lowering;
 
 /// <summary>
 /// Which parameters a model reads, when it runs forward, only as weights a kernel can widen from bfloat16 (the runtime's
-/// <c>Dsl.Kernels.Weights</c>): the B of a product A · Bᵀ (a Dense's or a projection's matrix) and the table of a row gather
-/// (an embedding). Those the generated code marks <c>HoldsOnlyWeights</c>, which <c>ParameterSet.HoldWeightsIn</c> may hold in
+/// <c>Dsl.Kernels.Weights</c>): the B of a product A · Bᵀ (a Dense's or a projection's matrix), the table of a row gather
+/// (an embedding) and a kernel's argument lowered as a <see cref="WeightsOperand"/> (a mixture's experts). Those the generated code marks <c>HoldsOnlyWeights</c>, which <c>ParameterSet.HoldWeightsIn</c> may hold in
 /// half the memory; the emitter passes them as <c>.Weights</c> in those places (<see cref="Emitting.CSharpOps"/>). Any other read
 /// forward — a kernel's argument, an element-wise op, a layer whose C# is written by hand (a <see cref="MacroOp"/>: a
 /// recurrent layer's time loop), an op this analysis does not know — keeps the parameter in float32.
@@ -72,7 +72,7 @@ internal static class WeightReads
         int weights = Index(op), i = 0;
         foreach (Operand o in operands)
         {
-            if (i++ == weights && Param(o) is { } p) asWeights.Add(p.Name);
+            if ((i++ == weights || o is WeightsOperand) && Param(o is WeightsOperand w ? w.Of : o) is { } p) asWeights.Add(p.Name);
             else foreach (ParamRef q in ParamsIn(o)) otherwise.Add(q.Name);
         }
         return true;
@@ -138,6 +138,7 @@ internal static class WeightReads
         SliceOperand s => ParamsIn(s.Of),
         TrainingOnlyOperand t => ParamsIn(t.Of),
         NamedOperand n => ParamsIn(n.Of),
+        WeightsOperand w => ParamsIn(w.Of),
         _ => System.Array.Empty<ParamRef>(),
     };
 }

@@ -70,10 +70,11 @@ public static class Experts
     /// <summary>
     /// y [rows, D] = Σ over each row's choices of weight · expert(x): the rows gathered by expert, then per expert
     /// pre = gathered · W_inᵀ (+ b_in), hidden = act (value ⊙ act(gate) when <paramref name="gated"/>), out = hidden · W_outᵀ (+ b_out);
-    /// keeps the gathered rows, pre, hidden and the expert outputs for <see cref="Backward"/>.
+    /// keeps the gathered rows, pre, hidden and the expert outputs for <see cref="Backward"/>. The experts' weights may be held in
+    /// bfloat16 (<see cref="Weights"/>).
     /// </summary>
-    public static void Forward(Activation kind, bool gated, int rows, int topK, int width, int units, ReadOnlySpan<float> x, ReadOnlySpan<float> weightIn, ReadOnlySpan<float> biasIn,
-        ReadOnlySpan<float> weightOut, ReadOnlySpan<float> biasOut, ReadOnlySpan<float> weights, ReadOnlySpan<int> positions, ReadOnlySpan<int> sources,
+    public static void Forward(Activation kind, bool gated, int rows, int topK, int width, int units, ReadOnlySpan<float> x, Weights weightIn, ReadOnlySpan<float> biasIn,
+        Weights weightOut, ReadOnlySpan<float> biasOut, ReadOnlySpan<float> weights, ReadOnlySpan<int> positions, ReadOnlySpan<int> sources,
         ReadOnlySpan<int> offsets, Span<float> gathered, Span<float> pre, Span<float> hidden, Span<float> expertOut, Span<float> y)
     {
         var s = CheckForward(gated, rows, topK, width, units, x.Length, weightIn.Length, biasIn.Length, weightOut.Length, biasOut.Length, weights.Length, offsets, gathered.Length, pre.Length,
@@ -84,7 +85,8 @@ public static class Experts
         {
             int first = offsets[e], n = offsets[e + 1] - first;
             if (n == 0) continue;
-            ReadOnlySpan<float> g = gathered.Slice(first * width, n * width), wIn = weightIn.Slice(e * inner * width, inner * width), wOut = weightOut.Slice(e * width * units, width * units);
+            ReadOnlySpan<float> g = gathered.Slice(first * width, n * width);
+            Weights wIn = weightIn.Slice(e * inner * width, inner * width), wOut = weightOut.Slice(e * width * units, width * units);
             Span<float> p = pre.Slice(first * inner, n * inner), h = hidden.Slice(first * units, n * units), o = expertOut.Slice(first * width, n * width);
             if (biasIn.IsEmpty) Gemm.MatMulTransB(n, inner, width, g, width, wIn, width, p, inner, accumulate: false);
             else Gemm.MatMulTransB(n, inner, width, g, width, wIn, width, biasIn.Slice(e * inner, inner), p, inner);

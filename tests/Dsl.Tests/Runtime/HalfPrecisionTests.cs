@@ -192,6 +192,23 @@ public class HalfPrecisionTests
         return Tensor.Create(t, model.ReturnsSequences ? [B, T] : [B]);
     }
 
+    /// <summary>
+    /// What the generator marks as read only as weights: every matrix multiplied as Wᵀ, the embedding table, a mixture's router,
+    /// experts and shared expert; never a norm's scale, a bias, nor a recurrent layer's weights or the table it folds.
+    /// </summary>
+    [Fact]
+    public void TheMatricesTablesAndExpertsAreHeldNotNormsBiasesOrRecurrentWeights()
+    {
+        static string[] Held(IModel model) => model.Parameters.Where(p => p.HoldsOnlyWeights).Select(p => p.Name).ToArray();
+        Assert.Equal(["embedding.weight", "attention.in_proj_weight", "attention.out_proj.weight", "dense.weight", "dense_1.weight", "dense_2.weight"],
+            Held(new LlamaBlock(seed: 1)));
+        Assert.Equal(["embedding.weight", "attention.in_proj_weight", "attention.out_proj.weight", "moe.router", "moe.weight_in", "moe.weight_out", "dense.weight"],
+            Held(new MoeBlock(seed: 1)));
+        Assert.Equal(["moe.router", "moe.weight_in", "moe.weight_out", "moe.shared_in", "moe.shared_out", "moe.shared_gate"], Held(new MoeShared(seed: 1)).Take(6));
+        // the LSTM folds the table into its input projection in its hand-written loop: its table stays float32 with its weights
+        Assert.Equal(["dense.weight"], Held(new StatefulLstm(seed: 1)));
+    }
+
     /// <summary>A parameter held in bfloat16 holds half the bytes: its floats are let go (nothing else keeps them), and reading them as floats is refused.</summary>
     [Fact]
     public void HeldInBFloat16AParameterLetsItsFloatsGoAndRefusesToBeReadAsThem()

@@ -99,6 +99,35 @@ public sealed class HuggingFaceTests : IDisposable
     }
 
     /// <summary>
+    /// A checkpoint of bfloat16 values loads into a model held in bfloat16 losing nothing: the values and logits of the same
+    /// checkpoint loaded in float32, and saved again, the same tensors.
+    /// </summary>
+    [Fact]
+    public void ABFloat16CheckpointLoadsIntoAModelHeldInBFloat16AsIntoFloat32()
+    {
+        var source = new HfTinyLlama(seed: 1);
+        HuggingFace.LoadLlama(source, Fixture.Path("HfLlama"));
+        source.Parameters.HoldWeightsIn(Precision.BFloat16); // its weights rounded as a bfloat16 checkpoint holds them
+        source.Parameters.HoldWeightsIn(Precision.Float32);
+        string folder = Path.Combine(_temp, "bf16-llama"), again = Path.Combine(_temp, "bf16-llama-again");
+        HuggingFace.SaveLlama(source, folder);
+        var wide = new HfTinyLlama(seed: 2);
+        HuggingFace.LoadLlama(wide, folder);
+        var held = new HfTinyLlama(seed: 2);
+        Assert.True(held.Parameters.HoldWeightsIn(Precision.BFloat16) > 0);
+        HuggingFace.LoadLlama(held, folder);
+        Assert.Equal(Precision.BFloat16, held.Parameters["attention_1.in_proj_weight"].Precision);
+        for (int i = 0; i < wide.Parameters.Count; i++) Assert.Equal(wide.Parameters[i].ToArray(), held.Parameters[i].ToArray());
+        int[] tokens = [3, 1, 4, 1, 5, 9, 2, 6, 5, 3, 5, 8];
+        Tolerance.AssertClose(ParityModel.Flatten(wide.Forward(ParityModel.Span(tokens, [2, 6]))), ParityModel.Flatten(held.Forward(ParityModel.Span(tokens, [2, 6]))),
+            "logits held in bfloat16");
+        HuggingFace.SaveLlama(held, again);
+        Dictionary<string, SafeTensor> first = SafeTensors.Read(Path.Combine(folder, "model.safetensors")), second = SafeTensors.Read(Path.Combine(again, "model.safetensors"));
+        Assert.Equal(first.Keys.Order(), second.Keys.Order());
+        foreach (string name in first.Keys) Assert.Equal(first[name].ToFloat(), second[name].ToFloat());
+    }
+
+    /// <summary>
     /// Loading a checkpoint reads each tensor's rows from the file into the staged values as it converts them: it allocates the staged
     /// values (and their bookkeeping), not a copy of the file's bytes nor a converted copy of each tensor besides, which made it hold
     /// three times the model's floats for a float32 file (the file, the conversions, the staged values); the values load as saved.

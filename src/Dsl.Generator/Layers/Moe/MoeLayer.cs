@@ -114,7 +114,7 @@ internal sealed class MoeLayer : LayerDefinition<MoeSpec, MoePlan>
             pass.Comment($"the load-balancing loss α · E · Σ_e f_e · P_e, α = {Helpers.SourceWriter.Float(spec.LoadBalancing)}, added to the pass's")
                 .Add(new KernelOp(Kernels.Experts, "Balance", rowCount, ScalarOperand.Of(Dim.B), topK, coefficient, probs, choice, lengths, balance, c.AuxiliaryLoss()));
         pass
-            .Add(new KernelOp(Kernels.Experts, "Forward", kind, gated, rowCount, topK, width, units, c.In, weightIn.Values, Bias(biasIn, false), weightOut.Values, Bias(biasOut, false),
+            .Add(new KernelOp(Kernels.Experts, "Forward", kind, gated, rowCount, topK, width, units, c.In, new WeightsOperand(weightIn.Values), Bias(biasIn, false), new WeightsOperand(weightOut.Values), Bias(biasOut, false),
                 weights, positions, sources, offsets, gathered, pre, hidden, expertOut, output));
         SharedExpert? shared = spec.SharedUnits > 0 ? SharedExpert.Lower(layer, spec, c, init, output) : null;
         shared?.Forward(pass);
