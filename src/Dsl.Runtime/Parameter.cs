@@ -235,6 +235,14 @@ public sealed class Parameter
         return values;
     }
 
+    /// <summary>Sets the values from bfloat16 bits (exactly <see cref="Length"/> of them), widened when held in float32.</summary>
+    internal void CopyBitsFrom(ReadOnlySpan<ushort> bits)
+    {
+        if (bits.Length != _length) throw new ArgumentException($"Parameter '{Name}' {Shapes.Format(_shape)} holds {_length} values, got {bits.Length}.", nameof(bits));
+        if (_home.Bits is { } held) bits.CopyTo(held);
+        else BFloat16.ToFloat(bits, AsSpan());
+    }
+
     /// <summary>Sets the values from <paramref name="source"/> (exactly <see cref="Length"/> of them), rounded when held in bfloat16.</summary>
     public void CopyFrom(ReadOnlySpan<float> source)
     {

@@ -168,7 +168,7 @@ public sealed class ParameterSet : IReadOnlyList<Parameter>
         // (each tensor read from the file as it is converted: the file's bytes are not held besides)
         Dictionary<string, SafeTensor> tensors = SafeTensors.Index(path);
         var problems = new List<string>();
-        float[][] values = Prepare(tensors, "", problems);
+        Staged[] values = Prepare(tensors, "", problems);
         if (problems.Count > 0)
             throw new InvalidDataException($"Cannot load '{path}': {string.Join("; ", problems)}. Nothing was loaded.");
         Assign(values);
@@ -177,10 +177,10 @@ public sealed class ParameterSet : IReadOnlyList<Parameter>
     /// <summary>
     /// Checks that <paramref name="tensors"/> hold every parameter (under <paramref name="prefix"/>) with its shape, and
     /// nothing under the prefix that is not a parameter (a checkpoint of a bigger model), adding what is wrong to
-    /// <paramref name="problems"/>, and returns the values converted to float; assigns nothing, so that a caller can
+    /// <paramref name="problems"/>, and returns the values staged (<see cref="Staged"/>); assigns nothing, so that a caller can
     /// validate everything before changing anything. Names outside the prefix are the caller's (a checkpoint's optimiser state).
     /// </summary>
-    internal float[][] Prepare(Dictionary<string, SafeTensor> tensors, string prefix, List<string> problems)
+    internal Staged[] Prepare(Dictionary<string, SafeTensor> tensors, string prefix, List<string> problems)
     {
         int before = problems.Count; // the caller's own (a checkpoint's metadata): this call's checks still run
         var sources = new string[_items.Length];
@@ -201,7 +201,6 @@ public sealed class ParameterSet : IReadOnlyList<Parameter>
                 problems.Add($"unexpected tensor '{name}' (the model has no such parameter)");
         }
         if (problems.Count > before) return [];
-        float[][] values = sources.Select(name => tensors[name].ToFloat()).ToArray();
         foreach (KeyValuePair<string, string> tie in Tied)
         {
             // both names in the file (a PyTorch state_dict): one tensor here, so they must agree
@@ -209,10 +208,17 @@ public sealed class ParameterSet : IReadOnlyList<Parameter>
             int i = Array.FindIndex(_items, p => p.Name == tie.Value);
             if (sources[i] == alias || !tensors.TryGetValue(alias, out SafeTensor? t)) continue;
             if (!CheckTensor(alias, t, _items[i], problems)) continue;
-            if (!t.ToFloat().AsSpan().SequenceEqual(values[i]))
+            if (!t.SameValues(tensors[sources[i]]))
                 problems.Add($"tensors '{alias}' and '{sources[i]}' differ, but the model holds one tensor for both (tied weights)");
         }
-        return problems.Count > 0 ? [] : values;
+        if (problems.Count > 0) return [];
+        var scratch = new Dictionary<int, float[]>();
+        return sources.Select((name, i) =>
+        {
+            float[] values = Staged.ReadInto(_items[i], scratch);
+            tensors[name].CopyFloatsTo(0, values);
+            return Staged.Of(_items[i], values);
+        }).ToArray();
     }
 
     /// <summary>
@@ -223,10 +229,11 @@ public sealed class ParameterSet : IReadOnlyList<Parameter>
     /// Every tensor must be floating-point with the parameter's rank, its trailing sizes and its own rows; a tensor no
     /// parameter reads is a problem unless <paramref name="ignored"/> says it may be left (a buffer the model recomputes).
     /// A parameter <paramref name="kept"/> names (a layer of the model's own after the checkpoint's) keeps its values.
-    /// Adds what is wrong to <paramref name="problems"/> and returns the values, or nothing when something is; assigns nothing.
+    /// <paramref name="adjust"/> changes a parameter's values, by its name, before they are staged (Gemma's norms, GPT-J's rotated rows).
+    /// Adds what is wrong to <paramref name="problems"/> and returns the values staged, or nothing when something is; assigns nothing.
     /// </summary>
-    internal float[][] PrepareStacked(IReadOnlyDictionary<string, SafeTensor> tensors, IReadOnlyDictionary<string, TensorRows[]> sources,
-        Func<string, bool> ignored, List<string> problems, Func<string, bool>? kept = null)
+    internal Staged[] PrepareStacked(IReadOnlyDictionary<string, SafeTensor> tensors, IReadOnlyDictionary<string, TensorRows[]> sources,
+        Func<string, bool> ignored, List<string> problems, Func<string, bool>? kept = null, Action<string, float[]>? adjust = null)
     {
         int before = problems.Count;
         var read = new HashSet<string>(StringComparer.Ordinal);
@@ -252,10 +259,11 @@ public sealed class ParameterSet : IReadOnlyList<Parameter>
         foreach (string name in tensors.Keys.Where(n => !read.Contains(n) && !ignored(n)).OrderBy(n => n, StringComparer.Ordinal))
             problems.Add($"unexpected tensor '{name}' (the model has no parameter it loads into)");
         if (problems.Count > before) return [];
+        var scratch = new Dictionary<int, float[]>();
         return _items.Select(p =>
         {
-            if (kept?.Invoke(p.Name) == true) return p.ToArray(); // (a parameter the checkpoint has no part in: as it is)
-            var values = new float[p.Length];
+            if (kept?.Invoke(p.Name) == true) return default(Staged); // (a parameter the checkpoint has no part in: as it is)
+            float[] values = Staged.ReadInto(p, scratch);
             TensorRows[] parts = sources[p.Name];
             int rows = TensorRows.StackedShape(p.Shape, parts)![0];
             int at = 0, row = rows == 0 ? 0 : p.Length / rows;
@@ -265,8 +273,38 @@ public sealed class ParameterSet : IReadOnlyList<Parameter>
                 tensors[part.Name].CopyFloatsTo((long)part.First * row, values.AsSpan(at, part.Rows * row));
                 at += part.Rows * row;
             }
-            return values;
+            adjust?.Invoke(p.Name, values);
+            return Staged.Of(p, values);
         }).ToArray();
+    }
+
+    /// <summary>
+    /// A parameter's values read from a checkpoint and checked, waiting until every other is to be assigned: floats, or bfloat16
+    /// bits for a parameter held so (<see cref="HoldWeightsIn"/>: a model held before it loads stages half the bytes, one
+    /// parameter's floats at a time besides); neither for a parameter that keeps its values.
+    /// </summary>
+    internal readonly record struct Staged(float[]? Floats, ushort[]? Bits)
+    {
+        /// <summary>
+        /// Where <paramref name="p"/>'s values are read into: a new array, or for a parameter held in bfloat16 the one of its length
+        /// in <paramref name="scratch"/>, which the next held parameter of that length reads into once <see cref="Of"/> has rounded
+        /// them (so that loading holds one parameter's floats at a time, not every one's).
+        /// </summary>
+        public static float[] ReadInto(Parameter p, Dictionary<int, float[]> scratch)
+        {
+            if (p.Precision != Precision.BFloat16) return new float[p.Length];
+            if (!scratch.TryGetValue(p.Length, out float[]? values)) scratch[p.Length] = values = new float[p.Length];
+            return values;
+        }
+
+        /// <summary><paramref name="values"/> as <paramref name="p"/> will hold them (rounded to bfloat16 when it is held so).</summary>
+        public static Staged Of(Parameter p, float[] values)
+        {
+            if (p.Precision != Precision.BFloat16) return new(values, null);
+            var bits = new ushort[values.Length];
+            Kernels.BFloat16.FromFloat(values, bits);
+            return new(null, bits);
+        }
     }
 
     /// <summary>
@@ -312,10 +350,14 @@ public sealed class ParameterSet : IReadOnlyList<Parameter>
         return false;
     }
 
-    /// <summary>Copies values prepared by <see cref="Prepare"/> into the parameters.</summary>
-    internal void Assign(float[][] values)
+    /// <summary>Copies values staged by <see cref="Prepare"/> or <see cref="PrepareStacked"/> into the parameters.</summary>
+    internal void Assign(Staged[] values)
     {
-        for (int i = 0; i < _items.Length; i++) _items[i].CopyFrom(values[i]);
+        for (int i = 0; i < _items.Length; i++)
+        {
+            if (values[i].Floats is { } floats) _items[i].CopyFrom(floats);
+            else if (values[i].Bits is { } bits) _items[i].CopyBitsFrom(bits);
+        }
     }
 
     /// <summary>

@@ -155,14 +155,14 @@ public static partial class HuggingFace
                 problems.Add($"'{T5Layout.LmHead}' differs from '{T5Layout.Shared}', which tie_word_embeddings ties it to");
             sources[head] = [(T5Layout.Shared, decoder.Embedding.Vocabulary)];
         }
-        float[][] values = model.Parameters.PrepareStacked(tensors, sources, _ => false, problems);
+        // a tied head reads the table scaled by 1/√d_model (T5's lm_head is the shared table, its input scaled so)
+        float scale = (float)(1.0 / Math.Sqrt(decoder.Embedding.Dim));
+        ParameterSet.Staged[] values = model.Parameters.PrepareStacked(tensors, sources, _ => false, problems,
+            adjust: !tied ? null : (name, weight) =>
+            {
+                if (name == head) System.Numerics.Tensors.TensorPrimitives.Multiply(weight, scale, weight);
+            });
         RefuseIfAny(problems, path, model.GetType().Name);
-        if (tied)
-        {
-            float scale = (float)(1.0 / Math.Sqrt(decoder.Embedding.Dim));
-            int at = model.Parameters.Select((p, i) => (p.Name, i)).First(p => p.Name == head).i;
-            System.Numerics.Tensors.TensorPrimitives.Multiply(values[at], scale, values[at]);
-        }
         model.Parameters.Assign(values);
     }
 

@@ -89,21 +89,17 @@ public static partial class HuggingFace
         }
         string type = ModelType(config);
         // (a base model reads no output layer: a causal language model's lm_head is left)
-        float[][] values = model.Parameters.PrepareStacked(tensors, layout.Sources(fused: type == "phi3"), name => Ignored(name, layout.Tied || layout.Base), problems);
-        RefuseIfAny(problems, path, architecture);
-        if (type is "gemma" or Gemma2 or Gemma3)
-        {
-            // Gemma's norms multiply by (1 + weight) and store the weight: the model's RmsNorm multiplies by its weight, so
-            // it holds 1 + weight, the sum rounded to float as transformers' float32 (1.0 + self.weight.float()) rounds it
-            // (Gemma 3's q_norm and k_norm too)
-            var norms = layout.NormWeights().ToHashSet(StringComparer.Ordinal);
-            for (int i = 0; i < model.Parameters.Count; i++)
+        // Gemma's norms multiply by (1 + weight) and store the weight: the model's RmsNorm multiplies by its weight, so it holds
+        // 1 + weight, the sum rounded to float as transformers' float32 (1.0 + self.weight.float()) rounds it (Gemma 3's q_norm
+        // and k_norm too)
+        HashSet<string>? norms = type is "gemma" or Gemma2 or Gemma3 ? layout.NormWeights().ToHashSet(StringComparer.Ordinal) : null;
+        ParameterSet.Staged[] values = model.Parameters.PrepareStacked(tensors, layout.Sources(fused: type == "phi3"), name => Ignored(name, layout.Tied || layout.Base), problems,
+            adjust: norms is null ? null : (name, weight) =>
             {
-                if (!norms.Contains(model.Parameters[i].Name)) continue;
-                float[] weight = values[i];
+                if (!norms.Contains(name)) return;
                 for (int j = 0; j < weight.Length; j++) weight[j] = 1f + weight[j];
-            }
-        }
+            });
+        RefuseIfAny(problems, path, architecture);
         model.Parameters.Assign(values);
     }
 
@@ -222,10 +218,8 @@ public static partial class HuggingFace
         Dictionary<string, ParameterSet.TensorRows[]> sources, Func<string, bool> ignored, List<string> problems, Func<string, bool>? kept = null, string after = "",
         Action<string, float[]>? adjust = null)
     {
-        float[][] values = model.Parameters.PrepareStacked(tensors, sources, ignored, problems, kept);
+        ParameterSet.Staged[] values = model.Parameters.PrepareStacked(tensors, sources, ignored, problems, kept, adjust);
         RefuseIfAny(problems, path, architecture, after: after);
-        if (adjust is not null)
-            for (int i = 0; i < values.Length; i++) adjust(model.Parameters[i].Name, values[i]);
         model.Parameters.Assign(values);
     }
 

@@ -128,7 +128,7 @@ public static class Checkpoint
             return 0;
         }
         if (!metadata.ContainsKey("dsl.checkpoint")) problems.Add("it is not a Dsl checkpoint (no dsl.checkpoint metadata; for plain weights use Parameters.Load)");
-        float[][] weights = model.Parameters.Prepare(tensors, ModelPrefix, problems);
+        ParameterSet.Staged[] weights = model.Parameters.Prepare(tensors, ModelPrefix, problems);
         long step = Count("dsl.step");
         string dropout = Meta("dsl.dropout_rng") ?? "";
         // the loss it trained with (a file without the record, written before it was kept, counts as unsmoothed)

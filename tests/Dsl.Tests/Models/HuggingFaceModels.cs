@@ -19,6 +19,16 @@ public partial class HfTinyLlama;
 [RmsNorm] [Dense(2000, Bias = false)]
 public partial class WideLlama;
 
+// WideLlama's layer four times (2.3 M values of its 3.6 M in layers of the same shapes): what loading into a model held in bfloat16
+// holds, LoadingIntoAModelHeldInBFloat16StagesHalfTheBytes.
+[Embedding(vocab: 2000, dim: 256)]
+[Repeat(4)]
+[RmsNorm] [Attention(Heads = 4, Causal = true, Rotary = true, Bias = false)] [Residual(Layers = 2)]
+[RmsNorm] [Dense(512, Activation = Activation.Silu, Gated = true, Bias = false)] [Dense(256, Bias = false)] [Residual(Layers = 3)]
+[EndRepeat]
+[RmsNorm] [Dense(2000, Bias = false)]
+public partial class DeepLlama;
+
 // HfTinyLlama with GPT-Neo's attention biases (the output projection's alone), which no LLaMA-family configuration says.
 [Embedding(vocab: 17, dim: 16)]
 [Repeat(2)]

@@ -148,6 +148,39 @@ public sealed class HuggingFaceTests : IDisposable
         Assert.Equal(saved.Parameters.SelectMany(p => p.AsSpan().ToArray()), model.Parameters.SelectMany(p => p.AsSpan().ToArray()));
     }
 
+    /// <summary>
+    /// A model held in bfloat16 before it loads stages its held parameters in bfloat16, reading each one's floats into a buffer the
+    /// next of its length reuses: loading allocates the held bytes and one buffer per length, where staging floats allocated all
+    /// of the model's float32 bytes and then their bfloat16 copies; the values are the file's rounded to bfloat16.
+    /// </summary>
+    [Fact]
+    public void LoadingIntoAModelHeldInBFloat16StagesHalfTheBytes()
+    {
+        var saved = new DeepLlama(seed: 1);
+        string folder = Path.Combine(_temp, "deep-llama");
+        HuggingFace.SaveLlama(saved, folder);
+        var warm = new DeepLlama(seed: 3);
+        warm.Parameters.HoldWeightsIn(Precision.BFloat16);
+        HuggingFace.LoadLlama(warm, folder); // (the first load of a kind also fills its statics)
+        var model = new DeepLlama(seed: 2);
+        model.Parameters.HoldWeightsIn(Precision.BFloat16);
+        long held = model.Parameters.Sum(p => (long)p.Length * (p.Precision == Precision.BFloat16 ? 2 : 4));
+        long floats = model.Parameters.Sum(p => (long)p.Length * 4);
+        long buffers = model.Parameters.Where(p => p.Precision == Precision.BFloat16).Select(p => p.Length).Distinct().Sum(n => (long)n * 4);
+        long before = GC.GetAllocatedBytesForCurrentThread(); // (this thread's: the other test classes run beside this one)
+        HuggingFace.LoadLlama(model, folder);
+        long loading = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.True(loading < held * 11 / 10 + buffers, $"loading {held} bytes held ({floats} as float32, buffers {buffers}) allocated {loading} bytes");
+        Assert.True(held * 11 / 10 + buffers < floats, "the bound is below what staging floats allocated");
+        foreach (Parameter p in saved.Parameters)
+        {
+            float[] expected = p.ToArray();
+            if (model.Parameters[p.Name].Precision == Precision.BFloat16)
+                for (int i = 0; i < expected.Length; i++) expected[i] = Dsl.Kernels.BFloat16.ToFloat(Dsl.Kernels.BFloat16.FromFloat(expected[i]));
+            Assert.Equal(expected, model.Parameters[p.Name].ToArray());
+        }
+    }
+
     /// <summary>A LLaMA declared with [Repeat] is the one written out: the same parameters, initial values and outputs, and it loads the checkpoint.</summary>
     [Fact]
     public void ALlamaDeclaredWithARepeatIsTheLlamaWrittenOut()
