@@ -35,6 +35,9 @@ internal sealed class Exporter(OnnxGraph g, ParameterSet parameters, string pref
     /// <summary>Each embedding's table, by layer name: the initializer a Dense tied to it transposes.</summary>
     private readonly Dictionary<string, string> _tables = new(StringComparer.Ordinal);
 
+    /// <summary>A parameter's values to read: its own floats, or widened (a copy) when it is held in bfloat16.</summary>
+    internal static ReadOnlySpan<float> Values(Parameter p) => p.Precision == Precision.Float32 ? p.AsSpan() : p.ToArray();
+
     private Parameter Param(LayerInfo layer, string suffix) =>
         parameters.TryGet(prefix + layer.Name + "." + suffix, out Parameter p) ? p
         : throw new InvalidOperationException($"Layer '{layer.Name}': no parameter {prefix}{layer.Name}.{suffix}.");
@@ -214,7 +217,7 @@ internal sealed class Exporter(OnnxGraph g, ParameterSet parameters, string pref
     /// </summary>
     private string[] ExpertWeights(MoeInfo m, string suffix, int rows, int cols)
     {
-        ReadOnlySpan<float> values = Param(m, suffix).AsSpan();
+        ReadOnlySpan<float> values = Values(Param(m, suffix));
         var transposed = new float[values.Length];
         int block = rows * cols;
         var names = new string[m.Experts];
@@ -549,7 +552,7 @@ internal sealed class Exporter(OnnxGraph g, ParameterSet parameters, string pref
     /// <summary>Wᵀ [cols, rows] of a parameter W [rows, cols], as an initializer (for x·Wᵀ by MatMul).</summary>
     private string Transposed(LayerInfo layer, string suffix, int rows, int cols)
     {
-        return g.Floats($"{layer.Name}.{suffix}_t", Kernels.Layout.Transposed(Param(layer, suffix).AsSpan(), rows, cols).AsMemory(), cols, rows); // kept, not copied
+        return g.Floats($"{layer.Name}.{suffix}_t", Kernels.Layout.Transposed(Values(Param(layer, suffix)), rows, cols).AsMemory(), cols, rows); // kept, not copied
     }
 
     /// <summary>The steps of a batch-major value [B, T, …] as a 1-D int64 [T].</summary>
@@ -590,12 +593,12 @@ internal sealed class Exporter(OnnxGraph g, ParameterSet parameters, string pref
             for (int d = 0; d < dirs; d++)
             {
                 string suffix = $"_l{l}" + (d == 1 ? "_reverse" : "");
-                GateOrder.ToOnnx(r.Kind, Param(r, "weight_ih" + suffix).AsSpan(), H, inWidth, w.AsSpan(d * G * inWidth));
-                GateOrder.ToOnnx(r.Kind, Param(r, "weight_hh" + suffix).AsSpan(), H, H, rw.AsSpan(d * G * H));
-                GateOrder.ToOnnx(r.Kind, Param(r, "bias_ih" + suffix).AsSpan(), H, 1, b.AsSpan(d * 2 * G));
-                GateOrder.ToOnnx(r.Kind, Param(r, "bias_hh" + suffix).AsSpan(), H, 1, b.AsSpan(d * 2 * G + G));
-                if (h0 is not null) Param(r, "h0" + suffix).AsSpan().CopyTo(h0.AsSpan(d * H));
-                if (c0 is not null) Param(r, "c0" + suffix).AsSpan().CopyTo(c0.AsSpan(d * H));
+                GateOrder.ToOnnx(r.Kind, Values(Param(r, "weight_ih" + suffix)), H, inWidth, w.AsSpan(d * G * inWidth));
+                GateOrder.ToOnnx(r.Kind, Values(Param(r, "weight_hh" + suffix)), H, H, rw.AsSpan(d * G * H));
+                GateOrder.ToOnnx(r.Kind, Values(Param(r, "bias_ih" + suffix)), H, 1, b.AsSpan(d * 2 * G));
+                GateOrder.ToOnnx(r.Kind, Values(Param(r, "bias_hh" + suffix)), H, 1, b.AsSpan(d * 2 * G + G));
+                if (h0 is not null) Values(Param(r, "h0" + suffix)).CopyTo(h0.AsSpan(d * H));
+                if (c0 is not null) Values(Param(r, "c0" + suffix)).CopyTo(c0.AsSpan(d * H));
             }
             string name = $"{r.Name}_l{l}";
             var inputs = new List<string>
@@ -670,8 +673,8 @@ internal sealed class Exporter(OnnxGraph g, ParameterSet parameters, string pref
             for (int d = 0; d < dirs; d++)
             {
                 string suffix = $"_l{l}" + (d == 1 ? "_reverse" : ""), name = n + suffix;
-                float[] bias = Param(r, "bias_ih" + suffix).AsSpan().ToArray();
-                ReadOnlySpan<float> bhh = Param(r, "bias_hh" + suffix).AsSpan();
+                float[] bias = Values(Param(r, "bias_ih" + suffix)).ToArray();
+                ReadOnlySpan<float> bhh = Values(Param(r, "bias_hh" + suffix));
                 for (int i = 0; i < G; i++) bias[i] += bhh[i];
                 string input = d == 0 ? seq : g.Add("ReverseSequence", name + "_reversed", [seq, lens!], ("batch_axis", 1L), ("time_axis", 0L));
                 string projected = g.Add("Add", name + "_xw", [g.Add("MatMul", name + "_xw_matmul", [input, Transposed(r, "weight_ih" + suffix, G, inWidth)]),
@@ -680,10 +683,10 @@ internal sealed class Exporter(OnnxGraph g, ParameterSet parameters, string pref
                 string Carried(string state, string hint, int width) => !r.LearnInitialState ? state
                     : g.Add("Expand", hint, [state, g.Add("Concat", hint + "_shape", [batch, g.Int64s(hint + "_width", width)], ("axis", 0L))]);
                 string h0 = d == 0 && StateIn.TryGetValue($"{n}.h_l{l}", out string? carried) ? Carried(carried, name + "_h0_batch", P)
-                    : r.LearnInitialState ? g.Add("Expand", name + "_h0", [g.Floats($"{name}.h0", Param(r, "h0" + suffix).AsSpan(), 1, P), g.Add("Concat", name + "_h0_shape", [batch, g.Int64s(name + "_p", P)], ("axis", 0L))])
+                    : r.LearnInitialState ? g.Add("Expand", name + "_h0", [g.Floats($"{name}.h0", Values(Param(r, "h0" + suffix)), 1, P), g.Add("Concat", name + "_h0_shape", [batch, g.Int64s(name + "_p", P)], ("axis", 0L))])
                     : Zeros(name + "_h0", P);
                 string c0 = d == 0 && StateIn.TryGetValue($"{n}.c_l{l}", out string? carriedC) ? Carried(carriedC, name + "_c0_batch", H)
-                    : r.LearnInitialState ? g.Add("Expand", name + "_c0", [g.Floats($"{name}.c0", Param(r, "c0" + suffix).AsSpan(), 1, H), g.Add("Concat", name + "_c0_shape", [batch, g.Int64s(name + "_h", H)], ("axis", 0L))])
+                    : r.LearnInitialState ? g.Add("Expand", name + "_c0", [g.Floats($"{name}.c0", Values(Param(r, "c0" + suffix)), 1, H), g.Add("Concat", name + "_c0_shape", [batch, g.Int64s(name + "_h", H)], ("axis", 0L))])
                     : Zeros(name + "_c0", H);
                 string recurrent = Transposed(r, "weight_hh" + suffix, G, P), projection = Transposed(r, "weight_hr" + suffix, P, H);
                 string sizes = g.Int64s(name + "_gate_sizes", H, H, H, H);
@@ -859,7 +862,7 @@ internal sealed class Exporter(OnnxGraph g, ParameterSet parameters, string pref
         {
             string keys = g.Add("MatMul", n + "_keys", [x, Transposed(a, "weight", E, E)]); // x·Wᵀ: [B, T, E]
             scores = a.Pool
-                ? g.Add("Transpose", n + "_scores", [g.Add("MatMul", n + "_by_query", [keys, g.Floats(n + ".query_column", Param(a, "query").AsSpan(), E, 1)])], ("perm", new long[] { 0, 2, 1 }))
+                ? g.Add("Transpose", n + "_scores", [g.Add("MatMul", n + "_by_query", [keys, g.Floats(n + ".query_column", Values(Param(a, "query")), E, 1)])], ("perm", new long[] { 0, 2, 1 }))
                 : g.Add("MatMul", n + "_scores", [x, g.Add("Transpose", n + "_keys_t", [keys], ("perm", new long[] { 0, 2, 1 }))]);
         }
         else if (a.Pool)
@@ -885,7 +888,7 @@ internal sealed class Exporter(OnnxGraph g, ParameterSet parameters, string pref
     {
         int E = a.InWidth, h = a.Heads, d = E / h;
         string n = a.Name;
-        ReadOnlySpan<float> w = Param(a, "in_proj_weight").AsSpan(), b = a.Bias ? Param(a, "in_proj_bias").AsSpan() : new float[E], query = Param(a, "query").AsSpan();
+        ReadOnlySpan<float> w = Values(Param(a, "in_proj_weight")), b = a.Bias ? Values(Param(a, "in_proj_bias")) : new float[E], query = Values(Param(a, "query"));
         float scale = a.Score == AttentionScore.Dot ? 1f : 1f / MathF.Sqrt(d);
         var q = new float[E]; // (query·W_qᵀ + b_q)·scale, once
         for (int r = 0; r < E; r++)
@@ -920,11 +923,11 @@ internal sealed class Exporter(OnnxGraph g, ParameterSet parameters, string pref
             // the heads' width qw = heads · d (Q unless HeadWidth sets d apart), the scores' scale Scale or 1/√d
             int qw = a.QueryWidth;
             bool packed = parameters.Any(p => p.Name == prefix + n + ".in_proj_weight");
-            float[]? bias = a.Bias ? Param(a, "in_proj_bias").AsSpan().ToArray() : null;
+            float[]? bias = a.Bias ? Values(Param(a, "in_proj_bias")).ToArray() : null;
             string Project(string value, int block, string which, int inWidth)
             {
                 // one projection's weight [qw, inWidth] (a block of in_proj_weight when M = Q) transposed, and its bias block
-                ReadOnlySpan<float> w = packed ? Param(a, "in_proj_weight").AsSpan().Slice(block * qw * Q, qw * Q) : Param(a, which + "_proj_weight").AsSpan();
+                ReadOnlySpan<float> w = packed ? Values(Param(a, "in_proj_weight")).Slice(block * qw * Q, qw * Q) : Values(Param(a, which + "_proj_weight"));
                 float[] t = Kernels.Layout.Transposed(w, qw, inWidth);
                 string y = g.Add("MatMul", bias is null ? $"{n}_{which}" : $"{n}_{which}_matmul", [value, g.Floats($"{n}.{which}_t", t.AsMemory(), inWidth, qw)]);
                 return bias is null ? y : g.Add("Add", $"{n}_{which}", [y, g.Floats($"{n}.{which}_bias", bias.AsSpan(block * qw, qw), qw)]);

@@ -189,9 +189,9 @@ public static class OnnxExport
             string value = finals[b.From];
             if (b.Dense)
             {
-                float[] t = Kernels.Layout.Transposed(model.Parameters[b.Name + ".weight"].AsSpan(), b.OutWidth, b.InWidth);
+                float[] t = Kernels.Layout.Transposed(Exporter.Values(model.Parameters[b.Name + ".weight"]), b.OutWidth, b.InWidth);
                 value = g.Add("Add", b.Name, [g.Add("MatMul", b.Name + "_matmul", [value, g.Floats(b.Name + ".weight_t", t, b.InWidth, b.OutWidth)]),
-                    g.Floats(b.Name + ".bias", model.Parameters[b.Name + ".bias"].AsSpan(), b.OutWidth)]);
+                    g.Floats(b.Name + ".bias", Exporter.Values(model.Parameters[b.Name + ".bias"]), b.OutWidth)]);
                 if (b.Tanh) value = g.Add("Tanh", b.Name + "_tanh", [value]);
             }
             g.Output(states[b.To].Name, value, ElementType.Float, "batch", states[b.To].Width);
@@ -272,7 +272,7 @@ public static class OnnxExport
         string layer = state[..dot], which = state[(dot + 1)..]; // h_l0, c_l0, context
         if (arch.Layers.OfType<RecurrentInfo>().FirstOrDefault(r => r.Name == layer) is not { LearnInitialState: true } || which.Length < 3 || which[1] != '_') return null;
         string parameter = $"{prefix}{layer}.{which[0]}0{which[1..]}";
-        return (parameters.FirstOrDefault(p => p.Name == parameter) ?? throw new InvalidOperationException($"Layer '{layer}': no parameter {parameter}.")).AsSpan().ToArray();
+        return (parameters.FirstOrDefault(p => p.Name == parameter) ?? throw new InvalidOperationException($"Layer '{layer}': no parameter {parameter}.")).ToArray();
     }
 
     /// <summary>

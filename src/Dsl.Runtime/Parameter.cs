@@ -35,7 +35,9 @@ public sealed class Parameter
     private sealed class Home
     {
         public Values? Floats; // null while held in bfloat16
-        public ushort[]? Bits; // bfloat16, when held so
+        public ushort[]? Bits; // bfloat16, when held so: pinned, from BitsOrigin on a 64-byte boundary
+        public int BitsOrigin;
+        public bool WeightsOnly; // every model reading the tensor reads it only as weights (HoldsOnlyWeights)
         public ParameterMirror? Mirror;
         public Gradient? Grad; // null until first asked for
     }
@@ -115,7 +117,6 @@ public sealed class Parameter
         _shape = storage._shape;
         _length = storage._length;
         _home = storage._home;
-        HoldsOnlyWeights = storage.HoldsOnlyWeights;
     }
 
     /// <summary>
@@ -130,7 +131,12 @@ public sealed class Parameter
             throw new ArgumentException($"Parameter '{Name}' {Shapes.Format(_shape)} cannot share the tensor of '{source.Name}' {Shapes.Format(source._shape)}: the shapes differ.", nameof(source));
         if (_home.Mirror is not null || source._home.Mirror is not null)
             throw new InvalidOperationException($"Parameters '{Name}' and '{source.Name}' share a tensor only on the host, before either moves to a device.");
+        if (Precision != Precision.Float32 || source.Precision != Precision.Float32)
+            throw new InvalidOperationException($"Parameters '{Name}' and '{source.Name}' share a tensor only in float32, before either is held in bfloat16.");
+        // the shared tensor is read only as weights when both models read it so (a decoder's recurrent layer folds its table: floats)
+        bool mine = _home.WeightsOnly;
         _home = source._home;
+        _home.WeightsOnly &= mine;
     }
 
     /// <summary>The same tensor (values and gradient shared) under another name: how a composed model prefixes its parts' names.</summary>
@@ -172,9 +178,14 @@ public sealed class Parameter
     /// <summary>
     /// Whether the model this parameter belongs to reads it, when it runs forward, only as weights a kernel widens from bfloat16
     /// (a matrix multiplied as Wᵀ, an embedding table gathered): what its generated code says, and what lets
-    /// <see cref="ParameterSet.HoldWeightsIn"/> hold it in bfloat16. False for a parameter made by hand.
+    /// <see cref="ParameterSet.HoldWeightsIn"/> hold it in bfloat16. A tensor two models share (an encoder–decoder's table) is
+    /// read only as weights when both read it so. False for a parameter made by hand.
     /// </summary>
-    public bool HoldsOnlyWeights { get; init; }
+    public bool HoldsOnlyWeights
+    {
+        get => _home.WeightsOnly;
+        init => _home.WeightsOnly = value;
+    }
 
     /// <summary>
     /// The values as a kernel that takes <see cref="Weights"/> reads them: floats, or bfloat16 bits (synchronised from a device as
@@ -184,7 +195,7 @@ public sealed class Parameter
     {
         get
         {
-            if (_home.Bits is { } bits) return Weights.FromBFloat16(bits);
+            if (_home.Bits is { } bits) return Weights.FromBFloat16(bits.AsSpan(_home.BitsOrigin, _length));
             _home.Mirror?.HostAccess(grad: false);
             return HostValues;
         }
@@ -198,32 +209,47 @@ public sealed class Parameter
     /// </summary>
     internal void HoldIn(Precision precision)
     {
-        if (precision == Precision) return;
+        if (precision is not (Precision.Float32 or Precision.BFloat16))
+            throw new ArgumentOutOfRangeException(nameof(precision), precision, "Expected Precision.Float32 or Precision.BFloat16.");
         if (_home.Mirror is not null)
             throw new InvalidOperationException($"Parameter '{Name}' lives on a device: a model is held in bfloat16 on the host, before it moves to one.");
         lock (_home)
         {
+            if (precision == Precision) return; // (decided under the lock: two threads holding one tensor convert it once)
             if (precision == Precision.BFloat16)
             {
-                var bits = GC.AllocateUninitializedArray<ushort>(_length);
-                BFloat16.FromFloat(HostValues, bits);
-                (_home.Bits, _home.Floats, _home.Grad) = (bits, null, null);
+                // pinned and on a cache line, as the floats were: a decoding step reads the weights where they lie
+                ushort[] bits = GC.AllocateUninitializedArray<ushort>(_length + BitsPerLine - 1, pinned: true);
+                int origin = BitsOrigin(bits);
+                BFloat16.FromFloat(HostValues, bits.AsSpan(origin, _length));
+                (_home.Bits, _home.BitsOrigin, _home.Floats, _home.Grad) = (bits, origin, null, null);
             }
-            else if (precision == Precision.Float32)
+            else
             {
                 Values values = NewValues();
-                BFloat16.ToFloat(_home.Bits, values.Floats.AsSpan(values.Origin, _length));
+                BFloat16.ToFloat(HeldBits, values.Floats.AsSpan(values.Origin, _length));
                 (_home.Floats, _home.Bits) = (values, null);
             }
-            else throw new ArgumentOutOfRangeException(nameof(precision), precision, "Expected Precision.Float32 or Precision.BFloat16.");
         }
     }
+
+    private const int BitsPerLine = 32; // 64 bytes of bfloat16
+
+    /// <summary>The first index of a pinned array of bfloat16 on a 64-byte boundary.</summary>
+    private static unsafe int BitsOrigin(ushort[] bits)
+    {
+        fixed (ushort* p = bits)
+            return (int)(((64 - (nint)p % 64) % 64) / sizeof(ushort));
+    }
+
+    /// <summary>The bfloat16 bits while held so.</summary>
+    private Span<ushort> HeldBits => _home.Bits is { } bits ? bits.AsSpan(_home.BitsOrigin, _length) : throw new InvalidOperationException($"Parameter '{Name}' is held in float32.");
 
     /// <summary>Copies the values (widened, when held in bfloat16) into <paramref name="destination"/>, which holds <see cref="Length"/> or more.</summary>
     public void CopyTo(Span<float> destination)
     {
         if (destination.Length < _length) throw new ArgumentException($"Parameter '{Name}' {Shapes.Format(_shape)} holds {_length} values; the destination has room for {destination.Length}.", nameof(destination));
-        if (_home.Bits is { } bits) BFloat16.ToFloat(bits, destination);
+        if (_home.Bits is not null) BFloat16.ToFloat(HeldBits, destination);
         else AsSpan().CopyTo(destination);
     }
 
@@ -239,7 +265,7 @@ public sealed class Parameter
     internal void CopyBitsFrom(ReadOnlySpan<ushort> bits)
     {
         if (bits.Length != _length) throw new ArgumentException($"Parameter '{Name}' {Shapes.Format(_shape)} holds {_length} values, got {bits.Length}.", nameof(bits));
-        if (_home.Bits is { } held) bits.CopyTo(held);
+        if (_home.Bits is not null) bits.CopyTo(HeldBits);
         else BFloat16.ToFloat(bits, AsSpan());
     }
 
@@ -247,7 +273,7 @@ public sealed class Parameter
     public void CopyFrom(ReadOnlySpan<float> source)
     {
         if (source.Length != _length) throw new ArgumentException($"Parameter '{Name}' {Shapes.Format(_shape)} holds {_length} values, got {source.Length}.", nameof(source));
-        if (_home.Bits is { } bits) BFloat16.FromFloat(source, bits);
+        if (_home.Bits is not null) BFloat16.FromFloat(source, HeldBits);
         else source.CopyTo(AsSpan());
     }
 

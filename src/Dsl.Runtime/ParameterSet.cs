@@ -367,17 +367,14 @@ public sealed class ParameterSet : IReadOnlyList<Parameter>
     /// its floats (and any gradient) dropped — half their memory — and the kernels widen them as they read them, summing in float;
     /// the other parameters (norms' scales, biases, recurrent weights) stay float32. A checkpoint stored in bfloat16 loses nothing.
     /// With <see cref="Precision.Float32"/>, every parameter is widened back (exactly), as training, optimisers and devices need.
-    /// A tensor under two names is held in bfloat16 only when every name here reads it as weights. Returns the number of values
-    /// held in bfloat16 afterwards.
+    /// A tensor two models share (an encoder–decoder's table) is held only when both read it as weights alone. A span or tensor
+    /// taken from a parameter before it is held reads values no longer used, and so does one taken before it is widened back.
+    /// Returns the number of values held in bfloat16 afterwards.
     /// </summary>
     public long HoldWeightsIn(Precision precision)
     {
         if (precision is not (Precision.Float32 or Precision.BFloat16))
             throw new ArgumentOutOfRangeException(nameof(precision), precision, "Expected Precision.Float32 or Precision.BFloat16.");
-        // a tensor under two names (an encoder–decoder's shared table) only when each name reads it as weights alone
-        var weightsOnly = new Dictionary<object, bool>(ReferenceEqualityComparer.Instance);
-        foreach (Parameter p in _items)
-            weightsOnly[p.Storage] = (!weightsOnly.TryGetValue(p.Storage, out bool before) || before) && p.HoldsOnlyWeights;
         foreach (Parameter p in _items)
         {
             if (p.Mirror is not null && precision == Precision.BFloat16)
@@ -386,7 +383,7 @@ public sealed class ParameterSet : IReadOnlyList<Parameter>
         long held = 0;
         foreach (Parameter p in _items)
         {
-            p.HoldIn(precision == Precision.BFloat16 && weightsOnly[p.Storage] ? Precision.BFloat16 : Precision.Float32);
+            p.HoldIn(precision == Precision.BFloat16 && p.HoldsOnlyWeights ? Precision.BFloat16 : Precision.Float32);
             if (p.Precision == Precision.BFloat16) held += p.Length;
         }
         return held;

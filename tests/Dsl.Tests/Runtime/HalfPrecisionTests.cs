@@ -1,6 +1,7 @@
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using Dsl.Kernels;
+using Dsl.Onnx;
 using Dsl.Tests.Gpu;
 using Dsl.Tests.Models;
 using Xunit;
@@ -207,6 +208,43 @@ public class HalfPrecisionTests
         Assert.Equal(["moe.router", "moe.weight_in", "moe.weight_out", "moe.shared_in", "moe.shared_out", "moe.shared_gate"], Held(new MoeShared(seed: 1)).Take(6));
         // the LSTM folds the table into its input projection in its hand-written loop: its table stays float32 with its weights
         Assert.Equal(["dense.weight"], Held(new StatefulLstm(seed: 1)));
+    }
+
+    /// <summary>
+    /// A tensor two models share (an encoder–decoder's table, ShareEmbedding) is held only when both read it as weights alone: a
+    /// decoder whose recurrent layer folds the table reads it as floats, and holding either side leaves it float32.
+    /// </summary>
+    [Fact]
+    public void ASharedTableIsHeldOnlyWhenBothModelsReadItAsWeights()
+    {
+        var encoderTable = new Parameter("embedding.weight", 10, 4) { HoldsOnlyWeights = true };
+        var decoderTable = new Parameter("embedding.weight", 10, 4);
+        decoderTable.ShareStorageOf(encoderTable);
+        Assert.False(encoderTable.HoldsOnlyWeights);
+        Assert.Equal(0, new ParameterSet([encoderTable]).HoldWeightsIn(Precision.BFloat16));
+        Assert.Equal(Precision.Float32, decoderTable.Precision);
+        var both = new Parameter("a", 3) { HoldsOnlyWeights = true };
+        new Parameter("b", 3) { HoldsOnlyWeights = true }.ShareStorageOf(both);
+        Assert.True(both.HoldsOnlyWeights);
+        // Seq2SeqShared's LSTM encoder and decoder both fold their table: held, the model keeps it float32
+        var model = new Seq2SeqShared(seed: 1);
+        model.Parameters.HoldWeightsIn(Precision.BFloat16);
+        Assert.Equal(Precision.Float32, model.Parameters["encoder.embedding.weight"].Precision);
+        // a held tensor is not shared afterwards
+        var held = new Parameter("c", 3) { HoldsOnlyWeights = true };
+        new ParameterSet([held]).HoldWeightsIn(Precision.BFloat16);
+        Assert.Throws<InvalidOperationException>(() => new Parameter("d", 3).ShareStorageOf(held));
+    }
+
+    /// <summary>A model held in bfloat16 exports to ONNX the graph of its weights widened: the bytes of the same model's weights rounded in float32.</summary>
+    [Fact]
+    public void AModelHeldInBFloat16ExportsItsWeightsWidened()
+    {
+        var rounded = new TinyGpt(seed: 4);
+        var held = new TinyGpt(seed: 4);
+        held.Parameters.HoldWeightsIn(Precision.BFloat16);
+        foreach (Parameter p in held.Parameters) rounded.Parameters[p.Name].CopyFrom(p.ToArray());
+        Assert.Equal(rounded.ToOnnx(), held.ToOnnx());
     }
 
     /// <summary>A parameter held in bfloat16 holds half the bytes: its floats are let go (nothing else keeps them), and reading them as floats is refused.</summary>
