@@ -36,8 +36,8 @@ public sealed class DeviceFixture : IDisposable
 [Collection("Device")]
 public class DeviceModelTests(DeviceFixture fixture)
 {
-    private const int B = 3, T = 4;
-    private static readonly int[] Lengths = [4, 2, 3];
+    internal const int B = 3, T = 4;
+    internal static readonly int[] Lengths = [4, 2, 3];
 
     public static TheoryData<string> Models =>
     [
@@ -117,7 +117,7 @@ public class DeviceModelTests(DeviceFixture fixture)
         nameof(HfTinyModernBert),
     ];
 
-    private static IModel Create(string name, int seed = 3) =>
+    internal static IModel Create(string name, int seed = 3) =>
         (IModel)Activator.CreateInstance(typeof(GcRnnTanh).Assembly.GetType("Dsl.Tests.Models." + name)!, seed)!;
 
     [Theory]
@@ -172,14 +172,14 @@ public class DeviceModelTests(DeviceFixture fixture)
             Tolerance.AssertClose(Flat(host.Step(StepInput(s), hs)), Flat(device.Step(StepInput(s), ds)), $"{name} step {s}");
     }
 
-    private static T[] Flat<T>(Tensor<T> tensor)
+    internal static T[] Flat<T>(Tensor<T> tensor)
     {
         var flat = new T[tensor.FlattenedLength];
         tensor.FlattenTo(flat);
         return flat;
     }
 
-    private static bool Steps(IModel model) => (bool)model.GetType().GetField("CanStep")!.GetValue(null)!;
+    internal static bool Steps(IModel model) => (bool)model.GetType().GetField("CanStep")!.GetValue(null)!;
 
     private static void AssertLossAndGradients(float hostLoss, float deviceLoss, IModel host, IModel device, string what)
     {
@@ -1010,19 +1010,19 @@ public class DeviceModelTests(DeviceFixture fixture)
         Assert.Equal(expected.Select(BitConverter.SingleToInt32Bits), actual.Select(BitConverter.SingleToInt32Bits));
     }
 
-    private static Tensor<int> Tokens(int vocabulary, Rng? rng = null)
+    internal static Tensor<int> Tokens(int vocabulary, Rng? rng = null)
     {
         rng ??= new Rng(11);
         return Tensor.Create(Enumerable.Range(0, B * T).Select(_ => (int)(rng.NextFloat() * vocabulary) % vocabulary).ToArray(), [B, T]);
     }
 
-    private static Tensor<float> Features(int width)
+    internal static Tensor<float> Features(int width)
     {
         var rng = new Rng(12);
         return Tensor.Create(Enumerable.Range(0, B * T * width).Select(_ => rng.NextNormal()).ToArray(), [B, T, width]);
     }
 
-    private static Tensor<int> Targets(IModel model, Rng? rng = null)
+    internal static Tensor<int> Targets(IModel model, Rng? rng = null)
     {
         rng ??= new Rng(13);
         int n = model.ReturnsSequences ? B * T : B;

@@ -82,14 +82,11 @@ public class HalfPrecisionTests
         Assert.Contains("the table has 40 rows", e.Message);
     }
 
-    private const int B = 3, T = 4;
-    private static readonly int[] Lengths = [4, 2, 3];
+    private const int B = DeviceModelTests.B, T = DeviceModelTests.T;
+    private static readonly int[] Lengths = DeviceModelTests.Lengths;
 
     /// <summary>Every model kind the device tests run (recurrent, attention of every score, mixtures, norms, the Hugging Face families).</summary>
     public static TheoryData<string> Models => DeviceModelTests.Models;
-
-    private static IModel Create(string name, int seed = 3) =>
-        (IModel)Activator.CreateInstance(typeof(GcRnnTanh).Assembly.GetType("Dsl.Tests.Models." + name)!, seed)!;
 
     /// <summary>
     /// Held in bfloat16, a model gives the outputs of the same model whose weights were rounded in float32 — forward, padded,
@@ -100,7 +97,7 @@ public class HalfPrecisionTests
     [MemberData(nameof(Models))]
     public void AModelHeldInBFloat16ComputesAsItsWeightsRoundedInFloat32(string name)
     {
-        IModel rounded = Create(name), held = Create(name);
+        IModel rounded = DeviceModelTests.Create(name), held = DeviceModelTests.Create(name);
         long weights = 0;
         var counted = new HashSet<object>(ReferenceEqualityComparer.Instance);
         foreach (Parameter p in rounded.Parameters)
@@ -117,8 +114,8 @@ public class HalfPrecisionTests
         foreach (Parameter p in held.Parameters)
             Assert.Equal(p.HoldsOnlyWeights ? Precision.BFloat16 : Precision.Float32, p.Precision);
 
-        if (rounded is IModel<int>) Compare((IModel<int>)rounded, (IModel<int>)held, Tokens(rounded.InputWidth), name);
-        else Compare((IModel<float>)rounded, (IModel<float>)held, Features(rounded.InputWidth), name);
+        if (rounded is IModel<int>) Compare((IModel<int>)rounded, (IModel<int>)held, DeviceModelTests.Tokens(rounded.InputWidth), name);
+        else Compare((IModel<float>)rounded, (IModel<float>)held, DeviceModelTests.Features(rounded.InputWidth), name);
 
         // widened back, exactly the rounded model's values, and it trains again
         held.Parameters.HoldWeightsIn(Precision.Float32);
@@ -131,7 +128,7 @@ public class HalfPrecisionTests
 
     private static void Compare<TIn>(IModel<TIn> rounded, IModel<TIn> held, Tensor<TIn> input, string name)
     {
-        Tensor<int> targets = Targets(rounded);
+        Tensor<int> targets = DeviceModelTests.Targets(rounded);
         AssertClose(rounded.Forward(input), held.Forward(input), name + " forward");
         AssertClose(rounded.Forward(input, Lengths), held.Forward(input, Lengths), name + " forward with lengths");
         Assert.Equal(rounded.Loss(input, targets), held.Loss(input, targets), 4);
@@ -151,47 +148,18 @@ public class HalfPrecisionTests
             }
         }
         else Assert.Equal(rounded.Backward(input, targets), held.Backward(input, targets), 4);
-        if (!rounded.ReturnsSequences || !(bool)rounded.GetType().GetField("CanStep")!.GetValue(null)!) return;
+        if (!rounded.ReturnsSequences || !DeviceModelTests.Steps(rounded)) return;
         IModelState rs = rounded.CreateState(B), hs = held.CreateState(B);
         AssertClose(rounded.Forward(input, rs), held.Forward(input, hs), name + " forward from a state");
-        TIn[] all = Flat(input);
+        TIn[] all = DeviceModelTests.Flat(input);
         int width = all.Length / (B * T);
         Tensor<TIn> StepInput(int s) => Tensor.Create(Enumerable.Range(0, B).SelectMany(b => all.Skip((b * T + s) * width).Take(width)).ToArray(),
             typeof(TIn) == typeof(int) ? [B] : [B, width]);
         for (int s = 0; s < 3; s++) AssertClose(rounded.Step(StepInput(s), rs), held.Step(StepInput(s), hs), $"{name} step {s}");
     }
 
-    private static void AssertClose(Tensor<float> expected, Tensor<float> actual, string what) => Tolerance.AssertClose(Flat(expected), Flat(actual), what);
-
-    private static T[] Flat<T>(Tensor<T> tensor)
-    {
-        var flat = new T[tensor.FlattenedLength];
-        tensor.FlattenTo(flat);
-        return flat;
-    }
-
-    private static Tensor<int> Tokens(int vocab)
-    {
-        var ids = new int[B * T];
-        for (int i = 0; i < ids.Length; i++) ids[i] = (i * 7 + 3) % vocab;
-        return Tensor.Create(ids, [B, T]);
-    }
-
-    private static Tensor<float> Features(int width)
-    {
-        var rng = new Rng(11);
-        var x = new float[B * T * width];
-        for (int i = 0; i < x.Length; i++) x[i] = rng.NextNormal();
-        return Tensor.Create(x, [B, T, width]);
-    }
-
-    private static Tensor<int> Targets(IModel model)
-    {
-        int n = model.ReturnsSequences ? B * T : B;
-        var t = new int[n];
-        for (int i = 0; i < n; i++) t[i] = (i * 5 + 1) % model.OutputWidth;
-        return Tensor.Create(t, model.ReturnsSequences ? [B, T] : [B]);
-    }
+    private static void AssertClose(Tensor<float> expected, Tensor<float> actual, string what) =>
+        Tolerance.AssertClose(DeviceModelTests.Flat(expected), DeviceModelTests.Flat(actual), what);
 
     /// <summary>
     /// What the generator marks as read only as weights: every matrix multiplied as Wᵀ, the embedding table, a mixture's router,
