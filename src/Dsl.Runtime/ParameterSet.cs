@@ -151,10 +151,12 @@ public sealed class ParameterSet : IReadOnlyList<Parameter>
 
     /// <summary>
     /// Saves every parameter to a safetensors file under its <c>state_dict</c> name, readable by
-    /// <c>safetensors.torch.load_file</c>. Written atomically: a failed save leaves the old file intact.
+    /// <c>safetensors.torch.load_file</c>. Written atomically: a failed save leaves the old file intact. A parameter held in
+    /// bfloat16 (<see cref="HoldWeightsIn"/>) is written as BF16, its values as they are (half the bytes); the others as F32.
     /// </summary>
     public void Save(string path) =>
-        SafeTensors.Write(path, _items.Select(p => (p.Name, (ReadOnlyMemory<int>)p.Shape.ToArray(), (ReadOnlyMemory<float>)p.ToArray())));
+        SafeTensors.Write(path, _items.Select(p => (p.Name, (ReadOnlyMemory<int>)p.Shape.ToArray(), (ReadOnlyMemory<float>)p.ToArray())), null,
+            _items.Where(p => p.Precision == Precision.BFloat16).Select(p => p.Name).ToHashSet(StringComparer.Ordinal));
 
     /// <summary>
     /// Loads every parameter from a safetensors file (F32, F64, F16 or BF16). The file must hold exactly

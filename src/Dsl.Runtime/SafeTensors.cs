@@ -557,20 +557,26 @@ public static class SafeTensors
         Write(path, tensors, null);
 
     /// <summary>Writes float tensors and string <paramref name="metadata"/> (<c>__metadata__</c>) atomically.</summary>
-    public static void Write(string path, IEnumerable<(string Name, ReadOnlyMemory<int> Shape, ReadOnlyMemory<float> Values)> tensors, IReadOnlyDictionary<string, string>? metadata)
+    public static void Write(string path, IEnumerable<(string Name, ReadOnlyMemory<int> Shape, ReadOnlyMemory<float> Values)> tensors, IReadOnlyDictionary<string, string>? metadata) =>
+        Write(path, tensors, metadata, null);
+
+    /// <summary>The same, the tensors <paramref name="bfloat16"/> names written as BF16 (their values rounded: exact for values a bfloat16 parameter holds).</summary>
+    internal static void Write(string path, IEnumerable<(string Name, ReadOnlyMemory<int> Shape, ReadOnlyMemory<float> Values)> tensors, IReadOnlyDictionary<string, string>? metadata,
+        IReadOnlySet<string>? bfloat16)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
-        AtomicFile.Write(path, Writer(tensors, metadata));
+        AtomicFile.Write(path, Writer(tensors, metadata, bfloat16));
     }
 
     /// <summary>
     /// What writes the file's bytes to a stream (for <see cref="AtomicFile"/>, alone or beside other files), its header built and
     /// checked first: a header no reader accepts (ours included) is refused before any file is touched.
     /// </summary>
-    internal static Action<Stream> Writer(IEnumerable<(string Name, ReadOnlyMemory<int> Shape, ReadOnlyMemory<float> Values)> tensors, IReadOnlyDictionary<string, string>? metadata)
+    internal static Action<Stream> Writer(IEnumerable<(string Name, ReadOnlyMemory<int> Shape, ReadOnlyMemory<float> Values)> tensors, IReadOnlyDictionary<string, string>? metadata,
+        IReadOnlySet<string>? bfloat16 = null)
     {
         var list = new List<(string Name, ReadOnlyMemory<int> Shape, ReadOnlyMemory<float> Values)>(tensors);
-        byte[] header = BuildHeader(list, metadata);
+        byte[] header = BuildHeader(list, metadata, bfloat16);
         if (header.Length > MaxHeaderBytes)
             throw new ArgumentException($"The header would take {header.Length} bytes (names, shapes and metadata); the format allows at most {MaxHeaderBytes}.", metadata is { Count: > 0 } ? nameof(metadata) : nameof(tensors));
         return stream =>
@@ -580,13 +586,25 @@ public static class SafeTensors
             stream.Write(len);
             stream.Write(header);
             byte[] buffer = new byte[1 << 16];
+            ushort[] bits = new ushort[buffer.Length / 2];
             foreach (var t in list)
             {
                 ReadOnlySpan<float> values = t.Values.Span;
+                bool half = bfloat16?.Contains(t.Name) == true;
                 for (int i = 0; i < values.Length;)
                 {
                     int n = Math.Min(values.Length - i, buffer.Length / 4);
-                    if (BitConverter.IsLittleEndian) stream.Write(MemoryMarshal.AsBytes(values.Slice(i, n))); // the file's byte order
+                    if (half)
+                    {
+                        Kernels.BFloat16.FromFloat(values.Slice(i, n), bits);
+                        if (BitConverter.IsLittleEndian) stream.Write(MemoryMarshal.AsBytes(bits.AsSpan(0, n)));
+                        else
+                        {
+                            for (int j = 0; j < n; j++) BinaryPrimitives.WriteUInt16LittleEndian(buffer.AsSpan(j * 2), bits[j]);
+                            stream.Write(buffer, 0, n * 2);
+                        }
+                    }
+                    else if (BitConverter.IsLittleEndian) stream.Write(MemoryMarshal.AsBytes(values.Slice(i, n))); // the file's byte order
                     else
                     {
                         for (int j = 0; j < n; j++) BinaryPrimitives.WriteSingleLittleEndian(buffer.AsSpan(j * 4), values[i + j]);
@@ -603,7 +621,8 @@ public static class SafeTensors
     /// <summary>Test hook: a write fails once it has written this many bytes, as a crash during a save would.</summary>
     internal static long? FailAfterBytesForTests;
 
-    private static byte[] BuildHeader(List<(string Name, ReadOnlyMemory<int> Shape, ReadOnlyMemory<float> Values)> list, IReadOnlyDictionary<string, string>? metadata)
+    private static byte[] BuildHeader(List<(string Name, ReadOnlyMemory<int> Shape, ReadOnlyMemory<float> Values)> list, IReadOnlyDictionary<string, string>? metadata,
+        IReadOnlySet<string>? bfloat16)
     {
         using var ms = new MemoryStream();
         using (var w = new Utf8JsonWriter(ms))
@@ -635,14 +654,15 @@ public static class SafeTensors
                 if (elements < 0) throw new ArgumentException($"Tensor '{t.Name}': shape {Shapes.Format(t.Shape.Span)} has a negative dimension.", "tensors");
                 if (elements != t.Values.Length)
                     throw new ArgumentException($"Tensor '{t.Name}': shape {Shapes.Format(t.Shape.Span)} holds {elements} values, got {t.Values.Length}.", "tensors");
+                bool half = bfloat16?.Contains(t.Name) == true;
                 w.WriteStartObject(t.Name);
-                w.WriteString("dtype", "F32");
+                w.WriteString("dtype", half ? "BF16" : "F32");
                 w.WriteStartArray("shape");
                 foreach (int d in t.Shape.Span) w.WriteNumberValue(d);
                 w.WriteEndArray();
                 w.WriteStartArray("data_offsets");
                 w.WriteNumberValue(offset);
-                offset += 4L * t.Values.Length;
+                offset += (half ? 2L : 4L) * t.Values.Length;
                 w.WriteNumberValue(offset);
                 w.WriteEndArray();
                 w.WriteEndObject();

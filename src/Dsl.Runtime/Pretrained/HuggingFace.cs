@@ -372,28 +372,33 @@ public static partial class HuggingFace
     }
 
     /// <summary>A tensor of a checkpoint to write: its name, shape and values.</summary>
-    private readonly record struct CheckpointTensor(string Name, ReadOnlyMemory<int> Shape, ReadOnlyMemory<float> Values);
+    /// <summary>A tensor a saver writes: as BF16 when <see cref="BFloat16"/> (every value it holds a bfloat16 one), else F32.</summary>
+    private readonly record struct CheckpointTensor(string Name, ReadOnlyMemory<int> Shape, ReadOnlyMemory<float> Values, bool BFloat16 = false);
 
     /// <summary>
     /// Each parameter's values (after <paramref name="adjust"/>, in place on a copy) split into the checkpoint's tensors by the rows
     /// its sources give; a tensor several parts make up (Phi-3's fused gate_up_proj, the gate's rows first) gathered from them.
+    /// A parameter held in bfloat16 gives BF16 tensors, unless an adjustment left a value no bfloat16 holds (then F32: nothing is
+    /// rounded on the way out); a fused tensor is BF16 when all its parts are.
     /// </summary>
     private static List<CheckpointTensor> SplitIntoTensors(IModel model, Dictionary<string, ParameterSet.TensorRows[]> sources, Action<string, float[]>? adjust = null)
     {
         var tensors = new List<CheckpointTensor>();
         var fused = new Dictionary<string, float[]>(StringComparer.Ordinal);
+        var fusedHalf = new Dictionary<string, bool>(StringComparer.Ordinal);
         foreach (var (parameter, parts) in sources.OrderBy(p => p.Key, StringComparer.Ordinal))
         {
             Parameter p = model.Parameters[parameter];
             float[] values = p.ToArray();
             adjust?.Invoke(parameter, values);
+            bool half = p.Precision == Precision.BFloat16 && Array.TrueForAll(values, v => (BitConverter.SingleToUInt32Bits(v) & 0xFFFF) == 0);
             int[] stacked = ParameterSet.TensorRows.StackedShape(p.Shape, parts)
                 ?? throw new ArgumentException($"Parameter '{parameter}' {Shapes.Format(p.Shape)} is not a stack of matrices its sources read.", nameof(sources));
             int rowLength = p.Length / stacked[0], at = 0;
             foreach (ParameterSet.TensorRows part in parts)
             {
                 int[] shape = part.TensorShape(stacked);
-                if (part.Total == part.Rows) tensors.Add(new(part.Name, shape, values.AsMemory(at, part.Rows * rowLength)));
+                if (part.Total == part.Rows) tensors.Add(new(part.Name, shape, values.AsMemory(at, part.Rows * rowLength), half));
                 else
                 {
                     if (!fused.TryGetValue(part.Name, out float[]? whole))
@@ -402,10 +407,13 @@ public static partial class HuggingFace
                         tensors.Add(new(part.Name, shape, whole));
                     }
                     values.AsSpan(at, part.Rows * rowLength).CopyTo(whole.AsSpan(part.First * rowLength));
+                    fusedHalf[part.Name] = fusedHalf.GetValueOrDefault(part.Name, true) && half;
                 }
                 at += part.Rows * rowLength;
             }
         }
+        for (int i = 0; i < tensors.Count; i++)
+            if (fusedHalf.TryGetValue(tensors[i].Name, out bool half)) tensors[i] = tensors[i] with { BFloat16 = half };
         return tensors;
     }
 
@@ -416,8 +424,9 @@ public static partial class HuggingFace
     /// </summary>
     private static void WriteCheckpoint(string folder, IEnumerable<CheckpointTensor> tensors, byte[] config)
     {
-        Action<Stream> weights = SafeTensors.Writer(tensors.OrderBy(t => t.Name, StringComparer.Ordinal).Select(t => (t.Name, t.Shape, t.Values)),
-            new Dictionary<string, string> { ["format"] = "pt" });
+        var list = tensors.ToList();
+        Action<Stream> weights = SafeTensors.Writer(list.OrderBy(t => t.Name, StringComparer.Ordinal).Select(t => (t.Name, t.Shape, t.Values)),
+            new Dictionary<string, string> { ["format"] = "pt" }, list.Where(t => t.BFloat16).Select(t => t.Name).ToHashSet(StringComparer.Ordinal));
         Directory.CreateDirectory(folder);
         AtomicFile.WriteAll([(Path.Combine(folder, "model.safetensors"), weights), (Path.Combine(folder, "config.json"), stream => stream.Write(config))]);
     }

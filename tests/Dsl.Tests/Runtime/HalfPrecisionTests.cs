@@ -250,11 +250,16 @@ public class HalfPrecisionTests
         Assert.Contains("held in bfloat16", Assert.Throws<InvalidOperationException>(() => adam.Step()).Message);
         Assert.Equal(0, adam.StepCount);
 
-        // saved widened (exact), and loaded into float32 it is the rounded model
+        // saved as it is held (BF16 tensors for the held parameters, F32 for the others), and loaded into float32 it is the rounded model
         string path = Path.Combine(Path.GetTempPath(), $"dsl-bf16-{Guid.NewGuid():N}.safetensors");
         try
         {
             model.Parameters.Save(path);
+            Dictionary<string, SafeTensor> file = SafeTensors.Read(path);
+            foreach (Parameter p in model.Parameters)
+                Assert.Equal(p.Precision == Precision.BFloat16 ? SafeTensorsDType.BF16 : SafeTensorsDType.F32, file[p.Name].DType);
+            Assert.Equal(SafeTensorsDType.F32, file["layernorm.weight"].DType);
+            Assert.Equal(SafeTensorsDType.BF16, file["attention.in_proj_weight"].DType);
             var reloaded = new TinyGpt(seed: 2);
             reloaded.Parameters.Load(path);
             for (int i = 0; i < model.Parameters.Count; i++) Assert.Equal(model.Parameters[i].ToArray(), reloaded.Parameters[i].ToArray());

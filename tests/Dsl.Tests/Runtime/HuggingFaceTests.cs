@@ -125,6 +125,11 @@ public sealed class HuggingFaceTests : IDisposable
         Dictionary<string, SafeTensor> first = SafeTensors.Read(Path.Combine(folder, "model.safetensors")), second = SafeTensors.Read(Path.Combine(again, "model.safetensors"));
         Assert.Equal(first.Keys.Order(), second.Keys.Order());
         foreach (string name in first.Keys) Assert.Equal(first[name].ToFloat(), second[name].ToFloat());
+        // the held model's matrices written as BF16 (as published checkpoints are: half the bytes), its norms as F32
+        Assert.Equal(SafeTensorsDType.BF16, second["model.layers.0.self_attn.k_proj.weight"].DType);
+        Assert.Equal(SafeTensorsDType.BF16, second["model.embed_tokens.weight"].DType);
+        Assert.Equal(SafeTensorsDType.F32, second["model.norm.weight"].DType);
+        Assert.Equal(SafeTensorsDType.F32, first["model.layers.0.self_attn.k_proj.weight"].DType);
     }
 
     /// <summary>
