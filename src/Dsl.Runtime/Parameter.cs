@@ -211,6 +211,7 @@ public sealed class Parameter
     {
         if (precision is not (Precision.Float32 or Precision.BFloat16))
             throw new ArgumentOutOfRangeException(nameof(precision), precision, "Expected Precision.Float32 or Precision.BFloat16.");
+        if (precision == Precision) return; // (a model on a device asked for float32: as it is)
         if (_home.Mirror is not null)
             throw new InvalidOperationException($"Parameter '{Name}' lives on a device: a model is held in bfloat16 on the host, before it moves to one.");
         lock (_home)

@@ -191,6 +191,30 @@ public class DeviceModelTests(DeviceFixture fixture)
     }
 
     /// <summary>
+    /// A model on a device is in float32 (asking for it changes nothing) and is not held in bfloat16 there; a model held in
+    /// bfloat16 does not move to one (the device computes in float32): both refused naming why, nothing changed.
+    /// </summary>
+    [Fact]
+    public void AModelIsHeldInBFloat16OnlyOnTheHost()
+    {
+        var model = new TinyGpt(seed: 1);
+        ((IDeviceModel)model).To(fixture.Cpu);
+        try
+        {
+            Assert.Equal(0, model.Parameters.HoldWeightsIn(Precision.Float32));
+            Assert.Contains("lives on a device", Assert.Throws<InvalidOperationException>(() => model.Parameters.HoldWeightsIn(Precision.BFloat16)).Message);
+            Assert.All(model.Parameters, p => Assert.Equal(Precision.Float32, p.Precision));
+        }
+        finally
+        {
+            ((IDeviceModel)model).ToHost();
+        }
+        model.Parameters.HoldWeightsIn(Precision.BFloat16);
+        Assert.Contains("held in bfloat16", Assert.Throws<InvalidOperationException>(() => ((IDeviceModel)model).To(fixture.Cpu)).Message);
+        Assert.Null(((IDeviceModel)model).Device);
+    }
+
+    /// <summary>
     /// Batches of alternating lengths on the device (a host workspace replaced by one of another shape, its device memory
     /// let go and copied back) give the host's outputs and losses, pass after pass.
     /// </summary>
