@@ -40,14 +40,10 @@ internal static class WeightReads
             bool opaque = false;
             foreach (Op op in layer.Passes.Forward.Concat(layer.Setup).Concat(layer.Encode))
                 opaque |= !Scan(op, asWeights, otherwise);
-            // a layer with C# written by hand, or an op not known here: its parameters, and every parameter its plan names
-            // (a recurrent layer's token table, the attention it feeds), are read as floats
+            // a layer with C# written by hand, or an op not known here: every parameter its plan names (its own, through its
+            // records and ops; a recurrent layer's token table; the attention it feeds) is read as floats
             if (opaque)
-            {
-                otherwise.UnionWith(plan.Parameters.Select(p => p.Name).Where(n => n.StartsWith(layer.Name + ".", System.StringComparison.Ordinal)));
-                var seen = new HashSet<object>(ReferenceEqualityComparer.Instance);
-                foreach (ParamRef p in Named(layer, seen)) otherwise.Add(p.Name);
-            }
+                foreach (ParamRef p in Named(layer, new HashSet<object>(ReferenceEqualityComparer.Instance))) otherwise.Add(p.Name);
         }
         return plan.Parameters.Select(p => p.Name).Where(n => asWeights.Contains(n) && !otherwise.Contains(n)).ToEquatableArray();
     }

@@ -413,7 +413,7 @@ public static unsafe class Gemm
     /// <summary>
     /// C += A·B for one or two rows when B's columns are contiguous in k (a weight matrix [out, in] used
     /// as Wᵀ): each output is a dot product, four at a time so that each row of A is loaded once per four. B's values are
-    /// <typeparamref name="S"/>'s (floats, or bfloat16 widened as they are read: the same sums of the same products).
+    /// <typeparamref name="S"/>'s: floats (<see cref="DotColumns{T}"/>), or bfloat16 read in pairs (<see cref="DotColumnsPairs{T}"/>).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Rows<S>(in GemmJob job, void* b) where S : struct, IValues
@@ -433,9 +433,9 @@ public static unsafe class Gemm
                 _ => 0,
             } : bits switch
             {
-                512 => DotColumns<Lanes512, S>(job, b, ai, ci),
-                256 => DotColumns<Lanes256, S>(job, b, ai, ci),
-                128 => DotColumns<Lanes128, S>(job, b, ai, ci),
+                512 => DotColumns<Lanes512>(job, ai, ci),
+                256 => DotColumns<Lanes256>(job, ai, ci),
+                128 => DotColumns<Lanes128>(job, ai, ci),
                 _ => 0,
             };
             // The rest (and the scalar path, and a strided A): one dot product at a time.
@@ -449,12 +449,9 @@ public static unsafe class Gemm
         }
     }
 
-    /// <summary>How the dot products of one or two rows read B's values: floats, or bfloat16 bits widened.</summary>
+    /// <summary>How the one- and two-row products read one of B's values (the tails past the vectors): a float, or bfloat16 bits widened.</summary>
     private interface IValues
     {
-        /// <summary>T.Count values from element <paramref name="at"/> of <paramref name="b"/>.</summary>
-        static abstract T Load<T>(void* b, nint at) where T : struct, ILanes<T>;
-
         /// <summary>Element <paramref name="at"/> of <paramref name="b"/>.</summary>
         static abstract float Get(void* b, nint at);
     }
@@ -462,17 +459,11 @@ public static unsafe class Gemm
     private readonly struct FloatValues : IValues
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static T Load<T>(void* b, nint at) where T : struct, ILanes<T> => T.Load(ref ((float*)b)[at], 0);
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static float Get(void* b, nint at) => ((float*)b)[at];
     }
 
     private readonly struct BFloat16Values : IValues
     {
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static T Load<T>(void* b, nint at) where T : struct, ILanes<T> => T.LoadBFloat16((ushort*)b + at);
-
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static float Get(void* b, nint at) => BFloat16.ToFloat(((ushort*)b)[at]);
     }
@@ -483,49 +474,49 @@ public static unsafe class Gemm
     /// (<see cref="ILanes{TSelf}.SumFour"/>). Returns the first column not done (0 when k is shorter than one vector).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static int DotColumns<T, S>(in GemmJob job, void* b, float* ai, float* ci) where T : struct, ILanes<T> where S : struct, IValues
+    private static int DotColumns<T>(in GemmJob job, float* ai, float* ci) where T : struct, ILanes<T>
     {
         int k = job.K, w = T.Count, jj = 0, full = k / w * w;
         if (full == 0) return 0;
         nint cs = job.CsB;
         for (; jj + 8 <= job.N; jj += 8)
         {
-            nint b0 = jj * cs, b1 = b0 + cs, b2 = b1 + cs, b3 = b2 + cs, b4 = b3 + cs, b5 = b4 + cs, b6 = b5 + cs, b7 = b6 + cs;
+            float* b0 = job.B + jj * cs, b1 = b0 + cs, b2 = b1 + cs, b3 = b2 + cs, b4 = b3 + cs, b5 = b4 + cs, b6 = b5 + cs, b7 = b6 + cs;
             T s0 = T.Create(0f), s1 = s0, s2 = s0, s3 = s0, s4 = s0, s5 = s0, s6 = s0, s7 = s0;
             for (nint p = 0; p < full; p += w)
             {
                 T a = T.Load(ref ai[p], 0);
-                s0 = T.MultiplyAdd(a, S.Load<T>(b, b0 + p), s0);
-                s1 = T.MultiplyAdd(a, S.Load<T>(b, b1 + p), s1);
-                s2 = T.MultiplyAdd(a, S.Load<T>(b, b2 + p), s2);
-                s3 = T.MultiplyAdd(a, S.Load<T>(b, b3 + p), s3);
-                s4 = T.MultiplyAdd(a, S.Load<T>(b, b4 + p), s4);
-                s5 = T.MultiplyAdd(a, S.Load<T>(b, b5 + p), s5);
-                s6 = T.MultiplyAdd(a, S.Load<T>(b, b6 + p), s6);
-                s7 = T.MultiplyAdd(a, S.Load<T>(b, b7 + p), s7);
+                s0 = T.MultiplyAdd(a, T.Load(ref b0[p], 0), s0);
+                s1 = T.MultiplyAdd(a, T.Load(ref b1[p], 0), s1);
+                s2 = T.MultiplyAdd(a, T.Load(ref b2[p], 0), s2);
+                s3 = T.MultiplyAdd(a, T.Load(ref b3[p], 0), s3);
+                s4 = T.MultiplyAdd(a, T.Load(ref b4[p], 0), s4);
+                s5 = T.MultiplyAdd(a, T.Load(ref b5[p], 0), s5);
+                s6 = T.MultiplyAdd(a, T.Load(ref b6[p], 0), s6);
+                s7 = T.MultiplyAdd(a, T.Load(ref b7[p], 0), s7);
             }
-            AddSums<S>(T.SumFour(s0, s1, s2, s3), ai, b, b0, cs, full, k, ci + jj);
-            AddSums<S>(T.SumFour(s4, s5, s6, s7), ai, b, b4, cs, full, k, ci + jj + 4);
+            AddSums<FloatValues>(T.SumFour(s0, s1, s2, s3), ai, job.B, jj * cs, cs, full, k, ci + jj);
+            AddSums<FloatValues>(T.SumFour(s4, s5, s6, s7), ai, job.B, (jj + 4) * cs, cs, full, k, ci + jj + 4);
         }
         for (; jj + 4 <= job.N; jj += 4)
         {
-            nint b0 = jj * cs, b1 = b0 + cs, b2 = b1 + cs, b3 = b2 + cs;
+            float* b0 = job.B + jj * cs, b1 = b0 + cs, b2 = b1 + cs, b3 = b2 + cs;
             T s0 = T.Create(0f), s1 = s0, s2 = s0, s3 = s0;
             for (nint p = 0; p < full; p += w)
             {
                 T a = T.Load(ref ai[p], 0);
-                s0 = T.MultiplyAdd(a, S.Load<T>(b, b0 + p), s0);
-                s1 = T.MultiplyAdd(a, S.Load<T>(b, b1 + p), s1);
-                s2 = T.MultiplyAdd(a, S.Load<T>(b, b2 + p), s2);
-                s3 = T.MultiplyAdd(a, S.Load<T>(b, b3 + p), s3);
+                s0 = T.MultiplyAdd(a, T.Load(ref b0[p], 0), s0);
+                s1 = T.MultiplyAdd(a, T.Load(ref b1[p], 0), s1);
+                s2 = T.MultiplyAdd(a, T.Load(ref b2[p], 0), s2);
+                s3 = T.MultiplyAdd(a, T.Load(ref b3[p], 0), s3);
             }
-            AddSums<S>(T.SumFour(s0, s1, s2, s3), ai, b, b0, cs, full, k, ci + jj);
+            AddSums<FloatValues>(T.SumFour(s0, s1, s2, s3), ai, job.B, jj * cs, cs, full, k, ci + jj);
         }
         return jj;
     }
 
     /// <summary>
-    /// <see cref="DotColumns{T, S}"/> of B's columns held in bfloat16: each 2 · T.Count values of a column read as one vector of
+    /// <see cref="DotColumns{T}"/> of B's columns held in bfloat16: each 2 · T.Count values of a column read as one vector of
     /// pairs and split into its even and odd values by a shift and a mask (<see cref="ILanes{TSelf}.LoadBFloat16Pairs"/>: no
     /// widening shuffle, half the loads), against A's row rearranged the same way once (<paramref name="pairs"/>: each run of
     /// 2 · T.Count values, its even values then its odd ones). The sums come in another order than the widened floats' would.

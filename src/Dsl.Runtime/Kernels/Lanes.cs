@@ -23,9 +23,6 @@ internal interface ILanes<TSelf> where TSelf : struct, ILanes<TSelf>
 
     static abstract TSelf Load(ref float start, int offset);
 
-    /// <summary><see cref="Count"/> bfloat16 values from <paramref name="p"/>, widened (exact; reads no further).</summary>
-    static abstract unsafe TSelf LoadBFloat16(ushort* p);
-
     /// <summary>
     /// 2 · <see cref="Count"/> bfloat16 values from <paramref name="p"/> widened as two vectors, the even-numbered values in
     /// <paramref name="even"/> and the odd ones in <paramref name="odd"/> (each pair of 16-bit values one 32-bit lane: a shift
@@ -91,8 +88,6 @@ internal readonly struct Lanes512(Vector512<float> v) : ILanes<Lanes512>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lanes512 Load(ref float start, int offset) => new(Unsafe.As<float, Vector512<float>>(ref Unsafe.Add(ref start, offset)));
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static unsafe Lanes512 LoadBFloat16(ushort* p) => new((Vector512.WidenLower(Vector256.Load(p).ToVector512Unsafe()) << 16).AsSingle());
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static unsafe void LoadBFloat16Pairs(ushort* p, out Lanes512 even, out Lanes512 odd)
     {
         Vector512<uint> v = Vector512.Load((uint*)p);
@@ -148,8 +143,6 @@ internal readonly struct Lanes256(Vector256<float> v) : ILanes<Lanes256>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lanes256 Load(ref float start, int offset) => new(Unsafe.As<float, Vector256<float>>(ref Unsafe.Add(ref start, offset)));
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static unsafe Lanes256 LoadBFloat16(ushort* p) => new((Vector256.WidenLower(Vector128.Load(p).ToVector256Unsafe()) << 16).AsSingle());
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static unsafe void LoadBFloat16Pairs(ushort* p, out Lanes256 even, out Lanes256 odd)
     {
         Vector256<uint> v = Vector256.Load((uint*)p);
@@ -204,8 +197,6 @@ internal readonly struct Lanes128(Vector128<float> v) : ILanes<Lanes128>
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lanes128 Load(ref float start, int offset) => new(Unsafe.As<float, Vector128<float>>(ref Unsafe.Add(ref start, offset)));
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static unsafe Lanes128 LoadBFloat16(ushort* p) => new(BFloat16.Load4(p));
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static unsafe void LoadBFloat16Pairs(ushort* p, out Lanes128 even, out Lanes128 odd)
     {
@@ -269,8 +260,6 @@ internal readonly struct Lanes1(float v) : ILanes<Lanes1>
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lanes1 Load(ref float start, int offset) => new(Unsafe.Add(ref start, offset));
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static unsafe Lanes1 LoadBFloat16(ushort* p) => new(BFloat16.ToFloat(*p));
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static unsafe void LoadBFloat16Pairs(ushort* p, out Lanes1 even, out Lanes1 odd) => (even, odd) = (new(BFloat16.ToFloat(p[0])), new(BFloat16.ToFloat(p[1])));
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
