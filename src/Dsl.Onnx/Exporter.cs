@@ -35,7 +35,7 @@ internal sealed class Exporter(OnnxGraph g, ParameterSet parameters, string pref
     /// <summary>Each embedding's table, by layer name: the initializer a Dense tied to it transposes.</summary>
     private readonly Dictionary<string, string> _tables = new(StringComparer.Ordinal);
 
-    /// <summary>A parameter's values to read: its own floats, or widened (a copy) when it is held in bfloat16.</summary>
+    /// <summary>A parameter's values to read: its own floats, or widened (a copy) when it is held in less (bfloat16, 8-bit).</summary>
     internal static ReadOnlySpan<float> Values(Parameter p) => p.Precision == Precision.Float32 ? p.AsSpan() : p.ToArray();
 
     private Parameter Param(LayerInfo layer, string suffix) =>

@@ -13,6 +13,13 @@ public enum Precision
 
     /// <summary>bfloat16 (PyTorch's <c>torch.bfloat16</c>), half the memory, for inference: the kernels widen the values as they read them.</summary>
     BFloat16,
+
+    /// <summary>
+    /// 8-bit integers with one float scale per row (per output channel: PyTorch's per-channel symmetric <c>qint8</c>,
+    /// <see cref="Kernels.Int8"/>), a quarter of the memory, for inference: the kernels widen each value times its row's scale as
+    /// they read it, computing what float32 weights of those values would.
+    /// </summary>
+    Int8,
 }
 
 /// <summary>
@@ -28,15 +35,14 @@ public sealed class Parameter
     private Home _home;
 
     /// <summary>
-    /// The tensor, shared by the views <see cref="WithName"/> makes: its values (floats, or bfloat16 bits when held in half the
-    /// memory: <see cref="HoldIn"/>), its device copy, and its gradient, taken the first time it is asked for — a model only ever
-    /// run forward (a loaded checkpoint generating text) holds its values alone, half the memory.
+    /// The tensor, shared by the views <see cref="WithName"/> makes: its values (floats, or bfloat16 or 8-bit values when held in
+    /// less memory: <see cref="HoldIn"/>), its device copy, and its gradient, taken the first time it is asked for — a model only
+    /// ever run forward (a loaded checkpoint generating text) holds its values alone, half the memory.
     /// </summary>
     private sealed class Home
     {
-        public Values? Floats; // null while held in bfloat16
-        public ushort[]? Bits; // bfloat16, when held so: pinned, from BitsOrigin on a 64-byte boundary
-        public int BitsOrigin;
+        public Values? Floats; // null while held in less than float32
+        public HeldValues? Held; // the values when held so
         public bool WeightsOnly; // every model reading the tensor reads it only as weights (HoldsOnlyWeights)
         public ParameterMirror? Mirror;
         public Gradient? Grad; // null until first asked for
@@ -99,7 +105,7 @@ public sealed class Parameter
     {
         Gradient? grad = Volatile.Read(ref _home.Grad);
         if (grad is not null) return grad;
-        if (_home.Floats is null) throw HeldInBFloat16("it has no gradient");
+        if (_home.Floats is null) throw HeldIn("it has no gradient");
         lock (_home)
         {
             if (_home.Grad is null)
@@ -132,7 +138,7 @@ public sealed class Parameter
         if (_home.Mirror is not null || source._home.Mirror is not null)
             throw new InvalidOperationException($"Parameters '{Name}' and '{source.Name}' share a tensor only on the host, before either moves to a device.");
         if (Precision != Precision.Float32 || source.Precision != Precision.Float32)
-            throw new InvalidOperationException($"Parameters '{Name}' and '{source.Name}' share a tensor only in float32, before either is held in bfloat16.");
+            throw new InvalidOperationException($"Parameters '{Name}' and '{source.Name}' share a tensor only in float32, before either is held in less (Parameters.HoldWeightsIn).");
         // the shared tensor is read only as weights when both models read it so (a decoder's recurrent layer folds its table: floats)
         bool mine = _home.WeightsOnly;
         _home = source._home;
@@ -162,23 +168,24 @@ public sealed class Parameter
         }
     }
 
-    /// <summary>The float values, or a clear error when the tensor is held in bfloat16.</summary>
-    private Values FloatValues() => _home.Floats ?? throw HeldInBFloat16("its float values are not kept");
+    /// <summary>The float values, or a clear error when the tensor is held in less.</summary>
+    private Values FloatValues() => _home.Floats ?? throw HeldIn("its float values are not kept");
 
-    private InvalidOperationException HeldInBFloat16(string what) =>
-        new($"Parameter '{Name}' is held in bfloat16 (Precision.BFloat16, for inference): {what}. Read it with CopyTo or ToArray, assign it with "
+    private InvalidOperationException HeldIn(string what) =>
+        new($"Parameter '{Name}' is held in {Weights.Describe(Precision)} (Precision.{Precision}, for inference): {what}. Read it with CopyTo or ToArray, assign it with "
             + "CopyFrom, and hold the model's weights in float32 again (Parameters.HoldWeightsIn(Precision.Float32)) to train it, step an optimiser over it or move it to a device.");
 
     /// <summary>
-    /// How the values are held: <see cref="Precision.Float32"/>, or <see cref="Precision.BFloat16"/> (half the memory, for inference:
-    /// <see cref="ParameterSet.HoldWeightsIn"/>). Computing with bfloat16 weights widens them as they are read; the sums stay float.
+    /// How the values are held: <see cref="Precision.Float32"/>, or for inference <see cref="Precision.BFloat16"/> (half the memory)
+    /// or <see cref="Precision.Int8"/> (a quarter, and a scale per row): <see cref="ParameterSet.HoldWeightsIn"/>. Computing with
+    /// such weights widens them as they are read; the sums stay float.
     /// </summary>
-    public Precision Precision => _home.Floats is null ? Precision.BFloat16 : Precision.Float32;
+    public Precision Precision => _home.Held?.Precision ?? Precision.Float32;
 
     /// <summary>
     /// Whether the model this parameter belongs to reads it, when it runs forward, only as weights a kernel widens from bfloat16
-    /// (a matrix multiplied as Wᵀ, an embedding table gathered): what its generated code says, and what lets
-    /// <see cref="ParameterSet.HoldWeightsIn"/> hold it in bfloat16. A tensor two models share (an encoder–decoder's table) is
+    /// or 8-bit integers (a matrix multiplied as Wᵀ, an embedding table gathered): what its generated code says, and what lets
+    /// <see cref="ParameterSet.HoldWeightsIn"/> hold it so. A tensor two models share (an encoder–decoder's table) is
     /// read only as weights when both read it so. False for a parameter made by hand.
     /// </summary>
     public bool HoldsOnlyWeights
@@ -188,14 +195,14 @@ public sealed class Parameter
     }
 
     /// <summary>
-    /// The values as a kernel that takes <see cref="Weights"/> reads them: floats, or bfloat16 bits (synchronised from a device as
-    /// <see cref="AsSpan"/>).
+    /// The values as a kernel that takes <see cref="Weights"/> reads them: floats, bfloat16 bits, or 8-bit integers in rows of the
+    /// last dimension with a scale each (synchronised from a device as <see cref="AsSpan"/>).
     /// </summary>
     public Weights Weights
     {
         get
         {
-            if (_home.Bits is { } bits) return Weights.FromBFloat16(bits.AsSpan(_home.BitsOrigin, _length));
+            if (_home.Held is { } held) return held.Weights;
             _home.Mirror?.HostAccess(grad: false);
             return HostValues;
         }
@@ -203,58 +210,53 @@ public sealed class Parameter
 
     /// <summary>
     /// Holds the values in <paramref name="precision"/>: bfloat16 rounds each to the nearest (ties to even, as PyTorch's
-    /// <c>.to(torch.bfloat16)</c>) and drops the floats and any gradient; float32 widens them back (exact). Every name of the tensor
-    /// sees it. Only on the host, and only for a tensor the model reads as weights alone (<see cref="HoldsOnlyWeights"/>):
-    /// <see cref="ParameterSet.HoldWeightsIn"/> decides which.
+    /// <c>.to(torch.bfloat16)</c>), 8-bit integers quantize each row of the last dimension with its own scale (PyTorch's per-channel
+    /// symmetric <c>qint8</c>: <see cref="Kernels.Int8"/>), and both drop the floats and any gradient; float32 widens them back (exact
+    /// for bfloat16; for 8-bit values, the floats they stand for). Every name of the tensor sees it. Only on the host, and only
+    /// for a tensor the model reads as weights alone (<see cref="HoldsOnlyWeights"/>): <see cref="ParameterSet.HoldWeightsIn"/> decides which.
     /// </summary>
     internal void HoldIn(Precision precision)
     {
-        if (precision is not (Precision.Float32 or Precision.BFloat16))
-            throw new ArgumentOutOfRangeException(nameof(precision), precision, "Expected Precision.Float32 or Precision.BFloat16.");
+        if (precision is not (Precision.Float32 or Precision.BFloat16 or Precision.Int8))
+            throw new ArgumentOutOfRangeException(nameof(precision), precision, "Expected Precision.Float32, Precision.BFloat16 or Precision.Int8.");
         if (precision == Precision) return; // (a model on a device asked for float32: as it is)
         if (_home.Mirror is not null)
-            throw new InvalidOperationException($"Parameter '{Name}' lives on a device: a model is held in bfloat16 on the host, before it moves to one.");
+            throw new InvalidOperationException($"Parameter '{Name}' lives on a device: a model is held in {Weights.Describe(precision)} on the host, before it moves to one.");
         lock (_home)
         {
             if (precision == Precision) return; // (decided under the lock: two threads holding one tensor convert it once)
-            if (precision == Precision.BFloat16)
-            {
-                // pinned and on a cache line, as the floats were: a decoding step reads the weights where they lie
-                ushort[] bits = GC.AllocateUninitializedArray<ushort>(_length + BitsPerLine - 1, pinned: true);
-                int origin = BitsOrigin(bits);
-                BFloat16.FromFloat(HostValues, bits.AsSpan(origin, _length));
-                (_home.Bits, _home.BitsOrigin, _home.Floats, _home.Grad) = (bits, origin, null, null);
-            }
-            else
+            if (precision == Precision.Float32)
             {
                 Values values = NewValues();
-                BFloat16.ToFloat(HeldBits, values.Floats.AsSpan(values.Origin, _length));
-                (_home.Floats, _home.Bits) = (values, null);
+                _home.Held!.CopyTo(values.Floats.AsSpan(values.Origin, _length));
+                (_home.Floats, _home.Held) = (values, null);
+                return;
             }
+            HeldValues held;
+            if (_home.Held is { } from)
+            {
+                // from one held precision to the other: through the floats the values stand for
+                float[] floats = new float[_length];
+                from.CopyTo(floats);
+                held = HeldValues.Of(precision, floats, RowLength);
+            }
+            else held = HeldValues.Of(precision, HostValues, RowLength);
+            (_home.Held, _home.Floats, _home.Grad) = (held, null, null);
         }
     }
 
-    private const int BitsPerLine = 32; // 64 bytes of bfloat16
+    /// <summary>Values per row of the last dimension (8-bit values take a scale per row).</summary>
+    internal int RowLength => _shape[^1];
 
-    /// <summary>The first index of a pinned array of bfloat16 on a 64-byte boundary.</summary>
-    private static unsafe int BitsOrigin(ushort[] bits)
-    {
-        fixed (ushort* p = bits)
-            return (int)(((64 - (nint)p % 64) % 64) / sizeof(ushort));
-    }
-
-    /// <summary>The bfloat16 bits while held so.</summary>
-    private Span<ushort> HeldBits => _home.Bits is { } bits ? bits.AsSpan(_home.BitsOrigin, _length) : throw new InvalidOperationException($"Parameter '{Name}' is held in float32.");
-
-    /// <summary>Copies the values (widened, when held in bfloat16) into <paramref name="destination"/>, which holds <see cref="Length"/> or more.</summary>
+    /// <summary>Copies the values (widened, when held in less than float32) into <paramref name="destination"/>, which holds <see cref="Length"/> or more.</summary>
     public void CopyTo(Span<float> destination)
     {
         if (destination.Length < _length) throw new ArgumentException($"Parameter '{Name}' {Shapes.Format(_shape)} holds {_length} values; the destination has room for {destination.Length}.", nameof(destination));
-        if (_home.Bits is not null) BFloat16.ToFloat(HeldBits, destination);
+        if (_home.Held is { } held) held.CopyTo(destination);
         else AsSpan().CopyTo(destination);
     }
 
-    /// <summary>The values as a new array (widened, when held in bfloat16).</summary>
+    /// <summary>The values as a new array (widened, when held in less than float32).</summary>
     public float[] ToArray()
     {
         var values = new float[_length];
@@ -262,19 +264,27 @@ public sealed class Parameter
         return values;
     }
 
-    /// <summary>Sets the values from bfloat16 bits (exactly <see cref="Length"/> of them), widened when held in float32.</summary>
-    internal void CopyBitsFrom(ReadOnlySpan<ushort> bits)
+    /// <summary>Sets the values from values held as they will be (<see cref="HeldValues.Of"/>): as they are when this tensor is held so, else through floats.</summary>
+    internal void CopyHeldFrom(HeldValues values)
     {
-        if (bits.Length != _length) throw new ArgumentException($"Parameter '{Name}' {Shapes.Format(_shape)} holds {_length} values, got {bits.Length}.", nameof(bits));
-        if (_home.Bits is not null) bits.CopyTo(HeldBits);
-        else BFloat16.ToFloat(bits, AsSpan());
+        if (values.Length != _length) throw new ArgumentException($"Parameter '{Name}' {Shapes.Format(_shape)} holds {_length} values, got {values.Length}.", nameof(values));
+        if (_home.Held is { } held && held.Precision == values.Precision) held.CopyFrom(values);
+        else
+        {
+            float[] floats = new float[_length];
+            values.CopyTo(floats);
+            CopyFrom(floats);
+        }
     }
 
-    /// <summary>Sets the values from <paramref name="source"/> (exactly <see cref="Length"/> of them), rounded when held in bfloat16.</summary>
+    /// <summary>
+    /// Sets the values from <paramref name="source"/> (exactly <see cref="Length"/> of them), rounded or quantized when held in less
+    /// than float32 (8-bit: each row's scale made anew from its values).
+    /// </summary>
     public void CopyFrom(ReadOnlySpan<float> source)
     {
         if (source.Length != _length) throw new ArgumentException($"Parameter '{Name}' {Shapes.Format(_shape)} holds {_length} values, got {source.Length}.", nameof(source));
-        if (_home.Bits is not null) BFloat16.FromFloat(source, HeldBits);
+        if (_home.Held is { } held) held.CopyFrom(source);
         else source.CopyTo(AsSpan());
     }
 
@@ -328,7 +338,7 @@ public sealed class Parameter
     /// </summary>
     internal ReadOnlyMemory<float> AsMemory()
     {
-        if (_home.Bits is not null) return ToArray(); // (widened: a copy)
+        if (_home.Held is not null) return ToArray(); // (widened: a copy)
         _home.Mirror?.HostAccess(grad: false);
         Values values = FloatValues();
         return new ReadOnlyMemory<float>(values.Floats, values.Origin, _length);
@@ -345,7 +355,7 @@ public sealed class Parameter
 
     /// <summary>
     /// The values as a flat, row-major span (synchronised from a device as <see cref="Value"/> is); only while they are held in
-    /// float32 (<see cref="CopyTo"/> and <see cref="CopyFrom"/> take either).
+    /// float32 (<see cref="CopyTo"/> and <see cref="CopyFrom"/> take any precision).
     /// </summary>
     public Span<float> AsSpan()
     {

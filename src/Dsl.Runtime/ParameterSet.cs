@@ -219,7 +219,7 @@ public sealed class ParameterSet : IReadOnlyList<Parameter>
         {
             float[] values = Staged.ReadInto(_items[i], scratch);
             tensors[name].CopyFloatsTo(0, values);
-            return Staged.Of(_items[i], values);
+            return Staged.Of(_items[i], values, problems);
         }).ToArray();
     }
 
@@ -276,36 +276,42 @@ public sealed class ParameterSet : IReadOnlyList<Parameter>
                 at += part.Rows * row;
             }
             adjust?.Invoke(p.Name, values);
-            return Staged.Of(p, values);
+            return Staged.Of(p, values, problems);
         }).ToArray();
     }
 
     /// <summary>
-    /// A parameter's values read from a checkpoint and checked, waiting until every other is to be assigned: floats, or bfloat16
-    /// bits for a parameter held so (<see cref="HoldWeightsIn"/>: a model held before it loads stages half the bytes, one
-    /// parameter's floats at a time besides); neither for a parameter that keeps its values.
+    /// A parameter's values read from a checkpoint and checked, waiting until every other is to be assigned: floats, or the held
+    /// values of a parameter held in less (<see cref="HoldWeightsIn"/>: a model held before it loads stages half the bytes in
+    /// bfloat16 and a quarter in 8 bits, one parameter's floats at a time besides); neither for a parameter that keeps its values.
     /// </summary>
-    internal readonly record struct Staged(float[]? Floats, ushort[]? Bits)
+    internal readonly record struct Staged(float[]? Floats, HeldValues? Held)
     {
         /// <summary>
-        /// Where <paramref name="p"/>'s values are read into: a new array, or for a parameter held in bfloat16 the one of its length
-        /// in <paramref name="scratch"/>, which the next held parameter of that length reads into once <see cref="Of"/> has rounded
-        /// them (so that loading holds one parameter's floats at a time, not every one's).
+        /// Where <paramref name="p"/>'s values are read into: a new array, or for a parameter held in less than float32 the one of its
+        /// length in <paramref name="scratch"/>, which the next held parameter of that length reads into once <see cref="Of"/> has
+        /// rounded or quantized them (so that loading holds one parameter's floats at a time, not every one's).
         /// </summary>
         public static float[] ReadInto(Parameter p, Dictionary<int, float[]> scratch)
         {
-            if (p.Precision != Precision.BFloat16) return new float[p.Length];
+            if (p.Precision == Precision.Float32) return new float[p.Length];
             if (!scratch.TryGetValue(p.Length, out float[]? values)) scratch[p.Length] = values = new float[p.Length];
             return values;
         }
 
-        /// <summary><paramref name="values"/> as <paramref name="p"/> will hold them (rounded to bfloat16 when it is held so).</summary>
-        public static Staged Of(Parameter p, float[] values)
+        /// <summary>
+        /// <paramref name="values"/> as <paramref name="p"/> will hold them (rounded or quantized when it is held in less). A value
+        /// 8 bits cannot hold (not finite) is a problem named in <paramref name="problems"/>.
+        /// </summary>
+        public static Staged Of(Parameter p, float[] values, List<string> problems)
         {
-            if (p.Precision != Precision.BFloat16) return new(values, null);
-            var bits = new ushort[values.Length];
-            Kernels.BFloat16.FromFloat(values, bits);
-            return new(null, bits);
+            if (p.Precision == Precision.Float32) return new(values, null);
+            if (p.Precision == Precision.Int8 && !float.IsFinite(System.Numerics.Tensors.TensorPrimitives.MaxMagnitude(values)))
+            {
+                problems.Add($"tensor for '{p.Name}' holds a value that is not finite, which a parameter held in 8-bit integers cannot hold");
+                return default;
+            }
+            return new(null, HeldValues.Of(p.Precision, values, p.RowLength));
         }
     }
 
@@ -358,48 +364,56 @@ public sealed class ParameterSet : IReadOnlyList<Parameter>
         for (int i = 0; i < _items.Length; i++)
         {
             if (values[i].Floats is { } floats) _items[i].CopyFrom(floats);
-            else if (values[i].Bits is { } bits) _items[i].CopyBitsFrom(bits);
+            else if (values[i].Held is { } held) _items[i].CopyHeldFrom(held);
         }
     }
 
     /// <summary>
-    /// Holds the model's weights in <paramref name="precision"/> (PyTorch's <c>model.to(torch.bfloat16)</c> for inference, weight
-    /// only): with <see cref="Precision.BFloat16"/>, every parameter the model reads only as weights when it runs forward
-    /// (<see cref="Parameter.HoldsOnlyWeights"/>: its matrices multiplied as Wᵀ, its embedding tables) is rounded to bfloat16 and
-    /// its floats (and any gradient) dropped — half their memory — and the kernels widen them as they read them, summing in float;
-    /// the other parameters (norms' scales, biases, recurrent weights) stay float32. A checkpoint stored in bfloat16 loses nothing.
-    /// With <see cref="Precision.Float32"/>, every parameter is widened back (exactly), as training, optimisers and devices need.
-    /// A tensor two models share (an encoder–decoder's table) is held only when both read it as weights alone. A span or tensor
-    /// taken from a parameter before it is held reads values no longer used, and so does one taken before it is widened back.
-    /// Returns the number of values held in bfloat16 afterwards.
+    /// Holds the model's weights in <paramref name="precision"/> for inference, weight only: with <see cref="Precision.BFloat16"/>
+    /// (PyTorch's <c>model.to(torch.bfloat16)</c>) every parameter the model reads only as weights when it runs forward
+    /// (<see cref="Parameter.HoldsOnlyWeights"/>: its matrices multiplied as Wᵀ, its embedding tables) is rounded to bfloat16, half
+    /// their memory; with <see cref="Precision.Int8"/> each row of them (the last dimension: a matrix's output channel, a table's
+    /// token) is quantized to 8-bit integers with its own scale, as PyTorch's per-channel symmetric <c>qint8</c> (<see cref="Kernels.Int8"/>),
+    /// a quarter of their memory. Their floats (and any gradient) are dropped, and the kernels widen the values as they read them,
+    /// summing in float: a model held in 8 bits computes what the same model with the dequantized weights in float32 computes.
+    /// The other parameters (norms' scales, biases, recurrent weights) stay float32. A checkpoint stored in bfloat16 loses nothing in bfloat16.
+    /// With <see cref="Precision.Float32"/>, every parameter is widened back (bfloat16 exactly; 8-bit values to the floats they
+    /// stand for), as training, optimisers and devices need. A tensor two models share (an encoder–decoder's table) is held only
+    /// when both read it as weights alone. A span or tensor taken from a parameter before it is held reads values no longer used,
+    /// and so does one taken before it is widened back. Returns the number of values held in less than float32 afterwards.
     /// </summary>
+    /// <exception cref="ArgumentException">
+    /// 8-bit integers asked for while a weight holds a value that is not finite (named); nothing was changed.
+    /// </exception>
     public long HoldWeightsIn(Precision precision)
     {
-        if (precision is not (Precision.Float32 or Precision.BFloat16))
-            throw new ArgumentOutOfRangeException(nameof(precision), precision, "Expected Precision.Float32 or Precision.BFloat16.");
+        if (precision is not (Precision.Float32 or Precision.BFloat16 or Precision.Int8))
+            throw new ArgumentOutOfRangeException(nameof(precision), precision, "Expected Precision.Float32, Precision.BFloat16 or Precision.Int8.");
         foreach (Parameter p in _items)
         {
-            if (p.Mirror is not null && precision == Precision.BFloat16)
-                throw new InvalidOperationException($"Parameter '{p.Name}' lives on a device: a model is held in bfloat16 on the host, before it moves to one. Nothing was changed.");
+            if (p.Mirror is not null && precision != Precision.Float32)
+                throw new InvalidOperationException($"Parameter '{p.Name}' lives on a device: a model is held in {Kernels.Weights.Describe(precision)} on the host, before it moves to one. Nothing was changed.");
+            if (precision == Precision.Int8 && p.HoldsOnlyWeights && p.Precision == Precision.Float32 && !float.IsFinite(System.Numerics.Tensors.TensorPrimitives.MaxMagnitude(p.AsSpan())))
+                throw new ArgumentException($"Parameter '{p.Name}' holds a value that is not finite: 8-bit integers hold finite weights only. Nothing was changed.", nameof(precision));
         }
         long held = 0;
         foreach (Parameter p in _items)
         {
-            p.HoldIn(precision == Precision.BFloat16 && p.HoldsOnlyWeights ? Precision.BFloat16 : Precision.Float32);
-            if (p.Precision == Precision.BFloat16) held += p.Length;
+            p.HoldIn(precision != Precision.Float32 && p.HoldsOnlyWeights ? precision : Precision.Float32);
+            if (p.Precision != Precision.Float32) held += p.Length;
         }
         return held;
     }
 
     /// <summary>
     /// Refuses, before anything changes, a pass that needs every parameter in float32 (a training pass, an optimiser's step)
-    /// while one is held in bfloat16 (<see cref="HoldWeightsIn"/>).
+    /// while one is held in less for inference (<see cref="HoldWeightsIn"/>).
     /// </summary>
     public void RequireFloat32(string what)
     {
         foreach (Parameter p in _items)
             if (p.Precision != Precision.Float32)
-                throw new InvalidOperationException($"{what} needs the parameters in float32, but '{p.Name}' is held in bfloat16 (for inference): "
+                throw new InvalidOperationException($"{what} needs the parameters in float32, but '{p.Name}' is held in {Kernels.Weights.Describe(p.Precision)} (for inference): "
                     + "call Parameters.HoldWeightsIn(Precision.Float32) first. Nothing was changed.");
     }
 

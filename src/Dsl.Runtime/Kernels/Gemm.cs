@@ -239,19 +239,24 @@ public static unsafe class Gemm
     }
 
     // A(i, p) = a[i·rsA + p·csA], B(p, j) = b[p·rsB + j·csB].
-    // B as bfloat16 (Weights) leaves job.B null and sets job.B16: the products that take it widen its values as they read
-    // them (packing, or the dot products of one or two rows), and the small products read in place take floats only.
+    // B as bfloat16 or 8-bit integers (Weights) leaves job.B null and sets job.B16 or job.B8 (and its scales): the products
+    // that take it widen its values as they read them (packing, or the dot products of one or two rows), and the small products
+    // read in place take floats only. 8-bit B is Bᵀ of a weight matrix [out, in] (rsB = 1), each column's run within one row.
     private static void Run(GemmPath path, int m, int n, int k, ReadOnlySpan<float> a, nint rsA, nint csA, Weights b, nint rsB, nint csB, Span<float> c, int ldc, bool accumulate, bool direct,
         ReadOnlySpan<float> bias = default)
     {
         Require("C", c, m, n, ldc);
         if (m == 0 || n == 0) return;
-        fixed (float* pa = a, pb = b.RawFloats, pc = c, pbias = bias)
+        int scaleStride = b.IsInt8 && rsB == 1 ? b.ScaleStride(csB, k, "Gemm: B") : 0;
+        if (b.IsInt8 && rsB != 1) throw new ArgumentException("Gemm: 8-bit weights are read as Bᵀ of a weight matrix (MatMulTransB) only.", nameof(b));
+        fixed (float* pa = a, pb = b.RawFloats, pc = c, pbias = bias, pscales = b.RawScales)
         fixed (ushort* pb16 = b.RawBits)
+        fixed (sbyte* pb8 = b.RawInt8)
         {
-            var job = new GemmJob(path, pa, rsA, csA, b.IsBFloat16 ? null : pb, rsB, csB, pc, ldc, m, n, k)
+            var job = new GemmJob(path, pa, rsA, csA, b.Precision == Precision.Float32 ? pb : null, rsB, csB, pc, ldc, m, n, k)
             {
-                B16 = b.IsBFloat16 ? pb16 : null, Accumulate = accumulate, Bias = bias.IsEmpty ? null : pbias,
+                B16 = b.IsBFloat16 ? pb16 : null, B8 = b.IsInt8 ? pb8 : null, Scales = b.IsInt8 ? pscales : null, ScaleStride = scaleStride,
+                Accumulate = accumulate, Bias = bias.IsEmpty ? null : pbias,
             };
             if (k == 0)
             {
@@ -283,7 +288,7 @@ public static unsafe class Gemm
     /// [T, B, 3E] buffer are 96 KB apart), which packs B and, except on x64, A.
     /// </summary>
     private static bool IsDirect(in GemmJob job) =>
-        job.Packed == null && job.B16 == null && job.M >= 2 && job.K <= job.Path.KC && (long)job.M * job.N * job.K < GemmWorkers.ParallelThreshold && !IsRowWise(job)
+        job.Packed == null && job.B != null && job.M >= 2 && job.K <= job.Path.KC && (long)job.M * job.N * job.K < GemmWorkers.ParallelThreshold && !IsRowWise(job)
         && Extent(job.M, job.RsA, job.K, job.CsA) <= CompactSpan;
 
     /// <summary>The most floats an operand read in place may span (64 KB: within L2, and no rows a page apart beyond 16).</summary>
@@ -339,7 +344,7 @@ public static unsafe class Gemm
     /// blocked product packed all of it for that single use (<see cref="DirectRow{T, K}"/>).
     /// </summary>
     private static bool IsDirectRow(in GemmJob job) =>
-        job.M == 1 && job.CsB == 1 && job.Packed == null && job.B16 == null && (long)job.N * job.K < GemmWorkers.ParallelThreshold
+        job.M == 1 && job.CsB == 1 && job.Packed == null && job.B != null && (long)job.N * job.K < GemmWorkers.ParallelThreshold
         && job.Path.Id is GemmPath.Kernel.V512 or GemmPath.Kernel.V256 or GemmPath.Kernel.V128;
 
     private static void DirectRow(in GemmJob job)
@@ -384,8 +389,9 @@ public static unsafe class Gemm
         if (IsRowWise(job))
         {
             if (!job.Accumulate) Clear(job);
-            if (job.B16 != null) Rows<BFloat16Values>(job, job.B16);
-            else Rows<FloatValues>(job, job.B);
+            if (job.B16 != null) Rows<BFloat16Values>(job);
+            else if (job.B8 != null) Rows<Int8Values>(job);
+            else Rows<FloatValues>(job);
             return;
         }
         if (job.ReadsAInPlace)
@@ -413,10 +419,11 @@ public static unsafe class Gemm
     /// <summary>
     /// C += A·B for one or two rows when B's columns are contiguous in k (a weight matrix [out, in] used
     /// as Wᵀ): each output is a dot product, four at a time so that each row of A is loaded once per four. B's values are
-    /// <typeparamref name="S"/>'s: floats (<see cref="DotColumns{T}"/>), or bfloat16 read in pairs (<see cref="DotColumnsPairs{T}"/>).
+    /// <typeparamref name="S"/>'s: floats (<see cref="DotColumns{T}"/>), bfloat16 read in pairs (<see cref="DotColumnsPairs{T}"/>),
+    /// or 8-bit integers widened and scaled (<see cref="DotColumnsInt8{T}"/>: the sums of the floats they stand for, in their order).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Rows<S>(in GemmJob job, void* b) where S : struct, IValues
+    private static void Rows<S>(in GemmJob job) where S : struct, IValues
     {
         int k = job.K, bits = job.Path.Bits;
         bool pairs = typeof(S) == typeof(BFloat16Values) && job.CsA == 1;
@@ -431,6 +438,12 @@ public static unsafe class Gemm
                 256 => DotColumnsPairs<Lanes256>(job, ai, rearranged, ci),
                 128 => DotColumnsPairs<Lanes128>(job, ai, rearranged, ci),
                 _ => 0,
+            } : typeof(S) == typeof(Int8Values) ? bits switch
+            {
+                512 => DotColumnsInt8<Lanes512>(job, ai, ci),
+                256 => DotColumnsInt8<Lanes256>(job, ai, ci),
+                128 => DotColumnsInt8<Lanes128>(job, ai, ci),
+                _ => 0,
             } : bits switch
             {
                 512 => DotColumns<Lanes512>(job, ai, ci),
@@ -441,31 +454,48 @@ public static unsafe class Gemm
             // The rest (and the scalar path, and a strided A): one dot product at a time.
             for (; jj < job.N; jj++)
             {
-                nint bj = jj * job.CsB;
                 float s = 0;
-                for (int p = 0; p < k; p++) s += ai[p * job.CsA] * S.Get(b, bj + p);
+                for (int p = 0; p < k; p++) s += ai[p * job.CsA] * S.Get(job, jj, p);
                 ci[jj] += s;
             }
         }
     }
 
-    /// <summary>How the one- and two-row products read one of B's values (the tails past the vectors): a float, or bfloat16 bits widened.</summary>
+    /// <summary>
+    /// How a product reads B's values where it does not read floats in vectors (the one- and two-row products' tails, the
+    /// packing of widened values): floats, bfloat16 bits widened, or 8-bit integers times their row's scale.
+    /// </summary>
     private interface IValues
     {
-        /// <summary>Element <paramref name="at"/> of <paramref name="b"/>.</summary>
-        static abstract float Get(void* b, nint at);
+        /// <summary>B(p, j).</summary>
+        static abstract float Get(in GemmJob job, nint j, nint p);
+
+        /// <summary>B(p … p + 3, j) (B's columns contiguous in k: rsB = 1).</summary>
+        static abstract Vector128<float> Load4(in GemmJob job, nint j, nint p);
     }
 
     private readonly struct FloatValues : IValues
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static float Get(void* b, nint at) => ((float*)b)[at];
+        public static float Get(in GemmJob job, nint j, nint p) => job.B[j * job.CsB + p * job.RsB];
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector128<float> Load4(in GemmJob job, nint j, nint p) => Vector128.Load(job.B + j * job.CsB + p);
     }
 
     private readonly struct BFloat16Values : IValues
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static float Get(void* b, nint at) => BFloat16.ToFloat(((ushort*)b)[at]);
+        public static float Get(in GemmJob job, nint j, nint p) => BFloat16.ToFloat(job.B16[j * job.CsB + p * job.RsB]);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector128<float> Load4(in GemmJob job, nint j, nint p) => BFloat16.Load4(job.B16 + j * job.CsB + p);
+    }
+
+    private readonly struct Int8Values : IValues
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static float Get(in GemmJob job, nint j, nint p) => job.B8[j * job.CsB + p * job.RsB] * job.Scales[j * job.ScaleStride];
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector128<float> Load4(in GemmJob job, nint j, nint p) => Int8.Load4(job.B8 + j * job.CsB + p, job.Scales[j * job.ScaleStride]);
     }
 
     /// <summary>
@@ -495,8 +525,8 @@ public static unsafe class Gemm
                 s6 = T.MultiplyAdd(a, T.Load(ref b6[p], 0), s6);
                 s7 = T.MultiplyAdd(a, T.Load(ref b7[p], 0), s7);
             }
-            AddSums<FloatValues>(T.SumFour(s0, s1, s2, s3), ai, job.B, jj * cs, cs, full, k, ci + jj);
-            AddSums<FloatValues>(T.SumFour(s4, s5, s6, s7), ai, job.B, (jj + 4) * cs, cs, full, k, ci + jj + 4);
+            AddSums<FloatValues>(T.SumFour(s0, s1, s2, s3), job, ai, jj, full, ci + jj);
+            AddSums<FloatValues>(T.SumFour(s4, s5, s6, s7), job, ai, jj + 4, full, ci + jj + 4);
         }
         for (; jj + 4 <= job.N; jj += 4)
         {
@@ -510,7 +540,7 @@ public static unsafe class Gemm
                 s2 = T.MultiplyAdd(a, T.Load(ref b2[p], 0), s2);
                 s3 = T.MultiplyAdd(a, T.Load(ref b3[p], 0), s3);
             }
-            AddSums<FloatValues>(T.SumFour(s0, s1, s2, s3), ai, job.B, jj * cs, cs, full, k, ci + jj);
+            AddSums<FloatValues>(T.SumFour(s0, s1, s2, s3), job, ai, jj, full, ci + jj);
         }
         return jj;
     }
@@ -546,8 +576,8 @@ public static unsafe class Gemm
                 T.LoadBFloat16Pairs(b6 + p, out e, out o); s6 = T.MultiplyAdd(ao, o, T.MultiplyAdd(ae, e, s6));
                 T.LoadBFloat16Pairs(b7 + p, out e, out o); s7 = T.MultiplyAdd(ao, o, T.MultiplyAdd(ae, e, s7));
             }
-            AddSums<BFloat16Values>(T.SumFour(s0, s1, s2, s3), ai, b, jj * cs, cs, full, k, ci + jj);
-            AddSums<BFloat16Values>(T.SumFour(s4, s5, s6, s7), ai, b, (jj + 4) * cs, cs, full, k, ci + jj + 4);
+            AddSums<BFloat16Values>(T.SumFour(s0, s1, s2, s3), job, ai, jj, full, ci + jj);
+            AddSums<BFloat16Values>(T.SumFour(s4, s5, s6, s7), job, ai, jj + 4, full, ci + jj + 4);
         }
         for (; jj + 4 <= job.N; jj += 4)
         {
@@ -561,23 +591,76 @@ public static unsafe class Gemm
                 T.LoadBFloat16Pairs(b2 + p, out e, out o); s2 = T.MultiplyAdd(ao, o, T.MultiplyAdd(ae, e, s2));
                 T.LoadBFloat16Pairs(b3 + p, out e, out o); s3 = T.MultiplyAdd(ao, o, T.MultiplyAdd(ae, e, s3));
             }
-            AddSums<BFloat16Values>(T.SumFour(s0, s1, s2, s3), ai, b, jj * cs, cs, full, k, ci + jj);
+            AddSums<BFloat16Values>(T.SumFour(s0, s1, s2, s3), job, ai, jj, full, ci + jj);
         }
         return jj;
     }
 
-    /// <summary>c[0 … 3] += the four sums plus the products of A's last values (from <paramref name="from"/> to k) with four columns of B (from element <paramref name="b0"/>).</summary>
+    /// <summary>
+    /// <see cref="DotColumns{T}"/> of B's columns held as 8-bit integers: each vector widened (<see cref="ILanes{TSelf}.LoadInt8"/>)
+    /// and multiplied by its column's scale, so that the sums are those of the floats the weights stand for, in the same order.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void AddSums<S>(Vector128<float> sums, float* ai, void* b, nint b0, nint cs, int from, int k, float* c) where S : struct, IValues
+    private static int DotColumnsInt8<T>(in GemmJob job, float* ai, float* ci) where T : struct, ILanes<T>
     {
+        int k = job.K, w = T.Count, jj = 0, full = k / w * w;
+        if (full == 0) return 0;
+        nint cs = job.CsB;
+        float* scales = job.Scales;
+        nint ss = job.ScaleStride;
+        for (; jj + 8 <= job.N; jj += 8)
+        {
+            sbyte* b0 = job.B8 + jj * cs, b1 = b0 + cs, b2 = b1 + cs, b3 = b2 + cs, b4 = b3 + cs, b5 = b4 + cs, b6 = b5 + cs, b7 = b6 + cs;
+            float* sc = scales + jj * ss;
+            T c0 = T.Create(sc[0]), c1 = T.Create(sc[ss]), c2 = T.Create(sc[2 * ss]), c3 = T.Create(sc[3 * ss]),
+                c4 = T.Create(sc[4 * ss]), c5 = T.Create(sc[5 * ss]), c6 = T.Create(sc[6 * ss]), c7 = T.Create(sc[7 * ss]);
+            T s0 = T.Create(0f), s1 = s0, s2 = s0, s3 = s0, s4 = s0, s5 = s0, s6 = s0, s7 = s0;
+            for (nint p = 0; p < full; p += w)
+            {
+                T a = T.Load(ref ai[p], 0);
+                s0 = T.MultiplyAdd(a, T.LoadInt8(b0 + p) * c0, s0);
+                s1 = T.MultiplyAdd(a, T.LoadInt8(b1 + p) * c1, s1);
+                s2 = T.MultiplyAdd(a, T.LoadInt8(b2 + p) * c2, s2);
+                s3 = T.MultiplyAdd(a, T.LoadInt8(b3 + p) * c3, s3);
+                s4 = T.MultiplyAdd(a, T.LoadInt8(b4 + p) * c4, s4);
+                s5 = T.MultiplyAdd(a, T.LoadInt8(b5 + p) * c5, s5);
+                s6 = T.MultiplyAdd(a, T.LoadInt8(b6 + p) * c6, s6);
+                s7 = T.MultiplyAdd(a, T.LoadInt8(b7 + p) * c7, s7);
+            }
+            AddSums<Int8Values>(T.SumFour(s0, s1, s2, s3), job, ai, jj, full, ci + jj);
+            AddSums<Int8Values>(T.SumFour(s4, s5, s6, s7), job, ai, jj + 4, full, ci + jj + 4);
+        }
+        for (; jj + 4 <= job.N; jj += 4)
+        {
+            sbyte* b0 = job.B8 + jj * cs, b1 = b0 + cs, b2 = b1 + cs, b3 = b2 + cs;
+            float* sc = scales + jj * ss;
+            T c0 = T.Create(sc[0]), c1 = T.Create(sc[ss]), c2 = T.Create(sc[2 * ss]), c3 = T.Create(sc[3 * ss]);
+            T s0 = T.Create(0f), s1 = s0, s2 = s0, s3 = s0;
+            for (nint p = 0; p < full; p += w)
+            {
+                T a = T.Load(ref ai[p], 0);
+                s0 = T.MultiplyAdd(a, T.LoadInt8(b0 + p) * c0, s0);
+                s1 = T.MultiplyAdd(a, T.LoadInt8(b1 + p) * c1, s1);
+                s2 = T.MultiplyAdd(a, T.LoadInt8(b2 + p) * c2, s2);
+                s3 = T.MultiplyAdd(a, T.LoadInt8(b3 + p) * c3, s3);
+            }
+            AddSums<Int8Values>(T.SumFour(s0, s1, s2, s3), job, ai, jj, full, ci + jj);
+        }
+        return jj;
+    }
+
+    /// <summary>c[0 … 3] += the four sums plus the products of A's last values (from <paramref name="from"/> to k) with B's columns <paramref name="j"/> … j + 3.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void AddSums<S>(Vector128<float> sums, in GemmJob job, float* ai, nint j, int from, float* c) where S : struct, IValues
+    {
+        int k = job.K;
         if (from < k)
         {
             float t0 = sums.GetElement(0), t1 = sums.GetElement(1), t2 = sums.GetElement(2), t3 = sums.GetElement(3);
-            nint b1 = b0 + cs, b2 = b1 + cs, b3 = b2 + cs;
             for (int p = from; p < k; p++)
             {
                 float a = ai[p];
-                t0 += a * S.Get(b, b0 + p); t1 += a * S.Get(b, b1 + p); t2 += a * S.Get(b, b2 + p); t3 += a * S.Get(b, b3 + p);
+                t0 += a * S.Get(job, j, p); t1 += a * S.Get(job, j + 1, p); t2 += a * S.Get(job, j + 2, p); t3 += a * S.Get(job, j + 3, p);
             }
             sums = Vector128.Create(t0, t1, t2, t3);
         }
@@ -775,7 +858,12 @@ public static unsafe class Gemm
     {
         if (job.B16 != null)
         {
-            PackBlockBFloat16<K>(job, pc, kc, jc, nc, dst);
+            PackBlockWidened<K, BFloat16Values>(job, pc, kc, jc, nc, dst);
+            return;
+        }
+        if (job.B8 != null)
+        {
+            PackBlockWidened<K, Int8Values>(job, pc, kc, jc, nc, dst);
             return;
         }
         int nr = K.NR;
@@ -820,34 +908,31 @@ public static unsafe class Gemm
         }
     }
 
-    // The same from bfloat16 (job.B16), each value widened as it is packed: Bᵀ (a weight matrix [out, in], the product that takes
-    // bfloat16) four columns by four deep, transposed in registers; other strides one value at a time.
+    // The same from bfloat16 (job.B16) or 8-bit integers (job.B8), each value widened as it is packed (S): Bᵀ (a weight matrix
+    // [out, in], the product that takes them) four columns by four deep, transposed in registers; other strides one value at a time.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void PackBlockBFloat16<K>(in GemmJob job, int pc, int kc, int jc, int nc, float* dst) where K : struct, IMicroKernel
+    private static void PackBlockWidened<K, S>(in GemmJob job, int pc, int kc, int jc, int nc, float* dst) where K : struct, IMicroKernel where S : struct, IValues
     {
         int nr = K.NR;
-        nint cs = job.CsB;
         for (int jr = 0; jr < nc; jr += nr)
         {
             int cols = Math.Min(nr, nc - jr);
             float* d = dst + (nint)jr * kc;
-            ushort* src = job.B16 + (nint)pc * job.RsB + (jc + jr) * cs;
             int p0 = 0;
             if (cols == nr && job.RsB == 1 && Vector128.IsHardwareAccelerated)
             {
                 for (; p0 + 4 <= kc; p0 += 4)
                     for (int j = 0; j < nr; j += 4)
                     {
-                        ushort* s = src + j * cs + p0;
-                        GemmEdge.Transpose4x4(BFloat16.Load4(s), BFloat16.Load4(s + cs), BFloat16.Load4(s + 2 * cs), BFloat16.Load4(s + 3 * cs), d + (nint)p0 * nr + j, nr);
+                        nint col = jc + jr + j, p = pc + p0;
+                        GemmEdge.Transpose4x4(S.Load4(job, col, p), S.Load4(job, col + 1, p), S.Load4(job, col + 2, p), S.Load4(job, col + 3, p), d + (nint)p0 * nr + j, nr);
                     }
             }
             for (int p = p0; p < kc; p++)
             {
-                ushort* s = src + p * job.RsB;
                 float* dp = d + (nint)p * nr;
                 int j = 0;
-                for (; j < cols; j++) dp[j] = BFloat16.ToFloat(s[j * cs]);
+                for (; j < cols; j++) dp[j] = S.Get(job, jc + jr + j, pc + p);
                 for (; j < nr; j++) dp[j] = 0f;
             }
         }
@@ -942,6 +1027,10 @@ internal readonly unsafe struct GemmJob(GemmPath path, float* a, nint rsA, nint 
     public readonly int M = m, N = n, K = k;
     /// <summary>B as bfloat16 bits (same strides) when <see cref="B"/> is null: the products widen its values as they read them.</summary>
     public ushort* B16 { get; init; }
+    /// <summary>B as 8-bit integers (same strides) when <see cref="B"/> is null, column j times <see cref="Scales"/>[j · <see cref="ScaleStride"/>].</summary>
+    public sbyte* B8 { get; init; }
+    public float* Scales { get; init; }
+    public nint ScaleStride { get; init; }
     public float* Packed { get; init; }
     public int PackedN { get; init; }
     public int PackedColumn { get; init; }
@@ -989,11 +1078,11 @@ internal readonly unsafe struct GemmJob(GemmPath path, float* a, nint rsA, nint 
 
     /// <summary>Rows [i0, i1) of the product.</summary>
     public GemmJob Rows(int i0, int i1) =>
-        new(Path, A + i0 * RsA, RsA, CsA, B, RsB, CsB, C + i0 * Ldc, Ldc, i1 - i0, N, K) { B16 = B16, Packed = Packed, PackedN = PackedN, PackedColumn = PackedColumn, WholeC = WholeC, Tall = Tall, RowPart = true, Accumulate = Accumulate, Bias = Bias };
+        new(Path, A + i0 * RsA, RsA, CsA, B, RsB, CsB, C + i0 * Ldc, Ldc, i1 - i0, N, K) { B16 = B16, B8 = B8, Scales = Scales, ScaleStride = ScaleStride, Packed = Packed, PackedN = PackedN, PackedColumn = PackedColumn, WholeC = WholeC, Tall = Tall, RowPart = true, Accumulate = Accumulate, Bias = Bias };
 
     /// <summary>Columns [j0, j1) of the product (j0 a multiple of the tile width when B is packed).</summary>
     public GemmJob Columns(int j0, int j1) =>
-        new(Path, A, RsA, CsA, B == null ? null : B + j0 * CsB, RsB, CsB, C + j0, Ldc, M, j1 - j0, K) { B16 = B16 == null ? null : B16 + j0 * CsB, Packed = Packed, PackedN = PackedN, PackedColumn = PackedColumn + j0, WholeC = WholeC, Tall = Tall, Accumulate = Accumulate, Bias = Bias == null ? null : Bias + j0 };
+        new(Path, A, RsA, CsA, B == null ? null : B + j0 * CsB, RsB, CsB, C + j0, Ldc, M, j1 - j0, K) { B16 = B16 == null ? null : B16 + j0 * CsB, B8 = B8 == null ? null : B8 + j0 * CsB, Scales = Scales == null ? null : Scales + j0 * ScaleStride, ScaleStride = ScaleStride, Packed = Packed, PackedN = PackedN, PackedColumn = PackedColumn + j0, WholeC = WholeC, Tall = Tall, Accumulate = Accumulate, Bias = Bias == null ? null : Bias + j0 };
 }
 
 /// <summary>The obvious triple loops, in double precision: the reference <see cref="Gemm"/> is tested against.</summary>

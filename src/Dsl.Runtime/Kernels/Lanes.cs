@@ -29,6 +29,9 @@ internal interface ILanes<TSelf> where TSelf : struct, ILanes<TSelf>
     /// and a mask, no widening shuffle).
     /// </summary>
     static abstract unsafe void LoadBFloat16Pairs(ushort* p, out TSelf even, out TSelf odd);
+
+    /// <summary><see cref="Count"/> 8-bit integers from <paramref name="p"/> as floats (exact: sign-extended, then converted).</summary>
+    static abstract unsafe TSelf LoadInt8(sbyte* p);
     static abstract void Store(TSelf value, ref float start, int offset);
     static abstract TSelf Create(float value);
 
@@ -94,6 +97,10 @@ internal readonly struct Lanes512(Vector512<float> v) : ILanes<Lanes512>
         (even, odd) = (new((v << 16).AsSingle()), new((v & Vector512.Create(0xFFFF_0000u)).AsSingle()));
     }
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static unsafe Lanes512 LoadInt8(sbyte* p) => Avx512F.IsSupported
+        ? new(Vector512.ConvertToSingle(Avx512F.ConvertToVector512Int32(Vector128.Load(p))))
+        : new(Vector512.Create(Lanes256.LoadInt8(p).Vector, Lanes256.LoadInt8(p + 8).Vector));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Store(Lanes512 value, ref float start, int offset) => Unsafe.As<float, Vector512<float>>(ref Unsafe.Add(ref start, offset)) = value._v;
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lanes512 Create(float value) => new(Vector512.Create(value));
@@ -137,6 +144,9 @@ internal readonly struct Lanes256(Vector256<float> v) : ILanes<Lanes256>
 {
     private readonly Vector256<float> _v = v;
 
+    /// <summary>The vector.</summary>
+    internal Vector256<float> Vector => _v;
+
     public static int Count { [MethodImpl(MethodImplOptions.AggressiveInlining)] get => Vector256<float>.Count; }
     public static bool IsAccelerated { [MethodImpl(MethodImplOptions.AggressiveInlining)] get => Vector256.IsHardwareAccelerated; }
 
@@ -148,6 +158,10 @@ internal readonly struct Lanes256(Vector256<float> v) : ILanes<Lanes256>
         Vector256<uint> v = Vector256.Load((uint*)p);
         (even, odd) = (new((v << 16).AsSingle()), new((v & Vector256.Create(0xFFFF_0000u)).AsSingle()));
     }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static unsafe Lanes256 LoadInt8(sbyte* p) => Avx2.IsSupported
+        ? new(Vector256.ConvertToSingle(Avx2.ConvertToVector256Int32(p)))
+        : new(Vector256.Create(Lanes128.LoadInt8(p).Vector, Lanes128.LoadInt8(p + 4).Vector));
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Store(Lanes256 value, ref float start, int offset) => Unsafe.As<float, Vector256<float>>(ref Unsafe.Add(ref start, offset)) = value._v;
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -192,6 +206,9 @@ internal readonly struct Lanes128(Vector128<float> v) : ILanes<Lanes128>
 {
     private readonly Vector128<float> _v = v;
 
+    /// <summary>The vector.</summary>
+    internal Vector128<float> Vector => _v;
+
     public static int Count { [MethodImpl(MethodImplOptions.AggressiveInlining)] get => Vector128<float>.Count; }
     public static bool IsAccelerated { [MethodImpl(MethodImplOptions.AggressiveInlining)] get => Vector128.IsHardwareAccelerated; }
 
@@ -203,6 +220,8 @@ internal readonly struct Lanes128(Vector128<float> v) : ILanes<Lanes128>
         Vector128<uint> v = Vector128.Load((uint*)p);
         (even, odd) = (new((v << 16).AsSingle()), new((v & Vector128.Create(0xFFFF_0000u)).AsSingle()));
     }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static unsafe Lanes128 LoadInt8(sbyte* p) => new(Int8.Widen4(p));
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Store(Lanes128 value, ref float start, int offset) => Unsafe.As<float, Vector128<float>>(ref Unsafe.Add(ref start, offset)) = value._v;
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -262,6 +281,8 @@ internal readonly struct Lanes1(float v) : ILanes<Lanes1>
     public static Lanes1 Load(ref float start, int offset) => new(Unsafe.Add(ref start, offset));
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static unsafe void LoadBFloat16Pairs(ushort* p, out Lanes1 even, out Lanes1 odd) => (even, odd) = (new(BFloat16.ToFloat(p[0])), new(BFloat16.ToFloat(p[1])));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static unsafe Lanes1 LoadInt8(sbyte* p) => new(*p);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Store(Lanes1 value, ref float start, int offset) => Unsafe.Add(ref start, offset) = value._v;
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -139,7 +139,7 @@ public abstract class Optimizer
     {
         for (int i = 0; i < Parameters.Count; i++)
             if (Parameters[i].Precision != Precision.Float32)
-                throw new InvalidOperationException($"An optimiser steps parameters in float32, but '{Parameters[i].Name}' is held in bfloat16 (for inference): "
+                throw new InvalidOperationException($"An optimiser steps parameters in float32, but '{Parameters[i].Name}' is held in {Kernels.Weights.Describe(Parameters[i].Precision)} (for inference): "
                     + "call Parameters.HoldWeightsIn(Precision.Float32) first. Nothing was changed.");
         StepCount++;
         try

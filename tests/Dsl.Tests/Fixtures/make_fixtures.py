@@ -1568,6 +1568,31 @@ def make_half_precision():
     print("half precision: F16 and BF16 state_dicts, special values")
 
 
+def make_int8_weights():
+    """Weights quantized to 8 bits per output row as PyTorch's per-channel symmetric observer and quantize_per_channel do
+    (scale = max|w| of the row / 127.5, at least float32's epsilon; q = round(w / scale), ties to even, clamped to
+    [-128, 127]; dequantized q · scale): the table Parameters.HoldWeightsIn(Precision.Int8) must give. Rows of every
+    kind: random, all zero, one large value, negative extremes, values far below the epsilon's scale, exact halves."""
+    from torch.ao.quantization.observer import PerChannelMinMaxObserver
+    torch.manual_seed(700)
+    w = torch.randn(9, 37) * torch.logspace(-3, 2, 9).unsqueeze(1)
+    w[1] = 0.0
+    w[2] = 0.0
+    w[2, 5] = 3.0
+    w[3] = -torch.rand(37) * 5
+    w[4] = torch.randn(37) * 1e-9
+    w[5] = (torch.arange(37, dtype=torch.float32) - 18) * 0.5
+    w[5, 0] = -127.5
+    w[6, :4] = torch.tensor([2.0, -2.0, 1e30, -1e30])
+    observer = PerChannelMinMaxObserver(ch_axis=0, dtype=torch.qint8, qscheme=torch.per_channel_symmetric)
+    observer(w)
+    scale, zero = observer.calculate_qparams()
+    q = torch.quantize_per_channel(w, scale.double(), zero, 0, torch.qint8)
+    save_safetensors(os.path.join(HERE, "Int8Weights.expected.safetensors"), {
+        "weight": w, "scale": scale.float(), "q": q.int_repr().float(), "dequantized": q.dequantize()})
+    print("int8 weights: per-channel symmetric quantization")
+
+
 class HfRmsNorm(nn.Module):
     """transformers' LlamaRMSNorm: weight * x / sqrt(mean(x^2) + eps), in float32."""
 
@@ -4190,6 +4215,9 @@ if __name__ == "__main__":
     if "--bleu" in sys.argv:  # only bleu.json (needs python3-nltk, not torch's other fixtures)
         make_bleu()
         sys.exit(0)
+    if "--int8" in sys.argv:  # only Int8Weights.expected.safetensors
+        make_int8_weights()
+        sys.exit(0)
     if "--half" in sys.argv:  # only the HalfPrecision.* files
         make_half_precision()
         sys.exit(0)
@@ -4463,6 +4491,7 @@ if __name__ == "__main__":
     make_plateau()
     make_schedules()
     make_half_precision()
+    make_int8_weights()
     make_bleu()
     make_hf_llama()
     make_shared()

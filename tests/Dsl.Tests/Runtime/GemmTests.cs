@@ -60,6 +60,11 @@ public class GemmTests
         float[] btWide = new float[bt.Length];
         BFloat16.FromFloat(bt, bt16);
         BFloat16.ToFloat(bt16, btWide);
+        // Bᵀ held as 8-bit integers, a scale per row of ldbt values, and the floats they stand for
+        sbyte[] bt8 = new sbyte[bt.Length];
+        float[] scales = new float[bt.Length / ldbt], bt8Wide = new float[bt.Length];
+        Int8.Quantize(bt, ldbt, bt8, scales);
+        Int8.Dequantize(bt8, scales, ldbt, bt8Wide);
         // small products run where their operands lie unless told to pack (direct: false): both ways, every size
         foreach (bool direct in new[] { true, false })
         foreach (bool accumulate in new[] { false, true })
@@ -84,7 +89,15 @@ public class GemmTests
             if (m > 2) AssertSameBits(c0,
                 c => Gemm.MatMulTransB(path, m, n, k, a, lda, Weights.FromBFloat16(bt16), ldbt, c, ldc, accumulate, direct),
                 c => Gemm.MatMulTransB(path, m, n, k, a, lda, btWide, ldbt, c, ldc, accumulate, direct: false), $"{path} NT bfloat16 {m}x{n}x{k}{how}");
+            // Bᵀ held as 8-bit integers: the very bits of the floats they stand for on every path (each vector widened and scaled
+            // as it is read, the sums in the floats' order), one row and two included
+            AssertSameBits(c0,
+                c => Gemm.MatMulTransB(path, m, n, k, a, lda, Weights.FromInt8(bt8, scales, ldbt), ldbt, c, ldc, accumulate, direct),
+                c => Gemm.MatMulTransB(path, m, n, k, a, lda, bt8Wide, ldbt, c, ldc, accumulate, direct: false), $"{path} NT int8 {m}x{n}x{k}{how}");
             if (accumulate) continue;
+            AssertSameBits(c0,
+                c => Gemm.MatMulTransB(path, m, n, k, a, lda, Weights.FromInt8(bt8, scales, ldbt), ldbt, bias, c, ldc, direct),
+                c => Gemm.MatMulTransB(path, m, n, k, a, lda, bt8Wide, ldbt, bias, c, ldc, direct: false), $"{path} NT + bias int8 {m}x{n}x{k}{how}");
             Compare(c0, ldc, m, n, accumulate,
                 c => Gemm.MatMulTransB(path, m, n, k, a, lda, Weights.FromBFloat16(bt16), ldbt, bias, c, ldc, direct),
                 c =>

@@ -85,34 +85,39 @@ public class HalfPrecisionTests
     private const int B = DeviceModelTests.B, T = DeviceModelTests.T;
     private static readonly int[] Lengths = DeviceModelTests.Lengths;
 
-    /// <summary>Every model kind the device tests run (recurrent, attention of every score, mixtures, norms, the Hugging Face families).</summary>
-    public static TheoryData<string> Models => DeviceModelTests.Models;
+    /// <summary>Every model kind the device tests run (recurrent, attention of every score, mixtures, norms, the Hugging Face families), held in bfloat16 and in 8 bits.</summary>
+    public static TheoryData<string, Precision> Models()
+    {
+        var data = new TheoryData<string, Precision>();
+        foreach (Precision precision in new[] { Precision.BFloat16, Precision.Int8 })
+            foreach (string name in DeviceModelTests.Models) data.Add(name, precision);
+        return data;
+    }
 
     /// <summary>
-    /// Held in bfloat16, a model gives the outputs of the same model whose weights were rounded in float32 — forward, padded,
-    /// from a carried state and step by step — within the sums' reordering (the bfloat16 products take the blocked path, never
-    /// the small products read in place); training is refused before anything changes; and widened back, it is that model.
+    /// Held in bfloat16 or 8-bit integers, a model gives the outputs of the same model whose weights are the floats those stand
+    /// for (rounded, or quantized and scaled back) — forward, padded, from a carried state and step by step — within the sums'
+    /// reordering (the held products take the blocked path, never the small products read in place); training is refused
+    /// before anything changes; and widened back, it is that model.
     /// </summary>
     [Theory]
     [MemberData(nameof(Models))]
-    public void AModelHeldInBFloat16ComputesAsItsWeightsRoundedInFloat32(string name)
+    public void AModelHeldInLessComputesAsItsWeightsWidenedInFloat32(string name, Precision precision)
     {
         IModel rounded = DeviceModelTests.Create(name), held = DeviceModelTests.Create(name);
         long weights = 0;
         var counted = new HashSet<object>(ReferenceEqualityComparer.Instance);
         foreach (Parameter p in rounded.Parameters)
         {
-            if (!p.HoldsOnlyWeights) continue;
+            if (!p.HoldsOnlyWeights || !counted.Add(p.Storage)) continue;
             float[] values = p.ToArray();
-            ushort[] bits = new ushort[values.Length];
-            BFloat16.FromFloat(values, bits);
-            BFloat16.ToFloat(bits, values);
+            HeldValues.Of(precision, values, p.RowLength).CopyTo(values);
             p.CopyFrom(values);
-            if (counted.Add(p.Storage)) weights += p.Length;
+            weights += p.Length;
         }
-        Assert.Equal(weights, held.Parameters.HoldWeightsIn(Precision.BFloat16));
+        Assert.Equal(weights, held.Parameters.HoldWeightsIn(precision));
         foreach (Parameter p in held.Parameters)
-            Assert.Equal(p.HoldsOnlyWeights ? Precision.BFloat16 : Precision.Float32, p.Precision);
+            Assert.Equal(p.HoldsOnlyWeights ? precision : Precision.Float32, p.Precision);
 
         if (rounded is IModel<int>) Compare((IModel<int>)rounded, (IModel<int>)held, DeviceModelTests.Tokens(rounded.InputWidth), name);
         else Compare((IModel<float>)rounded, (IModel<float>)held, DeviceModelTests.Features(rounded.InputWidth), name);
@@ -136,10 +141,10 @@ public class HalfPrecisionTests
         // training refused before anything changes: no gradient made, the weights as they were (a model whose every weight its
         // hand-written C# reads, a GRU folding its tied table, holds none in bfloat16 and trains)
         float[][] before = held.Parameters.Select(p => p.ToArray()).ToArray();
-        if (held.Parameters.Any(p => p.Precision == Precision.BFloat16))
+        if (held.Parameters.FirstOrDefault(p => p.Precision != Precision.Float32) is { } some)
         {
             var e = Assert.Throws<InvalidOperationException>(() => held.Backward(input, targets));
-            Assert.Contains("held in bfloat16", e.Message);
+            Assert.Contains($"held in {Weights.Describe(some.Precision)}", e.Message);
             Assert.Contains("HoldWeightsIn(Precision.Float32)", e.Message);
             for (int i = 0; i < before.Length; i++)
             {

@@ -1,0 +1,101 @@
+using System;
+using Dsl.Kernels;
+
+namespace Dsl;
+
+/// <summary>
+/// A parameter's values held in less memory than floats for inference (<see cref="Parameter.Precision"/>): bfloat16 bits, or 8-bit
+/// integers with a scale per row; pinned and on a cache line as floats are (a decoding step reads the weights where they lie).
+/// </summary>
+internal abstract class HeldValues
+{
+    /// <summary>How they are held.</summary>
+    public abstract Precision Precision { get; }
+
+    /// <summary>Number of values.</summary>
+    public abstract int Length { get; }
+
+    /// <summary>The values as the kernels that widen them read them.</summary>
+    public abstract Weights Weights { get; }
+
+    /// <summary>The floats the values stand for, into <paramref name="destination"/> (<see cref="Length"/> or more).</summary>
+    public abstract void CopyTo(Span<float> destination);
+
+    /// <summary>Sets the values from <paramref name="source"/> (<see cref="Length"/> of them), rounded or quantized.</summary>
+    public abstract void CopyFrom(ReadOnlySpan<float> source);
+
+    /// <summary>Sets the values from held values of the same precision and length, as they are.</summary>
+    public abstract void CopyFrom(HeldValues source);
+
+    /// <summary><paramref name="values"/> held in <paramref name="precision"/> (8-bit: rows of <paramref name="rowLength"/>, a scale each).</summary>
+    public static HeldValues Of(Precision precision, ReadOnlySpan<float> values, int rowLength)
+    {
+        HeldValues held = precision switch
+        {
+            Precision.BFloat16 => new BFloat16Held(values.Length),
+            Precision.Int8 => new Int8Held(values.Length, rowLength),
+            _ => throw new ArgumentOutOfRangeException(nameof(precision), precision, "Expected Precision.BFloat16 or Precision.Int8."),
+        };
+        held.CopyFrom(values);
+        return held;
+    }
+
+    /// <summary>A pinned array of <paramref name="length"/> values with room to start on a 64-byte boundary, and that start.</summary>
+    protected static unsafe T[] Pinned<T>(int length, out int origin) where T : unmanaged
+    {
+        int perLine = 64 / sizeof(T);
+        T[] values = GC.AllocateUninitializedArray<T>(length + perLine - 1, pinned: true);
+        fixed (T* p = values)
+            origin = (int)(((64 - (nint)p % 64) % 64) / sizeof(T));
+        return values;
+    }
+
+    private sealed class BFloat16Held : HeldValues
+    {
+        private readonly ushort[] _bits;
+        private readonly int _origin, _length;
+
+        public BFloat16Held(int length)
+        {
+            _length = length;
+            _bits = Pinned<ushort>(length, out _origin);
+        }
+
+        private Span<ushort> Bits => _bits.AsSpan(_origin, _length);
+        public override Precision Precision => Precision.BFloat16;
+        public override int Length => _length;
+        public override Weights Weights => Weights.FromBFloat16(Bits);
+        public override void CopyTo(Span<float> destination) => BFloat16.ToFloat(Bits, destination);
+        public override void CopyFrom(ReadOnlySpan<float> source) => BFloat16.FromFloat(source, Bits);
+        public override void CopyFrom(HeldValues source) => ((BFloat16Held)source).Bits.CopyTo(Bits);
+    }
+
+    private sealed class Int8Held : HeldValues
+    {
+        private readonly sbyte[] _values;
+        private readonly float[] _scales;
+        private readonly int _origin, _length, _rowLength;
+
+        public Int8Held(int length, int rowLength)
+        {
+            _length = length;
+            _rowLength = rowLength;
+            _values = Pinned<sbyte>(length, out _origin);
+            _scales = GC.AllocateUninitializedArray<float>(length / rowLength, pinned: true);
+        }
+
+        private Span<sbyte> Values => _values.AsSpan(_origin, _length);
+        public override Precision Precision => Precision.Int8;
+        public override int Length => _length;
+        public override Weights Weights => Weights.FromInt8(Values, _scales, _rowLength);
+        public override void CopyTo(Span<float> destination) => Int8.Dequantize(Values, _scales, _rowLength, destination);
+        public override void CopyFrom(ReadOnlySpan<float> source) => Int8.Quantize(source, _rowLength, Values, _scales);
+
+        public override void CopyFrom(HeldValues source)
+        {
+            var from = (Int8Held)source;
+            from.Values.CopyTo(Values);
+            from._scales.CopyTo(_scales.AsSpan());
+        }
+    }
+}
