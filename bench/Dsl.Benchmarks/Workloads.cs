@@ -258,9 +258,10 @@ public sealed class Workload
             },
         });
         // A LLaMA decoder too large for the caches decoding 16 tokens, each step streaming its 134 MB of float32 weights, and the
-        // same model with its weights held in bfloat16 (ParameterSet.HoldWeightsIn): half the bytes streamed per token.
+        // same model with its weights held in bfloat16 and in 8 bits (ParameterSet.HoldWeightsIn): half and a quarter of the bytes
+        // streamed per token.
         double wideFlops = 2.0 * 16 * (2 * (4 * 1024 * 1024 + 3 * 1024 * 2816) + 1024 * 4096) + 4.0 * 16 * 16 * 1024 * 2;
-        foreach (Precision precision in new[] { Precision.Float32, Precision.BFloat16 })
+        foreach (Precision precision in new[] { Precision.Float32, Precision.BFloat16, Precision.Int8 })
         {
             var wide = new WideLlamaBench(1);
             wide.Parameters.HoldWeightsIn(precision);
@@ -269,7 +270,7 @@ public sealed class Workload
             int[] wideTokens = Enumerable.Range(0, 16).Select(_ => r.NextInt(4096)).ToArray();
             list.Add(new Workload
             {
-                Name = $"wide llama decoding 16 tokens B=1, cached, {(precision == Precision.Float32 ? "float32" : "bfloat16")} weights", Kind = "gpt", Mode = "generate",
+                Name = $"wide llama decoding 16 tokens B=1, cached, {precision switch { Precision.Float32 => "float32", Precision.BFloat16 => "bfloat16", _ => "int8" }} weights", Kind = "gpt", Mode = "generate",
                 T = 16, B = 1, X = 1024, H = 1024, Flops = wideFlops,
                 Run = () =>
                 {

@@ -31,6 +31,10 @@ foreach (var (m, n, k) in shapes)
     float[] btWide = new float[bt.Length];
     BFloat16.FromFloat(bt, bt16);
     BFloat16.ToFloat(bt16, btWide);
+    sbyte[] bt8 = new sbyte[bt.Length];
+    float[] scales = new float[bt.Length / ldbt], bt8Wide = new float[bt.Length];
+    Int8.Quantize(bt, ldbt, bt8, scales);
+    Int8.Dequantize(bt8, scales, ldbt, bt8Wide);
     foreach (bool acc in new[] { false, true })
     {
         float[] c0 = Random(Math.Max(m, 1) * ldc);
@@ -40,6 +44,9 @@ foreach (var (m, n, k) in shapes)
         // Bᵀ held in bfloat16 (widened as packed, or read in pairs by the one- and two-row dot products)
         Check($"NT bfloat16 {m}x{n}x{k}", c0, ldc, m, n, c => Gemm.MatMulTransB(m, n, k, a, lda, Weights.FromBFloat16(bt16), ldbt, c, ldc, acc),
             c => GemmReference.MatMul(false, true, m, n, k, a, lda, btWide, ldbt, c, ldc, acc));
+        // Bᵀ held as 8-bit integers with a scale per row (widened and scaled as packed or as the dot products read them)
+        Check($"NT int8 {m}x{n}x{k}", c0, ldc, m, n, c => Gemm.MatMulTransB(m, n, k, a, lda, Weights.FromInt8(bt8, scales, ldbt), ldbt, c, ldc, acc),
+            c => GemmReference.MatMul(false, true, m, n, k, a, lda, bt8Wide, ldbt, c, ldc, acc));
     }
     var packed = new float[Gemm.PackedLength(k, n)];
     Gemm.PackB(k, n, bt, ldbt, transposed: true, packed);

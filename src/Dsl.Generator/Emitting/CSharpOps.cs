@@ -52,7 +52,7 @@ internal static class CSharpOps
     };
 
     /// <summary>
-    /// An operand a kernel takes as weights (<see cref="WeightReads"/>): a parameter's values as <c>.Weights</c>, floats or bfloat16
+    /// An operand a kernel takes as weights (<see cref="WeightReads"/>): a parameter's values as <c>.Weights</c>, floats, bfloat16 or 8-bit
     /// as the parameter is held, and a slice of them; any other operand as <see cref="Format(Operand, Scope)"/> writes it.
     /// </summary>
     public static string FormatWeights(Operand o, Scope scope = Scope.Pass) => o switch

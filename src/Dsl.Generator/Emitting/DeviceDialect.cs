@@ -41,7 +41,7 @@ internal static class DeviceDialect
     public static string Translate(string csharp)
     {
         foreach (var (host, device) in Map) csharp = csharp.Replace(host, device);
-        // a parameter read as weights (floats or bfloat16 on the host: WeightReads) is the device's floats
+        // a parameter read as weights (floats, bfloat16 or 8 bits on the host: WeightReads) is the device's floats
         return s_weights.Replace(csharp, "$1.AsSpan()");
     }
 

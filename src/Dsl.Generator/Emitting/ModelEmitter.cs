@@ -387,7 +387,7 @@ internal static class ModelEmitter
         w.Close();
         w.Line();
         w.Open($"private Workspace LoadInput({input} {name}, {L} lengths, int S, bool training, out int B, out int T)");
-        // a training pass needs every weight in float32: refused before anything changes while some are held in bfloat16
+        // a training pass needs every weight in float32: refused before anything changes while some are held in bfloat16 or 8 bits
         w.Line($"if (training) Parameters.RequireFloat32(\"A training pass of '{m.Spec.Name}'\");");
         WriteFreeDims(w, m.TakesTokens ? [-1, -1] : [-1, -1, m.InputWidth]);
         w.Line($"var x = {Check}.Shape({name}, \"{name}\", \"{InputDims(m)}\", dims);");

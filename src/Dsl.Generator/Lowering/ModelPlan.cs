@@ -207,6 +207,6 @@ internal sealed record ModelPlan(
     /// <summary>True when a layer adds a term to the model's loss (a mixture's load-balancing loss): <c>ws.AuxiliaryLoss</c>, reset before each pass.</summary>
     public bool AuxiliaryLoss { get; init; }
 
-    /// <summary>The parameters the forward passes read only as weights, which may be held in bfloat16 (<see cref="WeightReads"/>).</summary>
+    /// <summary>The parameters the forward passes read only as weights, which may be held in bfloat16 or 8 bits (<see cref="WeightReads"/>).</summary>
     public EquatableArray<string> WeightsOnly { get; init; } = EquatableArray<string>.Empty;
 }

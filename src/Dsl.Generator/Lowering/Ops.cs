@@ -55,8 +55,8 @@ internal sealed record MemoryOperand(bool Grad) : Operand;
 internal sealed record SliceOperand(Operand Of, Dim Start, Dim? Length) : Operand;
 
 /// <summary>
-/// A kernel's argument it takes as weights (the runtime's <c>Dsl.Kernels.Weights</c>: floats, or bfloat16 it widens as it reads
-/// them): a parameter's values, which may then be held in bfloat16 (<see cref="WeightReads"/>).
+/// A kernel's argument it takes as weights (the runtime's <c>Dsl.Kernels.Weights</c>: floats, or bfloat16 or 8-bit values it widens as it reads
+/// them): a parameter's values, which may then be held so (<see cref="WeightReads"/>).
 /// </summary>
 internal sealed record WeightsOperand(Operand Of) : Operand;
 

@@ -5,16 +5,16 @@ using Dsl.Generator.Helpers;
 namespace Dsl.Generator.Lowering;
 
 /// <summary>
-/// Which parameters a model reads, when it runs forward, only as weights a kernel can widen from bfloat16 (the runtime's
+/// Which parameters a model reads, when it runs forward, only as weights a kernel can widen from bfloat16 or 8 bits (the runtime's
 /// <c>Dsl.Kernels.Weights</c>): the B of a product A · Bᵀ (a Dense's or a projection's matrix), the table of a row gather
 /// (an embedding) and a kernel's argument lowered as a <see cref="WeightsOperand"/> (a mixture's experts). Those the generated code marks <c>HoldsOnlyWeights</c>, which <c>ParameterSet.HoldWeightsIn</c> may hold in
-/// half the memory; the emitter passes them as <c>.Weights</c> in those places (<see cref="Emitting.CSharpOps"/>). Any other read
+/// half or a quarter of the memory; the emitter passes them as <c>.Weights</c> in those places (<see cref="Emitting.CSharpOps"/>). Any other read
 /// forward — a kernel's argument, an element-wise op, a layer whose C# is written by hand (a <see cref="MacroOp"/>: a
 /// recurrent layer's time loop), an op this analysis does not know — keeps the parameter in float32.
 /// </summary>
 internal static class WeightReads
 {
-    /// <summary>Where in <see cref="Operands"/> the operand of <paramref name="op"/> its kernel takes as weights (floats or bfloat16) is; −1 for none.</summary>
+    /// <summary>Where in <see cref="Operands"/> the operand of <paramref name="op"/> its kernel takes as weights (floats, bfloat16 or 8-bit) is; −1 for none.</summary>
     public static int Index(Op op) => op switch
     {
         MatMulOp { TransB: true, TransA: false } => 1,

@@ -420,7 +420,7 @@ public static unsafe class Gemm
     /// C += A·B for one or two rows when B's columns are contiguous in k (a weight matrix [out, in] used
     /// as Wᵀ): each output is a dot product, four at a time so that each row of A is loaded once per four. B's values are
     /// <typeparamref name="S"/>'s: floats (<see cref="DotColumns{T}"/>), bfloat16 read in pairs (<see cref="DotColumnsPairs{T}"/>),
-    /// or 8-bit integers widened and scaled (<see cref="DotColumnsInt8{T}"/>: the sums of the floats they stand for, in their order).
+    /// or 8-bit integers widened (<see cref="DotColumnsInt8{T}"/>: each column's sums times its scale).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Rows<S>(in GemmJob job) where S : struct, IValues
@@ -598,7 +598,8 @@ public static unsafe class Gemm
 
     /// <summary>
     /// <see cref="DotColumns{T}"/> of B's columns held as 8-bit integers: each vector widened (<see cref="ILanes{TSelf}.LoadInt8"/>)
-    /// and multiplied by its column's scale, so that the sums are those of the floats the weights stand for, in the same order.
+    /// and multiplied by A's values, the sums of each column then multiplied by its scale (<see cref="AddSums{S}"/>): one product
+    /// less per vector than widening the weights to the floats they stand for, in a product bound by arithmetic where B is in cache.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static int DotColumnsInt8<T>(in GemmJob job, float* ai, float* ci) where T : struct, ILanes<T>
@@ -606,26 +607,21 @@ public static unsafe class Gemm
         int k = job.K, w = T.Count, jj = 0, full = k / w * w;
         if (full == 0) return 0;
         nint cs = job.CsB;
-        float* scales = job.Scales;
-        nint ss = job.ScaleStride;
         for (; jj + 8 <= job.N; jj += 8)
         {
             sbyte* b0 = job.B8 + jj * cs, b1 = b0 + cs, b2 = b1 + cs, b3 = b2 + cs, b4 = b3 + cs, b5 = b4 + cs, b6 = b5 + cs, b7 = b6 + cs;
-            float* sc = scales + jj * ss;
-            T c0 = T.Create(sc[0]), c1 = T.Create(sc[ss]), c2 = T.Create(sc[2 * ss]), c3 = T.Create(sc[3 * ss]),
-                c4 = T.Create(sc[4 * ss]), c5 = T.Create(sc[5 * ss]), c6 = T.Create(sc[6 * ss]), c7 = T.Create(sc[7 * ss]);
             T s0 = T.Create(0f), s1 = s0, s2 = s0, s3 = s0, s4 = s0, s5 = s0, s6 = s0, s7 = s0;
             for (nint p = 0; p < full; p += w)
             {
                 T a = T.Load(ref ai[p], 0);
-                s0 = T.MultiplyAdd(a, T.LoadInt8(b0 + p) * c0, s0);
-                s1 = T.MultiplyAdd(a, T.LoadInt8(b1 + p) * c1, s1);
-                s2 = T.MultiplyAdd(a, T.LoadInt8(b2 + p) * c2, s2);
-                s3 = T.MultiplyAdd(a, T.LoadInt8(b3 + p) * c3, s3);
-                s4 = T.MultiplyAdd(a, T.LoadInt8(b4 + p) * c4, s4);
-                s5 = T.MultiplyAdd(a, T.LoadInt8(b5 + p) * c5, s5);
-                s6 = T.MultiplyAdd(a, T.LoadInt8(b6 + p) * c6, s6);
-                s7 = T.MultiplyAdd(a, T.LoadInt8(b7 + p) * c7, s7);
+                s0 = T.MultiplyAdd(a, T.LoadInt8(b0 + p), s0);
+                s1 = T.MultiplyAdd(a, T.LoadInt8(b1 + p), s1);
+                s2 = T.MultiplyAdd(a, T.LoadInt8(b2 + p), s2);
+                s3 = T.MultiplyAdd(a, T.LoadInt8(b3 + p), s3);
+                s4 = T.MultiplyAdd(a, T.LoadInt8(b4 + p), s4);
+                s5 = T.MultiplyAdd(a, T.LoadInt8(b5 + p), s5);
+                s6 = T.MultiplyAdd(a, T.LoadInt8(b6 + p), s6);
+                s7 = T.MultiplyAdd(a, T.LoadInt8(b7 + p), s7);
             }
             AddSums<Int8Values>(T.SumFour(s0, s1, s2, s3), job, ai, jj, full, ci + jj);
             AddSums<Int8Values>(T.SumFour(s4, s5, s6, s7), job, ai, jj + 4, full, ci + jj + 4);
@@ -633,27 +629,34 @@ public static unsafe class Gemm
         for (; jj + 4 <= job.N; jj += 4)
         {
             sbyte* b0 = job.B8 + jj * cs, b1 = b0 + cs, b2 = b1 + cs, b3 = b2 + cs;
-            float* sc = scales + jj * ss;
-            T c0 = T.Create(sc[0]), c1 = T.Create(sc[ss]), c2 = T.Create(sc[2 * ss]), c3 = T.Create(sc[3 * ss]);
             T s0 = T.Create(0f), s1 = s0, s2 = s0, s3 = s0;
             for (nint p = 0; p < full; p += w)
             {
                 T a = T.Load(ref ai[p], 0);
-                s0 = T.MultiplyAdd(a, T.LoadInt8(b0 + p) * c0, s0);
-                s1 = T.MultiplyAdd(a, T.LoadInt8(b1 + p) * c1, s1);
-                s2 = T.MultiplyAdd(a, T.LoadInt8(b2 + p) * c2, s2);
-                s3 = T.MultiplyAdd(a, T.LoadInt8(b3 + p) * c3, s3);
+                s0 = T.MultiplyAdd(a, T.LoadInt8(b0 + p), s0);
+                s1 = T.MultiplyAdd(a, T.LoadInt8(b1 + p), s1);
+                s2 = T.MultiplyAdd(a, T.LoadInt8(b2 + p), s2);
+                s3 = T.MultiplyAdd(a, T.LoadInt8(b3 + p), s3);
             }
             AddSums<Int8Values>(T.SumFour(s0, s1, s2, s3), job, ai, jj, full, ci + jj);
         }
         return jj;
     }
 
-    /// <summary>c[0 … 3] += the four sums plus the products of A's last values (from <paramref name="from"/> to k) with B's columns <paramref name="j"/> … j + 3.</summary>
+    /// <summary>
+    /// c[0 … 3] += the four sums plus the products of A's last values (from <paramref name="from"/> to k) with B's columns
+    /// <paramref name="j"/> … j + 3 (8-bit columns' sums, of their integers, times their scales first).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void AddSums<S>(Vector128<float> sums, in GemmJob job, float* ai, nint j, int from, float* c) where S : struct, IValues
     {
         int k = job.K;
+        if (typeof(S) == typeof(Int8Values))
+        {
+            float* sc = job.Scales + j * job.ScaleStride;
+            nint ss = job.ScaleStride;
+            sums *= Vector128.Create(sc[0], sc[ss], sc[2 * ss], sc[3 * ss]);
+        }
         if (from < k)
         {
             float t0 = sums.GetElement(0), t1 = sums.GetElement(1), t2 = sums.GetElement(2), t3 = sums.GetElement(3);

@@ -89,13 +89,24 @@ public class GemmTests
             if (m > 2) AssertSameBits(c0,
                 c => Gemm.MatMulTransB(path, m, n, k, a, lda, Weights.FromBFloat16(bt16), ldbt, c, ldc, accumulate, direct),
                 c => Gemm.MatMulTransB(path, m, n, k, a, lda, btWide, ldbt, c, ldc, accumulate, direct: false), $"{path} NT bfloat16 {m}x{n}x{k}{how}");
-            // Bᵀ held as 8-bit integers: the very bits of the floats they stand for on every path (each vector widened and scaled
-            // as it is read, the sums in the floats' order), one row and two included
-            AssertSameBits(c0,
+            // Bᵀ held as 8-bit integers: the reference's products of the floats they stand for, and, from three rows, the very bits
+            // of those floats through the blocked product (widened and scaled as packed); one or two rows take dot products of the
+            // integers, each column's sums then times its scale
+            Compare(c0, ldc, m, n, accumulate,
+                c => Gemm.MatMulTransB(path, m, n, k, a, lda, Weights.FromInt8(bt8, scales, ldbt), ldbt, c, ldc, accumulate, direct),
+                c => GemmReference.MatMul(false, true, m, n, k, a, lda, bt8Wide, ldbt, c, ldc, accumulate), $"{path} NT int8 {m}x{n}x{k}{how}");
+            if (m > 2) AssertSameBits(c0,
                 c => Gemm.MatMulTransB(path, m, n, k, a, lda, Weights.FromInt8(bt8, scales, ldbt), ldbt, c, ldc, accumulate, direct),
                 c => Gemm.MatMulTransB(path, m, n, k, a, lda, bt8Wide, ldbt, c, ldc, accumulate, direct: false), $"{path} NT int8 {m}x{n}x{k}{how}");
             if (accumulate) continue;
-            AssertSameBits(c0,
+            Compare(c0, ldc, m, n, accumulate,
+                c => Gemm.MatMulTransB(path, m, n, k, a, lda, Weights.FromInt8(bt8, scales, ldbt), ldbt, bias, c, ldc, direct),
+                c =>
+                {
+                    for (int i = 0; i < m; i++) bias.AsSpan(0, n).CopyTo(c.AsSpan(i * ldc, n));
+                    GemmReference.MatMul(false, true, m, n, k, a, lda, bt8Wide, ldbt, c, ldc, accumulate: true);
+                }, $"{path} NT + bias int8 {m}x{n}x{k}{how}");
+            if (m > 2) AssertSameBits(c0,
                 c => Gemm.MatMulTransB(path, m, n, k, a, lda, Weights.FromInt8(bt8, scales, ldbt), ldbt, bias, c, ldc, direct),
                 c => Gemm.MatMulTransB(path, m, n, k, a, lda, bt8Wide, ldbt, bias, c, ldc, direct: false), $"{path} NT + bias int8 {m}x{n}x{k}{how}");
             Compare(c0, ldc, m, n, accumulate,

@@ -10,8 +10,8 @@ namespace Dsl.Tests.Runtime;
 
 /// <summary>
 /// Weights held in bfloat16 for inference (<see cref="ParameterSet.HoldWeightsIn"/>): the rounding is PyTorch's, the kernels that
-/// widen them give the bits of the widened floats, every model kind runs forward as the same model with its weights rounded in
-/// float32, its floats are let go, and training refuses before anything changes.
+/// widen them give the bits of the widened floats, every model kind (held in bfloat16 and in 8 bits: <see cref="Int8WeightsTests"/>)
+/// runs forward as the same model with its weights widened in float32, its floats are let go, and training refuses before anything changes.
 /// </summary>
 public class HalfPrecisionTests
 {
@@ -209,13 +209,15 @@ public class HalfPrecisionTests
         Assert.Throws<InvalidOperationException>(() => new Parameter("d", 3).ShareStorageOf(held));
     }
 
-    /// <summary>A model held in bfloat16 exports to ONNX the graph of its weights widened: the bytes of the same model's weights rounded in float32.</summary>
-    [Fact]
-    public void AModelHeldInBFloat16ExportsItsWeightsWidened()
+    /// <summary>A model held in bfloat16 or 8 bits exports to ONNX the graph of its weights widened: the bytes of the same model's weights widened in float32.</summary>
+    [Theory]
+    [InlineData(Precision.BFloat16)]
+    [InlineData(Precision.Int8)]
+    public void AModelHeldInLessExportsItsWeightsWidened(Precision precision)
     {
         var rounded = new TinyGpt(seed: 4);
         var held = new TinyGpt(seed: 4);
-        held.Parameters.HoldWeightsIn(Precision.BFloat16);
+        held.Parameters.HoldWeightsIn(precision);
         foreach (Parameter p in held.Parameters) rounded.Parameters[p.Name].CopyFrom(p.ToArray());
         Assert.Equal(rounded.ToOnnx(), held.ToOnnx());
     }

@@ -154,24 +154,32 @@ public sealed class HuggingFaceTests : IDisposable
     }
 
     /// <summary>
-    /// A model held in bfloat16 before it loads stages its held parameters in bfloat16, reading each one's floats into a buffer the
+    /// A model held in bfloat16 or 8 bits before it loads stages its held parameters so, reading each one's floats into a buffer the
     /// next of its length reuses: loading allocates the held bytes and one buffer per length, where staging floats allocated all
-    /// of the model's float32 bytes and then their bfloat16 copies; the values are the file's rounded to bfloat16.
+    /// of the model's float32 bytes and then their held copies; the values are the file's rounded, or quantized, as held.
     /// </summary>
-    [Fact]
-    public void LoadingIntoAModelHeldInBFloat16StagesHalfTheBytes()
+    [Theory]
+    [InlineData(Precision.BFloat16)]
+    [InlineData(Precision.Int8)]
+    public void LoadingIntoAModelHeldInLessStagesTheHeldBytes(Precision precision)
     {
         var saved = new DeepLlama(seed: 1);
-        string folder = Path.Combine(_temp, "deep-llama");
+        string folder = Path.Combine(_temp, $"deep-llama-{precision}");
         HuggingFace.SaveLlama(saved, folder);
         var warm = new DeepLlama(seed: 3);
-        warm.Parameters.HoldWeightsIn(Precision.BFloat16);
+        warm.Parameters.HoldWeightsIn(precision);
         HuggingFace.LoadLlama(warm, folder); // (the first load of a kind also fills its statics)
         var model = new DeepLlama(seed: 2);
-        model.Parameters.HoldWeightsIn(Precision.BFloat16);
-        long held = model.Parameters.Sum(p => (long)p.Length * (p.Precision == Precision.BFloat16 ? 2 : 4));
+        model.Parameters.HoldWeightsIn(precision);
+        // bfloat16: 2 bytes a value; 8 bits: 1 byte a value and a 4-byte scale a row
+        long held = model.Parameters.Sum(p => p.Precision switch
+        {
+            Precision.BFloat16 => 2L * p.Length,
+            Precision.Int8 => p.Length + 4L * (p.Length / p.Shape[^1]),
+            _ => 4L * p.Length,
+        });
         long floats = model.Parameters.Sum(p => (long)p.Length * 4);
-        long buffers = model.Parameters.Where(p => p.Precision == Precision.BFloat16).Select(p => p.Length).Distinct().Sum(n => (long)n * 4);
+        long buffers = model.Parameters.Where(p => p.Precision != Precision.Float32).Select(p => p.Length).Distinct().Sum(n => (long)n * 4);
         long before = GC.GetAllocatedBytesForCurrentThread(); // (this thread's: the other test classes run beside this one)
         HuggingFace.LoadLlama(model, folder);
         long loading = GC.GetAllocatedBytesForCurrentThread() - before;
@@ -179,10 +187,10 @@ public sealed class HuggingFaceTests : IDisposable
         Assert.True(held * 11 / 10 + buffers < floats, "the bound is below what staging floats allocated");
         foreach (Parameter p in saved.Parameters)
         {
+            Parameter into = model.Parameters[p.Name];
             float[] expected = p.ToArray();
-            if (model.Parameters[p.Name].Precision == Precision.BFloat16)
-                for (int i = 0; i < expected.Length; i++) expected[i] = Dsl.Kernels.BFloat16.ToFloat(Dsl.Kernels.BFloat16.FromFloat(expected[i]));
-            Assert.Equal(expected, model.Parameters[p.Name].ToArray());
+            if (into.Precision != Precision.Float32) HeldValues.Of(precision, expected, into.RowLength).CopyTo(expected);
+            Assert.Equal(expected, into.ToArray());
         }
     }
 

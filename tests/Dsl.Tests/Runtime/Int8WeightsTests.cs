@@ -69,7 +69,8 @@ public class Int8WeightsTests
 
     /// <summary>
     /// A slice of 8-bit weights keeps each value's scale: B read from a column within its rows, and rows read every other one
-    /// (rows 2 · ldb apart), give the bits of the same reads of the dequantized floats; a read that would cross a row is refused.
+    /// (rows 2 · ldb apart), give the same reads of the dequantized floats (their bits through the blocked product, from three
+    /// rows; one or two rows scale each column's sums); a read that would cross a row is refused.
     /// </summary>
     [Fact]
     public void ASliceKeepsItsRowsScalesAndAReadAcrossRowsIsRefused()
@@ -95,7 +96,8 @@ public class Int8WeightsTests
                     float[] expected = new float[m * n], actual = new float[m * n];
                     Gemm.MatMulTransB(path, m, n, 33, a, 33, wide.AsSpan(row + 7), ld, expected, n, accumulate: false, direct: false);
                     Gemm.MatMulTransB(path, m, n, 33, a, 33, Weights.FromInt8(values, scales, row).Slice(row + 7), ld, actual, n, accumulate: false);
-                    Assert.Equal(expected.Select(BitConverter.SingleToInt32Bits), actual.Select(BitConverter.SingleToInt32Bits));
+                    if (m > 2) Assert.Equal(expected.Select(BitConverter.SingleToInt32Bits), actual.Select(BitConverter.SingleToInt32Bits));
+                    else Tolerance.AssertClose(expected, actual, $"{path} {m} rows {ld} apart");
                 }
             }
         // 34 values from column 7 run past the row of 40; rows 60 values apart do not start each in a row of its own
