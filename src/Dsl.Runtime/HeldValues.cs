@@ -24,9 +24,6 @@ internal abstract class HeldValues
     /// <summary>Sets the values from <paramref name="source"/> (<see cref="Length"/> of them), rounded or quantized.</summary>
     public abstract void CopyFrom(ReadOnlySpan<float> source);
 
-    /// <summary>Sets the values from held values of the same precision and length, as they are.</summary>
-    public abstract void CopyFrom(HeldValues source);
-
     /// <summary><paramref name="values"/> held in <paramref name="precision"/> (8-bit: rows of <paramref name="rowLength"/>, a scale each).</summary>
     public static HeldValues Of(Precision precision, ReadOnlySpan<float> values, int rowLength)
     {
@@ -67,7 +64,6 @@ internal abstract class HeldValues
         public override Weights Weights => Weights.FromBFloat16(Bits);
         public override void CopyTo(Span<float> destination) => BFloat16.ToFloat(Bits, destination);
         public override void CopyFrom(ReadOnlySpan<float> source) => BFloat16.FromFloat(source, Bits);
-        public override void CopyFrom(HeldValues source) => ((BFloat16Held)source).Bits.CopyTo(Bits);
     }
 
     private sealed class Int8Held : HeldValues
@@ -90,12 +86,5 @@ internal abstract class HeldValues
         public override Weights Weights => Weights.FromInt8(Values, _scales, _rowLength);
         public override void CopyTo(Span<float> destination) => Int8.Dequantize(Values, _scales, _rowLength, destination);
         public override void CopyFrom(ReadOnlySpan<float> source) => Int8.Quantize(source, _rowLength, Values, _scales);
-
-        public override void CopyFrom(HeldValues source)
-        {
-            var from = (Int8Held)source;
-            from.Values.CopyTo(Values);
-            from._scales.CopyTo(_scales.AsSpan());
-        }
     }
 }

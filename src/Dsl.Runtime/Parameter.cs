@@ -16,8 +16,8 @@ public enum Precision
 
     /// <summary>
     /// 8-bit integers with one float scale per row (per output channel: PyTorch's per-channel symmetric <c>qint8</c>,
-    /// <see cref="Kernels.Int8"/>), a quarter of the memory, for inference: the kernels widen each value times its row's scale as
-    /// they read it, computing what float32 weights of those values would.
+    /// <see cref="Kernels.Int8"/>), a quarter of the memory, for inference: the kernels widen the values as they read them and
+    /// apply their rows' scales, computing what float32 weights of the values they stand for would, up to rounding.
     /// </summary>
     Int8,
 }
@@ -264,11 +264,16 @@ public sealed class Parameter
         return values;
     }
 
-    /// <summary>Sets the values from values held as they will be (<see cref="HeldValues.Of"/>): as they are when this tensor is held so, else through floats.</summary>
+    /// <summary>
+    /// Sets the values from values held as they will be (<see cref="HeldValues.Of"/>, made for this parameter and not used
+    /// elsewhere): they become this tensor's own when it is held so (loading stages them: no copy), else they are widened into it.
+    /// </summary>
     internal void CopyHeldFrom(HeldValues values)
     {
         if (values.Length != _length) throw new ArgumentException($"Parameter '{Name}' {Shapes.Format(_shape)} holds {_length} values, got {values.Length}.", nameof(values));
-        if (_home.Held is { } held && held.Precision == values.Precision) held.CopyFrom(values);
+        if (_home.Held is { } held && held.Precision == values.Precision)
+            lock (_home)
+                _home.Held = values;
         else
         {
             float[] floats = new float[_length];
@@ -284,6 +289,8 @@ public sealed class Parameter
     public void CopyFrom(ReadOnlySpan<float> source)
     {
         if (source.Length != _length) throw new ArgumentException($"Parameter '{Name}' {Shapes.Format(_shape)} holds {_length} values, got {source.Length}.", nameof(source));
+        if (_home.Held is { Precision: Precision.Int8 } && !float.IsFinite(TensorPrimitives.MaxMagnitude(source)))
+            throw new ArgumentException($"Parameter '{Name}' is held in 8-bit integers, which hold finite values only; the values given hold one that is not. Nothing was changed.", nameof(source));
         if (_home.Held is { } held) held.CopyFrom(source);
         else source.CopyTo(AsSpan());
     }

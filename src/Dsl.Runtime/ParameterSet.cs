@@ -375,7 +375,9 @@ public sealed class ParameterSet : IReadOnlyList<Parameter>
     /// their memory; with <see cref="Precision.Int8"/> each row of them (the last dimension: a matrix's output channel, a table's
     /// token) is quantized to 8-bit integers with its own scale, as PyTorch's per-channel symmetric <c>qint8</c> (<see cref="Kernels.Int8"/>),
     /// a quarter of their memory. Their floats (and any gradient) are dropped, and the kernels widen the values as they read them,
-    /// summing in float: a model held in 8 bits computes what the same model with the dequantized weights in float32 computes.
+    /// summing in float: a model held in 8 bits computes what the same model with the dequantized weights in float32 computes (the
+    /// same bits where a product of three rows or more widens them as it packs them; a one- or two-row product multiplies each
+    /// column's sums of the integers by its scale, the same up to rounding).
     /// The other parameters (norms' scales, biases, recurrent weights) stay float32. A checkpoint stored in bfloat16 loses nothing in bfloat16.
     /// With <see cref="Precision.Float32"/>, every parameter is widened back (bfloat16 exactly; 8-bit values to the floats they
     /// stand for), as training, optimisers and devices need. A tensor two models share (an encoder–decoder's table) is held only
@@ -393,7 +395,9 @@ public sealed class ParameterSet : IReadOnlyList<Parameter>
         {
             if (p.Mirror is not null && precision != Precision.Float32)
                 throw new InvalidOperationException($"Parameter '{p.Name}' lives on a device: a model is held in {Kernels.Weights.Describe(precision)} on the host, before it moves to one. Nothing was changed.");
-            if (precision == Precision.Int8 && p.HoldsOnlyWeights && p.Precision == Precision.Float32 && !float.IsFinite(System.Numerics.Tensors.TensorPrimitives.MaxMagnitude(p.AsSpan())))
+            // (bfloat16 holds infinities: a parameter held so is checked through the floats it stands for)
+            if (precision == Precision.Int8 && p.HoldsOnlyWeights && p.Precision != Precision.Int8
+                && !float.IsFinite(System.Numerics.Tensors.TensorPrimitives.MaxMagnitude(p.Precision == Precision.Float32 ? p.AsSpan() : p.ToArray())))
                 throw new ArgumentException($"Parameter '{p.Name}' holds a value that is not finite: 8-bit integers hold finite weights only. Nothing was changed.", nameof(precision));
         }
         long held = 0;

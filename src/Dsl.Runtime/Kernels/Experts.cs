@@ -71,7 +71,7 @@ public static class Experts
     /// y [rows, D] = Σ over each row's choices of weight · expert(x): the rows gathered by expert, then per expert
     /// pre = gathered · W_inᵀ (+ b_in), hidden = act (value ⊙ act(gate) when <paramref name="gated"/>), out = hidden · W_outᵀ (+ b_out);
     /// keeps the gathered rows, pre, hidden and the expert outputs for <see cref="Backward"/>. The experts' weights may be held in
-    /// bfloat16 (<see cref="Weights"/>).
+    /// bfloat16 or 8 bits (<see cref="Weights"/>: each expert's rows whole).
     /// </summary>
     public static void Forward(Activation kind, bool gated, int rows, int topK, int width, int units, ReadOnlySpan<float> x, Weights weightIn, ReadOnlySpan<float> biasIn,
         Weights weightOut, ReadOnlySpan<float> biasOut, ReadOnlySpan<float> weights, ReadOnlySpan<int> positions, ReadOnlySpan<int> sources,

@@ -455,47 +455,68 @@ public static unsafe class Gemm
             for (; jj < job.N; jj++)
             {
                 float s = 0;
-                for (int p = 0; p < k; p++) s += ai[p * job.CsA] * S.Get(job, jj, p);
-                ci[jj] += s;
+                void* b = S.Values(job);
+                nint bj = jj * job.CsB;
+                for (int p = 0; p < k; p++) s += ai[p * job.CsA] * S.Get(b, bj + p);
+                ci[jj] += typeof(S) == typeof(Int8Values) ? s * job.Scales[jj * job.ScaleStride] : s;
             }
         }
     }
 
     /// <summary>
-    /// How a product reads B's values where it does not read floats in vectors (the one- and two-row products' tails, the
-    /// packing of widened values): floats, bfloat16 bits widened, or 8-bit integers times their row's scale.
+    /// How a product reads B's values where it does not read floats in vectors: floats, bfloat16 bits widened, or 8-bit integers
+    /// — as they are in the one- and two-row products' tails (<see cref="Get"/>: 8-bit sums are scaled once, by the caller), or
+    /// as the floats they stand for when packed (<see cref="Widened"/>, <see cref="Widened4"/>).
     /// </summary>
     private interface IValues
     {
-        /// <summary>B(p, j).</summary>
-        static abstract float Get(in GemmJob job, nint j, nint p);
+        /// <summary>Where the job's B lies in this representation.</summary>
+        static abstract void* Values(in GemmJob job);
 
-        /// <summary>B(p … p + 3, j) (B's columns contiguous in k: rsB = 1).</summary>
-        static abstract Vector128<float> Load4(in GemmJob job, nint j, nint p);
+        /// <summary>Element <paramref name="at"/> of <paramref name="b"/> (an 8-bit integer as it is, unscaled).</summary>
+        static abstract float Get(void* b, nint at);
+
+        /// <summary>B(p, j), the float it stands for.</summary>
+        static abstract float Widened(in GemmJob job, nint j, nint p);
+
+        /// <summary>B(p … p + 3, j), the floats they stand for (B's columns contiguous in k: rsB = 1).</summary>
+        static abstract Vector128<float> Widened4(in GemmJob job, nint j, nint p);
     }
 
     private readonly struct FloatValues : IValues
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static float Get(in GemmJob job, nint j, nint p) => job.B[j * job.CsB + p * job.RsB];
+        public static void* Values(in GemmJob job) => job.B;
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Vector128<float> Load4(in GemmJob job, nint j, nint p) => Vector128.Load(job.B + j * job.CsB + p);
+        public static float Get(void* b, nint at) => ((float*)b)[at];
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static float Widened(in GemmJob job, nint j, nint p) => job.B[j * job.CsB + p * job.RsB];
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector128<float> Widened4(in GemmJob job, nint j, nint p) => Vector128.Load(job.B + j * job.CsB + p);
     }
 
     private readonly struct BFloat16Values : IValues
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static float Get(in GemmJob job, nint j, nint p) => BFloat16.ToFloat(job.B16[j * job.CsB + p * job.RsB]);
+        public static void* Values(in GemmJob job) => job.B16;
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Vector128<float> Load4(in GemmJob job, nint j, nint p) => BFloat16.Load4(job.B16 + j * job.CsB + p);
+        public static float Get(void* b, nint at) => BFloat16.ToFloat(((ushort*)b)[at]);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static float Widened(in GemmJob job, nint j, nint p) => BFloat16.ToFloat(job.B16[j * job.CsB + p * job.RsB]);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector128<float> Widened4(in GemmJob job, nint j, nint p) => BFloat16.Load4(job.B16 + j * job.CsB + p);
     }
 
     private readonly struct Int8Values : IValues
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static float Get(in GemmJob job, nint j, nint p) => job.B8[j * job.CsB + p * job.RsB] * job.Scales[j * job.ScaleStride];
+        public static void* Values(in GemmJob job) => job.B8;
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Vector128<float> Load4(in GemmJob job, nint j, nint p) => Int8.Load4(job.B8 + j * job.CsB + p, job.Scales[j * job.ScaleStride]);
+        public static float Get(void* b, nint at) => ((sbyte*)b)[at];
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static float Widened(in GemmJob job, nint j, nint p) => job.B8[j * job.CsB + p * job.RsB] * job.Scales[j * job.ScaleStride];
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector128<float> Widened4(in GemmJob job, nint j, nint p) => Int8.Load4(job.B8 + j * job.CsB + p, job.Scales[j * job.ScaleStride]);
     }
 
     /// <summary>
@@ -525,8 +546,8 @@ public static unsafe class Gemm
                 s6 = T.MultiplyAdd(a, T.Load(ref b6[p], 0), s6);
                 s7 = T.MultiplyAdd(a, T.Load(ref b7[p], 0), s7);
             }
-            AddSums<FloatValues>(T.SumFour(s0, s1, s2, s3), job, ai, jj, full, ci + jj);
-            AddSums<FloatValues>(T.SumFour(s4, s5, s6, s7), job, ai, jj + 4, full, ci + jj + 4);
+            AddSums<FloatValues>(T.SumFour(s0, s1, s2, s3), ai, job.B, jj * cs, cs, full, k, ci + jj);
+            AddSums<FloatValues>(T.SumFour(s4, s5, s6, s7), ai, job.B, (jj + 4) * cs, cs, full, k, ci + jj + 4);
         }
         for (; jj + 4 <= job.N; jj += 4)
         {
@@ -540,7 +561,7 @@ public static unsafe class Gemm
                 s2 = T.MultiplyAdd(a, T.Load(ref b2[p], 0), s2);
                 s3 = T.MultiplyAdd(a, T.Load(ref b3[p], 0), s3);
             }
-            AddSums<FloatValues>(T.SumFour(s0, s1, s2, s3), job, ai, jj, full, ci + jj);
+            AddSums<FloatValues>(T.SumFour(s0, s1, s2, s3), ai, job.B, jj * cs, cs, full, k, ci + jj);
         }
         return jj;
     }
@@ -576,8 +597,8 @@ public static unsafe class Gemm
                 T.LoadBFloat16Pairs(b6 + p, out e, out o); s6 = T.MultiplyAdd(ao, o, T.MultiplyAdd(ae, e, s6));
                 T.LoadBFloat16Pairs(b7 + p, out e, out o); s7 = T.MultiplyAdd(ao, o, T.MultiplyAdd(ae, e, s7));
             }
-            AddSums<BFloat16Values>(T.SumFour(s0, s1, s2, s3), job, ai, jj, full, ci + jj);
-            AddSums<BFloat16Values>(T.SumFour(s4, s5, s6, s7), job, ai, jj + 4, full, ci + jj + 4);
+            AddSums<BFloat16Values>(T.SumFour(s0, s1, s2, s3), ai, b, jj * cs, cs, full, k, ci + jj);
+            AddSums<BFloat16Values>(T.SumFour(s4, s5, s6, s7), ai, b, (jj + 4) * cs, cs, full, k, ci + jj + 4);
         }
         for (; jj + 4 <= job.N; jj += 4)
         {
@@ -591,7 +612,7 @@ public static unsafe class Gemm
                 T.LoadBFloat16Pairs(b2 + p, out e, out o); s2 = T.MultiplyAdd(ao, o, T.MultiplyAdd(ae, e, s2));
                 T.LoadBFloat16Pairs(b3 + p, out e, out o); s3 = T.MultiplyAdd(ao, o, T.MultiplyAdd(ae, e, s3));
             }
-            AddSums<BFloat16Values>(T.SumFour(s0, s1, s2, s3), job, ai, jj, full, ci + jj);
+            AddSums<BFloat16Values>(T.SumFour(s0, s1, s2, s3), ai, b, jj * cs, cs, full, k, ci + jj);
         }
         return jj;
     }
@@ -623,8 +644,8 @@ public static unsafe class Gemm
                 s6 = T.MultiplyAdd(a, T.LoadInt8(b6 + p), s6);
                 s7 = T.MultiplyAdd(a, T.LoadInt8(b7 + p), s7);
             }
-            AddSums<Int8Values>(T.SumFour(s0, s1, s2, s3), job, ai, jj, full, ci + jj);
-            AddSums<Int8Values>(T.SumFour(s4, s5, s6, s7), job, ai, jj + 4, full, ci + jj + 4);
+            AddSums<Int8Values>(T.SumFour(s0, s1, s2, s3), ai, job.B8, jj * cs, cs, full, k, ci + jj, Scales4(job, jj));
+            AddSums<Int8Values>(T.SumFour(s4, s5, s6, s7), ai, job.B8, (jj + 4) * cs, cs, full, k, ci + jj + 4, Scales4(job, jj + 4));
         }
         for (; jj + 4 <= job.N; jj += 4)
         {
@@ -638,35 +659,39 @@ public static unsafe class Gemm
                 s2 = T.MultiplyAdd(a, T.LoadInt8(b2 + p), s2);
                 s3 = T.MultiplyAdd(a, T.LoadInt8(b3 + p), s3);
             }
-            AddSums<Int8Values>(T.SumFour(s0, s1, s2, s3), job, ai, jj, full, ci + jj);
+            AddSums<Int8Values>(T.SumFour(s0, s1, s2, s3), ai, job.B8, jj * cs, cs, full, k, ci + jj, Scales4(job, jj));
         }
         return jj;
     }
 
+    /// <summary>The scales of 8-bit columns <paramref name="j"/> … j + 3.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<float> Scales4(in GemmJob job, nint j)
+    {
+        float* sc = job.Scales + j * job.ScaleStride;
+        nint ss = job.ScaleStride;
+        return Vector128.Create(sc[0], sc[ss], sc[2 * ss], sc[3 * ss]);
+    }
+
     /// <summary>
-    /// c[0 … 3] += the four sums plus the products of A's last values (from <paramref name="from"/> to k) with B's columns
-    /// <paramref name="j"/> … j + 3 (8-bit columns' sums, of their integers, times their scales first).
+    /// c[0 … 3] += the four sums plus the products of A's last values (from <paramref name="from"/> to k) with four columns of B
+    /// (from element <paramref name="b0"/>), times <paramref name="scales"/> (8-bit columns', whose sums are of their integers).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void AddSums<S>(Vector128<float> sums, in GemmJob job, float* ai, nint j, int from, float* c) where S : struct, IValues
+    private static void AddSums<S>(Vector128<float> sums, float* ai, void* b, nint b0, nint cs, int from, int k, float* c, Vector128<float> scales = default) where S : struct, IValues
     {
-        int k = job.K;
-        if (typeof(S) == typeof(Int8Values))
-        {
-            float* sc = job.Scales + j * job.ScaleStride;
-            nint ss = job.ScaleStride;
-            sums *= Vector128.Create(sc[0], sc[ss], sc[2 * ss], sc[3 * ss]);
-        }
         if (from < k)
         {
             float t0 = sums.GetElement(0), t1 = sums.GetElement(1), t2 = sums.GetElement(2), t3 = sums.GetElement(3);
+            nint b1 = b0 + cs, b2 = b1 + cs, b3 = b2 + cs;
             for (int p = from; p < k; p++)
             {
                 float a = ai[p];
-                t0 += a * S.Get(job, j, p); t1 += a * S.Get(job, j + 1, p); t2 += a * S.Get(job, j + 2, p); t3 += a * S.Get(job, j + 3, p);
+                t0 += a * S.Get(b, b0 + p); t1 += a * S.Get(b, b1 + p); t2 += a * S.Get(b, b2 + p); t3 += a * S.Get(b, b3 + p);
             }
             sums = Vector128.Create(t0, t1, t2, t3);
         }
+        if (typeof(S) == typeof(Int8Values)) sums *= scales;
         Vector128.Store(Vector128.Load(c) + sums, c);
     }
 
@@ -928,14 +953,14 @@ public static unsafe class Gemm
                     for (int j = 0; j < nr; j += 4)
                     {
                         nint col = jc + jr + j, p = pc + p0;
-                        GemmEdge.Transpose4x4(S.Load4(job, col, p), S.Load4(job, col + 1, p), S.Load4(job, col + 2, p), S.Load4(job, col + 3, p), d + (nint)p0 * nr + j, nr);
+                        GemmEdge.Transpose4x4(S.Widened4(job, col, p), S.Widened4(job, col + 1, p), S.Widened4(job, col + 2, p), S.Widened4(job, col + 3, p), d + (nint)p0 * nr + j, nr);
                     }
             }
             for (int p = p0; p < kc; p++)
             {
                 float* dp = d + (nint)p * nr;
                 int j = 0;
-                for (; j < cols; j++) dp[j] = S.Get(job, jc + jr + j, pc + p);
+                for (; j < cols; j++) dp[j] = S.Widened(job, jc + jr + j, pc + p);
                 for (; j < nr; j++) dp[j] = 0f;
             }
         }

@@ -13,7 +13,8 @@ namespace Dsl.Kernels;
 /// <c>torch.quantize_per_channel</c>): a row's scale is its largest magnitude over 127.5 (at least float32's epsilon), each value
 /// <c>round(w · (1 / scale))</c>, ties to even, clamped to [−128, 127], and stands for <c>q · scale</c> (a float product, as
 /// PyTorch's <c>dequantize</c> gives). A quarter of the memory of floats; the kernels that take <see cref="Weights"/> widen
-/// the values as they read them, giving the very floats <see cref="Dequantize"/> does.
+/// the values as they read them (the blocked product to the very floats <see cref="Dequantize"/> gives; a one- or two-row
+/// product sums the integers and scales each column's sum).
 /// </summary>
 public static class Int8
 {

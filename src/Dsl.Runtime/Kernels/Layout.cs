@@ -218,7 +218,8 @@ public static class Layout
     public static unsafe void GatherRows(Weights table, ReadOnlySpan<int> indices, int width, Span<float> into, float scale = 1f)
     {
         long length = RowsLength(indices.Length, width, into.Length, nameof(into));
-        if (width > 0) TableRows(indices, table.Length, width);
+        if (width == 0) return; // (no values to move: the indices name no rows)
+        TableRows(indices, table.Length, width);
         if (table.IsInt8 && width > 0 && (table.RowLength != width || table.Column != 0))
             throw new ArgumentException($"Layout.GatherRows: a table of 8-bit rows of {table.RowLength} (a scale each){(table.Column != 0 ? $" sliced from column {table.Column}" : "")} is gathered by whole rows, not rows of {width}.", nameof(table));
         fixed (float* pt = table.RawFloats, pi = into, ps = table.RawScales)

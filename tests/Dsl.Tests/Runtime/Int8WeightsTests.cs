@@ -70,13 +70,14 @@ public class Int8WeightsTests
     /// <summary>
     /// A slice of 8-bit weights keeps each value's scale: B read from a column within its rows, and rows read every other one
     /// (rows 2 · ldb apart), give the same reads of the dequantized floats (their bits through the blocked product, from three
-    /// rows; one or two rows scale each column's sums); a read that would cross a row is refused.
+    /// rows; one or two rows scale each column's sums), split over the cores by columns or rows as they are large enough to be;
+    /// a read that would cross a row is refused.
     /// </summary>
     [Fact]
     public void ASliceKeepsItsRowsScalesAndAReadAcrossRowsIsRefused()
     {
         var rng = new Rng(5);
-        const int rows = 24, row = 40;
+        const int rows = 2400, row = 200, k = 190;
         float[] w = new float[rows * row];
         for (int i = 0; i < w.Length; i++) w[i] = rng.NextNormal() * (1 + i / row);
         var values = new sbyte[w.Length];
@@ -87,24 +88,24 @@ public class Int8WeightsTests
         foreach (GemmPath path in GemmPath.All.Where(p => p.Supported))
             foreach (int m in new[] { 1, 2, 5 })
             {
-                float[] a = new float[m * 33];
+                float[] a = new float[m * k];
                 for (int i = 0; i < a.Length; i++) a[i] = rng.NextNormal();
-                // columns 7 … 39 of rows 1 … 23, and of every other row
+                // columns 7 … 196 of rows 1 … 2398, and of every other row (products split over the cores: GemmWorkers)
                 foreach (int ld in new[] { row, 2 * row })
                 {
                     int n = (rows - 2) * row / ld;
                     float[] expected = new float[m * n], actual = new float[m * n];
-                    Gemm.MatMulTransB(path, m, n, 33, a, 33, wide.AsSpan(row + 7), ld, expected, n, accumulate: false, direct: false);
-                    Gemm.MatMulTransB(path, m, n, 33, a, 33, Weights.FromInt8(values, scales, row).Slice(row + 7), ld, actual, n, accumulate: false);
+                    Gemm.MatMulTransB(path, m, n, k, a, k, wide.AsSpan(row + 7), ld, expected, n, accumulate: false, direct: false);
+                    Gemm.MatMulTransB(path, m, n, k, a, k, Weights.FromInt8(values, scales, row).Slice(row + 7), ld, actual, n, accumulate: false);
                     if (m > 2) Assert.Equal(expected.Select(BitConverter.SingleToInt32Bits), actual.Select(BitConverter.SingleToInt32Bits));
                     else Tolerance.AssertClose(expected, actual, $"{path} {m} rows {ld} apart");
                 }
             }
-        // 34 values from column 7 run past the row of 40; rows 60 values apart do not start each in a row of its own
+        // 194 values from column 7 run past the row of 200; rows 300 values apart do not start each in a row of its own
         float[] c = new float[4];
-        var e = Assert.Throws<ArgumentException>(() => Gemm.MatMulTransB(1, 2, 34, new float[34], 34, Weights.FromInt8(values, scales, row).Slice(7), row, c, 2, false));
-        Assert.Contains("8-bit weights in rows of 40", e.Message);
-        Assert.Throws<ArgumentException>(() => Gemm.MatMulTransB(1, 2, 20, new float[20], 20, Weights.FromInt8(values, scales, row), 60, c, 2, false));
+        var e = Assert.Throws<ArgumentException>(() => Gemm.MatMulTransB(1, 2, 194, new float[194], 194, Weights.FromInt8(values, scales, row).Slice(7), row, c, 2, false));
+        Assert.Contains("8-bit weights in rows of 200", e.Message);
+        Assert.Throws<ArgumentException>(() => Gemm.MatMulTransB(1, 2, 20, new float[20], 20, Weights.FromInt8(values, scales, row), 300, c, 2, false));
     }
 
     /// <summary>An 8-bit table gathers the dequantized rows (then scaled), bit for bit; rows of another width are refused.</summary>
@@ -164,6 +165,10 @@ public class Int8WeightsTests
         Assert.Contains("HoldWeightsIn(Precision.Float32)", e.Message);
         table.CopyFrom(expected);
         Assert.Equal(back, table.ToArray());
+        float[] infinite = (float[])expected.Clone();
+        infinite[5] = float.PositiveInfinity;
+        Assert.Contains("'embedding.weight' is held in 8-bit integers", Assert.Throws<ArgumentException>(() => table.CopyFrom(infinite)).Message);
+        Assert.Equal(back, table.ToArray());
         var adam = new Adam(model.Parameters, 0.01f);
         Assert.Contains("held in 8-bit integers", Assert.Throws<InvalidOperationException>(() => adam.Step()).Message);
         Assert.Equal(0, adam.StepCount);
@@ -191,6 +196,15 @@ public class Int8WeightsTests
         Assert.Contains("'dense.weight' holds a value that is not finite", e.Message);
         Assert.All(model.Parameters, p => Assert.Equal(Precision.Float32, p.Precision));
         Assert.Throws<ArgumentException>(() => Int8.Scale([1f, float.PositiveInfinity]));
+        // bfloat16 holds an infinity (a float past its largest rounds to one): held so first, 8 bits refuse it as well
+        model.Parameters["dense.weight"].AsSpan()[3] = 3.4e38f;
+        model.Parameters.HoldWeightsIn(Precision.BFloat16);
+        Assert.Equal(float.PositiveInfinity, model.Parameters["dense.weight"].ToArray()[3]);
+        Precision[] heldAs = model.Parameters.Select(p => p.Precision).ToArray();
+        Assert.Contains("'dense.weight' holds a value that is not finite", Assert.Throws<ArgumentException>(() => model.Parameters.HoldWeightsIn(Precision.Int8)).Message);
+        Assert.Equal(heldAs, model.Parameters.Select(p => p.Precision));
+        model.Parameters.HoldWeightsIn(Precision.Float32);
+        model.Parameters["dense.weight"].AsSpan()[3] = float.NaN;
 
         string path = Path.Combine(Path.GetTempPath(), $"dsl-int8-{Guid.NewGuid():N}.safetensors");
         try
