@@ -29,6 +29,9 @@ public sealed class Workload
         return options;
     }
 
+    /// <summary>A precision as a workload's name says it.</summary>
+    private static string Words(Precision precision) => precision switch { Precision.Float32 => "float32", Precision.BFloat16 => "bfloat16", _ => "int8" };
+
     public static IReadOnlyList<Workload> All()
     {
         var list = new List<Workload>();
@@ -122,6 +125,30 @@ public sealed class Workload
             Flops = RecurrentForwardFlops(4, 1, 1, 128, 256) + 2.0 * 65 * 256,
             Run = () => charModel.Step(new ReadOnlyTensorSpan<int>(one, [1]), state, new TensorSpan<float>(logits, [1, 65])),
         });
+        // The same step, and the batch-1 LSTM forward, with the weights held in bfloat16 and in 8 bits (ParameterSet.HoldWeightsIn:
+        // the LSTM's matrices and the output layer's; the sequence packs W_hh widened once, a step reads it as it is held).
+        foreach (Precision precision in new[] { Precision.BFloat16, Precision.Int8 })
+        {
+            var heldChar = new CharBench(1);
+            heldChar.Parameters.HoldWeightsIn(precision);
+            var heldState = heldChar.CreateState(1);
+            list.Add(new Workload
+            {
+                Name = $"char model generation step B=1, {Words(precision)} weights", Kind = "char", Mode = "generate", T = 1, B = 1, X = 128, H = 256,
+                Flops = RecurrentForwardFlops(4, 1, 1, 128, 256) + 2.0 * 65 * 256,
+                Run = () => heldChar.Step(new ReadOnlyTensorSpan<int>(one, [1]), heldState, new TensorSpan<float>(logits, [1, 65])),
+            });
+            var heldLstm = new Lstm256(1);
+            heldLstm.Parameters.HoldWeightsIn(precision);
+            var rng = new Rng(1);
+            float[] input = Enumerable.Range(0, 64 * 256).Select(_ => rng.NextNormal()).ToArray(), output = new float[64 * 256];
+            list.Add(new Workload
+            {
+                Name = $"lstm forward T=64 B=1 X=256 H=256, {Words(precision)} weights", Kind = "lstm", Mode = "forward", T = 64, B = 1, X = 256, H = 256,
+                Flops = RecurrentForwardFlops(4, 64, 1, 256, 256),
+                Run = () => heldLstm.Forward(new ReadOnlyTensorSpan<float>(input, [1, 64, 256]), new TensorSpan<float>(output, [1, 64, 256])),
+            });
+        }
 
         // The same generation step exported to ONNX (ToOnnxStep: the states as inputs and outputs) and run by ONNX Runtime
         // 1.31 (CPU, 2 intra-op threads), its inputs and outputs bound to arrays once: what serving the model in ONNX Runtime costs a step.
@@ -270,7 +297,7 @@ public sealed class Workload
             int[] wideTokens = Enumerable.Range(0, 16).Select(_ => r.NextInt(4096)).ToArray();
             list.Add(new Workload
             {
-                Name = $"wide llama decoding 16 tokens B=1, cached, {precision switch { Precision.Float32 => "float32", Precision.BFloat16 => "bfloat16", _ => "int8" }} weights", Kind = "gpt", Mode = "generate",
+                Name = $"wide llama decoding 16 tokens B=1, cached, {Words(precision)} weights", Kind = "gpt", Mode = "generate",
                 T = 16, B = 1, X = 1024, H = 1024, Flops = wideFlops,
                 Run = () =>
                 {

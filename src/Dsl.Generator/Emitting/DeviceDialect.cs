@@ -19,6 +19,7 @@ internal static class DeviceDialect
         ("ws.Memory!.Memory.Span", "ws.Memory!.Outputs"),
         ("ws.Memory!.MemoryGradient.Span", "ws.Memory!.Gradient"),
         ("global::System.Numerics.Tensors.TensorPrimitives.", "global::Dsl.Gpu.Kernels.TensorPrimitives."),
+        ("global::Dsl.Kernels.Weights", "global::Dsl.Gpu.DeviceSpan"), // (a hand-written method's weights: the device holds floats)
         ("global::Dsl.Kernels.", "global::Dsl.Gpu.Kernels."),
         ("global::System.ReadOnlySpan<float>", "global::Dsl.Gpu.DeviceSpan"),
         ("global::System.Span<float>", "global::Dsl.Gpu.DeviceSpan"),

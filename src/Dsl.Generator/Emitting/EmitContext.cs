@@ -11,6 +11,7 @@ internal static class Names
     public const string T = "global::System.Numerics.Tensors";
     public const string Span = "global::System.Span<float>";
     public const string RoSpan = "global::System.ReadOnlySpan<float>";
+    public const string WeightsType = "global::Dsl.Kernels.Weights";
     public const string Gemm = "global::Dsl.Kernels.Gemm";
     public const string Act = "global::Dsl.Kernels.Activations";
     public const string Layout = "global::Dsl.Kernels.Layout";

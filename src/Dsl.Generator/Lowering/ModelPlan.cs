@@ -36,6 +36,12 @@ internal sealed record ParamRef(string Name, string Field, int Rows, int Cols, b
     /// <summary>The parameter's values, as a span expression of the generated code.</summary>
     public string Value => Field + ".AsSpan()";
 
+    /// <summary>
+    /// The parameter's values as the runtime's <c>Dsl.Kernels.Weights</c> (floats, or bfloat16 or 8-bit values when held so), for
+    /// hand-written C# that reads it only as weights (<see cref="MacroOp.WeightsRead"/>).
+    /// </summary>
+    public string Weights => Field + ".Weights";
+
     /// <summary>The parameter's gradient, as a span expression of the generated code.</summary>
     public string Grad => Field + ".GradAsSpan()";
 

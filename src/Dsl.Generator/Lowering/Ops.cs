@@ -1,3 +1,4 @@
+using System.Collections.Generic;
 using Dsl.Generator.Helpers;
 using Dsl.Generator.Parsing;
 
@@ -198,6 +199,13 @@ internal abstract record MacroOp : Op
 
     /// <summary>Why the device backend cannot run this op (its C# calls a kernel the device lacks), or null when it can.</summary>
     public virtual string? DeviceBlocker => null;
+
+    /// <summary>
+    /// The parameters this op's C# reads only as weights a kernel widens (passed as <see cref="ParamRef.Weights"/>: the B of
+    /// A · Bᵀ, B packed transposed), which may then be held in bfloat16 or 8 bits (<see cref="WeightReads"/>); every other
+    /// parameter its layer's plan names is read as floats.
+    /// </summary>
+    public virtual IEnumerable<ParamRef> WeightsRead => System.Array.Empty<ParamRef>();
 }
 
 /// <summary>Kernel families of Dsl.Runtime, by class.</summary>

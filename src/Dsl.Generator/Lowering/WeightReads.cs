@@ -10,7 +10,8 @@ namespace Dsl.Generator.Lowering;
 /// (an embedding) and a kernel's argument lowered as a <see cref="WeightsOperand"/> (a mixture's experts). Those the generated code marks <c>HoldsOnlyWeights</c>, which <c>ParameterSet.HoldWeightsIn</c> may hold in
 /// half or a quarter of the memory; the emitter passes them as <c>.Weights</c> in those places (<see cref="Emitting.CSharpOps"/>). Any other read
 /// forward — a kernel's argument, an element-wise op, a layer whose C# is written by hand (a <see cref="MacroOp"/>: a
-/// recurrent layer's time loop), an op this analysis does not know — keeps the parameter in float32.
+/// recurrent layer's time loop), except the parameters it declares it reads as weights (<see cref="MacroOp.WeightsRead"/>: a
+/// recurrent layer's matrices), an op this analysis does not know — keeps the parameter in float32.
 /// </summary>
 internal static class WeightReads
 {
@@ -38,30 +39,41 @@ internal static class WeightReads
         foreach (LayerPlan layer in plan.Layers)
         {
             bool opaque = false;
+            var declared = new HashSet<string>(System.StringComparer.Ordinal);
             foreach (Op op in layer.Passes.Forward.Concat(layer.Setup).Concat(layer.Encode))
-                opaque |= !Scan(op, asWeights, otherwise);
+                opaque |= !Scan(op, asWeights, otherwise, declared);
             // a layer with C# written by hand, or an op not known here: every parameter its plan names (its own, through its
-            // records and ops; a recurrent layer's token table; the attention it feeds) is read as floats
+            // records and ops; a recurrent layer's token table; the attention it feeds) is read as floats, but those its
+            // hand-written ops declare they read only as weights
             if (opaque)
-                foreach (ParamRef p in Named(layer, new HashSet<object>(ReferenceEqualityComparer.Instance))) otherwise.Add(p.Name);
+                foreach (ParamRef p in Named(layer, new HashSet<object>(ReferenceEqualityComparer.Instance)))
+                    if (!declared.Contains(p.Name)) otherwise.Add(p.Name);
         }
         return plan.Parameters.Select(p => p.Name).Where(n => asWeights.Contains(n) && !otherwise.Contains(n)).ToEquatableArray();
     }
 
-    /// <summary>Sorts the parameters <paramref name="op"/> reads; false when it cannot see them all (hand-written C#, an op it does not know).</summary>
-    private static bool Scan(Op op, HashSet<string> asWeights, HashSet<string> otherwise)
+    /// <summary>
+    /// Sorts the parameters <paramref name="op"/> reads; false when it cannot see them all (hand-written C#, an op it does not
+    /// know), having added those hand-written C# declares it reads only as weights to <paramref name="declared"/> too.
+    /// </summary>
+    private static bool Scan(Op op, HashSet<string> asWeights, HashSet<string> otherwise, HashSet<string> declared)
     {
         switch (op)
         {
             case WhenOp conditional:
             {
                 bool seen = true;
-                foreach (Op inner in conditional.Body.Concat(conditional.Otherwise)) seen &= Scan(inner, asWeights, otherwise);
+                foreach (Op inner in conditional.Body.Concat(conditional.Otherwise)) seen &= Scan(inner, asWeights, otherwise, declared);
                 return seen;
             }
             case CommentOp:
                 return true;
-            case MacroOp:
+            case MacroOp macro:
+                foreach (ParamRef p in macro.WeightsRead)
+                {
+                    asWeights.Add(p.Name);
+                    declared.Add(p.Name);
+                }
                 return false;
         }
         if (Operands(op) is not { } operands) return false;

@@ -79,7 +79,7 @@ public static unsafe class Gemm
     public static void MatMulTransB(int m, int n, int k, ReadOnlySpan<float> a, int lda, Weights b, int ldb, ReadOnlySpan<float> bias, Span<float> c, int ldc) =>
         MatMulTransB(Path, m, n, k, a, lda, b, ldb, bias, c, ldc);
 
-    /// <summary>Floats needed to hold op(B) [k, n] packed by <see cref="PackB(int, int, ReadOnlySpan{float}, int, bool, Span{float})"/>.</summary>
+    /// <summary>Floats needed to hold op(B) [k, n] packed by <see cref="PackB(int, int, Weights, int, bool, Span{float})"/>.</summary>
     public static int PackedLength(int k, int n) => PackedLength(Path, k, n);
 
     /// <summary>
@@ -87,10 +87,10 @@ public static unsafe class Gemm
     /// B is stored [k, n], or [n, k] when <paramref name="transposed"/> (a weight matrix [out, in] used as Wᵀ). A recurrent layer
     /// packs its recurrent weights once per sequence instead of once per step.
     /// </summary>
-    public static void PackB(int k, int n, ReadOnlySpan<float> b, int ldb, bool transposed, Span<float> packed) => PackB(Path, k, n, b, ldb, transposed, packed);
+    public static void PackB(int k, int n, Weights b, int ldb, bool transposed, Span<float> packed) => PackB(Path, k, n, b, ldb, transposed, packed);
 
     /// <summary>
-    /// C[m, n] (+)= A[m, k] · op(B), with op(B) packed by <see cref="PackB(int, int, ReadOnlySpan{float}, int, bool, Span{float})"/>
+    /// C[m, n] (+)= A[m, k] · op(B), with op(B) packed by <see cref="PackB(int, int, Weights, int, bool, Span{float})"/>
     /// with the same k and n: the packed layout depends on both (its k-blocks' depth and their rounded width), and only the
     /// length is checked, so a B packed for another k or n gives wrong results, not an error.
     /// </summary>
@@ -138,16 +138,19 @@ public static unsafe class Gemm
             : throw new ArgumentException($"Gemm: op(B) [{k}, {n}] packed takes {length} values, more than one array holds ({Array.MaxLength}).");
     }
 
-    internal static void PackB(GemmPath path, int k, int n, ReadOnlySpan<float> b, int ldb, bool transposed, Span<float> packed)
+    internal static void PackB(GemmPath path, int k, int n, Weights b, int ldb, bool transposed, Span<float> packed)
     {
-        Require("B", b, transposed ? n : k, transposed ? k : n, ldb);
+        Require("B", b.Length, transposed ? n : k, transposed ? k : n, ldb);
         if (packed.Length < PackedLength(path, k, n)) throw new ArgumentException($"Gemm: packed B needs {PackedLength(path, k, n)} values, got {packed.Length}.", nameof(packed));
         if (k == 0 || n == 0) return;
-        fixed (float* pb = b, pp = packed)
+        int scaleStride = ScaleStride(b, transposed ? 1 : ldb, transposed ? ldb : 1, k);
+        fixed (float* pb = b.RawFloats, pp = packed, pscales = b.RawScales)
+        fixed (ushort* pb16 = b.RawBits)
+        fixed (sbyte* pb8 = b.RawInt8)
         {
             var work = new PackWork
             {
-                Job = new GemmJob(path, null, 0, 0, pb, transposed ? 1 : ldb, transposed ? ldb : 1, null, 0, 0, n, k),
+                Job = Holding(new GemmJob(path, null, 0, 0, pb, transposed ? 1 : ldb, transposed ? ldb : 1, null, 0, 0, n, k), b, pb16, pb8, pscales, scaleStride),
                 Packed = pp,
             };
             // A matrix packed for many steps (recurrent weights) is packed by every core, each the columns it will multiply
@@ -247,17 +250,13 @@ public static unsafe class Gemm
     {
         Require("C", c, m, n, ldc);
         if (m == 0 || n == 0) return;
-        int scaleStride = b.IsInt8 && rsB == 1 ? b.ScaleStride(csB, k, "Gemm: B") : 0;
-        if (b.IsInt8 && rsB != 1) throw new ArgumentException("Gemm: 8-bit weights are read as Bᵀ of a weight matrix (MatMulTransB) only.", nameof(b));
+        int scaleStride = ScaleStride(b, rsB, csB, k);
         fixed (float* pa = a, pb = b.RawFloats, pc = c, pbias = bias, pscales = b.RawScales)
         fixed (ushort* pb16 = b.RawBits)
         fixed (sbyte* pb8 = b.RawInt8)
         {
-            var job = new GemmJob(path, pa, rsA, csA, b.Precision == Precision.Float32 ? pb : null, rsB, csB, pc, ldc, m, n, k)
-            {
-                B16 = b.IsBFloat16 ? pb16 : null, B8 = b.IsInt8 ? pb8 : null, Scales = b.IsInt8 ? pscales : null, ScaleStride = scaleStride,
-                Accumulate = accumulate, Bias = bias.IsEmpty ? null : pbias,
-            };
+            GemmJob job = Holding(new GemmJob(path, pa, rsA, csA, pb, rsB, csB, pc, ldc, m, n, k) { Accumulate = accumulate, Bias = bias.IsEmpty ? null : pbias },
+                b, pb16, pb8, pscales, scaleStride);
             if (k == 0)
             {
                 if (!accumulate) Clear(job);
@@ -279,6 +278,25 @@ public static unsafe class Gemm
             else Execute(job);
         }
     }
+
+    /// <summary>The step between the scales of 8-bit B's columns (runs of k along its rows: Bᵀ of a weight matrix, rsB = 1); 0 for others.</summary>
+    private static int ScaleStride(Weights b, nint rsB, nint csB, int k)
+    {
+        if (!b.IsInt8) return 0;
+        if (rsB != 1) throw new ArgumentException("Gemm: 8-bit weights are read as Bᵀ of a weight matrix (MatMulTransB, PackB transposed) only.", nameof(b));
+        return b.ScaleStride(csB, k, "Gemm: B");
+    }
+
+    /// <summary>
+    /// <paramref name="job"/> (its B at <see cref="GemmJob.B"/>) reading <paramref name="b"/> as it is held: floats where they are,
+    /// else <see cref="GemmJob.B"/> null and the bfloat16 bits or 8-bit values (and their scales) set, at the pointers given.
+    /// </summary>
+    private static GemmJob Holding(GemmJob job, Weights b, ushort* bits, sbyte* int8, float* scales, int scaleStride) => b.Precision switch
+    {
+        Precision.Float32 => job,
+        Precision.BFloat16 => job with { B = null, B16 = bits },
+        _ => job with { B = null, B8 = int8, Scales = scales, ScaleStride = scaleStride },
+    };
 
     /// <summary>
     /// A product below the split threshold and within one k-block, of at least two rows, whose A lies within
@@ -1040,7 +1058,7 @@ public static unsafe class Gemm
 }
 
 /// <summary>One product C += A·B as pointers and strides: A(i, p) = A[i·RsA + p·CsA], B(p, j) = B[p·RsB + j·CsB].</summary>
-/// <remarks>When <see cref="Packed"/> is set, B is already packed (<see cref="Gemm.PackB(int, int, ReadOnlySpan{float}, int, bool, Span{float})"/>) with rows of
+/// <remarks>When <see cref="Packed"/> is set, B is already packed (<see cref="Gemm.PackB(int, int, Weights, int, bool, Span{float})"/>) with rows of
 /// <see cref="PackedN"/> and this job's column 0 is the packed matrix's column <see cref="PackedColumn"/>.</remarks>
 internal readonly unsafe struct GemmJob(GemmPath path, float* a, nint rsA, nint csA, float* b, nint rsB, nint csB, float* c, nint ldc, int m, int n, int k)
 {
@@ -1048,7 +1066,7 @@ internal readonly unsafe struct GemmJob(GemmPath path, float* a, nint rsA, nint 
     public readonly GemmPath Path = path;
     public readonly float* A = a;
     public readonly nint RsA = rsA, CsA = csA;
-    public readonly float* B = b;
+    public float* B { get; init; } = b;
     public readonly nint RsB = rsB, CsB = csB;
     public readonly float* C = c;
     public readonly nint Ldc = ldc;

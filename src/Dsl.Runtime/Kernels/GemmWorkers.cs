@@ -77,7 +77,7 @@ internal static unsafe class GemmWorkers
     /// <summary>
     /// How a split cuts <paramref name="length"/> items into equal parts aligned to <paramref name="align"/>: the number of
     /// parts and the items in each (the last may have fewer). A product's columns are cut so; so are the columns of a
-    /// matrix packed for the steps to come (<see cref="Gemm.PackB(int, int, ReadOnlySpan{float}, int, bool, Span{float})"/>),
+    /// matrix packed for the steps to come (<see cref="Gemm.PackB(int, int, Weights, int, bool, Span{float})"/>),
     /// so that each core packs the share it will multiply by.
     /// </summary>
     public static (int Parts, int Chunk) Cut(int length, int align)

@@ -131,6 +131,63 @@ public class HalfPrecisionTests
         }
     }
 
+    /// <summary>
+    /// An encoder–decoder held in bfloat16 or 8 bits (its recurrent layers' matrices among the weights, input feeding reading the
+    /// fed context's columns of W_ih from within its rows, a table both sides share) gives its widened twin's logits, its greedy
+    /// tokens and its best beam, and refuses to train.
+    /// </summary>
+    [Theory]
+    [InlineData(nameof(Seq2SeqFeedAdditive), Precision.BFloat16)]
+    [InlineData(nameof(Seq2SeqFeedAdditive), Precision.Int8)]
+    [InlineData(nameof(Seq2SeqFeedGeneral), Precision.Int8)]
+    [InlineData(nameof(Seq2SeqShared), Precision.Int8)]
+    [InlineData(nameof(Seq2SeqMultiHead), Precision.Int8)]
+    [InlineData(nameof(TransformerSeq2Seq), Precision.Int8)]
+    public void AnEncoderDecoderHeldInLessDecodesAsItsWidenedTwin(string name, Precision precision)
+    {
+        switch (name)
+        {
+            case nameof(Seq2SeqFeedAdditive): Decodes(new Seq2SeqFeedAdditive(seed: 4), new Seq2SeqFeedAdditive(seed: 4), precision); break;
+            case nameof(Seq2SeqFeedGeneral): Decodes(new Seq2SeqFeedGeneral(seed: 4), new Seq2SeqFeedGeneral(seed: 4), precision); break;
+            case nameof(Seq2SeqShared): Decodes(new Seq2SeqShared(seed: 4), new Seq2SeqShared(seed: 4), precision); break;
+            case nameof(Seq2SeqMultiHead): Decodes(new Seq2SeqMultiHead(seed: 4), new Seq2SeqMultiHead(seed: 4), precision); break;
+            case nameof(TransformerSeq2Seq): Decodes(new TransformerSeq2Seq(seed: 4), new TransformerSeq2Seq(seed: 4), precision); break;
+            default: throw new ArgumentException(name);
+        }
+    }
+
+    private static void Decodes<TEncoder, TDecoder>(EncoderDecoderModel<int, TEncoder, TDecoder> twin, EncoderDecoderModel<int, TEncoder, TDecoder> held, Precision precision)
+        where TEncoder : IEncoder<int>
+        where TDecoder : IModel<int>
+    {
+        var widened = new HashSet<object>(ReferenceEqualityComparer.Instance);
+        foreach (Parameter p in twin.Parameters)
+        {
+            if (!p.HoldsOnlyWeights || !widened.Add(p.Storage)) continue;
+            float[] values = p.ToArray();
+            HeldValues.Of(precision, values, p.RowLength).CopyTo(values);
+            p.CopyFrom(values);
+        }
+        Assert.True(held.Parameters.HoldWeightsIn(precision) > 0);
+        // the recurrent layers' matrices are held with the rest
+        Assert.All(held.Parameters.Where(p => p.Name.Contains("weight_hh", StringComparison.Ordinal)), p => Assert.Equal(precision, p.Precision));
+        const int batch = 3, sourceSteps = 4, steps = 3;
+        var rng = new Rng(21);
+        int vocabulary = twin.Decoder.OutputWidth;
+        Tensor<int> Ids(int n, int count, int length) => Tensor.Create(Enumerable.Range(0, count * length).Select(_ => (int)(rng.NextFloat() * n) % n).ToArray(), [count, length]);
+        Tensor<int> source = Ids(twin.Encoder.InputWidth, batch, sourceSteps), decoderInput = Ids(Math.Min(vocabulary, twin.Decoder.InputWidth), batch, steps), targets = Ids(vocabulary, batch, steps);
+        int[] lengths = [4, 4, 2];
+        AssertClose(twin.Forward(source, lengths, decoderInput), held.Forward(source, lengths, decoderInput), "logits");
+        var one = Tensor.Create(DeviceModelTests.Flat(source).Take(sourceSteps).ToArray(), [1, sourceSteps]);
+        Assert.Equal(twin.Greedy(one, startToken: 1, maxLength: 5), held.Greedy(one, startToken: 1, maxLength: 5));
+        var twinBeams = twin.Beam(one, startToken: 1, beamWidth: 3, maxLength: 5);
+        var heldBeams = held.Beam(one, startToken: 1, beamWidth: 3, maxLength: 5);
+        Assert.Equal(twinBeams[0].Tokens, heldBeams[0].Tokens);
+        Tolerance.AssertClose([twinBeams[0].Score], [heldBeams[0].Score], "the best beam's score");
+        var e = Assert.Throws<InvalidOperationException>(() => held.Backward(source, lengths, decoderInput, targets, 1f));
+        Assert.Contains("HoldWeightsIn(Precision.Float32)", e.Message);
+    }
+
     private static void Compare<TIn>(IModel<TIn> rounded, IModel<TIn> held, Tensor<TIn> input, string name)
     {
         Tensor<int> targets = DeviceModelTests.Targets(rounded);
@@ -168,10 +225,10 @@ public class HalfPrecisionTests
 
     /// <summary>
     /// What the generator marks as read only as weights: every matrix multiplied as Wᵀ, the embedding table, a mixture's router,
-    /// experts and shared expert; never a norm's scale, a bias, nor a recurrent layer's weights or the table it folds.
+    /// experts and shared expert, a recurrent layer's matrices; never a norm's scale, a bias, nor the table a recurrent layer folds.
     /// </summary>
     [Fact]
-    public void TheMatricesTablesAndExpertsAreHeldNotNormsBiasesOrRecurrentWeights()
+    public void TheMatricesTablesExpertsAndRecurrentWeightsAreHeldNotNormsOrBiases()
     {
         static string[] Held(IModel model) => model.Parameters.Where(p => p.HoldsOnlyWeights).Select(p => p.Name).ToArray();
         Assert.Equal(["embedding.weight", "attention.in_proj_weight", "attention.out_proj.weight", "dense.weight", "dense_1.weight", "dense_2.weight"],
@@ -179,8 +236,9 @@ public class HalfPrecisionTests
         Assert.Equal(["embedding.weight", "attention.in_proj_weight", "attention.out_proj.weight", "moe.router", "moe.weight_in", "moe.weight_out", "dense.weight"],
             Held(new MoeBlock(seed: 1)));
         Assert.Equal(["moe.router", "moe.weight_in", "moe.weight_out", "moe.shared_in", "moe.shared_out", "moe.shared_gate"], Held(new MoeShared(seed: 1)).Take(6));
-        // the LSTM folds the table into its input projection in its hand-written loop: its table stays float32 with its weights
-        Assert.Equal(["dense.weight"], Held(new StatefulLstm(seed: 1)));
+        // the LSTM's matrices are read as weights by its hand-written loop (RecurrenceOp.WeightsRead: the B of its products, packed
+        // transposed for the steps); it folds the table into its input projection, reading it as floats: the table stays float32
+        Assert.Equal(["lstm.weight_ih_l0", "lstm.weight_hh_l0", "lstm.weight_ih_l1", "lstm.weight_hh_l1", "dense.weight"], Held(new StatefulLstm(seed: 1)));
     }
 
     /// <summary>

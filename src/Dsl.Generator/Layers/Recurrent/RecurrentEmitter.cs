@@ -144,6 +144,13 @@ internal sealed record RecurrenceOp(CellSignature Cell, SubLayerPlan Sub, Direct
 {
     public override void WriteCSharp(EmitContext context) =>
         RecurrentEmitter.Call(context.W, Cell.Method + (Backward ? "_backward" : "_forward"), RecurrentEmitter.CellArguments(this));
+
+    /// <summary>
+    /// Forward, the input, recurrent and projection matrices are read only as weights (the B of A · Bᵀ, packed transposed for
+    /// the steps): held in bfloat16 or 8 bits, the products widen them. Back through time, floats (a held model does not train).
+    /// </summary>
+    public override IEnumerable<ParamRef> WeightsRead => Backward ? System.Array.Empty<ParamRef>()
+        : Direction.Projection is { } p ? new[] { Direction.WeightIh, Direction.WeightHh, p.Weight } : new[] { Direction.WeightIh, Direction.WeightHh };
 }
 
 /// <summary>The time loop of a recurrent layer around its kind's cell, forward and back through time, as C#.</summary>
@@ -212,12 +219,13 @@ internal static class RecurrentEmitter
         }
         a.Add(($"{Span} scratch", k.Step.Ws));
         a.Add(($"{Span} packed", k.Packed.Ws));
-        a.Add(($"{RoSpan} w_ih", d.WeightIh.Value));
-        a.Add(($"{RoSpan} w_hh", d.WeightHh.Value));
+        // forward, the matrices as weights (floats, or held in bfloat16 or 8 bits: RecurrenceOp.WeightsRead); back, floats
+        a.Add(forward ? ($"{WeightsType} w_ih", d.WeightIh.Weights) : ($"{RoSpan} w_ih", d.WeightIh.Value));
+        a.Add(forward ? ($"{WeightsType} w_hh", d.WeightHh.Weights) : ($"{RoSpan} w_hh", d.WeightHh.Value));
         if (cell.Projection)
         {
             ProjectionPlan p = d.Projection!;
-            a.Add(($"{RoSpan} w_hr", p.Weight.Value));
+            a.Add(forward ? ($"{WeightsType} w_hr", p.Weight.Weights) : ($"{RoSpan} w_hr", p.Weight.Value));
             a.Add(((forward ? Span : RoSpan) + " m", p.Unprojected.Ws));
             if (!forward)
             {

@@ -58,9 +58,9 @@ namespace Demo
         {
             _embedding_weight = new global::Dsl.Parameter("embedding.weight", 30, 16);
             global::Dsl.Initializers.Apply(global::Dsl.Init.Normal, _embedding_weight.AsSpan(), 30, 16, fanIn: 30, fanOut: 16, blockRows: 30, bound: 0.25f, global::Dsl.Rng.ForParameter(seed, "embedding.weight"));
-            _lstm_weight_ih_l0 = new global::Dsl.Parameter("lstm.weight_ih_l0", 64, 16);
+            _lstm_weight_ih_l0 = new global::Dsl.Parameter("lstm.weight_ih_l0", 64, 16) { HoldsOnlyWeights = true };
             global::Dsl.Initializers.Apply(global::Dsl.Init.XavierUniform, _lstm_weight_ih_l0.AsSpan(), 64, 16, fanIn: 16, fanOut: 64, blockRows: 64, bound: 0.25f, global::Dsl.Rng.ForParameter(seed, "lstm.weight_ih_l0"));
-            _lstm_weight_hh_l0 = new global::Dsl.Parameter("lstm.weight_hh_l0", 64, 16);
+            _lstm_weight_hh_l0 = new global::Dsl.Parameter("lstm.weight_hh_l0", 64, 16) { HoldsOnlyWeights = true };
             global::Dsl.Initializers.Apply(global::Dsl.Init.Orthogonal, _lstm_weight_hh_l0.AsSpan(), 64, 16, fanIn: 16, fanOut: 64, blockRows: 16, bound: 0.25f, global::Dsl.Rng.ForParameter(seed, "lstm.weight_hh_l0"));
             _lstm_bias_ih_l0 = new global::Dsl.Parameter("lstm.bias_ih_l0", 64);
             _lstm_bias_ih_l0.AsSpan().Slice(16, 16).Fill(1.0f); // forget-gate bias
@@ -638,7 +638,7 @@ namespace Demo
         {
             int B = ws.B, T = ws.T, S = ws.S;
             lstm_cell_forward(B, T, 16, ws.embedding_out, ws.lstm_out, ws.lstm_gates_l0, ws.lstm_cell_l0, ws.step_scratch,
-                ws.packed_weights, _lstm_weight_ih_l0.AsSpan(), _lstm_weight_hh_l0.AsSpan(), _lstm_bias_ih_l0.AsSpan(), _lstm_bias_hh_l0.AsSpan(), ws.HasInitialState ? ws.lstm_h0_l0 : default, ws.HasInitialState ? ws.lstm_c0_l0 : default, ws.HasLengths ? ws.lengths : default,
+                ws.packed_weights, _lstm_weight_ih_l0.Weights, _lstm_weight_hh_l0.Weights, _lstm_bias_ih_l0.AsSpan(), _lstm_bias_hh_l0.AsSpan(), ws.HasInitialState ? ws.lstm_h0_l0 : default, ws.HasInitialState ? ws.lstm_c0_l0 : default, ws.HasLengths ? ws.lengths : default,
                 ws.tokens, _embedding_weight.AsSpan(), ws.token_gates, ws.FoldsTokens);
             if (state is not null)
             {
@@ -715,7 +715,7 @@ namespace Demo
         // i, f, g, o = σ, σ, tanh, σ(x·W_ihᵀ + b_ih + h·W_hhᵀ + b_hh); c' = f ⊙ c + i ⊙ g; h' = o ⊙ tanh(c')
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         private static void lstm_cell_forward(int B, int T, int X, global::System.ReadOnlySpan<float> x, global::System.Span<float> y, global::System.Span<float> gates,
-            global::System.Span<float> aux, global::System.Span<float> scratch, global::System.Span<float> packed, global::System.ReadOnlySpan<float> w_ih, global::System.ReadOnlySpan<float> w_hh, global::System.ReadOnlySpan<float> b_ih,
+            global::System.Span<float> aux, global::System.Span<float> scratch, global::System.Span<float> packed, global::Dsl.Kernels.Weights w_ih, global::Dsl.Kernels.Weights w_hh, global::System.ReadOnlySpan<float> b_ih,
             global::System.ReadOnlySpan<float> b_hh, global::System.ReadOnlySpan<float> h0, global::System.ReadOnlySpan<float> c0, global::System.ReadOnlySpan<int> lengths, global::System.ReadOnlySpan<int> tokens, global::System.ReadOnlySpan<float> table,
             global::System.Span<float> folded, bool fold)
         {

@@ -54,9 +54,9 @@ namespace CharRnn
         {
             _embedding_weight = new global::Dsl.Parameter("embedding.weight", 97, 64);
             global::Dsl.Initializers.Apply(global::Dsl.Init.Normal, _embedding_weight.AsSpan(), 97, 64, fanIn: 97, fanOut: 64, blockRows: 97, bound: 0.125f, global::Dsl.Rng.ForParameter(seed, "embedding.weight"));
-            _lstm_weight_ih_l0 = new global::Dsl.Parameter("lstm.weight_ih_l0", 1024, 64);
+            _lstm_weight_ih_l0 = new global::Dsl.Parameter("lstm.weight_ih_l0", 1024, 64) { HoldsOnlyWeights = true };
             global::Dsl.Initializers.Apply(global::Dsl.Init.XavierUniform, _lstm_weight_ih_l0.AsSpan(), 1024, 64, fanIn: 64, fanOut: 1024, blockRows: 1024, bound: 0.0625f, global::Dsl.Rng.ForParameter(seed, "lstm.weight_ih_l0"));
-            _lstm_weight_hh_l0 = new global::Dsl.Parameter("lstm.weight_hh_l0", 1024, 256);
+            _lstm_weight_hh_l0 = new global::Dsl.Parameter("lstm.weight_hh_l0", 1024, 256) { HoldsOnlyWeights = true };
             global::Dsl.Initializers.Apply(global::Dsl.Init.Orthogonal, _lstm_weight_hh_l0.AsSpan(), 1024, 256, fanIn: 256, fanOut: 1024, blockRows: 256, bound: 0.0625f, global::Dsl.Rng.ForParameter(seed, "lstm.weight_hh_l0"));
             _lstm_bias_ih_l0 = new global::Dsl.Parameter("lstm.bias_ih_l0", 1024);
             _lstm_bias_ih_l0.AsSpan().Slice(256, 256).Fill(1.0f); // forget-gate bias
@@ -564,7 +564,7 @@ namespace CharRnn
         {
             int B = ws.B, T = ws.T, S = ws.S;
             lstm_cell_forward(B, T, 64, ws.embedding_out, ws.lstm_out, ws.lstm_gates_l0, ws.lstm_cell_l0, ws.step_scratch,
-                ws.packed_weights, _lstm_weight_ih_l0.AsSpan(), _lstm_weight_hh_l0.AsSpan(), _lstm_bias_ih_l0.AsSpan(), _lstm_bias_hh_l0.AsSpan(), ws.HasInitialState ? ws.lstm_h0_l0 : default, ws.HasInitialState ? ws.lstm_c0_l0 : default, ws.HasLengths ? ws.lengths : default,
+                ws.packed_weights, _lstm_weight_ih_l0.Weights, _lstm_weight_hh_l0.Weights, _lstm_bias_ih_l0.AsSpan(), _lstm_bias_hh_l0.AsSpan(), ws.HasInitialState ? ws.lstm_h0_l0 : default, ws.HasInitialState ? ws.lstm_c0_l0 : default, ws.HasLengths ? ws.lengths : default,
                 ws.tokens, _embedding_weight.AsSpan(), ws.token_gates, ws.FoldsTokens);
             if (state is not null)
             {
@@ -623,7 +623,7 @@ namespace CharRnn
         // i, f, g, o = σ, σ, tanh, σ(x·W_ihᵀ + b_ih + h·W_hhᵀ + b_hh); c' = f ⊙ c + i ⊙ g; h' = o ⊙ tanh(c')
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         private static void lstm_cell_forward(int B, int T, int X, global::System.ReadOnlySpan<float> x, global::System.Span<float> y, global::System.Span<float> gates,
-            global::System.Span<float> aux, global::System.Span<float> scratch, global::System.Span<float> packed, global::System.ReadOnlySpan<float> w_ih, global::System.ReadOnlySpan<float> w_hh, global::System.ReadOnlySpan<float> b_ih,
+            global::System.Span<float> aux, global::System.Span<float> scratch, global::System.Span<float> packed, global::Dsl.Kernels.Weights w_ih, global::Dsl.Kernels.Weights w_hh, global::System.ReadOnlySpan<float> b_ih,
             global::System.ReadOnlySpan<float> b_hh, global::System.ReadOnlySpan<float> h0, global::System.ReadOnlySpan<float> c0, global::System.ReadOnlySpan<int> lengths, global::System.ReadOnlySpan<int> tokens, global::System.ReadOnlySpan<float> table,
             global::System.Span<float> folded, bool fold)
         {

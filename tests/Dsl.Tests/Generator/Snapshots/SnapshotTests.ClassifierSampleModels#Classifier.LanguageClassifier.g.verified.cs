@@ -58,15 +58,15 @@ namespace Classifier
         {
             _embedding_weight = new global::Dsl.Parameter("embedding.weight", 53, 32) { HoldsOnlyWeights = true };
             global::Dsl.Initializers.Apply(global::Dsl.Init.Normal, _embedding_weight.AsSpan(), 53, 32, fanIn: 53, fanOut: 32, blockRows: 53, bound: 0.17677669f, global::Dsl.Rng.ForParameter(seed, "embedding.weight"));
-            _gru_weight_ih_l0 = new global::Dsl.Parameter("gru.weight_ih_l0", 192, 32);
+            _gru_weight_ih_l0 = new global::Dsl.Parameter("gru.weight_ih_l0", 192, 32) { HoldsOnlyWeights = true };
             global::Dsl.Initializers.Apply(global::Dsl.Init.XavierUniform, _gru_weight_ih_l0.AsSpan(), 192, 32, fanIn: 32, fanOut: 192, blockRows: 192, bound: 0.125f, global::Dsl.Rng.ForParameter(seed, "gru.weight_ih_l0"));
-            _gru_weight_hh_l0 = new global::Dsl.Parameter("gru.weight_hh_l0", 192, 64);
+            _gru_weight_hh_l0 = new global::Dsl.Parameter("gru.weight_hh_l0", 192, 64) { HoldsOnlyWeights = true };
             global::Dsl.Initializers.Apply(global::Dsl.Init.Orthogonal, _gru_weight_hh_l0.AsSpan(), 192, 64, fanIn: 64, fanOut: 192, blockRows: 64, bound: 0.125f, global::Dsl.Rng.ForParameter(seed, "gru.weight_hh_l0"));
             _gru_bias_ih_l0 = new global::Dsl.Parameter("gru.bias_ih_l0", 192);
             _gru_bias_hh_l0 = new global::Dsl.Parameter("gru.bias_hh_l0", 192);
-            _gru_weight_ih_l0_reverse = new global::Dsl.Parameter("gru.weight_ih_l0_reverse", 192, 32);
+            _gru_weight_ih_l0_reverse = new global::Dsl.Parameter("gru.weight_ih_l0_reverse", 192, 32) { HoldsOnlyWeights = true };
             global::Dsl.Initializers.Apply(global::Dsl.Init.XavierUniform, _gru_weight_ih_l0_reverse.AsSpan(), 192, 32, fanIn: 32, fanOut: 192, blockRows: 192, bound: 0.125f, global::Dsl.Rng.ForParameter(seed, "gru.weight_ih_l0_reverse"));
-            _gru_weight_hh_l0_reverse = new global::Dsl.Parameter("gru.weight_hh_l0_reverse", 192, 64);
+            _gru_weight_hh_l0_reverse = new global::Dsl.Parameter("gru.weight_hh_l0_reverse", 192, 64) { HoldsOnlyWeights = true };
             global::Dsl.Initializers.Apply(global::Dsl.Init.Orthogonal, _gru_weight_hh_l0_reverse.AsSpan(), 192, 64, fanIn: 64, fanOut: 192, blockRows: 64, bound: 0.125f, global::Dsl.Rng.ForParameter(seed, "gru.weight_hh_l0_reverse"));
             _gru_bias_ih_l0_reverse = new global::Dsl.Parameter("gru.bias_ih_l0_reverse", 192);
             _gru_bias_hh_l0_reverse = new global::Dsl.Parameter("gru.bias_hh_l0_reverse", 192);
@@ -498,9 +498,9 @@ namespace Classifier
         {
             int B = ws.B, T = ws.T, S = ws.S;
             gru_cell_forward(B, T, 32, ws.dropout_out, ws.gru_y_l0, ws.gru_gates_l0, ws.gru_hn_l0, ws.step_scratch,
-                ws.packed_weights, _gru_weight_ih_l0.AsSpan(), _gru_weight_hh_l0.AsSpan(), _gru_bias_ih_l0.AsSpan(), _gru_bias_hh_l0.AsSpan(), ws.HasLengths ? ws.lengths : default);
+                ws.packed_weights, _gru_weight_ih_l0.Weights, _gru_weight_hh_l0.Weights, _gru_bias_ih_l0.AsSpan(), _gru_bias_hh_l0.AsSpan(), ws.HasLengths ? ws.lengths : default);
             gru_cell_reverse_forward(B, T, 32, ws.dropout_out, ws.gru_y_l0, ws.gru_gates_l0_reverse, ws.gru_hn_l0_reverse, ws.step_scratch,
-                ws.packed_weights, _gru_weight_ih_l0_reverse.AsSpan(), _gru_weight_hh_l0_reverse.AsSpan(), _gru_bias_ih_l0_reverse.AsSpan(), _gru_bias_hh_l0_reverse.AsSpan(), ws.HasLengths ? ws.lengths : default);
+                ws.packed_weights, _gru_weight_ih_l0_reverse.Weights, _gru_weight_hh_l0_reverse.Weights, _gru_bias_ih_l0_reverse.AsSpan(), _gru_bias_hh_l0_reverse.AsSpan(), ws.HasLengths ? ws.lengths : default);
             global::Dsl.Kernels.Layout.GatherLastStep(ws.gru_y_l0, ws.gru_out, B, T, 64, 2, ws.HasLengths ? ws.lengths : default); // many-to-one: the final hidden state of each direction
         }
 
@@ -552,7 +552,7 @@ namespace Classifier
         // r, z = σ(x·W_i{r,z}ᵀ + b_i{r,z} + h·W_h{r,z}ᵀ + b_h{r,z}); n = tanh(x·W_inᵀ + b_in + r ⊙ (h·W_hnᵀ + b_hn)); h' = (1 − z) ⊙ n + z ⊙ h
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         private static void gru_cell_forward(int B, int T, int X, global::System.ReadOnlySpan<float> x, global::System.Span<float> y, global::System.Span<float> gates,
-            global::System.Span<float> aux, global::System.Span<float> scratch, global::System.Span<float> packed, global::System.ReadOnlySpan<float> w_ih, global::System.ReadOnlySpan<float> w_hh, global::System.ReadOnlySpan<float> b_ih,
+            global::System.Span<float> aux, global::System.Span<float> scratch, global::System.Span<float> packed, global::Dsl.Kernels.Weights w_ih, global::Dsl.Kernels.Weights w_hh, global::System.ReadOnlySpan<float> b_ih,
             global::System.ReadOnlySpan<float> b_hh, global::System.ReadOnlySpan<int> lengths)
         {
             const int H = 64, G = 192, Y = 128, yOffset = 0;
@@ -631,7 +631,7 @@ namespace Classifier
         // r, z = σ(x·W_i{r,z}ᵀ + b_i{r,z} + h·W_h{r,z}ᵀ + b_h{r,z}); n = tanh(x·W_inᵀ + b_in + r ⊙ (h·W_hnᵀ + b_hn)); h' = (1 − z) ⊙ n + z ⊙ h
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         private static void gru_cell_reverse_forward(int B, int T, int X, global::System.ReadOnlySpan<float> x, global::System.Span<float> y, global::System.Span<float> gates,
-            global::System.Span<float> aux, global::System.Span<float> scratch, global::System.Span<float> packed, global::System.ReadOnlySpan<float> w_ih, global::System.ReadOnlySpan<float> w_hh, global::System.ReadOnlySpan<float> b_ih,
+            global::System.Span<float> aux, global::System.Span<float> scratch, global::System.Span<float> packed, global::Dsl.Kernels.Weights w_ih, global::Dsl.Kernels.Weights w_hh, global::System.ReadOnlySpan<float> b_ih,
             global::System.ReadOnlySpan<float> b_hh, global::System.ReadOnlySpan<int> lengths)
         {
             const int H = 64, G = 192, Y = 128, yOffset = 64;

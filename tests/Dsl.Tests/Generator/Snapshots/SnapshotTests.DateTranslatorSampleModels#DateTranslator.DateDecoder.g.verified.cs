@@ -61,9 +61,9 @@ namespace DateTranslator
         {
             _embedding_weight = new global::Dsl.Parameter("embedding.weight", 14, 16);
             global::Dsl.Initializers.Apply(global::Dsl.Init.Normal, _embedding_weight.AsSpan(), 14, 16, fanIn: 14, fanOut: 16, blockRows: 14, bound: 0.25f, global::Dsl.Rng.ForParameter(seed, "embedding.weight"));
-            _lstm_weight_ih_l0 = new global::Dsl.Parameter("lstm.weight_ih_l0", 512, 16);
+            _lstm_weight_ih_l0 = new global::Dsl.Parameter("lstm.weight_ih_l0", 512, 16) { HoldsOnlyWeights = true };
             global::Dsl.Initializers.Apply(global::Dsl.Init.XavierUniform, _lstm_weight_ih_l0.AsSpan(), 512, 16, fanIn: 16, fanOut: 512, blockRows: 512, bound: 0.088388346f, global::Dsl.Rng.ForParameter(seed, "lstm.weight_ih_l0"));
-            _lstm_weight_hh_l0 = new global::Dsl.Parameter("lstm.weight_hh_l0", 512, 128);
+            _lstm_weight_hh_l0 = new global::Dsl.Parameter("lstm.weight_hh_l0", 512, 128) { HoldsOnlyWeights = true };
             global::Dsl.Initializers.Apply(global::Dsl.Init.Orthogonal, _lstm_weight_hh_l0.AsSpan(), 512, 128, fanIn: 128, fanOut: 512, blockRows: 128, bound: 0.088388346f, global::Dsl.Rng.ForParameter(seed, "lstm.weight_hh_l0"));
             _lstm_bias_ih_l0 = new global::Dsl.Parameter("lstm.bias_ih_l0", 512);
             _lstm_bias_ih_l0.AsSpan().Slice(128, 128).Fill(1.0f); // forget-gate bias
@@ -660,7 +660,7 @@ namespace DateTranslator
         {
             int B = ws.B, T = ws.T, S = ws.S;
             lstm_cell_forward(B, T, 16, ws.embedding_out, ws.lstm_out, ws.lstm_gates_l0, ws.lstm_cell_l0, ws.step_scratch,
-                ws.packed_weights, _lstm_weight_ih_l0.AsSpan(), _lstm_weight_hh_l0.AsSpan(), _lstm_bias_ih_l0.AsSpan(), _lstm_bias_hh_l0.AsSpan(), ws.HasInitialState ? ws.lstm_h0_l0 : default, ws.HasInitialState ? ws.lstm_c0_l0 : default, ws.HasLengths ? ws.lengths : default,
+                ws.packed_weights, _lstm_weight_ih_l0.Weights, _lstm_weight_hh_l0.Weights, _lstm_bias_ih_l0.AsSpan(), _lstm_bias_hh_l0.AsSpan(), ws.HasInitialState ? ws.lstm_h0_l0 : default, ws.HasInitialState ? ws.lstm_c0_l0 : default, ws.HasLengths ? ws.lengths : default,
                 ws.tokens, _embedding_weight.AsSpan(), ws.token_gates, ws.FoldsTokens);
             if (state is not null)
             {
@@ -750,7 +750,7 @@ namespace DateTranslator
         // i, f, g, o = σ, σ, tanh, σ(x·W_ihᵀ + b_ih + h·W_hhᵀ + b_hh); c' = f ⊙ c + i ⊙ g; h' = o ⊙ tanh(c')
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         private static void lstm_cell_forward(int B, int T, int X, global::System.ReadOnlySpan<float> x, global::System.Span<float> y, global::System.Span<float> gates,
-            global::System.Span<float> aux, global::System.Span<float> scratch, global::System.Span<float> packed, global::System.ReadOnlySpan<float> w_ih, global::System.ReadOnlySpan<float> w_hh, global::System.ReadOnlySpan<float> b_ih,
+            global::System.Span<float> aux, global::System.Span<float> scratch, global::System.Span<float> packed, global::Dsl.Kernels.Weights w_ih, global::Dsl.Kernels.Weights w_hh, global::System.ReadOnlySpan<float> b_ih,
             global::System.ReadOnlySpan<float> b_hh, global::System.ReadOnlySpan<float> h0, global::System.ReadOnlySpan<float> c0, global::System.ReadOnlySpan<int> lengths, global::System.ReadOnlySpan<int> tokens, global::System.ReadOnlySpan<float> table,
             global::System.Span<float> folded, bool fold)
         {

@@ -65,33 +65,33 @@ namespace Demo
         /// <summary>Creates the model with parameters initialised deterministically from <paramref name="seed"/>.</summary>
         public Classifier(int seed = 0)
         {
-            _gru_weight_ih_l0 = new global::Dsl.Parameter("gru.weight_ih_l0", 12, 3);
+            _gru_weight_ih_l0 = new global::Dsl.Parameter("gru.weight_ih_l0", 12, 3) { HoldsOnlyWeights = true };
             global::Dsl.Initializers.Apply(global::Dsl.Init.XavierUniform, _gru_weight_ih_l0.AsSpan(), 12, 3, fanIn: 3, fanOut: 12, blockRows: 12, bound: 0.5f, global::Dsl.Rng.ForParameter(seed, "gru.weight_ih_l0"));
-            _gru_weight_hh_l0 = new global::Dsl.Parameter("gru.weight_hh_l0", 12, 4);
+            _gru_weight_hh_l0 = new global::Dsl.Parameter("gru.weight_hh_l0", 12, 4) { HoldsOnlyWeights = true };
             global::Dsl.Initializers.Apply(global::Dsl.Init.Orthogonal, _gru_weight_hh_l0.AsSpan(), 12, 4, fanIn: 4, fanOut: 12, blockRows: 4, bound: 0.5f, global::Dsl.Rng.ForParameter(seed, "gru.weight_hh_l0"));
             _gru_bias_ih_l0 = new global::Dsl.Parameter("gru.bias_ih_l0", 12);
             _gru_bias_hh_l0 = new global::Dsl.Parameter("gru.bias_hh_l0", 12);
-            _gru_weight_ih_l0_reverse = new global::Dsl.Parameter("gru.weight_ih_l0_reverse", 12, 3);
+            _gru_weight_ih_l0_reverse = new global::Dsl.Parameter("gru.weight_ih_l0_reverse", 12, 3) { HoldsOnlyWeights = true };
             global::Dsl.Initializers.Apply(global::Dsl.Init.XavierUniform, _gru_weight_ih_l0_reverse.AsSpan(), 12, 3, fanIn: 3, fanOut: 12, blockRows: 12, bound: 0.5f, global::Dsl.Rng.ForParameter(seed, "gru.weight_ih_l0_reverse"));
-            _gru_weight_hh_l0_reverse = new global::Dsl.Parameter("gru.weight_hh_l0_reverse", 12, 4);
+            _gru_weight_hh_l0_reverse = new global::Dsl.Parameter("gru.weight_hh_l0_reverse", 12, 4) { HoldsOnlyWeights = true };
             global::Dsl.Initializers.Apply(global::Dsl.Init.Orthogonal, _gru_weight_hh_l0_reverse.AsSpan(), 12, 4, fanIn: 4, fanOut: 12, blockRows: 4, bound: 0.5f, global::Dsl.Rng.ForParameter(seed, "gru.weight_hh_l0_reverse"));
             _gru_bias_ih_l0_reverse = new global::Dsl.Parameter("gru.bias_ih_l0_reverse", 12);
             _gru_bias_hh_l0_reverse = new global::Dsl.Parameter("gru.bias_hh_l0_reverse", 12);
-            _gru_weight_ih_l1 = new global::Dsl.Parameter("gru.weight_ih_l1", 12, 8);
+            _gru_weight_ih_l1 = new global::Dsl.Parameter("gru.weight_ih_l1", 12, 8) { HoldsOnlyWeights = true };
             global::Dsl.Initializers.Apply(global::Dsl.Init.XavierUniform, _gru_weight_ih_l1.AsSpan(), 12, 8, fanIn: 8, fanOut: 12, blockRows: 12, bound: 0.5f, global::Dsl.Rng.ForParameter(seed, "gru.weight_ih_l1"));
-            _gru_weight_hh_l1 = new global::Dsl.Parameter("gru.weight_hh_l1", 12, 4);
+            _gru_weight_hh_l1 = new global::Dsl.Parameter("gru.weight_hh_l1", 12, 4) { HoldsOnlyWeights = true };
             global::Dsl.Initializers.Apply(global::Dsl.Init.Orthogonal, _gru_weight_hh_l1.AsSpan(), 12, 4, fanIn: 4, fanOut: 12, blockRows: 4, bound: 0.5f, global::Dsl.Rng.ForParameter(seed, "gru.weight_hh_l1"));
             _gru_bias_ih_l1 = new global::Dsl.Parameter("gru.bias_ih_l1", 12);
             _gru_bias_hh_l1 = new global::Dsl.Parameter("gru.bias_hh_l1", 12);
-            _gru_weight_ih_l1_reverse = new global::Dsl.Parameter("gru.weight_ih_l1_reverse", 12, 8);
+            _gru_weight_ih_l1_reverse = new global::Dsl.Parameter("gru.weight_ih_l1_reverse", 12, 8) { HoldsOnlyWeights = true };
             global::Dsl.Initializers.Apply(global::Dsl.Init.XavierUniform, _gru_weight_ih_l1_reverse.AsSpan(), 12, 8, fanIn: 8, fanOut: 12, blockRows: 12, bound: 0.5f, global::Dsl.Rng.ForParameter(seed, "gru.weight_ih_l1_reverse"));
-            _gru_weight_hh_l1_reverse = new global::Dsl.Parameter("gru.weight_hh_l1_reverse", 12, 4);
+            _gru_weight_hh_l1_reverse = new global::Dsl.Parameter("gru.weight_hh_l1_reverse", 12, 4) { HoldsOnlyWeights = true };
             global::Dsl.Initializers.Apply(global::Dsl.Init.Orthogonal, _gru_weight_hh_l1_reverse.AsSpan(), 12, 4, fanIn: 4, fanOut: 12, blockRows: 4, bound: 0.5f, global::Dsl.Rng.ForParameter(seed, "gru.weight_hh_l1_reverse"));
             _gru_bias_ih_l1_reverse = new global::Dsl.Parameter("gru.bias_ih_l1_reverse", 12);
             _gru_bias_hh_l1_reverse = new global::Dsl.Parameter("gru.bias_hh_l1_reverse", 12);
-            _gru_1_weight_ih_l0 = new global::Dsl.Parameter("gru_1.weight_ih_l0", 15, 8);
+            _gru_1_weight_ih_l0 = new global::Dsl.Parameter("gru_1.weight_ih_l0", 15, 8) { HoldsOnlyWeights = true };
             global::Dsl.Initializers.Apply(global::Dsl.Init.XavierUniform, _gru_1_weight_ih_l0.AsSpan(), 15, 8, fanIn: 8, fanOut: 15, blockRows: 15, bound: 0.4472136f, global::Dsl.Rng.ForParameter(seed, "gru_1.weight_ih_l0"));
-            _gru_1_weight_hh_l0 = new global::Dsl.Parameter("gru_1.weight_hh_l0", 15, 5);
+            _gru_1_weight_hh_l0 = new global::Dsl.Parameter("gru_1.weight_hh_l0", 15, 5) { HoldsOnlyWeights = true };
             global::Dsl.Initializers.Apply(global::Dsl.Init.Orthogonal, _gru_1_weight_hh_l0.AsSpan(), 15, 5, fanIn: 5, fanOut: 15, blockRows: 5, bound: 0.4472136f, global::Dsl.Rng.ForParameter(seed, "gru_1.weight_hh_l0"));
             _gru_1_bias_ih_l0 = new global::Dsl.Parameter("gru_1.bias_ih_l0", 15);
             _gru_1_bias_hh_l0 = new global::Dsl.Parameter("gru_1.bias_hh_l0", 15);
@@ -535,16 +535,16 @@ namespace Demo
         {
             int B = ws.B, T = ws.T, S = ws.S;
             gru_cell_forward(B, T, 3, ws.input_out, ws.gru_y_l0, ws.gru_gates_l0, ws.gru_rh_l0, ws.step_scratch,
-                ws.packed_weights, _gru_weight_ih_l0.AsSpan(), _gru_weight_hh_l0.AsSpan(), _gru_bias_ih_l0.AsSpan(), _gru_bias_hh_l0.AsSpan(), ws.HasLengths ? ws.lengths : default);
+                ws.packed_weights, _gru_weight_ih_l0.Weights, _gru_weight_hh_l0.Weights, _gru_bias_ih_l0.AsSpan(), _gru_bias_hh_l0.AsSpan(), ws.HasLengths ? ws.lengths : default);
             gru_cell_reverse_forward(B, T, 3, ws.input_out, ws.gru_y_l0, ws.gru_gates_l0_reverse, ws.gru_rh_l0_reverse, ws.step_scratch,
-                ws.packed_weights, _gru_weight_ih_l0_reverse.AsSpan(), _gru_weight_hh_l0_reverse.AsSpan(), _gru_bias_ih_l0_reverse.AsSpan(), _gru_bias_hh_l0_reverse.AsSpan(), ws.HasLengths ? ws.lengths : default);
+                ws.packed_weights, _gru_weight_ih_l0_reverse.Weights, _gru_weight_hh_l0_reverse.Weights, _gru_bias_ih_l0_reverse.AsSpan(), _gru_bias_hh_l0_reverse.AsSpan(), ws.HasLengths ? ws.lengths : default);
             // dropout between layer 0 and 1 (training only)
             if (training) global::Dsl.Kernels.DropoutKernel.Forward(ws.gru_y_l0, ws.gru_mask_l0, ws.gru_x_l1, 0.1f, _dropoutRng);
             else ws.gru_y_l0.CopyTo(ws.gru_x_l1);
             gru_cell_forward(B, T, 8, ws.gru_x_l1, ws.gru_out, ws.gru_gates_l1, ws.gru_rh_l1, ws.step_scratch,
-                ws.packed_weights, _gru_weight_ih_l1.AsSpan(), _gru_weight_hh_l1.AsSpan(), _gru_bias_ih_l1.AsSpan(), _gru_bias_hh_l1.AsSpan(), ws.HasLengths ? ws.lengths : default);
+                ws.packed_weights, _gru_weight_ih_l1.Weights, _gru_weight_hh_l1.Weights, _gru_bias_ih_l1.AsSpan(), _gru_bias_hh_l1.AsSpan(), ws.HasLengths ? ws.lengths : default);
             gru_cell_reverse_forward(B, T, 8, ws.gru_x_l1, ws.gru_out, ws.gru_gates_l1_reverse, ws.gru_rh_l1_reverse, ws.step_scratch,
-                ws.packed_weights, _gru_weight_ih_l1_reverse.AsSpan(), _gru_weight_hh_l1_reverse.AsSpan(), _gru_bias_ih_l1_reverse.AsSpan(), _gru_bias_hh_l1_reverse.AsSpan(), ws.HasLengths ? ws.lengths : default);
+                ws.packed_weights, _gru_weight_ih_l1_reverse.Weights, _gru_weight_hh_l1_reverse.Weights, _gru_bias_ih_l1_reverse.AsSpan(), _gru_bias_hh_l1_reverse.AsSpan(), ws.HasLengths ? ws.lengths : default);
             if (ws.HasLengths) global::Dsl.Kernels.Layout.MaskSteps(ws.gru_out, ws.lengths, B, T, 8); // padded steps output zeros
         }
 
@@ -573,7 +573,7 @@ namespace Demo
         {
             int B = ws.B, T = ws.T, S = ws.S;
             gru_1_cell_forward(B, T, 8, ws.gru_out, ws.gru_1_y_l0, ws.gru_1_gates_l0, ws.gru_1_hn_l0, ws.step_scratch,
-                ws.packed_weights, _gru_1_weight_ih_l0.AsSpan(), _gru_1_weight_hh_l0.AsSpan(), _gru_1_bias_ih_l0.AsSpan(), _gru_1_bias_hh_l0.AsSpan(), ws.HasLengths ? ws.lengths : default);
+                ws.packed_weights, _gru_1_weight_ih_l0.Weights, _gru_1_weight_hh_l0.Weights, _gru_1_bias_ih_l0.AsSpan(), _gru_1_bias_hh_l0.AsSpan(), ws.HasLengths ? ws.lengths : default);
             global::Dsl.Kernels.Layout.GatherLastStep(ws.gru_1_y_l0, ws.gru_1_out, B, T, 5, 1, ws.HasLengths ? ws.lengths : default); // many-to-one: the final hidden state of each direction
         }
 
@@ -624,7 +624,7 @@ namespace Demo
         // r, z = σ(x·W_i{r,z}ᵀ + b_i{r,z} + h·W_h{r,z}ᵀ + b_h{r,z}); n = tanh(x·W_inᵀ + b_in + (r ⊙ h)·W_hnᵀ + b_hn); h' = (1 − z) ⊙ n + z ⊙ h
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         private static void gru_cell_forward(int B, int T, int X, global::System.ReadOnlySpan<float> x, global::System.Span<float> y, global::System.Span<float> gates,
-            global::System.Span<float> aux, global::System.Span<float> scratch, global::System.Span<float> packed, global::System.ReadOnlySpan<float> w_ih, global::System.ReadOnlySpan<float> w_hh, global::System.ReadOnlySpan<float> b_ih,
+            global::System.Span<float> aux, global::System.Span<float> scratch, global::System.Span<float> packed, global::Dsl.Kernels.Weights w_ih, global::Dsl.Kernels.Weights w_hh, global::System.ReadOnlySpan<float> b_ih,
             global::System.ReadOnlySpan<float> b_hh, global::System.ReadOnlySpan<int> lengths)
         {
             const int H = 4, G = 12, Y = 8, yOffset = 0;
@@ -712,7 +712,7 @@ namespace Demo
         // r, z = σ(x·W_i{r,z}ᵀ + b_i{r,z} + h·W_h{r,z}ᵀ + b_h{r,z}); n = tanh(x·W_inᵀ + b_in + (r ⊙ h)·W_hnᵀ + b_hn); h' = (1 − z) ⊙ n + z ⊙ h
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         private static void gru_cell_reverse_forward(int B, int T, int X, global::System.ReadOnlySpan<float> x, global::System.Span<float> y, global::System.Span<float> gates,
-            global::System.Span<float> aux, global::System.Span<float> scratch, global::System.Span<float> packed, global::System.ReadOnlySpan<float> w_ih, global::System.ReadOnlySpan<float> w_hh, global::System.ReadOnlySpan<float> b_ih,
+            global::System.Span<float> aux, global::System.Span<float> scratch, global::System.Span<float> packed, global::Dsl.Kernels.Weights w_ih, global::Dsl.Kernels.Weights w_hh, global::System.ReadOnlySpan<float> b_ih,
             global::System.ReadOnlySpan<float> b_hh, global::System.ReadOnlySpan<int> lengths)
         {
             const int H = 4, G = 12, Y = 8, yOffset = 4;
@@ -800,7 +800,7 @@ namespace Demo
         // r, z = σ(x·W_i{r,z}ᵀ + b_i{r,z} + h·W_h{r,z}ᵀ + b_h{r,z}); n = tanh(x·W_inᵀ + b_in + r ⊙ (h·W_hnᵀ + b_hn)); h' = (1 − z) ⊙ n + z ⊙ h
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         private static void gru_1_cell_forward(int B, int T, int X, global::System.ReadOnlySpan<float> x, global::System.Span<float> y, global::System.Span<float> gates,
-            global::System.Span<float> aux, global::System.Span<float> scratch, global::System.Span<float> packed, global::System.ReadOnlySpan<float> w_ih, global::System.ReadOnlySpan<float> w_hh, global::System.ReadOnlySpan<float> b_ih,
+            global::System.Span<float> aux, global::System.Span<float> scratch, global::System.Span<float> packed, global::Dsl.Kernels.Weights w_ih, global::Dsl.Kernels.Weights w_hh, global::System.ReadOnlySpan<float> b_ih,
             global::System.ReadOnlySpan<float> b_hh, global::System.ReadOnlySpan<int> lengths)
         {
             const int H = 5, G = 15, Y = 5, yOffset = 0;

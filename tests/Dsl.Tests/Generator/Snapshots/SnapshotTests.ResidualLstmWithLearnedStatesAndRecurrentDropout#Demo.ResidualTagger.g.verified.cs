@@ -64,18 +64,18 @@ namespace Demo
         /// <summary>Creates the model with parameters initialised deterministically from <paramref name="seed"/>.</summary>
         public ResidualTagger(int seed = 0)
         {
-            _lstm_weight_ih_l0 = new global::Dsl.Parameter("lstm.weight_ih_l0", 32, 8);
+            _lstm_weight_ih_l0 = new global::Dsl.Parameter("lstm.weight_ih_l0", 32, 8) { HoldsOnlyWeights = true };
             global::Dsl.Initializers.Apply(global::Dsl.Init.XavierUniform, _lstm_weight_ih_l0.AsSpan(), 32, 8, fanIn: 8, fanOut: 32, blockRows: 32, bound: 0.35355338f, global::Dsl.Rng.ForParameter(seed, "lstm.weight_ih_l0"));
-            _lstm_weight_hh_l0 = new global::Dsl.Parameter("lstm.weight_hh_l0", 32, 8);
+            _lstm_weight_hh_l0 = new global::Dsl.Parameter("lstm.weight_hh_l0", 32, 8) { HoldsOnlyWeights = true };
             global::Dsl.Initializers.Apply(global::Dsl.Init.Orthogonal, _lstm_weight_hh_l0.AsSpan(), 32, 8, fanIn: 8, fanOut: 32, blockRows: 8, bound: 0.35355338f, global::Dsl.Rng.ForParameter(seed, "lstm.weight_hh_l0"));
             _lstm_bias_ih_l0 = new global::Dsl.Parameter("lstm.bias_ih_l0", 32);
             _lstm_bias_ih_l0.AsSpan().Slice(8, 8).Fill(1.0f); // forget-gate bias
             _lstm_bias_hh_l0 = new global::Dsl.Parameter("lstm.bias_hh_l0", 32);
             _lstm_h0_l0 = new global::Dsl.Parameter("lstm.h0_l0", 8);
             _lstm_c0_l0 = new global::Dsl.Parameter("lstm.c0_l0", 8);
-            _lstm_weight_ih_l0_reverse = new global::Dsl.Parameter("lstm.weight_ih_l0_reverse", 32, 8);
+            _lstm_weight_ih_l0_reverse = new global::Dsl.Parameter("lstm.weight_ih_l0_reverse", 32, 8) { HoldsOnlyWeights = true };
             global::Dsl.Initializers.Apply(global::Dsl.Init.XavierUniform, _lstm_weight_ih_l0_reverse.AsSpan(), 32, 8, fanIn: 8, fanOut: 32, blockRows: 32, bound: 0.35355338f, global::Dsl.Rng.ForParameter(seed, "lstm.weight_ih_l0_reverse"));
-            _lstm_weight_hh_l0_reverse = new global::Dsl.Parameter("lstm.weight_hh_l0_reverse", 32, 8);
+            _lstm_weight_hh_l0_reverse = new global::Dsl.Parameter("lstm.weight_hh_l0_reverse", 32, 8) { HoldsOnlyWeights = true };
             global::Dsl.Initializers.Apply(global::Dsl.Init.Orthogonal, _lstm_weight_hh_l0_reverse.AsSpan(), 32, 8, fanIn: 8, fanOut: 32, blockRows: 8, bound: 0.35355338f, global::Dsl.Rng.ForParameter(seed, "lstm.weight_hh_l0_reverse"));
             _lstm_bias_ih_l0_reverse = new global::Dsl.Parameter("lstm.bias_ih_l0_reverse", 32);
             _lstm_bias_ih_l0_reverse.AsSpan().Slice(8, 8).Fill(1.0f); // forget-gate bias
@@ -630,10 +630,10 @@ namespace Demo
             if (training) global::Dsl.Kernels.DropoutKernel.Mask(ws.lstm_rmask_l0, 0.2f, _dropoutRng);
             if (training) global::Dsl.Kernels.DropoutKernel.Mask(ws.lstm_rmask_l0_reverse, 0.2f, _dropoutRng);
             lstm_cell_forward(B, T, 8, ws.input_out, ws.lstm_y_l0, ws.lstm_gates_l0, ws.lstm_cell_l0, ws.step_scratch,
-                ws.packed_weights, _lstm_weight_ih_l0.AsSpan(), _lstm_weight_hh_l0.AsSpan(), _lstm_bias_ih_l0.AsSpan(), _lstm_bias_hh_l0.AsSpan(), ws.lstm_h0p_l0, ws.lstm_c0p_l0, ws.HasLengths ? ws.lengths : default,
+                ws.packed_weights, _lstm_weight_ih_l0.Weights, _lstm_weight_hh_l0.Weights, _lstm_bias_ih_l0.AsSpan(), _lstm_bias_hh_l0.AsSpan(), ws.lstm_h0p_l0, ws.lstm_c0p_l0, ws.HasLengths ? ws.lengths : default,
                 training ? ws.lstm_rmask_l0 : default, ws.lstm_hm_l0);
             lstm_cell_reverse_forward(B, T, 8, ws.input_out, ws.lstm_y_l0, ws.lstm_gates_l0_reverse, ws.lstm_cell_l0_reverse, ws.step_scratch,
-                ws.packed_weights, _lstm_weight_ih_l0_reverse.AsSpan(), _lstm_weight_hh_l0_reverse.AsSpan(), _lstm_bias_ih_l0_reverse.AsSpan(), _lstm_bias_hh_l0_reverse.AsSpan(), ws.lstm_h0p_l0_reverse, ws.lstm_c0p_l0_reverse, ws.HasLengths ? ws.lengths : default,
+                ws.packed_weights, _lstm_weight_ih_l0_reverse.Weights, _lstm_weight_hh_l0_reverse.Weights, _lstm_bias_ih_l0_reverse.AsSpan(), _lstm_bias_hh_l0_reverse.AsSpan(), ws.lstm_h0p_l0_reverse, ws.lstm_c0p_l0_reverse, ws.HasLengths ? ws.lengths : default,
                 training ? ws.lstm_rmask_l0_reverse : default, ws.lstm_hm_l0_reverse);
             ws.lstm_y_l0.CopyTo(ws.lstm_out); // the states keep the reverse direction's initial state in the padding; the output does not
             if (ws.HasLengths) global::Dsl.Kernels.Layout.MaskSteps(ws.lstm_out, ws.lengths, B, T, 16); // padded steps output zeros
@@ -734,7 +734,7 @@ namespace Demo
         // i, f, g, o = σ, σ, tanh, σ(x·W_ihᵀ + b_ih + h·W_hhᵀ + b_hh); c' = f ⊙ c + i ⊙ g; h' = o ⊙ tanh(c')
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         private static void lstm_cell_forward(int B, int T, int X, global::System.ReadOnlySpan<float> x, global::System.Span<float> y, global::System.Span<float> gates,
-            global::System.Span<float> aux, global::System.Span<float> scratch, global::System.Span<float> packed, global::System.ReadOnlySpan<float> w_ih, global::System.ReadOnlySpan<float> w_hh, global::System.ReadOnlySpan<float> b_ih,
+            global::System.Span<float> aux, global::System.Span<float> scratch, global::System.Span<float> packed, global::Dsl.Kernels.Weights w_ih, global::Dsl.Kernels.Weights w_hh, global::System.ReadOnlySpan<float> b_ih,
             global::System.ReadOnlySpan<float> b_hh, global::System.ReadOnlySpan<float> h0, global::System.ReadOnlySpan<float> c0, global::System.ReadOnlySpan<int> lengths, global::System.ReadOnlySpan<float> rmask, global::System.Span<float> hm)
         {
             const int H = 8, G = 32, Y = 16, yOffset = 0;
@@ -831,7 +831,7 @@ namespace Demo
         // i, f, g, o = σ, σ, tanh, σ(x·W_ihᵀ + b_ih + h·W_hhᵀ + b_hh); c' = f ⊙ c + i ⊙ g; h' = o ⊙ tanh(c')
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         private static void lstm_cell_reverse_forward(int B, int T, int X, global::System.ReadOnlySpan<float> x, global::System.Span<float> y, global::System.Span<float> gates,
-            global::System.Span<float> aux, global::System.Span<float> scratch, global::System.Span<float> packed, global::System.ReadOnlySpan<float> w_ih, global::System.ReadOnlySpan<float> w_hh, global::System.ReadOnlySpan<float> b_ih,
+            global::System.Span<float> aux, global::System.Span<float> scratch, global::System.Span<float> packed, global::Dsl.Kernels.Weights w_ih, global::Dsl.Kernels.Weights w_hh, global::System.ReadOnlySpan<float> b_ih,
             global::System.ReadOnlySpan<float> b_hh, global::System.ReadOnlySpan<float> h0, global::System.ReadOnlySpan<float> c0, global::System.ReadOnlySpan<int> lengths, global::System.ReadOnlySpan<float> rmask, global::System.Span<float> hm)
         {
             const int H = 8, G = 32, Y = 16, yOffset = 8;

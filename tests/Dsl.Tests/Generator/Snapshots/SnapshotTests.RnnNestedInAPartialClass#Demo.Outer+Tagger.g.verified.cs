@@ -55,9 +55,9 @@ namespace Demo
             {
                 _embedding_weight = new global::Dsl.Parameter("embedding.weight", 20, 8);
                 global::Dsl.Initializers.Apply(global::Dsl.Init.Normal, _embedding_weight.AsSpan(), 20, 8, fanIn: 20, fanOut: 8, blockRows: 20, bound: 0.35355338f, global::Dsl.Rng.ForParameter(seed, "embedding.weight"));
-                _encoder_weight_ih_l0 = new global::Dsl.Parameter("encoder.weight_ih_l0", 6, 8);
+                _encoder_weight_ih_l0 = new global::Dsl.Parameter("encoder.weight_ih_l0", 6, 8) { HoldsOnlyWeights = true };
                 global::Dsl.Initializers.Apply(global::Dsl.Init.HeUniform, _encoder_weight_ih_l0.AsSpan(), 6, 8, fanIn: 8, fanOut: 6, blockRows: 6, bound: 0.40824828f, global::Dsl.Rng.ForParameter(seed, "encoder.weight_ih_l0"));
-                _encoder_weight_hh_l0 = new global::Dsl.Parameter("encoder.weight_hh_l0", 6, 6);
+                _encoder_weight_hh_l0 = new global::Dsl.Parameter("encoder.weight_hh_l0", 6, 6) { HoldsOnlyWeights = true };
                 global::Dsl.Initializers.Apply(global::Dsl.Init.Orthogonal, _encoder_weight_hh_l0.AsSpan(), 6, 6, fanIn: 6, fanOut: 6, blockRows: 6, bound: 0.40824828f, global::Dsl.Rng.ForParameter(seed, "encoder.weight_hh_l0"));
                 _encoder_bias_ih_l0 = new global::Dsl.Parameter("encoder.bias_ih_l0", 6);
                 _encoder_bias_hh_l0 = new global::Dsl.Parameter("encoder.bias_hh_l0", 6);
@@ -511,7 +511,7 @@ namespace Demo
             {
                 int B = ws.B, T = ws.T, S = ws.S;
                 encoder_cell_forward(B, T, 8, ws.embedding_out, ws.encoder_out, ws.encoder_gates_l0, ws.step_scratch, ws.packed_weights,
-                    _encoder_weight_ih_l0.AsSpan(), _encoder_weight_hh_l0.AsSpan(), _encoder_bias_ih_l0.AsSpan(), _encoder_bias_hh_l0.AsSpan(), ws.HasInitialState ? ws.encoder_h0_l0 : default, ws.HasLengths ? ws.lengths : default, ws.tokens, _embedding_weight.AsSpan(),
+                    _encoder_weight_ih_l0.Weights, _encoder_weight_hh_l0.Weights, _encoder_bias_ih_l0.AsSpan(), _encoder_bias_hh_l0.AsSpan(), ws.HasInitialState ? ws.encoder_h0_l0 : default, ws.HasLengths ? ws.lengths : default, ws.tokens, _embedding_weight.AsSpan(),
                     ws.token_gates, ws.FoldsTokens);
                 if (state is not null)
                 {
@@ -554,7 +554,7 @@ namespace Demo
             // h' = relu(x·W_ihᵀ + b_ih + h·W_hhᵀ + b_hh)
             [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
             private static void encoder_cell_forward(int B, int T, int X, global::System.ReadOnlySpan<float> x, global::System.Span<float> y, global::System.Span<float> gates,
-                global::System.Span<float> scratch, global::System.Span<float> packed, global::System.ReadOnlySpan<float> w_ih, global::System.ReadOnlySpan<float> w_hh, global::System.ReadOnlySpan<float> b_ih, global::System.ReadOnlySpan<float> b_hh,
+                global::System.Span<float> scratch, global::System.Span<float> packed, global::Dsl.Kernels.Weights w_ih, global::Dsl.Kernels.Weights w_hh, global::System.ReadOnlySpan<float> b_ih, global::System.ReadOnlySpan<float> b_hh,
                 global::System.ReadOnlySpan<float> h0, global::System.ReadOnlySpan<int> lengths, global::System.ReadOnlySpan<int> tokens, global::System.ReadOnlySpan<float> table, global::System.Span<float> folded, bool fold)
             {
                 const int H = 6, G = 6, Y = 6, yOffset = 0;
