@@ -371,14 +371,16 @@ public sealed class ParameterSet : IReadOnlyList<Parameter>
     /// <summary>
     /// Holds the model's weights in <paramref name="precision"/> for inference, weight only: with <see cref="Precision.BFloat16"/>
     /// (PyTorch's <c>model.to(torch.bfloat16)</c>) every parameter the model reads only as weights when it runs forward
-    /// (<see cref="Parameter.HoldsOnlyWeights"/>: its matrices multiplied as Wᵀ, its embedding tables) is rounded to bfloat16, half
+    /// (<see cref="Parameter.HoldsOnlyWeights"/>: its matrices multiplied as Wᵀ, its embedding tables, its recurrent layers' W_ih,
+    /// W_hh and projections) is rounded to bfloat16, half
     /// their memory; with <see cref="Precision.Int8"/> each row of them (the last dimension: a matrix's output channel, a table's
     /// token) is quantized to 8-bit integers with its own scale, as PyTorch's per-channel symmetric <c>qint8</c> (<see cref="Kernels.Int8"/>),
     /// a quarter of their memory. Their floats (and any gradient) are dropped, and the kernels widen the values as they read them,
     /// summing in float: a model held in 8 bits computes what the same model with the dequantized weights in float32 computes (the
     /// same bits where a product of three rows or more widens them as it packs them; a one- or two-row product multiplies each
     /// column's sums of the integers by its scale, the same up to rounding).
-    /// The other parameters (norms' scales, biases, recurrent weights) stay float32. A checkpoint stored in bfloat16 loses nothing in bfloat16.
+    /// A recurrent layer's matrices are among them (its forward reads them only as weights). The other parameters (norms' scales,
+    /// biases, a table a recurrent layer folds into its input projection) stay float32. A checkpoint stored in bfloat16 loses nothing in bfloat16.
     /// With <see cref="Precision.Float32"/>, every parameter is widened back (bfloat16 exactly; 8-bit values to the floats they
     /// stand for), as training, optimisers and devices need. A tensor two models share (an encoder–decoder's table) is held only
     /// when both read it as weights alone. A span or tensor taken from a parameter before it is held reads values no longer used,

@@ -184,6 +184,44 @@ public class AllocationTests
         }));
     }
 
+    /// <summary>
+    /// A model held in bfloat16 or 8 bits (ParameterSet.HoldWeightsIn) allocates nothing per warm step either: a LLaMA-style
+    /// block's decoding steps (one row and eight: the dot products and the blocked product widening as it packs) and forward
+    /// passes, and an LSTM's sequence (W_hh widened as it is packed) and generation step.
+    /// </summary>
+    [Theory]
+    [InlineData(Precision.BFloat16)]
+    [InlineData(Precision.Int8)]
+    public void AModelHeldInLessAllocatesNothingPerStep(Precision precision)
+    {
+        var block = new RotaryBlock(seed: 2);
+        block.Parameters.HoldWeightsIn(precision);
+        foreach (int batch in new[] { 1, 8 })
+        {
+            var state = block.CreateState(batch);
+            var output = new float[batch * RotaryBlock.OutputWidth];
+            int[] token = Tokens(batch, 13, 9);
+            Assert.Equal(0, WarmBytes(() =>
+            {
+                if (state.Position > 40) state.Reset();
+                block.Step(new ReadOnlyTensorSpan<int>(token, [batch]), state, new TensorSpan<float>(output, [batch, RotaryBlock.OutputWidth]));
+            }));
+        }
+        int[] x = Tokens(8 * 16, 13, 7);
+        var logits = new float[8 * 16 * RotaryBlock.OutputWidth];
+        Assert.Equal(0, WarmBytes(() => block.Forward(new ReadOnlyTensorSpan<int>(x, [8, 16]), new TensorSpan<float>(logits, [8, 16, RotaryBlock.OutputWidth]))));
+
+        var lstm = new StatefulLstm(seed: 2);
+        lstm.Parameters.HoldWeightsIn(precision);
+        Assert.Contains(lstm.Parameters, p => p.Name == "lstm.weight_hh_l0" && p.Precision == precision);
+        int[] sequence = Tokens(4 * 12, StatefulLstm.InputWidth, 3);
+        var outputs = new float[4 * 12 * StatefulLstm.OutputWidth];
+        Assert.Equal(0, WarmBytes(() => lstm.Forward(new ReadOnlyTensorSpan<int>(sequence, [4, 12]), new TensorSpan<float>(outputs, [4, 12, StatefulLstm.OutputWidth]))));
+        var lstmState = lstm.CreateState(1);
+        var next = new float[StatefulLstm.OutputWidth];
+        Assert.Equal(0, WarmBytes(() => lstm.Step(new ReadOnlyTensorSpan<int>(sequence, 0, [1], default), lstmState, new TensorSpan<float>(next, [1, StatefulLstm.OutputWidth]))));
+    }
+
     [Theory]
     [InlineData(1f)]
     [InlineData(0.5f)]
