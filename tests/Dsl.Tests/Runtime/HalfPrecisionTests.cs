@@ -132,6 +132,53 @@ public class HalfPrecisionTests
     }
 
     /// <summary>
+    /// A recurrent model held in bfloat16 or 8 bits steps as its widened twin at batch 1 and 2 (the one- and two-row products
+    /// read W_hh, the projection's W_hr and a Cho GRU's W_hn slice as they are held) and runs a batch-1 sequence as it (W_hh
+    /// widened as it is packed for the steps).
+    /// </summary>
+    [Theory]
+    [InlineData(nameof(StatefulLstm), Precision.Int8)]
+    [InlineData(nameof(StatefulLstmProjection), Precision.Int8)]
+    [InlineData(nameof(StatefulLstmProjection), Precision.BFloat16)]
+    [InlineData(nameof(StatefulGruCho), Precision.Int8)]
+    [InlineData(nameof(StatefulGruCho), Precision.BFloat16)]
+    public void ARecurrentModelHeldInLessStepsAsItsWidenedTwinOneAndTwoRowsAtATime(string name, Precision precision)
+    {
+        IModel twin = DeviceModelTests.Create(name), held = DeviceModelTests.Create(name);
+        var widened = new HashSet<object>(ReferenceEqualityComparer.Instance);
+        foreach (Parameter p in twin.Parameters)
+        {
+            if (!p.HoldsOnlyWeights || !widened.Add(p.Storage)) continue;
+            float[] values = p.ToArray();
+            HeldValues.Of(precision, values, p.RowLength).CopyTo(values);
+            p.CopyFrom(values);
+        }
+        held.Parameters.HoldWeightsIn(precision);
+        Assert.All(held.Parameters.Where(p => p.Name.Contains("weight_hh", StringComparison.Ordinal) || p.Name.Contains("weight_hr", StringComparison.Ordinal)),
+            p => Assert.Equal(precision, p.Precision));
+        var rng = new Rng(5);
+        int width = twin.InputWidth;
+        if (twin is IModel<int> tokens)
+            StepsAsTwin(tokens, (IModel<int>)held, n => Enumerable.Range(0, n).Select(_ => rng.NextInt(width)).ToArray(), [], name);
+        else StepsAsTwin((IModel<float>)twin, (IModel<float>)held, n => Enumerable.Range(0, n * width).Select(_ => rng.NextNormal()).ToArray(), [width], name);
+    }
+
+    private static void StepsAsTwin<TIn>(IModel<TIn> twin, IModel<TIn> held, Func<int, TIn[]> inputs, nint[] width, string name)
+    {
+        foreach (int batch in new[] { 1, 2 })
+        {
+            IModelState ts = twin.CreateState(batch), hs = held.CreateState(batch);
+            for (int s = 0; s < 4; s++)
+            {
+                Tensor<TIn> x = Tensor.Create(inputs(batch), [batch, .. width]);
+                AssertClose(twin.Step(x, ts), held.Step(x, hs), $"{name} batch {batch} step {s}");
+            }
+        }
+        Tensor<TIn> sequence = Tensor.Create(inputs(9), [1, 9, .. width]);
+        AssertClose(twin.Forward(sequence), held.Forward(sequence), $"{name} a sequence of batch 1");
+    }
+
+    /// <summary>
     /// An encoder–decoder held in bfloat16 or 8 bits (its recurrent layers' matrices among the weights, input feeding reading the
     /// fed context's columns of W_ih from within its rows, a table both sides share) gives its widened twin's logits, its greedy
     /// tokens and its best beam, and refuses to train.
@@ -140,6 +187,7 @@ public class HalfPrecisionTests
     [InlineData(nameof(Seq2SeqFeedAdditive), Precision.BFloat16)]
     [InlineData(nameof(Seq2SeqFeedAdditive), Precision.Int8)]
     [InlineData(nameof(Seq2SeqFeedGeneral), Precision.Int8)]
+    [InlineData(nameof(Seq2SeqFeedDotFreeRunning), Precision.BFloat16)]
     [InlineData(nameof(Seq2SeqShared), Precision.Int8)]
     [InlineData(nameof(Seq2SeqMultiHead), Precision.Int8)]
     [InlineData(nameof(TransformerSeq2Seq), Precision.Int8)]
@@ -149,6 +197,7 @@ public class HalfPrecisionTests
         {
             case nameof(Seq2SeqFeedAdditive): Decodes(new Seq2SeqFeedAdditive(seed: 4), new Seq2SeqFeedAdditive(seed: 4), precision); break;
             case nameof(Seq2SeqFeedGeneral): Decodes(new Seq2SeqFeedGeneral(seed: 4), new Seq2SeqFeedGeneral(seed: 4), precision); break;
+            case nameof(Seq2SeqFeedDotFreeRunning): Decodes(new Seq2SeqFeedDotFreeRunning(seed: 4), new Seq2SeqFeedDotFreeRunning(seed: 4), precision); break;
             case nameof(Seq2SeqShared): Decodes(new Seq2SeqShared(seed: 4), new Seq2SeqShared(seed: 4), precision); break;
             case nameof(Seq2SeqMultiHead): Decodes(new Seq2SeqMultiHead(seed: 4), new Seq2SeqMultiHead(seed: 4), precision); break;
             case nameof(TransformerSeq2Seq): Decodes(new TransformerSeq2Seq(seed: 4), new TransformerSeq2Seq(seed: 4), precision); break;
@@ -195,8 +244,8 @@ public class HalfPrecisionTests
         AssertClose(rounded.Forward(input, Lengths), held.Forward(input, Lengths), name + " forward with lengths");
         Assert.Equal(rounded.Loss(input, targets), held.Loss(input, targets), 4);
 
-        // training refused before anything changes: no gradient made, the weights as they were (a model whose every weight its
-        // hand-written C# reads, a GRU folding its tied table, holds none in bfloat16 and trains)
+        // training refused before anything changes: no gradient made, the weights as they were (a model that held none would
+        // train as its twin)
         float[][] before = held.Parameters.Select(p => p.ToArray()).ToArray();
         if (held.Parameters.FirstOrDefault(p => p.Precision != Precision.Float32) is { } some)
         {
@@ -278,6 +327,13 @@ public class HalfPrecisionTests
         held.Parameters.HoldWeightsIn(precision);
         foreach (Parameter p in held.Parameters) rounded.Parameters[p.Name].CopyFrom(p.ToArray());
         Assert.Equal(rounded.ToOnnx(), held.ToOnnx());
+        // a recurrent model's held matrices too (the LSTM's gates reordered for ONNX from the widened values)
+        var lstmTwin = new StatefulLstmProjection(seed: 4);
+        var lstm = new StatefulLstmProjection(seed: 4);
+        lstm.Parameters.HoldWeightsIn(precision);
+        Assert.Equal(precision, lstm.Parameters["lstm.weight_hh_l0"].Precision);
+        foreach (Parameter p in lstm.Parameters) lstmTwin.Parameters[p.Name].CopyFrom(p.ToArray());
+        Assert.Equal(lstmTwin.ToOnnx(), lstm.ToOnnx());
     }
 
     /// <summary>A parameter held in bfloat16 holds half the bytes: its floats are let go (nothing else keeps them), and reading them as floats is refused.</summary>
