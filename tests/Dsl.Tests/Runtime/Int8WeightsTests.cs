@@ -45,18 +45,26 @@ public class Int8WeightsTests
         Assert.Equal(scales, p.Weights.Int8Scales.ToArray());
     }
 
-    /// <summary>Widening a vector at a time gives the products one at a time give, at every length (the tails included).</summary>
+    /// <summary>
+    /// Quantizing and widening a vector at a time give what one value at a time gives (the formula: ties to even, clamped), at
+    /// every length (the tails included), halfway values among them.
+    /// </summary>
     [Fact]
-    public void DequantizingAVectorAtATimeGivesTheScalarProducts()
+    public void QuantizingAndDequantizingAVectorAtATimeGiveTheScalarValues()
     {
         var rng = new Rng(11);
         for (int length = 1; length <= 70; length++)
         {
             float[] x = new float[2 * length];
             for (int i = 0; i < x.Length; i++) x[i] = rng.NextNormal() * (i < length ? 1f : 1e-3f);
+            // the first row's scale 1 (its largest magnitude 127.5), and halves in it: ties
+            for (int i = 0; i < length; i += 3) x[i] = (i % 7 - 3) * 0.5f;
+            x[0] = -127.5f;
             var values = new sbyte[x.Length];
             var scales = new float[2];
             Int8.Quantize(x, length, values, scales);
+            for (int i = 0; i < x.Length; i++)
+                Assert.Equal((sbyte)Math.Clamp(MathF.Round(x[i] * (1f / scales[i / length])), -128f, 127f), values[i]);
             var back = new float[x.Length];
             Int8.Dequantize(values, scales, length, back);
             for (int i = 0; i < x.Length; i++) Assert.Equal(values[i] * scales[i / length], back[i]);
