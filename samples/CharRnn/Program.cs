@@ -123,6 +123,20 @@ for (int epoch = 1; epoch <= options.Epochs; epoch++)
     AnsiConsole.MarkupLine($"  validation loss [yellow]{validLoss:F3}[/] (perplexity {Math.Exp(validLoss):F2}), {clock.Elapsed.TotalSeconds:F0} s, checkpoint saved to {Markup.Escape(options.Checkpoint)}");
 }
 
+// --weights bfloat16|int8: the sample from the weights held in less memory, as a deployed model would be (training is done)
+if (options.Weights != Precision.Float32)
+{
+    if (device is not null) ((IDeviceModel)model).ToHost(); // (a model is held on the host)
+    long bytes = model.Parameters.ElementCount * 4;
+    long held = model.Parameters.HoldWeightsIn(options.Weights);
+    long after = model.Parameters.Sum(p => p.Precision switch
+    {
+        Precision.BFloat16 => 2L * p.Length,
+        Precision.Int8 => p.Length + 4L * (p.Length / p.Shape[^1]),
+        _ => 4L * p.Length,
+    });
+    AnsiConsole.MarkupLine($"Weights held in {(options.Weights == Precision.Int8 ? "8-bit integers (a scale per row)" : "bfloat16")}: {held:N0} of {model.Parameters.ElementCount:N0} values, {bytes / 1024.0:N0} KB → {after / 1024.0:N0} KB.");
+}
 AnsiConsole.MarkupLine($"[bold]Sample[/] (temperature {options.Temperature.ToString(CultureInfo.InvariantCulture)}):");
 Console.WriteLine(Generate(model, options.Prime, options.Length, options.Temperature, new Rng((ulong)options.Seed + 1)));
 return 0;
@@ -194,6 +208,7 @@ internal sealed record Options
     public int Length { get; init; } = 400;
     public string Prime { get; init; } = "public ";
     public string Device { get; init; } = "cpu";
+    public Precision Weights { get; init; } = Precision.Float32;
     public bool Help { get; init; }
 
     public const string Usage = """
@@ -209,6 +224,8 @@ internal sealed record Options
           --seed N             seed of weights, batches and sampling (default 1)
           --length N, --prime TEXT  length and start of the generated sample (default 400, "public ")
           --device cpu|gpu     where the model computes: the host's kernels (default), or a CUDA, else OpenCL, GPU
+          --weights float32|bfloat16|int8  how the weights are held for the sample, after training (default float32):
+                               bfloat16 or 8-bit integers with a scale per row, half or a quarter of the memory
                                (with neither, the run stops: ILGPU's CPU accelerator is for tests, far slower than the host)
         """;
 
@@ -245,6 +262,16 @@ internal sealed record Options
                 "--length" => o with { Length = Int(0, 1_000_000) },
                 "--prime" => o with { Prime = Value() is { Length: > 0 } p ? p : throw new ArgumentException("--prime: must not be empty.") },
                 "--device" => o with { Device = Value() is var d && d is "cpu" or "gpu" ? d : throw new ArgumentException($"--device: expected cpu or gpu, got '{args[i]}'.") },
+                "--weights" => o with
+                {
+                    Weights = Value() switch
+                    {
+                        "float32" => Precision.Float32,
+                        "bfloat16" => Precision.BFloat16,
+                        "int8" => Precision.Int8,
+                        var w => throw new ArgumentException($"--weights: expected float32, bfloat16 or int8, got '{w}'."),
+                    },
+                },
                 "--help" or "-h" => o with { Help = true },
                 _ => throw new ArgumentException($"Unknown option '{args[i]}'."),
             };
