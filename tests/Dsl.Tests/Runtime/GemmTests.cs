@@ -130,6 +130,40 @@ public class GemmTests
         }
     }
 
+    /// <summary>
+    /// Two rows against Bᵀ read each column of B once for both (floats and 8-bit weights): each row's values are the very bits
+    /// the same row gives alone, for column counts and depths with every tail (and split over the cores, 2 × 9000 × 300).
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Paths))]
+    public void TwoRowsAgainstBTransposedGiveEachRowsOwnBits(string pathName)
+    {
+        GemmPath path = PathNamed(pathName);
+        var rng = new Rng(17);
+        foreach (var (n, k) in new[] { (1, 5), (3, 17), (4, 16), (7, 33), (13, 64), (37, 95), (64, 128), (9000, 300) })
+        {
+            int lda = k + 3, ldb = k + 2, ldc = n + 1;
+            float[] a = Random(rng, 2 * lda), b = Random(rng, n * ldb), bias = Random(rng, n);
+            sbyte[] b8 = new sbyte[b.Length];
+            float[] scales = new float[n];
+            Int8.Quantize(b, ldb, b8, scales);
+            foreach (bool int8 in new[] { false, true })
+            {
+                float[] both = Random(rng, 2 * ldc), alone = (float[])both.Clone();
+                if (int8) Gemm.MatMulTransB(path, 2, n, k, a, lda, Weights.FromInt8(b8, scales, ldb), ldb, bias, both, ldc);
+                else Gemm.MatMulTransB(path, 2, n, k, a, lda, b, ldb, bias, both, ldc);
+                for (int i = 0; i < 2; i++)
+                {
+                    if (int8) Gemm.MatMulTransB(path, 1, n, k, a.AsSpan(i * lda), lda, Weights.FromInt8(b8, scales, ldb), ldb, bias, alone.AsSpan(i * ldc), ldc);
+                    else Gemm.MatMulTransB(path, 1, n, k, a.AsSpan(i * lda), lda, b, ldb, bias, alone.AsSpan(i * ldc), ldc);
+                }
+                for (int j = 0; j < both.Length; j++)
+                    if (BitConverter.SingleToInt32Bits(both[j]) != BitConverter.SingleToInt32Bits(alone[j]))
+                        Assert.Fail($"{path} {(int8 ? "int8" : "float")} 2x{n}x{k}: value {j} is {both[j]:R} for two rows, {alone[j]:R} for its row alone.");
+            }
+        }
+    }
+
     public static TheoryData<string, int, int, int> PrepackedSizes()
     {
         var data = new TheoryData<string, int, int, int>();
