@@ -105,17 +105,7 @@ public class HalfPrecisionTests
     public void AModelHeldInLessComputesAsItsWeightsWidenedInFloat32(string name, Precision precision)
     {
         IModel rounded = DeviceModelTests.Create(name), held = DeviceModelTests.Create(name);
-        long weights = 0;
-        var counted = new HashSet<object>(ReferenceEqualityComparer.Instance);
-        foreach (Parameter p in rounded.Parameters)
-        {
-            if (!p.HoldsOnlyWeights || !counted.Add(p.Storage)) continue;
-            float[] values = p.ToArray();
-            HeldValues.Of(precision, values, p.RowLength).CopyTo(values);
-            p.CopyFrom(values);
-            weights += p.Length;
-        }
-        Assert.Equal(weights, held.Parameters.HoldWeightsIn(precision));
+        Assert.Equal(Widen(rounded.Parameters, precision), held.Parameters.HoldWeightsIn(precision));
         foreach (Parameter p in held.Parameters)
             Assert.Equal(p.HoldsOnlyWeights ? precision : Precision.Float32, p.Precision);
 
@@ -145,14 +135,7 @@ public class HalfPrecisionTests
     public void ARecurrentModelHeldInLessStepsAsItsWidenedTwinOneAndTwoRowsAtATime(string name, Precision precision)
     {
         IModel twin = DeviceModelTests.Create(name), held = DeviceModelTests.Create(name);
-        var widened = new HashSet<object>(ReferenceEqualityComparer.Instance);
-        foreach (Parameter p in twin.Parameters)
-        {
-            if (!p.HoldsOnlyWeights || !widened.Add(p.Storage)) continue;
-            float[] values = p.ToArray();
-            HeldValues.Of(precision, values, p.RowLength).CopyTo(values);
-            p.CopyFrom(values);
-        }
+        Widen(twin.Parameters, precision);
         held.Parameters.HoldWeightsIn(precision);
         Assert.All(held.Parameters.Where(p => p.Name.Contains("weight_hh", StringComparison.Ordinal) || p.Name.Contains("weight_hr", StringComparison.Ordinal)),
             p => Assert.Equal(precision, p.Precision));
@@ -209,14 +192,7 @@ public class HalfPrecisionTests
         where TEncoder : IEncoder<int>
         where TDecoder : IModel<int>
     {
-        var widened = new HashSet<object>(ReferenceEqualityComparer.Instance);
-        foreach (Parameter p in twin.Parameters)
-        {
-            if (!p.HoldsOnlyWeights || !widened.Add(p.Storage)) continue;
-            float[] values = p.ToArray();
-            HeldValues.Of(precision, values, p.RowLength).CopyTo(values);
-            p.CopyFrom(values);
-        }
+        Widen(twin.Parameters, precision);
         Assert.True(held.Parameters.HoldWeightsIn(precision) > 0);
         // the recurrent layers' matrices are held with the rest
         Assert.All(held.Parameters.Where(p => p.Name.Contains("weight_hh", StringComparison.Ordinal)), p => Assert.Equal(precision, p.Precision));
@@ -235,6 +211,25 @@ public class HalfPrecisionTests
         Tolerance.AssertClose([twinBeams[0].Score], [heldBeams[0].Score], "the best beam's score");
         var e = Assert.Throws<InvalidOperationException>(() => held.Backward(source, lengths, decoderInput, targets, 1f));
         Assert.Contains("HoldWeightsIn(Precision.Float32)", e.Message);
+    }
+
+    /// <summary>
+    /// Sets every parameter read only as weights to the floats it would stand for held in <paramref name="precision"/> (rounded,
+    /// or quantized and scaled back), each tensor once: the twin a held model is compared with. Returns the values so set.
+    /// </summary>
+    private static long Widen(ParameterSet parameters, Precision precision)
+    {
+        long weights = 0;
+        var widened = new HashSet<object>(ReferenceEqualityComparer.Instance);
+        foreach (Parameter p in parameters)
+        {
+            if (!p.HoldsOnlyWeights || !widened.Add(p.Storage)) continue;
+            float[] values = p.ToArray();
+            HeldValues.Of(precision, values, p.RowLength).CopyTo(values);
+            p.CopyFrom(values);
+            weights += p.Length;
+        }
+        return weights;
     }
 
     private static void Compare<TIn>(IModel<TIn> rounded, IModel<TIn> held, Tensor<TIn> input, string name)
