@@ -306,6 +306,27 @@ public sealed class Workload
                         wide.Step(new ReadOnlyTensorSpan<int>(wideTokens, t, [1], default), wideState, new TensorSpan<float>(wideLogits, [1, 4096]));
                 },
             });
+            // the 16 tokens as one sequence, and the model exported as held (bfloat16 through Cast, 8 bits through
+            // DequantizeLinear) run by ONNX Runtime with its defaults (an 8-bit weight's DequantizeLinear and MatMul fused
+            // into its MatMulNBits, which rounds the activations to 8 bits too)
+            float[] wideSequence = new float[16 * 4096];
+            long[] wideIds = wideTokens.Select(i => (long)i).ToArray();
+            list.Add(new Workload
+            {
+                Name = $"wide llama forward 16 tokens B=1, {Words(precision)} weights", Kind = "gpt", Mode = "forward",
+                T = 16, B = 1, X = 1024, H = 1024, Flops = wideFlops,
+                Run = () => wide.Forward(new ReadOnlyTensorSpan<int>(wideTokens, [1, 16]), new TensorSpan<float>(wideSequence, [1, 16, 4096])),
+            });
+            var wideSession = new Microsoft.ML.OnnxRuntime.InferenceSession(wide.ToOnnx(), OrtOptions());
+            var wideIn = new[] { Microsoft.ML.OnnxRuntime.OrtValue.CreateTensorValueFromMemory(wideIds, [1, 16]) };
+            var wideOut = new[] { Microsoft.ML.OnnxRuntime.OrtValue.CreateTensorValueFromMemory(wideSequence, [1, 16, 4096]) };
+            var wideRun = new Microsoft.ML.OnnxRuntime.RunOptions();
+            list.Add(new Workload
+            {
+                Name = $"wide llama forward 16 tokens B=1, ONNX Runtime, {Words(precision)} weights", Kind = "gpt", Mode = "forward-ort",
+                T = 16, B = 1, X = 1024, H = 1024, Flops = wideFlops,
+                Run = () => wideSession.Run(wideRun, ["input"], wideIn, ["output"], wideOut),
+            });
         }
         return list;
     }

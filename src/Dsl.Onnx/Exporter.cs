@@ -35,7 +35,10 @@ internal sealed class Exporter(OnnxGraph g, ParameterSet parameters, string pref
     /// <summary>Each embedding's table, by layer name: the initializer a Dense tied to it transposes.</summary>
     private readonly Dictionary<string, string> _tables = new(StringComparer.Ordinal);
 
-    /// <summary>A parameter's values to read: its own floats, or widened (a copy) when it is held in less (bfloat16, 8-bit).</summary>
+    /// <summary>
+    /// A parameter's values for what the exporter computes from them (a bias summed, a constant folded): its own floats, or
+    /// widened (a copy) when it is held in less (bfloat16, 8-bit). A weight goes into the graph as held: <see cref="WeightTensor"/>.
+    /// </summary>
     internal static ReadOnlySpan<float> Values(Parameter p) => p.Precision == Precision.Float32 ? p.AsSpan() : p.ToArray();
 
     private Parameter Param(LayerInfo layer, string suffix) =>
@@ -82,11 +85,11 @@ internal sealed class Exporter(OnnxGraph g, ParameterSet parameters, string pref
         _ => throw Unsupported(layer, $"no ONNX form for {layer.GetType().Name}"),
     };
 
-    /// <summary>A parameter as an initializer, in its own shape.</summary>
+    /// <summary>A parameter as the graph's value, in its own shape (held in bfloat16 or 8 bits: those values, widened by a node).</summary>
     private string Weight(LayerInfo layer, string suffix)
     {
         Parameter p = Param(layer, suffix);
-        return g.Floats($"{layer.Name}.{suffix}", p.AsMemory(), p.Shape.ToArray().Select(d => (long)d).ToArray());
+        return WeightTensor.Of(p).AddTo(g, $"{layer.Name}.{suffix}", p.Shape.ToArray().Select(d => (long)d).ToArray());
     }
 
     /// <summary>
@@ -217,15 +220,9 @@ internal sealed class Exporter(OnnxGraph g, ParameterSet parameters, string pref
     /// </summary>
     private string[] ExpertWeights(MoeInfo m, string suffix, int rows, int cols)
     {
-        ReadOnlySpan<float> values = Values(Param(m, suffix));
-        var transposed = new float[values.Length];
-        int block = rows * cols;
+        WeightTensor all = WeightTensor.Of(Param(m, suffix), m.Experts * rows, cols);
         var names = new string[m.Experts];
-        for (int e = 0; e < m.Experts; e++)
-        {
-            Kernels.Layout.Transposed(values.Slice(e * block, block), rows, cols).CopyTo(transposed.AsSpan(e * block, block));
-            names[e] = g.Floats($"{m.Name}.{suffix}_t.{e}", transposed.AsMemory(e * block, block), cols, rows);
-        }
+        for (int e = 0; e < m.Experts; e++) names[e] = all.RowRange(e * rows, rows).Transposed().AddTo(g, $"{m.Name}.{suffix}_t.{e}", cols, rows);
         return names;
     }
 
@@ -549,11 +546,9 @@ internal sealed class Exporter(OnnxGraph g, ParameterSet parameters, string pref
         return g.Add("Cast", p.Name + "_rows", [rows], ("to", (long)ElementType.Float));
     }
 
-    /// <summary>Wᵀ [cols, rows] of a parameter W [rows, cols], as an initializer (for x·Wᵀ by MatMul).</summary>
-    private string Transposed(LayerInfo layer, string suffix, int rows, int cols)
-    {
-        return g.Floats($"{layer.Name}.{suffix}_t", Kernels.Layout.Transposed(Values(Param(layer, suffix)), rows, cols).AsMemory(), cols, rows); // kept, not copied
-    }
+    /// <summary>Wᵀ [cols, rows] of a parameter W [rows, cols], as the graph's value (for x·Wᵀ by MatMul).</summary>
+    private string Transposed(LayerInfo layer, string suffix, int rows, int cols) =>
+        WeightTensor.Of(Param(layer, suffix), rows, cols).Transposed().AddTo(g, $"{layer.Name}.{suffix}_t", cols, rows);
 
     /// <summary>The steps of a batch-major value [B, T, …] as a 1-D int64 [T].</summary>
     private string Steps(string x, string hint)
@@ -585,16 +580,16 @@ internal sealed class Exporter(OnnxGraph g, ParameterSet parameters, string pref
         for (int l = 0; l < r.Layers; l++)
         {
             int inWidth = l == 0 ? r.InWidth + r.FedWidth : dirs * H;
-            var w = new float[dirs * G * inWidth];
-            var rw = new float[dirs * G * H];
+            var w = new List<WeightTensor>();
+            var rw = new List<WeightTensor>();
             var b = new float[dirs * 2 * G];
             var h0 = r.LearnInitialState ? new float[dirs * H] : null;
             var c0 = r.LearnInitialState && r.Kind == RecurrentKind.Lstm ? new float[dirs * H] : null;
             for (int d = 0; d < dirs; d++)
             {
                 string suffix = $"_l{l}" + (d == 1 ? "_reverse" : "");
-                GateOrder.ToOnnx(r.Kind, Values(Param(r, "weight_ih" + suffix)), H, inWidth, w.AsSpan(d * G * inWidth));
-                GateOrder.ToOnnx(r.Kind, Values(Param(r, "weight_hh" + suffix)), H, H, rw.AsSpan(d * G * H));
+                w.Add(WeightTensor.Of(Param(r, "weight_ih" + suffix), G, inWidth));
+                rw.Add(WeightTensor.Of(Param(r, "weight_hh" + suffix), G, H));
                 GateOrder.ToOnnx(r.Kind, Values(Param(r, "bias_ih" + suffix)), H, 1, b.AsSpan(d * 2 * G));
                 GateOrder.ToOnnx(r.Kind, Values(Param(r, "bias_hh" + suffix)), H, 1, b.AsSpan(d * 2 * G + G));
                 if (h0 is not null) Values(Param(r, "h0" + suffix)).CopyTo(h0.AsSpan(d * H));
@@ -603,7 +598,8 @@ internal sealed class Exporter(OnnxGraph g, ParameterSet parameters, string pref
             string name = $"{r.Name}_l{l}";
             var inputs = new List<string>
             {
-                seq, g.Floats($"{r.Name}.W_l{l}", w.AsMemory(), dirs, G, inWidth), g.Floats($"{r.Name}.R_l{l}", rw.AsMemory(), dirs, G, H), g.Floats($"{r.Name}.B_l{l}", b, dirs, 2 * G),
+                seq, WeightTensor.Gates(r.Kind, H, w).AddTo(g, $"{r.Name}.W_l{l}", dirs, G, inWidth), WeightTensor.Gates(r.Kind, H, rw).AddTo(g, $"{r.Name}.R_l{l}", dirs, G, H),
+                g.Floats($"{r.Name}.B_l{l}", b, dirs, 2 * G),
                 _lengths32 ?? "",
             };
             if (StateIn.TryGetValue($"{r.Name}.h_l{l}", out string? carried))
@@ -862,7 +858,7 @@ internal sealed class Exporter(OnnxGraph g, ParameterSet parameters, string pref
         {
             string keys = g.Add("MatMul", n + "_keys", [x, Transposed(a, "weight", E, E)]); // x·Wᵀ: [B, T, E]
             scores = a.Pool
-                ? g.Add("Transpose", n + "_scores", [g.Add("MatMul", n + "_by_query", [keys, g.Floats(n + ".query_column", Values(Param(a, "query")), E, 1)])], ("perm", new long[] { 0, 2, 1 }))
+                ? g.Add("Transpose", n + "_scores", [g.Add("MatMul", n + "_by_query", [keys, WeightTensor.Of(Param(a, "query"), 1, E).Transposed().AddTo(g, n + ".query_column", E, 1)])], ("perm", new long[] { 0, 2, 1 }))
                 : g.Add("MatMul", n + "_scores", [x, g.Add("Transpose", n + "_keys_t", [keys], ("perm", new long[] { 0, 2, 1 }))]);
         }
         else if (a.Pool)
@@ -927,9 +923,8 @@ internal sealed class Exporter(OnnxGraph g, ParameterSet parameters, string pref
             string Project(string value, int block, string which, int inWidth)
             {
                 // one projection's weight [qw, inWidth] (a block of in_proj_weight when M = Q) transposed, and its bias block
-                ReadOnlySpan<float> w = packed ? Values(Param(a, "in_proj_weight")).Slice(block * qw * Q, qw * Q) : Values(Param(a, which + "_proj_weight"));
-                float[] t = Kernels.Layout.Transposed(w, qw, inWidth);
-                string y = g.Add("MatMul", bias is null ? $"{n}_{which}" : $"{n}_{which}_matmul", [value, g.Floats($"{n}.{which}_t", t.AsMemory(), inWidth, qw)]);
+                WeightTensor w = packed ? WeightTensor.Of(Param(a, "in_proj_weight"), 3 * qw, Q).RowRange(block * qw, qw) : WeightTensor.Of(Param(a, which + "_proj_weight"), qw, inWidth);
+                string y = g.Add("MatMul", bias is null ? $"{n}_{which}" : $"{n}_{which}_matmul", [value, w.Transposed().AddTo(g, $"{n}.{which}_t", inWidth, qw)]);
                 return bias is null ? y : g.Add("Add", $"{n}_{which}", [y, g.Floats($"{n}.{which}_bias", bias.AsSpan(block * qw, qw), qw)]);
             }
             return Heads(a, Project(x, 0, "q", Q), Project(memory, 1, "k", M), Project(memory, 2, "v", M), a.ScoreScale,

@@ -20,7 +20,11 @@ public static class GateOrder
     /// <paramref name="rows"/> [gates·hidden, columns] in PyTorch's gate order, written into <paramref name="destination"/>
     /// in ONNX's (a bias is one column).
     /// </summary>
-    public static void ToOnnx(RecurrentKind kind, ReadOnlySpan<float> rows, int hidden, int columns, Span<float> destination)
+    public static void ToOnnx(RecurrentKind kind, ReadOnlySpan<float> rows, int hidden, int columns, Span<float> destination) =>
+        ToOnnx<float>(kind, rows, hidden, columns, destination);
+
+    /// <summary>The same for values of any type (a weight's bfloat16 bits or 8-bit values, and its scales as one column).</summary>
+    internal static void ToOnnx<T>(RecurrentKind kind, ReadOnlySpan<T> rows, int hidden, int columns, Span<T> destination)
     {
         int[] from = OnnxFromPyTorch(kind);
         int block = hidden * columns;

@@ -189,8 +189,8 @@ public static class OnnxExport
             string value = finals[b.From];
             if (b.Dense)
             {
-                float[] t = Kernels.Layout.Transposed(Exporter.Values(model.Parameters[b.Name + ".weight"]), b.OutWidth, b.InWidth);
-                value = g.Add("Add", b.Name, [g.Add("MatMul", b.Name + "_matmul", [value, g.Floats(b.Name + ".weight_t", t, b.InWidth, b.OutWidth)]),
+                string weight = WeightTensor.Of(model.Parameters[b.Name + ".weight"], b.OutWidth, b.InWidth).Transposed().AddTo(g, b.Name + ".weight_t", b.InWidth, b.OutWidth);
+                value = g.Add("Add", b.Name, [g.Add("MatMul", b.Name + "_matmul", [value, weight]),
                     g.Floats(b.Name + ".bias", Exporter.Values(model.Parameters[b.Name + ".bias"]), b.OutWidth)]);
                 if (b.Tanh) value = g.Add("Tanh", b.Name + "_tanh", [value]);
             }

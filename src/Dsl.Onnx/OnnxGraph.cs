@@ -10,10 +10,12 @@ namespace Dsl.Onnx;
 internal enum ElementType
 {
     Float = 1,
+    Int8 = 3,
     Int32 = 6,
     Int64 = 7,
     Bool = 9,
     Double = 11,
+    BFloat16 = 16,
 }
 
 /// <summary>
@@ -245,8 +247,9 @@ internal sealed class OnnxGraph
     internal static long MaxModelBytes = int.MaxValue;
 
     /// <summary>
-    /// The fewest bytes a float tensor takes to go to external data (the <c>onnx</c> package's <c>size_threshold</c>): smaller
-    /// ones (scalars, short constants) stay in the graph, as do the integer tensors (shapes, axes, indices), which ONNX
+    /// The fewest bytes a weight tensor (floats, or a held weight's bfloat16 or 8-bit values) takes to go to external data (the
+    /// <c>onnx</c> package's <c>size_threshold</c>): smaller ones (scalars, short constants) stay in the graph, as do the
+    /// integer tensors (shapes, axes, indices), which ONNX
     /// Runtime reads while it infers shapes, before any external data is loaded. Lowered by tests.
     /// </summary>
     internal static long ExternalThreshold = 1024;
@@ -314,14 +317,14 @@ internal sealed class OnnxGraph
     }
 
     /// <summary>
-    /// Where the float tensors of <see cref="ExternalThreshold"/> bytes or more — this graph's and its subgraphs' — go in the data
+    /// Where the weight tensors of <see cref="ExternalThreshold"/> bytes or more — this graph's and its subgraphs' — go in the data
     /// file <paramref name="location"/>: one after another, each at a multiple of <see cref="ExternalData.Alignment"/>.
     /// </summary>
     private ExternalData Place(string location)
     {
         var data = new ExternalData(location);
         foreach (Initializer t in Initializers())
-            if (t.Type == ElementType.Float && t.ByteLength >= ExternalThreshold) data.Add(t);
+            if (t.Type is ElementType.Float or ElementType.Int8 or ElementType.BFloat16 && t.ByteLength >= ExternalThreshold) data.Add(t);
         return data;
     }
 

@@ -572,7 +572,7 @@ public class OnnxExportTests
         AssertStepGraphStepsAsStep(model, name);
     }
 
-    private static void AssertStepGraphStepsAsStep(IModel model, string name)
+    internal static void AssertStepGraphStepsAsStep(IModel model, string name)
     {
         using var session = new InferenceSession(model.ToOnnxStep());
         AssertStepsAsStep(model, session, name);
@@ -642,25 +642,28 @@ public class OnnxExportTests
     internal sealed record Composition(IModel<int> Decoder, int MemoryWidth, byte[] Encoder, byte[] DecoderStep, Func<int[], int[]> Greedy, Func<int[], float[][]> Logits,
         Action<string, string, OnnxExternalData> Export);
 
-    /// <summary>The encoder–decoder <paramref name="name"/>, with its fixture's weights or every parameter perturbed.</summary>
-    internal static Composition Compose(string name, bool perturbed) => name switch
+    /// <summary>
+    /// The encoder–decoder <paramref name="name"/>, with its fixture's weights or every parameter perturbed, its weights held
+    /// in <paramref name="held"/> (float32: as they are).
+    /// </summary>
+    internal static Composition Compose(string name, bool perturbed, Precision held = Precision.Float32) => name switch
     {
-        nameof(Seq2SeqDot) => Parts(new Seq2SeqDot(), name, perturbed),
-        nameof(Seq2SeqGeneral) => Parts(new Seq2SeqGeneral(), name, perturbed),
-        nameof(Seq2SeqMultiHead) => Parts(new Seq2SeqMultiHead(), name, perturbed),
-        nameof(Seq2SeqAdditive) => Parts(new Seq2SeqAdditive(), name, perturbed),
-        nameof(TransformerSeq2Seq) => Parts(new TransformerSeq2Seq(), name, perturbed),
-        nameof(TransformerSeq2SeqPreNorm) => Parts(new TransformerSeq2SeqPreNorm(), name, perturbed),
-        nameof(Seq2SeqFeedAdditive) => Parts(new Seq2SeqFeedAdditive(), name, perturbed),
-        nameof(Seq2SeqFeedGeneral) => Parts(new Seq2SeqFeedGeneral(), name, perturbed),
-        nameof(OnnxTwoFedSeq2Seq) => Parts(new OnnxTwoFedSeq2Seq(), name, perturbed),
-        nameof(Seq2SeqTied) => Parts(new Seq2SeqTied(), name, perturbed),
-        nameof(Seq2SeqShared) => Parts(new Seq2SeqShared(), name, perturbed),
-        nameof(TransformerSeq2SeqJoint) => Parts(new TransformerSeq2SeqJoint(), name, perturbed),
-        nameof(OnnxUnbiasedSeq2Seq) => Parts(new OnnxUnbiasedSeq2Seq(), name, perturbed),
-        nameof(GcLlamaSeq2Seq) => Parts(new GcLlamaSeq2Seq(), name, perturbed),
-        nameof(GcT5Seq2Seq) => Parts(new GcT5Seq2Seq(), name, perturbed),
-        nameof(HfTinyT5Seq2Seq) => Parts(new HfTinyT5Seq2Seq(), name, perturbed),
+        nameof(Seq2SeqDot) => Parts(new Seq2SeqDot(), name, perturbed, held),
+        nameof(Seq2SeqGeneral) => Parts(new Seq2SeqGeneral(), name, perturbed, held),
+        nameof(Seq2SeqMultiHead) => Parts(new Seq2SeqMultiHead(), name, perturbed, held),
+        nameof(Seq2SeqAdditive) => Parts(new Seq2SeqAdditive(), name, perturbed, held),
+        nameof(TransformerSeq2Seq) => Parts(new TransformerSeq2Seq(), name, perturbed, held),
+        nameof(TransformerSeq2SeqPreNorm) => Parts(new TransformerSeq2SeqPreNorm(), name, perturbed, held),
+        nameof(Seq2SeqFeedAdditive) => Parts(new Seq2SeqFeedAdditive(), name, perturbed, held),
+        nameof(Seq2SeqFeedGeneral) => Parts(new Seq2SeqFeedGeneral(), name, perturbed, held),
+        nameof(OnnxTwoFedSeq2Seq) => Parts(new OnnxTwoFedSeq2Seq(), name, perturbed, held),
+        nameof(Seq2SeqTied) => Parts(new Seq2SeqTied(), name, perturbed, held),
+        nameof(Seq2SeqShared) => Parts(new Seq2SeqShared(), name, perturbed, held),
+        nameof(TransformerSeq2SeqJoint) => Parts(new TransformerSeq2SeqJoint(), name, perturbed, held),
+        nameof(OnnxUnbiasedSeq2Seq) => Parts(new OnnxUnbiasedSeq2Seq(), name, perturbed, held),
+        nameof(GcLlamaSeq2Seq) => Parts(new GcLlamaSeq2Seq(), name, perturbed, held),
+        nameof(GcT5Seq2Seq) => Parts(new GcT5Seq2Seq(), name, perturbed, held),
+        nameof(HfTinyT5Seq2Seq) => Parts(new HfTinyT5Seq2Seq(), name, perturbed, held),
         _ => throw new ArgumentException(name),
     };
 
@@ -752,11 +755,12 @@ public class OnnxExportTests
         }
     }
 
-    private static Composition Parts<TEncoder, TDecoder>(EncoderDecoderModel<int, TEncoder, TDecoder> model, string name, bool perturbed)
+    private static Composition Parts<TEncoder, TDecoder>(EncoderDecoderModel<int, TEncoder, TDecoder> model, string name, bool perturbed, Precision held)
         where TEncoder : IEncoder<int> where TDecoder : IModel<int>
     {
         if (perturbed) Perturbed(model);
         else model.Parameters.Load(Fixture.Path(name + ".weights.safetensors"));
+        model.Parameters.HoldWeightsIn(held);
         var (encoder, decoder) = model.ToOnnx();
         int[] Greedy(int[] source) => model.Greedy(new ReadOnlyTensorSpan<int>(source, [1, source.Length]), startToken: 1, maxLength: 6);
         float[][] Logits(int[] source)
@@ -886,9 +890,25 @@ public class OnnxExportTests
     /// <summary>Random input of the shape, through ONNX Runtime and through Forward (with lengths when given).</summary>
     internal static void Compare(IModel model, InferenceSession session, int batch, int steps, int[]? lengths, string what, float? padding = null)
     {
+        List<NamedOnnxValue> inputs = Inputs(model, batch, steps, lengths, padding, out float[] expected);
+        Tolerance.AssertClose(expected, Output(session, inputs), what);
+    }
+
+    /// <summary>The graph's output <c>output</c> for <paramref name="inputs"/>.</summary>
+    internal static float[] Output(InferenceSession session, List<NamedOnnxValue> inputs)
+    {
+        using var results = session.Run(inputs);
+        return results.Single(r => r.Name == "output").AsEnumerable<float>().ToArray();
+    }
+
+    /// <summary>
+    /// A batch of inputs drawn for [<paramref name="batch"/>, <paramref name="steps"/>] (token ids or normal floats, the padded
+    /// steps set to <paramref name="padding"/>), as the graph's inputs, and what <c>Forward</c> gives for them.
+    /// </summary>
+    internal static List<NamedOnnxValue> Inputs(IModel model, int batch, int steps, int[]? lengths, float? padding, out float[] expected)
+    {
         var rng = new Rng((ulong)(batch * 31 + steps));
         var inputs = new List<NamedOnnxValue>();
-        float[] expected;
         if (model is IModel<int> tokens)
         {
             int[] ids = Enumerable.Range(0, batch * steps).Select(_ => rng.NextInt(model.InputWidth)).ToArray();
@@ -908,9 +928,7 @@ public class OnnxExportTests
         }
         if (lengths is not null)
             inputs.Add(NamedOnnxValue.CreateFromTensor("lengths", new Microsoft.ML.OnnxRuntime.Tensors.DenseTensor<long>(lengths.Select(l => (long)l).ToArray(), [batch])));
-        using var results = session.Run(inputs);
-        float[] actual = results.Single(r => r.Name == "output").AsEnumerable<float>().ToArray();
-        Tolerance.AssertClose(expected, actual, what);
+        return inputs;
     }
 }
 

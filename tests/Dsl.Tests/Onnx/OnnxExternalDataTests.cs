@@ -75,6 +75,23 @@ public sealed class OnnxExternalDataTests : IDisposable
             OnnxExportTests.Compare(model, session, 3, 1, null, $"{name} moved");
     }
 
+    [Theory]
+    [InlineData(Precision.Int8)]
+    [InlineData(Precision.BFloat16)]
+    public void HeldWeightsGoBesideTheGraphAsHeld(Precision precision)
+    {
+        IModel model = OnnxExportTests.Perturbed(new TinyGpt(seed: 19));
+        model.Parameters.HoldWeightsIn(precision);
+        string path = PathOf("held.onnx");
+        model.ExportOnnx(path, new OnnxExportOptions { ExternalData = OnnxExternalData.Always });
+        var names = new List<string>();
+        AssertLaidOutAsOnnxSays(path, model, expectExternal: true, names);
+        Assert.Contains(names, n => n.EndsWith(precision == Precision.Int8 ? ".int8" : ".bfloat16", StringComparison.Ordinal));
+        using var options = OnnxHeldWeightsTests.Widening();
+        using var session = new InferenceSession(path, options);
+        OnnxExportTests.Compare(model, session, 2, 5, null, $"held in {precision}, external data");
+    }
+
     [Fact]
     public void PaddedGraphsTakeTheirWeightsFromExternalDataToo()
     {
@@ -247,7 +264,7 @@ public sealed class OnnxExternalDataTests : IDisposable
 
     /// <summary>
     /// Reads the graph at <paramref name="path"/> and its data file as an ONNX reader does: every initializer (the subgraphs'
-    /// too) either holds its bytes (an integer tensor, or fewer float bytes than the threshold) or names the data file beside it, an offset that is a multiple of 4096
+    /// too) either holds its bytes (an integer tensor, or fewer weight bytes — float, bfloat16, 8-bit — than the threshold) or names the data file beside it, an offset that is a multiple of 4096
     /// and the length its type and dimensions take, within the file and overlapping no other; a tensor named after one of
     /// <paramref name="model"/>'s parameters holds that parameter's values.
     /// </summary>
@@ -258,12 +275,12 @@ public sealed class OnnxExternalDataTests : IDisposable
         int external = 0, matched = 0;
         foreach (Tensor t in Tensors(File.ReadAllBytes(path)))
         {
-            long expectedLength = t.Dims.Aggregate(1L, (a, d) => a * d) * t.Type switch { 1 or 6 => 4, 7 or 11 => 8, 9 => 1, _ => throw new Xunit.Sdk.XunitException($"{t.Name}: type {t.Type}") };
+            long expectedLength = t.Dims.Aggregate(1L, (a, d) => a * d) * t.Type switch { 1 or 6 => 4, 7 or 11 => 8, 3 or 9 => 1, 16 => 2, _ => throw new Xunit.Sdk.XunitException($"{t.Name}: type {t.Type}") };
             byte[] bytes;
             if (t.Location is null)
             {
                 Assert.True(t.Raw is not null, $"{t.Name} holds no bytes and names no data file");
-                Assert.True(t.Type != 1 || t.Raw!.Length < OnnxGraph.ExternalThreshold || !expectExternal, $"{t.Name}: {t.Raw!.Length} float bytes kept in the graph");
+                Assert.True(t.Type is not (1 or 3 or 16) || t.Raw!.Length < OnnxGraph.ExternalThreshold || !expectExternal, $"{t.Name}: {t.Raw!.Length} weight bytes kept in the graph");
                 bytes = t.Raw;
             }
             else
@@ -272,7 +289,7 @@ public sealed class OnnxExternalDataTests : IDisposable
                 externalNames?.Add(t.Name);
                 Assert.Null(t.Raw);
                 Assert.Equal(1, t.DataLocation);
-                Assert.Equal(1, t.Type); // floats only: integer tensors stay for shape inference
+                Assert.True(t.Type is 1 or 3 or 16, $"{t.Name} of type {t.Type} in the data file"); // weights only (floats, bfloat16, 8 bits): integer tensors stay for shape inference
                 Assert.Equal(Path.GetFileName(path) + ".data", t.Location);
                 Assert.True(t.Offset % 4096 == 0, $"{t.Name} at offset {t.Offset}");
                 Assert.True(t.Length >= OnnxGraph.ExternalThreshold, $"{t.Name}: {t.Length} bytes sent out");
@@ -298,10 +315,10 @@ public sealed class OnnxExternalDataTests : IDisposable
     }
 
     /// <summary>A TensorProto as read: its fields of onnx.proto (dims 1, data_type 2, name 8, raw_data 9, external_data 13, data_location 14).</summary>
-    private sealed record Tensor(string Name, int Type, long[] Dims, byte[]? Raw, string? Location, long Offset, long Length, int DataLocation);
+    internal sealed record Tensor(string Name, int Type, long[] Dims, byte[]? Raw, string? Location, long Offset, long Length, int DataLocation);
 
     /// <summary>Every initializer of a ModelProto's graph (field 7) and of its nodes' subgraphs (node 1 → attribute 5 → graph 6).</summary>
-    private static IEnumerable<Tensor> Tensors(byte[] model)
+    internal static IEnumerable<Tensor> Tensors(byte[] model)
     {
         foreach (var (field, _, graph) in Fields(model))
             if (field == 7)
