@@ -114,12 +114,21 @@ public static unsafe class Gemm
         Run(path, m, n, k, a, 1, lda, b, ldb, 1, c, ldc, accumulate, direct);
     }
 
-    internal static void MatMulTransB(GemmPath path, int m, int n, int k, ReadOnlySpan<float> a, int lda, Weights b, int ldb, Span<float> c, int ldc, bool accumulate, bool direct = true)
+    internal static void MatMulTransB(GemmPath path, int m, int n, int k, ReadOnlySpan<float> a, int lda, Weights b, int ldb, Span<float> c, int ldc, bool accumulate, bool direct = true,
+        int dotRows = RowWiseRows)
     {
         Require("A", a, m, k, lda);
         Require("B", b.Length, n, k, ldb);
-        Run(path, m, n, k, a, lda, 1, b, 1, ldb, c, ldc, accumulate, direct);
+        Run(path, m, n, k, a, lda, 1, b, 1, ldb, c, ldc, accumulate, direct, dotRows: dotRows);
     }
+
+    /// <summary>
+    /// <see cref="MatMulTransB(int, int, int, ReadOnlySpan{float}, int, Weights, int, Span{float}, int, bool)"/> whose rows each
+    /// get the same bits however many rows a call takes past two (the blocked product's, not the dot products' of a few rows):
+    /// attention's scores, whose rows a split over the cores cuts into blocks that depend on the cores.
+    /// </summary>
+    internal static void MatMulTransBAnyRows(int m, int n, int k, ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, Span<float> c, int ldc, bool accumulate) =>
+        MatMulTransB(Path, m, n, k, a, lda, b, ldb, c, ldc, accumulate, dotRows: 2);
 
     internal static void MatMulTransB(GemmPath path, int m, int n, int k, ReadOnlySpan<float> a, int lda, Weights b, int ldb, ReadOnlySpan<float> bias, Span<float> c, int ldc, bool direct = true)
     {
@@ -246,7 +255,7 @@ public static unsafe class Gemm
     // that take it widen its values as they read them (packing, or the dot products of one or two rows), and the small products
     // read in place take floats only. 8-bit B is Bᵀ of a weight matrix [out, in] (rsB = 1), each column's run within one row.
     private static void Run(GemmPath path, int m, int n, int k, ReadOnlySpan<float> a, nint rsA, nint csA, Weights b, nint rsB, nint csB, Span<float> c, int ldc, bool accumulate, bool direct,
-        ReadOnlySpan<float> bias = default)
+        ReadOnlySpan<float> bias = default, int dotRows = RowWiseRows)
     {
         Require("C", c, m, n, ldc);
         if (m == 0 || n == 0) return;
@@ -255,7 +264,7 @@ public static unsafe class Gemm
         fixed (ushort* pb16 = b.RawBits)
         fixed (sbyte* pb8 = b.RawInt8)
         {
-            GemmJob job = Holding(new GemmJob(path, pa, rsA, csA, pb, rsB, csB, pc, ldc, m, n, k) { Accumulate = accumulate, Bias = bias.IsEmpty ? null : pbias },
+            GemmJob job = Holding(new GemmJob(path, pa, rsA, csA, pb, rsB, csB, pc, ldc, m, n, k) { Accumulate = accumulate, Bias = bias.IsEmpty ? null : pbias, DotRows = dotRows },
                 b, pb16, pb8, pscales, scaleStride);
             if (k == 0)
             {
@@ -398,8 +407,22 @@ public static unsafe class Gemm
         }
     }
 
-    /// <summary>A product of one or two rows against B's contiguous rows: dot products beat packing.</summary>
-    private static bool IsRowWise(in GemmJob job) => job.M <= 2 && job.CsB != 1 && job.RsB == 1 && job.Packed == null && !job.RowPart;
+    /// <summary>
+    /// A product of a few rows against B's contiguous rows (x · Wᵀ of a weight matrix [out, in]): dot products beat packing —
+    /// transposing — all of B for those rows' use. One or two rows on every path; up to <see cref="RowWiseRows"/> rows of
+    /// floats or 8-bit values on a vector path, A's rows contiguous, k long enough for its vectors.
+    /// </summary>
+    internal static bool IsRowWise(in GemmJob job) => job.CsB != 1 && job.RsB == 1 && job.Packed == null && !job.RowPart
+        && (job.M <= 2 || job.M <= job.DotRows && job.CsA == 1 && job.B16 == null && ManyRowsTakeDotProducts(job.Path, job.M, job.K));
+
+    /// <summary>Whether <paramref name="m"/> rows past two, contiguous, against floats or 8-bit Bᵀ [n, k], take dot products on <paramref name="path"/>.</summary>
+    internal static bool ManyRowsTakeDotProducts(GemmPath path, int m, int k) => m <= RowWiseRows && path.Bits >= 128 && k >= 4 * path.Bits / 32;
+
+    /// <summary>
+    /// The most rows <see cref="IsRowWise"/> takes past two: up to about 32 rows the dot products (four rows at a time at 512
+    /// bits, two at 256) beat packing Bᵀ for the blocked product, at 512 and 256 bits alike (docs/performance.md, session 50).
+    /// </summary>
+    internal const int RowWiseRows = 32;
 
     /// <summary>Runs a product (or a part of one) on the calling thread.</summary>
     internal static void Execute(in GemmJob job)
@@ -446,12 +469,12 @@ public static unsafe class Gemm
         int k = job.K, bits = job.Path.Bits;
         bool pairs = typeof(S) == typeof(BFloat16Values) && job.CsA == 1;
         float* rearranged = pairs ? Aligned.Buffer(ref s_pairs, k) : null;
-        // two rows read each column of B once for both (four columns at a time), each row's sums as one row's (not bfloat16's pairs)
-        int both = !pairs && job.M == 2 && job.CsA == 1 ? bits switch
+        // rows in pairs read each column of B once for two (four columns at a time), each row's sums as one row's (not bfloat16's pairs)
+        int both = !pairs && job.M >= 2 && job.CsA == 1 ? bits switch
         {
-            512 => DotColumnsTwo<Lanes512, S>(job),
-            256 => DotColumnsTwo<Lanes256, S>(job),
-            128 => DotColumnsTwo<Lanes128, S>(job),
+            512 => DotColumnsOfRows<Lanes512, S>(job),
+            256 => DotColumnsOfRows<Lanes256, S>(job),
+            128 => DotColumnsOfRows<Lanes128, S>(job),
             _ => 0,
         } : 0;
         for (int i = 0; i < job.M; i++)
@@ -593,37 +616,79 @@ public static unsafe class Gemm
     }
 
     /// <summary>
-    /// <see cref="DotColumns{T}"/> (floats) or <see cref="DotColumnsInt8{T}"/> (8 bits) of two rows of A at once, four columns at a
-    /// time: each vector of B read once for both rows (a product bound by reading B takes about the time of one row), each
-    /// column's sums those of one row's routine. Returns the first column not done. (A call of its own: inlined, it grew
-    /// <see cref="Rows{S}"/> past what the JIT inlines into, and one row's product slowed 0.79 → 1.48 µs at [1 × 65 × 257].)
+    /// <see cref="DotColumns{T}"/> (floats) or <see cref="DotColumnsInt8{T}"/> (8 bits) of every row of A, two rows at a time
+    /// (an odd last row alone), four columns at a time: each vector of B read once for two rows, and each block of four
+    /// columns of B read from memory once for all the rows (then from the cache), where the blocked product would pack all of
+    /// B — transposing it — for a few rows' use. Each column's sums are those of one row's routine, whatever the rows beside
+    /// it. Returns the first column not done. (A call of its own: inlined, it grew <see cref="Rows{S}"/> past what the JIT
+    /// inlines into, and one row's product slowed 0.79 → 1.48 µs at [1 × 65 × 257].)
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    private static int DotColumnsTwo<T, S>(in GemmJob job) where T : struct, ILanes<T> where S : struct, IValues
+    private static int DotColumnsOfRows<T, S>(in GemmJob job) where T : struct, ILanes<T> where S : struct, IValues
     {
         int k = job.K, w = T.Count, jj = 0, full = k / w * w;
         if (full == 0) return 0;
         nint cs = job.CsB, size = typeof(S) == typeof(Int8Values) ? sizeof(sbyte) : sizeof(float);
         byte* b = (byte*)S.Values(job);
-        float* a0 = job.A, a1 = job.A + job.RsA, c0 = job.C, c1 = job.C + job.Ldc;
         for (; jj + 4 <= job.N; jj += 4)
         {
             byte* b0 = b + jj * cs * size, b1 = b0 + cs * size, b2 = b1 + cs * size, b3 = b2 + cs * size;
-            T s0 = T.Create(0f), s1 = s0, s2 = s0, s3 = s0, t0 = s0, t1 = s0, t2 = s0, t3 = s0;
-            for (nint p = 0; p < full; p += w)
-            {
-                T x = T.Load(ref a0[p], 0), y = T.Load(ref a1[p], 0), v = Vector<T, S>(b0, p);
-                s0 = T.MultiplyAdd(x, v, s0); t0 = T.MultiplyAdd(y, v, t0);
-                v = Vector<T, S>(b1, p);
-                s1 = T.MultiplyAdd(x, v, s1); t1 = T.MultiplyAdd(y, v, t1);
-                v = Vector<T, S>(b2, p);
-                s2 = T.MultiplyAdd(x, v, s2); t2 = T.MultiplyAdd(y, v, t2);
-                v = Vector<T, S>(b3, p);
-                s3 = T.MultiplyAdd(x, v, s3); t3 = T.MultiplyAdd(y, v, t3);
-            }
             Vector128<float> scales = typeof(S) == typeof(Int8Values) ? Scales4(job, jj) : default;
-            AddSums<S>(T.SumFour(s0, s1, s2, s3), a0, b, jj * cs, cs, full, k, c0 + jj, scales);
-            AddSums<S>(T.SumFour(t0, t1, t2, t3), a1, b, jj * cs, cs, full, k, c1 + jj, scales);
+            int i = 0;
+            // four rows at a time where the registers hold their sixteen sums (32 of 512 bits; 16 of 256 would spill)
+            for (; T.Count == 16 && i + 4 <= job.M; i += 4)
+            {
+                float* a0 = job.A + i * job.RsA, a1 = a0 + job.RsA, a2 = a1 + job.RsA, a3 = a2 + job.RsA, c0 = job.C + (nint)i * job.Ldc + jj;
+                T s0 = T.Create(0f), s1 = s0, s2 = s0, s3 = s0, t0 = s0, t1 = s0, t2 = s0, t3 = s0;
+                T u0 = s0, u1 = s0, u2 = s0, u3 = s0, r0 = s0, r1 = s0, r2 = s0, r3 = s0;
+                for (nint p = 0; p < full; p += w)
+                {
+                    T x = T.Load(ref a0[p], 0), y = T.Load(ref a1[p], 0), z = T.Load(ref a2[p], 0), o = T.Load(ref a3[p], 0), v = Vector<T, S>(b0, p);
+                    s0 = T.MultiplyAdd(x, v, s0); t0 = T.MultiplyAdd(y, v, t0); u0 = T.MultiplyAdd(z, v, u0); r0 = T.MultiplyAdd(o, v, r0);
+                    v = Vector<T, S>(b1, p);
+                    s1 = T.MultiplyAdd(x, v, s1); t1 = T.MultiplyAdd(y, v, t1); u1 = T.MultiplyAdd(z, v, u1); r1 = T.MultiplyAdd(o, v, r1);
+                    v = Vector<T, S>(b2, p);
+                    s2 = T.MultiplyAdd(x, v, s2); t2 = T.MultiplyAdd(y, v, t2); u2 = T.MultiplyAdd(z, v, u2); r2 = T.MultiplyAdd(o, v, r2);
+                    v = Vector<T, S>(b3, p);
+                    s3 = T.MultiplyAdd(x, v, s3); t3 = T.MultiplyAdd(y, v, t3); u3 = T.MultiplyAdd(z, v, u3); r3 = T.MultiplyAdd(o, v, r3);
+                }
+                AddSums<S>(T.SumFour(s0, s1, s2, s3), a0, b, jj * cs, cs, full, k, c0, scales);
+                AddSums<S>(T.SumFour(t0, t1, t2, t3), a1, b, jj * cs, cs, full, k, c0 + job.Ldc, scales);
+                AddSums<S>(T.SumFour(u0, u1, u2, u3), a2, b, jj * cs, cs, full, k, c0 + 2 * job.Ldc, scales);
+                AddSums<S>(T.SumFour(r0, r1, r2, r3), a3, b, jj * cs, cs, full, k, c0 + 3 * job.Ldc, scales);
+            }
+            for (; i + 2 <= job.M; i += 2)
+            {
+                float* a0 = job.A + i * job.RsA, a1 = a0 + job.RsA, c0 = job.C + (nint)i * job.Ldc + jj;
+                T s0 = T.Create(0f), s1 = s0, s2 = s0, s3 = s0, t0 = s0, t1 = s0, t2 = s0, t3 = s0;
+                for (nint p = 0; p < full; p += w)
+                {
+                    T x = T.Load(ref a0[p], 0), y = T.Load(ref a1[p], 0), v = Vector<T, S>(b0, p);
+                    s0 = T.MultiplyAdd(x, v, s0); t0 = T.MultiplyAdd(y, v, t0);
+                    v = Vector<T, S>(b1, p);
+                    s1 = T.MultiplyAdd(x, v, s1); t1 = T.MultiplyAdd(y, v, t1);
+                    v = Vector<T, S>(b2, p);
+                    s2 = T.MultiplyAdd(x, v, s2); t2 = T.MultiplyAdd(y, v, t2);
+                    v = Vector<T, S>(b3, p);
+                    s3 = T.MultiplyAdd(x, v, s3); t3 = T.MultiplyAdd(y, v, t3);
+                }
+                AddSums<S>(T.SumFour(s0, s1, s2, s3), a0, b, jj * cs, cs, full, k, c0, scales);
+                AddSums<S>(T.SumFour(t0, t1, t2, t3), a1, b, jj * cs, cs, full, k, c0 + job.Ldc, scales);
+            }
+            if (i < job.M)
+            {
+                float* a0 = job.A + i * job.RsA;
+                T s0 = T.Create(0f), s1 = s0, s2 = s0, s3 = s0;
+                for (nint p = 0; p < full; p += w)
+                {
+                    T x = T.Load(ref a0[p], 0);
+                    s0 = T.MultiplyAdd(x, Vector<T, S>(b0, p), s0);
+                    s1 = T.MultiplyAdd(x, Vector<T, S>(b1, p), s1);
+                    s2 = T.MultiplyAdd(x, Vector<T, S>(b2, p), s2);
+                    s3 = T.MultiplyAdd(x, Vector<T, S>(b3, p), s3);
+                }
+                AddSums<S>(T.SumFour(s0, s1, s2, s3), a0, b, jj * cs, cs, full, k, job.C + (nint)i * job.Ldc + jj, scales);
+            }
         }
         return jj;
     }
@@ -989,8 +1054,16 @@ public static unsafe class Gemm
             int p0 = 0;
             if (cols == nr && job.RsB == 1 && Vector128.IsHardwareAccelerated)
             {
+                // a cache line of each column at a time (16 deep), four columns by four deep transposed in registers: the
+                // columns lie a row of Bᵀ apart, often 4 KB — one set of L1 — and a line read 4 deep at a time was gone
+                // before the next 4 were read
                 for (; p0 + 4 <= kc; p0 += 4)
-                    for (int j = 0; j < nr; j += 4) GemmEdge.Transpose4x4(src + j * job.CsB + p0, job.CsB, d + (nint)p0 * nr + j, nr);
+                {
+                    int depth = p0 + 16 <= kc ? 16 : 4;
+                    for (int j = 0; j < nr; j += 4)
+                        for (int q = 0; q < depth; q += 4) GemmEdge.Transpose4x4(src + j * job.CsB + p0 + q, job.CsB, d + (nint)(p0 + q) * nr + j, nr);
+                    p0 += depth - 4;
+                }
             }
             for (int p = p0; p < kc; p++)
             {
@@ -1016,12 +1089,18 @@ public static unsafe class Gemm
             int p0 = 0;
             if (cols == nr && job.RsB == 1 && Vector128.IsHardwareAccelerated)
             {
+                // 16 deep for each four columns, then 4 (as PackBlockB reads floats: a column's run read while it is in L1)
                 for (; p0 + 4 <= kc; p0 += 4)
+                {
+                    int depth = p0 + 16 <= kc ? 16 : 4;
                     for (int j = 0; j < nr; j += 4)
-                    {
-                        nint col = jc + jr + j, p = pc + p0;
-                        GemmEdge.Transpose4x4(S.Widened4(job, col, p), S.Widened4(job, col + 1, p), S.Widened4(job, col + 2, p), S.Widened4(job, col + 3, p), d + (nint)p0 * nr + j, nr);
-                    }
+                        for (int q = 0; q < depth; q += 4)
+                        {
+                            nint col = jc + jr + j, p = pc + p0 + q;
+                            GemmEdge.Transpose4x4(S.Widened4(job, col, p), S.Widened4(job, col + 1, p), S.Widened4(job, col + 2, p), S.Widened4(job, col + 3, p), d + (nint)(p0 + q) * nr + j, nr);
+                        }
+                    p0 += depth - 4;
+                }
             }
             for (int p = p0; p < kc; p++)
             {
@@ -1151,6 +1230,12 @@ internal readonly unsafe struct GemmJob(GemmPath path, float* a, nint rsA, nint 
     public bool RowPart { get; init; }
 
     /// <summary>
+    /// The most rows against Bᵀ that take dot products (<see cref="Gemm.IsRowWise"/>): <see cref="Gemm.RowWiseRows"/>, or 2 where
+    /// each row's bits must not depend on the rows a call takes (<see cref="Gemm.MatMulTransBAnyRows"/>).
+    /// </summary>
+    public int DotRows { get; init; } = 2;
+
+    /// <summary>
     /// Whether the product reads A where it lies rather than packing it (<see cref="Gemm"/>'s InPlaceRows): on the x64 paths
     /// (<see cref="GemmPath.ReadsAInPlace"/>), for an A contiguous along its rows (A stored row-major), and for one
     /// contiguous along its columns (Aᵀ stored row-major: a weight gradient's dYᵀ, whose tile reads MR adjacent values of
@@ -1173,11 +1258,11 @@ internal readonly unsafe struct GemmJob(GemmPath path, float* a, nint rsA, nint 
 
     /// <summary>Rows [i0, i1) of the product.</summary>
     public GemmJob Rows(int i0, int i1) =>
-        new(Path, A + i0 * RsA, RsA, CsA, B, RsB, CsB, C + i0 * Ldc, Ldc, i1 - i0, N, K) { B16 = B16, B8 = B8, Scales = Scales, ScaleStride = ScaleStride, Packed = Packed, PackedN = PackedN, PackedColumn = PackedColumn, WholeC = WholeC, Tall = Tall, RowPart = true, Accumulate = Accumulate, Bias = Bias };
+        new(Path, A + i0 * RsA, RsA, CsA, B, RsB, CsB, C + i0 * Ldc, Ldc, i1 - i0, N, K) { B16 = B16, B8 = B8, Scales = Scales, ScaleStride = ScaleStride, Packed = Packed, PackedN = PackedN, PackedColumn = PackedColumn, WholeC = WholeC, Tall = Tall, RowPart = true, Accumulate = Accumulate, Bias = Bias, DotRows = DotRows };
 
     /// <summary>Columns [j0, j1) of the product (j0 a multiple of the tile width when B is packed).</summary>
     public GemmJob Columns(int j0, int j1) =>
-        new(Path, A, RsA, CsA, B == null ? null : B + j0 * CsB, RsB, CsB, C + j0, Ldc, M, j1 - j0, K) { B16 = B16 == null ? null : B16 + j0 * CsB, B8 = B8 == null ? null : B8 + j0 * CsB, Scales = Scales == null ? null : Scales + j0 * ScaleStride, ScaleStride = ScaleStride, Packed = Packed, PackedN = PackedN, PackedColumn = PackedColumn + j0, WholeC = WholeC, Tall = Tall, Accumulate = Accumulate, Bias = Bias == null ? null : Bias + j0 };
+        new(Path, A, RsA, CsA, B == null ? null : B + j0 * CsB, RsB, CsB, C + j0, Ldc, M, j1 - j0, K) { B16 = B16 == null ? null : B16 + j0 * CsB, B8 = B8 == null ? null : B8 + j0 * CsB, Scales = Scales == null ? null : Scales + j0 * ScaleStride, ScaleStride = ScaleStride, Packed = Packed, PackedN = PackedN, PackedColumn = PackedColumn + j0, WholeC = WholeC, Tall = Tall, Accumulate = Accumulate, Bias = Bias == null ? null : Bias + j0, DotRows = DotRows };
 }
 
 /// <summary>The obvious triple loops, in double precision: the reference <see cref="Gemm"/> is tested against.</summary>

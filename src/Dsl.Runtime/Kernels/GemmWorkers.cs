@@ -59,7 +59,8 @@ internal static unsafe class GemmWorkers
         {
             // Split the longer side into equal parts aligned to the register tile (the one the whole product runs: each
             // part's edge rows are then the whole's, and its results the same bits).
-            bool byRows = job.M >= job.N;
+            // (a product of a few rows run as dot products is cut by columns only: each part then runs as the whole does)
+            bool byRows = job.M >= job.N && !Gemm.IsRowWise(job);
             int length = byRows ? job.M : job.N;
             (int parts, int chunk) = Cut(length, byRows ? job.TileRows : job.Path.NR);
             (s_job, s_byRows, s_length, s_chunk) = (job, byRows, length, chunk);

@@ -65,6 +65,10 @@ public class GemmTests
         float[] scales = new float[bt.Length / ldbt], bt8Wide = new float[bt.Length];
         Int8.Quantize(bt, ldbt, bt8, scales);
         Int8.Dequantize(bt8, scales, ldbt, bt8Wide);
+        // held weights give the very bits of the floats they stand for where the product is blocked for both (B packed as the
+        // floats are); one or two rows, or up to 32 against Bᵀ with k long enough, take dot products (Gemm.IsRowWise): those
+        // read bfloat16 in pairs or pack it, and sum 8-bit values before their scale, in another order
+        bool blocked = m > 2 && !Gemm.ManyRowsTakeDotProducts(path, m, k);
         // small products run where their operands lie unless told to pack (direct: false): both ways, every size
         foreach (bool direct in new[] { true, false })
         foreach (bool accumulate in new[] { false, true })
@@ -80,22 +84,20 @@ public class GemmTests
             Compare(c0, ldc, m, n, accumulate,
                 c => Gemm.MatMulTransB(path, m, n, k, a, lda, bt, ldbt, c, ldc, accumulate, direct),
                 c => GemmReference.MatMul(false, true, m, n, k, a, lda, bt, ldbt, c, ldc, accumulate), $"{path} NT {m}x{n}x{k}{how}");
-            // Bᵀ held in bfloat16 (a weight matrix held so: Weights): the reference's products of the widened values, and, from
-            // three rows, the very bits of those floats through the blocked product (packed as they are); one or two rows take
-            // dot products that read B's values in pairs, their sums in another order
+            // Bᵀ held in bfloat16 (a weight matrix held so: Weights): the reference's products of the widened values, and, where
+            // blocked, the very bits of those floats (packed as they are)
             Compare(c0, ldc, m, n, accumulate,
                 c => Gemm.MatMulTransB(path, m, n, k, a, lda, Weights.FromBFloat16(bt16), ldbt, c, ldc, accumulate, direct),
                 c => GemmReference.MatMul(false, true, m, n, k, a, lda, btWide, ldbt, c, ldc, accumulate), $"{path} NT bfloat16 {m}x{n}x{k}{how}");
-            if (m > 2) AssertSameBits(c0,
+            if (blocked) AssertSameBits(c0,
                 c => Gemm.MatMulTransB(path, m, n, k, a, lda, Weights.FromBFloat16(bt16), ldbt, c, ldc, accumulate, direct),
                 c => Gemm.MatMulTransB(path, m, n, k, a, lda, btWide, ldbt, c, ldc, accumulate, direct: false), $"{path} NT bfloat16 {m}x{n}x{k}{how}");
-            // Bᵀ held as 8-bit integers: the reference's products of the floats they stand for, and, from three rows, the very bits
-            // of those floats through the blocked product (widened and scaled as packed); one or two rows take dot products of the
-            // integers, each column's sums then times its scale
+            // Bᵀ held as 8-bit integers: the reference's products of the floats they stand for, and, where blocked, the very bits
+            // of those floats (widened and scaled as packed); the dot products sum the integers, each column's sums then times its scale
             Compare(c0, ldc, m, n, accumulate,
                 c => Gemm.MatMulTransB(path, m, n, k, a, lda, Weights.FromInt8(bt8, scales, ldbt), ldbt, c, ldc, accumulate, direct),
                 c => GemmReference.MatMul(false, true, m, n, k, a, lda, bt8Wide, ldbt, c, ldc, accumulate), $"{path} NT int8 {m}x{n}x{k}{how}");
-            if (m > 2) AssertSameBits(c0,
+            if (blocked) AssertSameBits(c0,
                 c => Gemm.MatMulTransB(path, m, n, k, a, lda, Weights.FromInt8(bt8, scales, ldbt), ldbt, c, ldc, accumulate, direct),
                 c => Gemm.MatMulTransB(path, m, n, k, a, lda, bt8Wide, ldbt, c, ldc, accumulate, direct: false), $"{path} NT int8 {m}x{n}x{k}{how}");
             if (accumulate) continue;
@@ -106,7 +108,7 @@ public class GemmTests
                     for (int i = 0; i < m; i++) bias.AsSpan(0, n).CopyTo(c.AsSpan(i * ldc, n));
                     GemmReference.MatMul(false, true, m, n, k, a, lda, bt8Wide, ldbt, c, ldc, accumulate: true);
                 }, $"{path} NT + bias int8 {m}x{n}x{k}{how}");
-            if (m > 2) AssertSameBits(c0,
+            if (blocked) AssertSameBits(c0,
                 c => Gemm.MatMulTransB(path, m, n, k, a, lda, Weights.FromInt8(bt8, scales, ldbt), ldbt, bias, c, ldc, direct),
                 c => Gemm.MatMulTransB(path, m, n, k, a, lda, bt8Wide, ldbt, bias, c, ldc, direct: false), $"{path} NT + bias int8 {m}x{n}x{k}{how}");
             Compare(c0, ldc, m, n, accumulate,
@@ -116,7 +118,7 @@ public class GemmTests
                     for (int i = 0; i < m; i++) bias.AsSpan(0, n).CopyTo(c.AsSpan(i * ldc, n));
                     GemmReference.MatMul(false, true, m, n, k, a, lda, btWide, ldbt, c, ldc, accumulate: true);
                 }, $"{path} NT + bias bfloat16 {m}x{n}x{k}{how}");
-            if (m > 2) AssertSameBits(c0,
+            if (blocked) AssertSameBits(c0,
                 c => Gemm.MatMulTransB(path, m, n, k, a, lda, Weights.FromBFloat16(bt16), ldbt, bias, c, ldc, direct),
                 c => Gemm.MatMulTransB(path, m, n, k, a, lda, btWide, ldbt, bias, c, ldc, direct: false), $"{path} NT + bias bfloat16 {m}x{n}x{k}{how}");
             // y = x · Wᵀ + b: C written from the bias row (k = 0 included: C is the bias)
@@ -131,37 +133,41 @@ public class GemmTests
     }
 
     /// <summary>
-    /// Two rows against Bᵀ read each column of B once for both (floats and 8-bit weights): each row's values are the very bits
-    /// the same row gives alone, for column counts and depths with every tail (and split over the cores, 2 × 9000 × 300).
+    /// A few rows against Bᵀ take dot products, two or four rows reading each column of B at once (floats and 8-bit weights):
+    /// each row's values are the very bits the same row gives alone, for row counts up to the most that take them, column
+    /// counts and depths with every tail (and split over the cores, 9000 columns).
     /// </summary>
     [Theory]
     [MemberData(nameof(Paths))]
-    public void TwoRowsAgainstBTransposedGiveEachRowsOwnBits(string pathName)
+    public void RowsAgainstBTransposedGiveEachRowsOwnBits(string pathName)
     {
         GemmPath path = PathNamed(pathName);
         var rng = new Rng(17);
-        foreach (var (n, k) in new[] { (1, 5), (3, 17), (4, 16), (7, 33), (13, 64), (37, 95), (64, 128), (9000, 300) })
-        {
-            int lda = k + 3, ldb = k + 2, ldc = n + 1;
-            float[] a = Random(rng, 2 * lda), b = Random(rng, n * ldb), bias = Random(rng, n);
-            sbyte[] b8 = new sbyte[b.Length];
-            float[] scales = new float[n];
-            Int8.Quantize(b, ldb, b8, scales);
-            foreach (bool int8 in new[] { false, true })
+        foreach (int m in new[] { 2, 3, 4, 5, 6, 7, 9, 16, Gemm.RowWiseRows - 1, Gemm.RowWiseRows })
+            foreach (var (n, k) in new[] { (1, 5), (3, 17), (4, 16), (7, 33), (13, 64), (37, 95), (64, 128), (9000, 300) })
             {
-                float[] both = Random(rng, 2 * ldc), alone = (float[])both.Clone();
-                if (int8) Gemm.MatMulTransB(path, 2, n, k, a, lda, Weights.FromInt8(b8, scales, ldb), ldb, bias, both, ldc);
-                else Gemm.MatMulTransB(path, 2, n, k, a, lda, b, ldb, bias, both, ldc);
-                for (int i = 0; i < 2; i++)
+                if (m > 2 && !Gemm.ManyRowsTakeDotProducts(path, m, k)) continue; // blocked: AllThreeLayoutsMatchTheReference
+                if (m > 9 && n == 9000 && m != Gemm.RowWiseRows) continue;
+                int lda = k + 3, ldb = k + 2, ldc = n + 1;
+                float[] a = Random(rng, m * lda), b = Random(rng, n * ldb), bias = Random(rng, n);
+                sbyte[] b8 = new sbyte[b.Length];
+                float[] scales = new float[n];
+                Int8.Quantize(b, ldb, b8, scales);
+                foreach (bool int8 in new[] { false, true })
                 {
-                    if (int8) Gemm.MatMulTransB(path, 1, n, k, a.AsSpan(i * lda), lda, Weights.FromInt8(b8, scales, ldb), ldb, bias, alone.AsSpan(i * ldc), ldc);
-                    else Gemm.MatMulTransB(path, 1, n, k, a.AsSpan(i * lda), lda, b, ldb, bias, alone.AsSpan(i * ldc), ldc);
+                    float[] all = Random(rng, m * ldc), alone = (float[])all.Clone();
+                    if (int8) Gemm.MatMulTransB(path, m, n, k, a, lda, Weights.FromInt8(b8, scales, ldb), ldb, bias, all, ldc);
+                    else Gemm.MatMulTransB(path, m, n, k, a, lda, b, ldb, bias, all, ldc);
+                    for (int i = 0; i < m; i++)
+                    {
+                        if (int8) Gemm.MatMulTransB(path, 1, n, k, a.AsSpan(i * lda), lda, Weights.FromInt8(b8, scales, ldb), ldb, bias, alone.AsSpan(i * ldc), ldc);
+                        else Gemm.MatMulTransB(path, 1, n, k, a.AsSpan(i * lda), lda, b, ldb, bias, alone.AsSpan(i * ldc), ldc);
+                    }
+                    for (int j = 0; j < all.Length; j++)
+                        if (BitConverter.SingleToInt32Bits(all[j]) != BitConverter.SingleToInt32Bits(alone[j]))
+                            Assert.Fail($"{path} {(int8 ? "int8" : "float")} {m}x{n}x{k}: value {j} is {all[j]:R} for {m} rows, {alone[j]:R} for its row alone.");
                 }
-                for (int j = 0; j < both.Length; j++)
-                    if (BitConverter.SingleToInt32Bits(both[j]) != BitConverter.SingleToInt32Bits(alone[j]))
-                        Assert.Fail($"{path} {(int8 ? "int8" : "float")} 2x{n}x{k}: value {j} is {both[j]:R} for two rows, {alone[j]:R} for its row alone.");
             }
-        }
     }
 
     public static TheoryData<string, int, int, int> PrepackedSizes()
@@ -343,7 +349,8 @@ public class GemmTests
         GemmPath path = PathNamed(pathName);
         int nr = path.NR, wide = 2 * nr, k = path.KC + 45; // two k-blocks
         var rng = new Rng(53);
-        int[] rows = path == GemmPath.V512 ? [2 * path.MR, 3 * path.MR - 1, GemmPath.TallRows + 11] : [2 * path.MR, 3 * path.MR - 1];
+        // (rows past Gemm.RowWiseRows: fewer take dot products against Bᵀ, their columns' bits their own, not a sliver's)
+        int[] rows = path == GemmPath.V512 ? [2 * path.MR, 3 * path.MR - 1, GemmPath.TallRows + 11, Gemm.RowWiseRows + path.MR + 1] : [2 * path.MR, 3 * path.MR - 1, Gemm.RowWiseRows + path.MR + 1];
         foreach (int m in rows)
         {
             // B and Bᵀ hold 2·NR columns; the narrow products read the first NR + edge of them, the wide one all
@@ -358,6 +365,7 @@ public class GemmTests
                     Same(c => Gemm.MatMul(path, m, n, k, a, lda, b, wide, c, wide, accumulate, direct: false), c => Gemm.MatMul(path, m, wide, k, a, lda, b, wide, c, wide, accumulate, direct: false), "NN");
                     Same(c => Gemm.MatMul(path, m, n, k, a, lda, b, wide, c, wide, accumulate, direct: true), c => Gemm.MatMul(path, m, wide, k, a, lda, b, wide, c, wide, accumulate, direct: true), "NN direct");
                     Same(c => Gemm.MatMulTransA(path, m, n, k, at, ldat, b, wide, c, wide, accumulate), c => Gemm.MatMulTransA(path, m, wide, k, at, ldat, b, wide, c, wide, accumulate), "TN");
+                    if (Gemm.ManyRowsTakeDotProducts(path, m, k)) continue;
                     Same(c => Gemm.MatMulTransB(path, m, n, k, a, lda, bt, ldbt, c, wide, accumulate), c => Gemm.MatMulTransB(path, m, wide, k, a, lda, bt, ldbt, c, wide, accumulate), "NT");
                     if (!accumulate) Same(c => Gemm.MatMulTransB(path, m, n, k, a, lda, bt, ldbt, bias, c, wide), c => Gemm.MatMulTransB(path, m, wide, k, a, lda, bt, ldbt, bias, c, wide), "NT + bias");
 

@@ -94,7 +94,7 @@ public class Int8WeightsTests
         float[] wide = new float[w.Length];
         Int8.Dequantize(values, scales, row, wide);
         foreach (GemmPath path in GemmPath.All.Where(p => p.Supported))
-            foreach (int m in new[] { 1, 2, 5 })
+            foreach (int m in new[] { 1, 2, 5, 40 })
             {
                 float[] a = new float[m * k];
                 for (int i = 0; i < a.Length; i++) a[i] = rng.NextNormal();
@@ -105,7 +105,7 @@ public class Int8WeightsTests
                     float[] expected = new float[m * n], actual = new float[m * n];
                     Gemm.MatMulTransB(path, m, n, k, a, k, wide.AsSpan(row + 7), ld, expected, n, accumulate: false, direct: false);
                     Gemm.MatMulTransB(path, m, n, k, a, k, Weights.FromInt8(values, scales, row).Slice(row + 7), ld, actual, n, accumulate: false);
-                    if (m > 2) Assert.Equal(expected.Select(BitConverter.SingleToInt32Bits), actual.Select(BitConverter.SingleToInt32Bits));
+                    if (m > 2 && !Gemm.ManyRowsTakeDotProducts(path, m, k)) Assert.Equal(expected.Select(BitConverter.SingleToInt32Bits), actual.Select(BitConverter.SingleToInt32Bits));
                     else Tolerance.AssertClose(expected, actual, $"{path} {m} rows {ld} apart");
                 }
             }

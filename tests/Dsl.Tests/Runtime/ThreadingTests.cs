@@ -86,7 +86,8 @@ public class ThreadingTests
             AssertSameBits(m * n, c => Gemm.MatMulTransA(path, m, n, k, at, m + 1, b, n, c, n, accumulate: false), $"{path} {m}x{n}x{k}, Aᵀ");
             AssertSameBits(m * n, c => Gemm.MatMulTransA(path, m, n, k, atWide, lda, b, n, c, n, accumulate: false), $"{path} {m}x{n}x{k}, Aᵀ's rows 4 KB apart");
         }
-        // against Bᵀ, a last part of one or two rows runs as the whole product's edge rows, not as dot products
+        // against Bᵀ, a last part of one or two rows runs as the whole product's edge rows, not as dot products (where the whole
+        // product is blocked: where a few rows take dot products, it is cut by columns only)
         foreach (int m in new[] { path.MR + 1, path.MR + 2 })
         {
             int n = m, k = (1 << 20) / (m * n) + 1;
