@@ -45,7 +45,7 @@ public static unsafe class Gemm
     // This thread's packing buffers (Aligned.Buffer: on a 64-byte boundary, grown once per thread and size).
     [ThreadStatic] private static float[]? s_packedA;
     [ThreadStatic] private static float[]? s_packedB;
-    [ThreadStatic] private static float[]? s_pairs; // a row of A rearranged for B's bfloat16 pairs (DotColumnsPairs)
+    [ThreadStatic] private static float[]? s_pairs; // A's rows rearranged for B's bfloat16 pairs (DotColumnsPairs, DotColumnsPairsOfRows)
 
     /// <summary>
     /// Threads a large product is split over (PyTorch's <c>torch.set_num_threads</c>): the machine's cores
@@ -410,12 +410,12 @@ public static unsafe class Gemm
     /// <summary>
     /// A product of a few rows against B's contiguous rows (x · Wᵀ of a weight matrix [out, in]): dot products beat packing —
     /// transposing — all of B for those rows' use. One or two rows on every path; up to <see cref="RowWiseRows"/> rows of
-    /// floats or 8-bit values on a vector path, A's rows contiguous, k long enough for its vectors.
+    /// rows on a vector path, A's rows contiguous, k long enough for its vectors.
     /// </summary>
     internal static bool IsRowWise(in GemmJob job) => job.CsB != 1 && job.RsB == 1 && job.Packed == null && !job.RowPart
-        && (job.M <= 2 || job.M <= job.DotRows && job.CsA == 1 && job.B16 == null && ManyRowsTakeDotProducts(job.Path, job.M, job.K));
+        && (job.M <= 2 || job.M <= job.DotRows && job.CsA == 1 && ManyRowsTakeDotProducts(job.Path, job.M, job.K));
 
-    /// <summary>Whether <paramref name="m"/> rows past two, contiguous, against floats or 8-bit Bᵀ [n, k], take dot products on <paramref name="path"/>.</summary>
+    /// <summary>Whether <paramref name="m"/> rows past two, contiguous, against Bᵀ [n, k] (floats, bfloat16 or 8 bits), take dot products on <paramref name="path"/>.</summary>
     internal static bool ManyRowsTakeDotProducts(GemmPath path, int m, int k) => m <= RowWiseRows && path.Bits >= 128 && k >= 4 * path.Bits / 32;
 
     /// <summary>
@@ -468,15 +468,21 @@ public static unsafe class Gemm
     {
         int k = job.K, bits = job.Path.Bits;
         bool pairs = typeof(S) == typeof(BFloat16Values) && job.CsA == 1;
-        float* rearranged = pairs ? Aligned.Buffer(ref s_pairs, k) : null;
-        // rows in pairs read each column of B once for two (four columns at a time), each row's sums as one row's (not bfloat16's pairs)
-        int both = !pairs && job.M >= 2 && job.CsA == 1 ? bits switch
+        float* rearranged = pairs ? Aligned.Buffer(ref s_pairs, job.M * k) : null;
+        // rows in pairs read each column of B once for two (four columns at a time), each row's sums as one row's
+        int both = job.M < 2 || job.CsA != 1 ? 0 : pairs ? bits switch
+        {
+            512 => DotColumnsPairsOfRows<Lanes512>(job, rearranged),
+            256 => DotColumnsPairsOfRows<Lanes256>(job, rearranged),
+            128 => DotColumnsPairsOfRows<Lanes128>(job, rearranged),
+            _ => 0,
+        } : bits switch
         {
             512 => DotColumnsOfRows<Lanes512, S>(job),
             256 => DotColumnsOfRows<Lanes256, S>(job),
             128 => DotColumnsOfRows<Lanes128, S>(job),
             _ => 0,
-        } : 0;
+        };
         for (int i = 0; i < job.M; i++)
         {
             float* ci = job.C + (nint)i * job.Ldc;
@@ -745,6 +751,62 @@ public static unsafe class Gemm
                 T.LoadBFloat16Pairs(b3 + p, out e, out o); s3 = T.MultiplyAdd(ao, o, T.MultiplyAdd(ae, e, s3));
             }
             AddSums<BFloat16Values>(T.SumFour(s0, s1, s2, s3), ai, b, jj * cs, cs, full, k, ci + jj);
+        }
+        return jj;
+    }
+
+    /// <summary>
+    /// <see cref="DotColumnsPairs{T}"/> of every row of A, two rows at a time (an odd last row alone), four columns at a time,
+    /// as <see cref="DotColumnsOfRows{T, S}"/> reads floats: each row rearranged once into <paramref name="pairs"/> (M rows of
+    /// k), each column's sums those of one row's routine. Returns the first column not done.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static int DotColumnsPairsOfRows<T>(in GemmJob job, float* pairs) where T : struct, ILanes<T>
+    {
+        int k = job.K, w = T.Count, step = 2 * w, jj = 0, full = k / step * step;
+        if (full == 0) return 0;
+        for (int i = 0; i < job.M; i++)
+        {
+            float* ai = job.A + i * job.RsA, ri = pairs + (nint)i * k;
+            for (int p0 = 0; p0 < full; p0 += step)
+                for (int q = 0; q < w; q++) (ri[p0 + q], ri[p0 + w + q]) = (ai[p0 + 2 * q], ai[p0 + 2 * q + 1]);
+        }
+        ushort* b = job.B16;
+        nint cs = job.CsB;
+        for (; jj + 4 <= job.N; jj += 4)
+        {
+            ushort* b0 = b + jj * cs, b1 = b0 + cs, b2 = b1 + cs, b3 = b2 + cs;
+            int i = 0;
+            for (; i + 2 <= job.M; i += 2)
+            {
+                float* r0 = pairs + (nint)i * k, r1 = r0 + k, c0 = job.C + (nint)i * job.Ldc + jj;
+                T s0 = T.Create(0f), s1 = s0, s2 = s0, s3 = s0, t0 = s0, t1 = s0, t2 = s0, t3 = s0;
+                for (nint p = 0; p < full; p += step)
+                {
+                    T xe = T.Load(ref r0[p], 0), xo = T.Load(ref r0[p + w], 0), ye = T.Load(ref r1[p], 0), yo = T.Load(ref r1[p + w], 0);
+                    T.LoadBFloat16Pairs(b0 + p, out T e, out T o); s0 = T.MultiplyAdd(xo, o, T.MultiplyAdd(xe, e, s0)); t0 = T.MultiplyAdd(yo, o, T.MultiplyAdd(ye, e, t0));
+                    T.LoadBFloat16Pairs(b1 + p, out e, out o); s1 = T.MultiplyAdd(xo, o, T.MultiplyAdd(xe, e, s1)); t1 = T.MultiplyAdd(yo, o, T.MultiplyAdd(ye, e, t1));
+                    T.LoadBFloat16Pairs(b2 + p, out e, out o); s2 = T.MultiplyAdd(xo, o, T.MultiplyAdd(xe, e, s2)); t2 = T.MultiplyAdd(yo, o, T.MultiplyAdd(ye, e, t2));
+                    T.LoadBFloat16Pairs(b3 + p, out e, out o); s3 = T.MultiplyAdd(xo, o, T.MultiplyAdd(xe, e, s3)); t3 = T.MultiplyAdd(yo, o, T.MultiplyAdd(ye, e, t3));
+                }
+                float* a0 = job.A + i * job.RsA;
+                AddSums<BFloat16Values>(T.SumFour(s0, s1, s2, s3), a0, b, jj * cs, cs, full, k, c0);
+                AddSums<BFloat16Values>(T.SumFour(t0, t1, t2, t3), a0 + job.RsA, b, jj * cs, cs, full, k, c0 + job.Ldc);
+            }
+            if (i < job.M)
+            {
+                float* r0 = pairs + (nint)i * k;
+                T s0 = T.Create(0f), s1 = s0, s2 = s0, s3 = s0;
+                for (nint p = 0; p < full; p += step)
+                {
+                    T xe = T.Load(ref r0[p], 0), xo = T.Load(ref r0[p + w], 0);
+                    T.LoadBFloat16Pairs(b0 + p, out T e, out T o); s0 = T.MultiplyAdd(xo, o, T.MultiplyAdd(xe, e, s0));
+                    T.LoadBFloat16Pairs(b1 + p, out e, out o); s1 = T.MultiplyAdd(xo, o, T.MultiplyAdd(xe, e, s1));
+                    T.LoadBFloat16Pairs(b2 + p, out e, out o); s2 = T.MultiplyAdd(xo, o, T.MultiplyAdd(xe, e, s2));
+                    T.LoadBFloat16Pairs(b3 + p, out e, out o); s3 = T.MultiplyAdd(xo, o, T.MultiplyAdd(xe, e, s3));
+                }
+                AddSums<BFloat16Values>(T.SumFour(s0, s1, s2, s3), job.A + i * job.RsA, b, jj * cs, cs, full, k, job.C + (nint)i * job.Ldc + jj);
+            }
         }
         return jj;
     }

@@ -133,7 +133,7 @@ public class GemmTests
     }
 
     /// <summary>
-    /// A few rows against Bᵀ take dot products, two or four rows reading each column of B at once (floats and 8-bit weights):
+    /// A few rows against Bᵀ take dot products, two or four rows reading each column of B at once (floats, bfloat16, 8 bits):
     /// each row's values are the very bits the same row gives alone, for row counts up to the most that take them, column
     /// counts and depths with every tail (and split over the cores, 9000 columns).
     /// </summary>
@@ -153,19 +153,17 @@ public class GemmTests
                 sbyte[] b8 = new sbyte[b.Length];
                 float[] scales = new float[n];
                 Int8.Quantize(b, ldb, b8, scales);
-                foreach (bool int8 in new[] { false, true })
+                ushort[] b16 = new ushort[b.Length];
+                BFloat16.FromFloat(b, b16);
+                foreach (Precision held in new[] { Precision.Float32, Precision.BFloat16, Precision.Int8 })
                 {
+                    Weights Held() => held switch { Precision.Int8 => Weights.FromInt8(b8, scales, ldb), Precision.BFloat16 => Weights.FromBFloat16(b16), _ => b };
                     float[] all = Random(rng, m * ldc), alone = (float[])all.Clone();
-                    if (int8) Gemm.MatMulTransB(path, m, n, k, a, lda, Weights.FromInt8(b8, scales, ldb), ldb, bias, all, ldc);
-                    else Gemm.MatMulTransB(path, m, n, k, a, lda, b, ldb, bias, all, ldc);
-                    for (int i = 0; i < m; i++)
-                    {
-                        if (int8) Gemm.MatMulTransB(path, 1, n, k, a.AsSpan(i * lda), lda, Weights.FromInt8(b8, scales, ldb), ldb, bias, alone.AsSpan(i * ldc), ldc);
-                        else Gemm.MatMulTransB(path, 1, n, k, a.AsSpan(i * lda), lda, b, ldb, bias, alone.AsSpan(i * ldc), ldc);
-                    }
+                    Gemm.MatMulTransB(path, m, n, k, a, lda, Held(), ldb, bias, all, ldc);
+                    for (int i = 0; i < m; i++) Gemm.MatMulTransB(path, 1, n, k, a.AsSpan(i * lda), lda, Held(), ldb, bias, alone.AsSpan(i * ldc), ldc);
                     for (int j = 0; j < all.Length; j++)
                         if (BitConverter.SingleToInt32Bits(all[j]) != BitConverter.SingleToInt32Bits(alone[j]))
-                            Assert.Fail($"{path} {(int8 ? "int8" : "float")} {m}x{n}x{k}: value {j} is {all[j]:R} for {m} rows, {alone[j]:R} for its row alone.");
+                            Assert.Fail($"{path} {held} {m}x{n}x{k}: value {j} is {all[j]:R} for {m} rows, {alone[j]:R} for its row alone.");
                 }
             }
     }
