@@ -42,11 +42,11 @@ internal sealed class OnnxGraph
     private sealed record Node(string OpType, string Name, string[] Inputs, string[] Outputs, Attribute[] Attributes);
 
     /// <summary>
-    /// A tensor the graph holds: floats (weights, constants) or the little-endian bytes of another type. Floats are kept as
-    /// floats — a weight as the parameter's own memory, not a copy — and written in pieces, so that one table may pass
-    /// 2 GB (a byte array's limit) when it goes to external data.
+    /// A tensor the graph holds: floats (weights, constants), bfloat16 bits (a held weight), or the little-endian bytes of
+    /// another type. Floats are kept as floats — a weight as the parameter's own memory, not a copy — and floats and bfloat16
+    /// bits are written in pieces, so that one table may pass 2 GB (a byte array's limit) when it goes to external data.
     /// </summary>
-    private sealed class Initializer(string name, ElementType type, long[] dims, ReadOnlyMemory<float> floats, byte[]? raw)
+    private sealed class Initializer(string name, ElementType type, long[] dims, ReadOnlyMemory<float> floats, byte[]? raw, ushort[]? halves = null)
     {
         public string Name { get; } = name;
 
@@ -54,7 +54,7 @@ internal sealed class OnnxGraph
 
         public long[] Dims { get; } = dims;
 
-        public long ByteLength => raw?.Length ?? 4L * floats.Length;
+        public long ByteLength => raw?.Length ?? (halves is not null ? 2L * halves.Length : 4L * floats.Length);
 
         /// <summary>Writes the tensor's little-endian bytes.</summary>
         public void WriteTo(Stream stream)
@@ -62,6 +62,18 @@ internal sealed class OnnxGraph
             if (raw is not null)
             {
                 stream.Write(raw);
+                return;
+            }
+            if (halves is not null)
+            {
+                const int Halves = 1 << 19; // 1 MiB at a time
+                byte[] piece = new byte[2 * Math.Min(Halves, halves.Length)];
+                for (int start = 0; start < halves.Length; start += Halves)
+                {
+                    int count = Math.Min(Halves, halves.Length - start);
+                    for (int i = 0; i < count; i++) System.Buffers.Binary.BinaryPrimitives.WriteUInt16LittleEndian(piece.AsSpan(2 * i), halves[start + i]);
+                    stream.Write(piece, 0, 2 * count);
+                }
                 return;
             }
             const int Piece = 1 << 18; // floats: 1 MiB at a time
@@ -144,6 +156,16 @@ internal sealed class OnnxGraph
     {
         string name = Fresh(hint);
         _initializers.Add(new Initializer(name, ElementType.Float, dims, Checked(hint, values.ToArray(), dims), null));
+        return name;
+    }
+
+    /// <summary>A bfloat16 initializer from its bits (a held weight), written in pieces (it may pass a byte array's 2 GB).</summary>
+    public string BFloat16s(string hint, ushort[] bits, params long[] dims)
+    {
+        if (bits.Length != dims.Aggregate(1L, (a, d) => a * d))
+            throw new ArgumentException($"{hint}: {bits.Length} values for dimensions [{string.Join(", ", dims)}].");
+        string name = Fresh(hint);
+        _initializers.Add(new Initializer(name, ElementType.BFloat16, dims, default, null, bits));
         return name;
     }
 

@@ -113,7 +113,7 @@ internal sealed class WeightTensor
         switch (Precision)
         {
             case Precision.BFloat16:
-                return g.Add("Cast", hint, [g.Raw(hint + ".bfloat16", ElementType.BFloat16, LittleEndian(_bits!), dims)], ("to", (long)ElementType.Float));
+                return g.Add("Cast", hint, [g.BFloat16s(hint + ".bfloat16", _bits!, dims)], ("to", (long)ElementType.Float));
             case Precision.Int8:
             {
                 bool reshaped = dims.Length != 2 || dims[0] != Rows || dims[1] != Columns;
@@ -134,12 +134,5 @@ internal sealed class WeightTensor
         for (int r = 0; r < rows; r++)
             for (int c = 0; c < columns; c++) t[(long)c * rows + r] = w[(long)r * columns + c];
         return t;
-    }
-
-    private static byte[] LittleEndian(ushort[] bits)
-    {
-        var bytes = new byte[2 * bits.Length];
-        for (int i = 0; i < bits.Length; i++) System.Buffers.Binary.BinaryPrimitives.WriteUInt16LittleEndian(bytes.AsSpan(2 * i), bits[i]);
-        return bytes;
     }
 }

@@ -377,8 +377,8 @@ public sealed class ParameterSet : IReadOnlyList<Parameter>
     /// token) is quantized to 8-bit integers with its own scale, as PyTorch's per-channel symmetric <c>qint8</c> (<see cref="Kernels.Int8"/>),
     /// a quarter of their memory. Their floats (and any gradient) are dropped, and the kernels widen the values as they read them,
     /// summing in float: a model held in 8 bits computes what the same model with the dequantized weights in float32 computes (the
-    /// same bits where a product of three rows or more widens them as it packs them; a one- or two-row product multiplies each
-    /// column's sums of the integers by its scale, the same up to rounding).
+    /// same bits where the blocked product widens them as it packs them — more than 32 rows, or a k too short for the vectors;
+    /// the dot products of fewer rows multiply each column's sums of the integers by its scale, the same up to rounding).
     /// A recurrent layer's matrices are among them (its forward reads them only as weights). The other parameters (norms' scales,
     /// biases, a table a recurrent layer folds into its input projection) stay float32. A checkpoint stored in bfloat16 loses nothing in bfloat16.
     /// With <see cref="Precision.Float32"/>, every parameter is widened back (bfloat16 exactly; 8-bit values to the floats they

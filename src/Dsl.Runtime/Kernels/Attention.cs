@@ -342,7 +342,7 @@ public static class AttentionKernel
                 // with a sliding window, the keys from the block's first row's first on (0 without one)
                 int lo = First(x.Offset + i0, Valid(x.Offset + i0, S, x.Causal, x.Window, lengths, b), x.Window, x.Causal);
                 Span<float> ab = a.Slice(i0 * S, rows * S);
-                Gemm.MatMulTransBAnyRows(rows, reach - lo, d, q.Slice(i0 * ldRow), ldRow, k.Slice(lo * ld), ld, ab.Slice(lo), S, accumulate: false);
+                Gemm.MatMulTransBTuned(rows, reach - lo, d, q.Slice(i0 * ldRow), ldRow, k.Slice(lo * ld), ld, ab.Slice(lo), S, accumulate: false);
                 for (int i = 0; i < rows; i++)
                 {
                     Span<float> row = ab.Slice(i * S, S);
@@ -499,10 +499,10 @@ public static class AttentionKernel
                     int rows = Math.Min(block, queries - i0);
                     int reach = Valid(i0 + rows - 1, S, x.Causal, x.Window, lengths, b), lo = First(i0, Valid(i0, S, x.Causal, x.Window, lengths, b), x.Window, x.Causal);
                     Span<float> dab = da.Slice(i0 * S, rows * S);
-                    Gemm.MatMulTransBAnyRows(rows, reach - lo, d, dcg.Slice(i0 * d), d, vg.Slice(lo * d), d, dab.Slice(lo), S, accumulate: false);
+                    Gemm.MatMulTransBTuned(rows, reach - lo, d, dcg.Slice(i0 * d), d, vg.Slice(lo * d), d, dab.Slice(lo), S, accumulate: false);
                     if (!m.IsEmpty) TensorPrimitives.Multiply(dab, m.Slice(i0 * S, rows * S), dab);
                     // a soft cap's slope needs the scores before it: q kᵀ again, as the forward pass computed them
-                    if (capped) Gemm.MatMulTransBAnyRows(rows, reach - lo, d, qg.Slice(i0 * d), d, kg.Slice(lo * d), d, raw.Slice(i0 * S + lo), S, accumulate: false);
+                    if (capped) Gemm.MatMulTransBTuned(rows, reach - lo, d, qg.Slice(i0 * d), d, kg.Slice(lo * d), d, raw.Slice(i0 * S + lo), S, accumulate: false);
                     for (int i = 0; i < rows; i++)
                     {
                         // softmax backward: dS = P ⊙ (dP − Σ dP ⊙ P), then the score scale; zero outside a sliding window

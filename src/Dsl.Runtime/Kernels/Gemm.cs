@@ -123,11 +123,12 @@ public static unsafe class Gemm
     }
 
     /// <summary>
-    /// <see cref="MatMulTransB(int, int, int, ReadOnlySpan{float}, int, Weights, int, Span{float}, int, bool)"/> whose rows each
-    /// get the same bits however many rows a call takes past two (the blocked product's, not the dot products' of a few rows):
-    /// attention's scores, whose rows a split over the cores cuts into blocks that depend on the cores.
+    /// <see cref="MatMulTransB(int, int, int, ReadOnlySpan{float}, int, Weights, int, Span{float}, int, bool)"/> where rows past
+    /// two take the products attention's scores were tuned with (operands read where they lie, <see cref="IsDirect"/>, or
+    /// blocked), not the dot products of a few rows against a weight matrix: those measured no faster there (session 50:
+    /// attention forward 4.6–5.5 ms as tuned, 5.1–5.7 with the dot products, on a busy machine).
     /// </summary>
-    internal static void MatMulTransBAnyRows(int m, int n, int k, ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, Span<float> c, int ldc, bool accumulate) =>
+    internal static void MatMulTransBTuned(int m, int n, int k, ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, Span<float> c, int ldc, bool accumulate) =>
         MatMulTransB(Path, m, n, k, a, lda, b, ldb, c, ldc, accumulate, dotRows: 2);
 
     internal static void MatMulTransB(GemmPath path, int m, int n, int k, ReadOnlySpan<float> a, int lda, Weights b, int ldb, ReadOnlySpan<float> bias, Span<float> c, int ldc, bool direct = true)
@@ -252,7 +253,7 @@ public static unsafe class Gemm
 
     // A(i, p) = a[i·rsA + p·csA], B(p, j) = b[p·rsB + j·csB].
     // B as bfloat16 or 8-bit integers (Weights) leaves job.B null and sets job.B16 or job.B8 (and its scales): the products
-    // that take it widen its values as they read them (packing, or the dot products of one or two rows), and the small products
+    // that take it widen its values as they read them (packing, or the dot products of a few rows), and the small products
     // read in place take floats only. 8-bit B is Bᵀ of a weight matrix [out, in] (rsB = 1), each column's run within one row.
     private static void Run(GemmPath path, int m, int n, int k, ReadOnlySpan<float> a, nint rsA, nint csA, Weights b, nint rsB, nint csB, Span<float> c, int ldc, bool accumulate, bool direct,
         ReadOnlySpan<float> bias = default, int dotRows = RowWiseRows)
@@ -281,9 +282,11 @@ public static unsafe class Gemm
                 DirectRow(job);
                 return;
             }
-            // A matrix-vector product is bound by reading B: it pays to split it sooner.
-            long threshold = IsRowWise(job) ? GemmWorkers.ParallelThreshold / 32 : GemmWorkers.ParallelThreshold;
-            if ((long)m * n * k >= threshold && GemmWorkers.Count > 1) GemmWorkers.Split(job);
+            // A product of a few rows is bound by reading B: it pays to split it sooner, once B itself is large (as for one or two
+            // rows: 32 rows of a small B, [32 × 64 × 64], would otherwise go to the workers for well under a microsecond's work)
+            bool split = IsRowWise(job) ? (long)m * n * k >= GemmWorkers.ParallelThreshold / 32 && (long)n * k >= GemmWorkers.ParallelThreshold / 64
+                : (long)m * n * k >= GemmWorkers.ParallelThreshold;
+            if (split && GemmWorkers.Count > 1) GemmWorkers.Split(job);
             else Execute(job);
         }
     }
@@ -458,8 +461,9 @@ public static unsafe class Gemm
     }
 
     /// <summary>
-    /// C += A·B for one or two rows when B's columns are contiguous in k (a weight matrix [out, in] used
-    /// as Wᵀ): each output is a dot product, four at a time so that each row of A is loaded once per four. B's values are
+    /// C += A·B for a few rows (<see cref="IsRowWise"/>) when B's columns are contiguous in k (a weight matrix [out, in] used
+    /// as Wᵀ): each output is a dot product, four at a time so that each row of A is loaded once per four, two or four rows at
+    /// a time (<see cref="DotColumnsOfRows{T, S}"/>, <see cref="DotColumnsPairsOfRows{T}"/>). B's values are
     /// <typeparamref name="S"/>'s: floats (<see cref="DotColumns{T}"/>), bfloat16 read in pairs (<see cref="DotColumnsPairs{T}"/>),
     /// or 8-bit integers widened (<see cref="DotColumnsInt8{T}"/>: each column's sums times its scale).
     /// </summary>
@@ -1293,7 +1297,7 @@ internal readonly unsafe struct GemmJob(GemmPath path, float* a, nint rsA, nint 
 
     /// <summary>
     /// The most rows against Bᵀ that take dot products (<see cref="Gemm.IsRowWise"/>): <see cref="Gemm.RowWiseRows"/>, or 2 where
-    /// each row's bits must not depend on the rows a call takes (<see cref="Gemm.MatMulTransBAnyRows"/>).
+    /// attention's scores keep the products they were tuned with (<see cref="Gemm.MatMulTransBTuned"/>).
     /// </summary>
     public int DotRows { get; init; } = 2;
 

@@ -134,8 +134,13 @@ public class OnnxHeldWeightsTests
     public void AHeldModelsStepGraphStepsAsItsStep(string name, Precision precision)
     {
         var (held, _) = Twins(name, precision);
+        byte[] graph = held.ToOnnxStep();
+        long heldValues = held.Parameters.Where(p => p.Precision == precision).Sum(p => (long)p.Length);
+        int type = precision == Precision.Int8 ? 3 : 16;
+        long written = OnnxExternalDataTests.Tensors(graph).Where(t => t.Type == type && !t.Name.EndsWith(".zero_point", StringComparison.Ordinal)).Sum(t => t.Dims.Aggregate(1L, (a, d) => a * d));
+        Assert.InRange(written, heldValues, long.MaxValue); // every held weight written as held
         using var options = Widening();
-        using var session = new InferenceSession(held.ToOnnxStep(), options);
+        using var session = new InferenceSession(graph, options);
         OnnxExportTests.AssertStepsAsStep(held, session, $"{name} in {precision}");
     }
 

@@ -86,11 +86,12 @@ public class ThreadingTests
             AssertSameBits(m * n, c => Gemm.MatMulTransA(path, m, n, k, at, m + 1, b, n, c, n, accumulate: false), $"{path} {m}x{n}x{k}, Aᵀ");
             AssertSameBits(m * n, c => Gemm.MatMulTransA(path, m, n, k, atWide, lda, b, n, c, n, accumulate: false), $"{path} {m}x{n}x{k}, Aᵀ's rows 4 KB apart");
         }
-        // against Bᵀ, a last part of one or two rows runs as the whole product's edge rows, not as dot products (where the whole
-        // product is blocked: where a few rows take dot products, it is cut by columns only)
-        foreach (int m in new[] { path.MR + 1, path.MR + 2 })
+        // against Bᵀ, a last part of rows ending in a tile of one or two rows runs them as the whole product's edge rows, not as
+        // dot products; and a product of a few rows, which takes dot products (Gemm.IsRowWise), is cut by columns only, each
+        // column's sums its own
+        foreach (int m in new[] { Gemm.RowWiseRows + path.MR + 1, Gemm.RowWiseRows + path.MR + 2, 3, 7, Gemm.RowWiseRows })
         {
-            int n = m, k = (1 << 20) / (m * n) + 1;
+            int n = m > Gemm.RowWiseRows ? m : 1000 + m, k = Math.Max(96, (1 << 20) / (m * n) + 1);
             float[] a = Random(m * k), bt = Random(n * k);
             AssertSameBits(m * n, c => Gemm.MatMulTransB(path, m, n, k, a, k, bt, k, c, n, accumulate: false), $"{path} {m}x{n}x{k} against Bᵀ");
         }
