@@ -306,6 +306,21 @@ public sealed class Workload
                         wide.Step(new ReadOnlyTensorSpan<int>(wideTokens, t, [1], default), wideState, new TensorSpan<float>(wideLogits, [1, 4096]));
                 },
             });
+            // four sequences decoded together (a batch, or a beam of four): each step's products take four rows
+            var wideBatch = wide.CreateState(4);
+            float[] batchLogits = new float[4 * 4096];
+            int[] batchTokens = Enumerable.Range(0, 64).Select(_ => r.NextInt(4096)).ToArray();
+            list.Add(new Workload
+            {
+                Name = $"wide llama decoding 16 tokens B=4, cached, {Words(precision)} weights", Kind = "gpt", Mode = "generate",
+                T = 16, B = 4, X = 1024, H = 1024, Flops = 4 * wideFlops,
+                Run = () =>
+                {
+                    wideBatch.Reset();
+                    for (int t = 0; t < 16; t++)
+                        wide.Step(new ReadOnlyTensorSpan<int>(batchTokens, 4 * t, [4], default), wideBatch, new TensorSpan<float>(batchLogits, [4, 4096]));
+                },
+            });
             // the 16 tokens as one sequence, and the model exported as held (bfloat16 through Cast, 8 bits through
             // DequantizeLinear) run by ONNX Runtime with its defaults (an 8-bit weight's DequantizeLinear and MatMul fused
             // into its MatMulNBits, which rounds the activations to 8 bits too)
