@@ -412,8 +412,8 @@ public static unsafe class Gemm
 
     /// <summary>
     /// A product of a few rows against B's contiguous rows (x · Wᵀ of a weight matrix [out, in]): dot products beat packing —
-    /// transposing — all of B for those rows' use. One or two rows on every path; up to <see cref="RowWiseRows"/> rows of
-    /// rows on a vector path, A's rows contiguous, k long enough for its vectors.
+    /// transposing — all of B for those rows' use. One or two rows on every path; up to <see cref="RowWiseRows"/> rows (and
+    /// <see cref="GemmJob.DotRows"/>) on a vector path, A's rows contiguous, k long enough for four of its vectors.
     /// </summary>
     internal static bool IsRowWise(in GemmJob job) => job.CsB != 1 && job.RsB == 1 && job.Packed == null && !job.RowPart
         && (job.M <= 2 || job.M <= job.DotRows && job.CsA == 1 && ManyRowsTakeDotProducts(job.Path, job.M, job.K));
