@@ -306,7 +306,7 @@ public sealed class Workload
                         wide.Step(new ReadOnlyTensorSpan<int>(wideTokens, t, [1], default), wideState, new TensorSpan<float>(wideLogits, [1, 4096]));
                 },
             });
-            // four sequences decoded together (a batch, or a beam of four): each step's products take four rows
+            // four sequences decoded together (a batch of four): each step's products take four rows
             var wideBatch = wide.CreateState(4);
             float[] batchLogits = new float[4 * 4096];
             int[] batchTokens = Enumerable.Range(0, 64).Select(_ => r.NextInt(4096)).ToArray();
