@@ -743,20 +743,29 @@ public static unsafe class Gemm
             AddSums<BFloat16Values>(T.SumFour(s4, s5, s6, s7), ai, b, (jj + 4) * cs, cs, full, k, ci + jj + 4);
         }
         for (; jj + 4 <= job.N; jj += 4)
-        {
-            ushort* b0 = b + jj * cs, b1 = b0 + cs, b2 = b1 + cs, b3 = b2 + cs;
-            T s0 = T.Create(0f), s1 = s0, s2 = s0, s3 = s0;
-            for (nint p = 0; p < full; p += step)
-            {
-                T ae = T.Load(ref pairs[p], 0), ao = T.Load(ref pairs[p + w], 0);
-                T.LoadBFloat16Pairs(b0 + p, out T e, out T o); s0 = T.MultiplyAdd(ao, o, T.MultiplyAdd(ae, e, s0));
-                T.LoadBFloat16Pairs(b1 + p, out e, out o); s1 = T.MultiplyAdd(ao, o, T.MultiplyAdd(ae, e, s1));
-                T.LoadBFloat16Pairs(b2 + p, out e, out o); s2 = T.MultiplyAdd(ao, o, T.MultiplyAdd(ae, e, s2));
-                T.LoadBFloat16Pairs(b3 + p, out e, out o); s3 = T.MultiplyAdd(ao, o, T.MultiplyAdd(ae, e, s3));
-            }
-            AddSums<BFloat16Values>(T.SumFour(s0, s1, s2, s3), ai, b, jj * cs, cs, full, k, ci + jj);
-        }
+            AddSums<BFloat16Values>(PairsOfFour<T>(b + jj * cs, cs, pairs, full), ai, b, jj * cs, cs, full, k, ci + jj);
         return jj;
+    }
+
+    /// <summary>
+    /// The sums of four bfloat16 columns of B (from <paramref name="b0"/>, <paramref name="cs"/> apart) times a row of A
+    /// rearranged in pairs, over its first <paramref name="full"/> values (<see cref="DotColumnsPairs{T}"/>).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<float> PairsOfFour<T>(ushort* b0, nint cs, float* pairs, int full) where T : struct, ILanes<T>
+    {
+        int w = T.Count, step = 2 * w;
+        ushort* b1 = b0 + cs, b2 = b1 + cs, b3 = b2 + cs;
+        T s0 = T.Create(0f), s1 = s0, s2 = s0, s3 = s0;
+        for (nint p = 0; p < full; p += step)
+        {
+            T ae = T.Load(ref pairs[p], 0), ao = T.Load(ref pairs[p + w], 0);
+            T.LoadBFloat16Pairs(b0 + p, out T e, out T o); s0 = T.MultiplyAdd(ao, o, T.MultiplyAdd(ae, e, s0));
+            T.LoadBFloat16Pairs(b1 + p, out e, out o); s1 = T.MultiplyAdd(ao, o, T.MultiplyAdd(ae, e, s1));
+            T.LoadBFloat16Pairs(b2 + p, out e, out o); s2 = T.MultiplyAdd(ao, o, T.MultiplyAdd(ae, e, s2));
+            T.LoadBFloat16Pairs(b3 + p, out e, out o); s3 = T.MultiplyAdd(ao, o, T.MultiplyAdd(ae, e, s3));
+        }
+        return T.SumFour(s0, s1, s2, s3);
     }
 
     /// <summary>
@@ -798,19 +807,7 @@ public static unsafe class Gemm
                 AddSums<BFloat16Values>(T.SumFour(t0, t1, t2, t3), a0 + job.RsA, b, jj * cs, cs, full, k, c0 + job.Ldc);
             }
             if (i < job.M)
-            {
-                float* r0 = pairs + (nint)i * k;
-                T s0 = T.Create(0f), s1 = s0, s2 = s0, s3 = s0;
-                for (nint p = 0; p < full; p += step)
-                {
-                    T xe = T.Load(ref r0[p], 0), xo = T.Load(ref r0[p + w], 0);
-                    T.LoadBFloat16Pairs(b0 + p, out T e, out T o); s0 = T.MultiplyAdd(xo, o, T.MultiplyAdd(xe, e, s0));
-                    T.LoadBFloat16Pairs(b1 + p, out e, out o); s1 = T.MultiplyAdd(xo, o, T.MultiplyAdd(xe, e, s1));
-                    T.LoadBFloat16Pairs(b2 + p, out e, out o); s2 = T.MultiplyAdd(xo, o, T.MultiplyAdd(xe, e, s2));
-                    T.LoadBFloat16Pairs(b3 + p, out e, out o); s3 = T.MultiplyAdd(xo, o, T.MultiplyAdd(xe, e, s3));
-                }
-                AddSums<BFloat16Values>(T.SumFour(s0, s1, s2, s3), job.A + i * job.RsA, b, jj * cs, cs, full, k, job.C + (nint)i * job.Ldc + jj);
-            }
+                AddSums<BFloat16Values>(PairsOfFour<T>(b0, cs, pairs + (nint)i * k, full), job.A + i * job.RsA, b, jj * cs, cs, full, k, job.C + (nint)i * job.Ldc + jj);
         }
         return jj;
     }
