@@ -321,6 +321,15 @@ public sealed class Workload
                         wide.Step(new ReadOnlyTensorSpan<int>(batchTokens, 4 * t, [4], default), wideBatch, new TensorSpan<float>(batchLogits, [4, 4096]));
                 },
             });
+            // beam search of width 4 over 16 tokens (no end token: every step runs), its hypotheses stepped as the rows of one
+            // state (Decode.Beam): each step's products take four rows, as the batch of four above, plus the rows' caches copied
+            int[] beamPrefix = [wideTokens[0]];
+            list.Add(new Workload
+            {
+                Name = $"wide llama beam search 16 tokens, width 4, cached, {Words(precision)} weights", Kind = "gpt", Mode = "generate",
+                T = 16, B = 4, X = 1024, H = 1024, Flops = 4 * wideFlops,
+                Run = () => Decode.Beam(wide, beamPrefix, beamWidth: 4, maxLength: 16),
+            });
             // the 16 tokens as one sequence, and the model exported as held (bfloat16 through Cast, 8 bits through
             // DequantizeLinear) run by ONNX Runtime with its defaults (an 8-bit weight's DequantizeLinear and MatMul fused
             // into its MatMulNBits, which rounds the activations to 8 bits too)

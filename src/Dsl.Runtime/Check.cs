@@ -87,6 +87,21 @@ public static class Check
         if (expected != actual) throw new ArgumentException($"{name}: expected {what} = {expected} but got {actual}.", name);
     }
 
+    /// <summary>
+    /// Checks the rows a state copies from another (<c>CopyRowsFrom</c>): one per row of the state, <paramref name="batch"/>,
+    /// each a row of the source, in [0, <paramref name="sourceBatch"/>).
+    /// </summary>
+    public static void Rows(ReadOnlySpan<int> rows, int batch, int sourceBatch, string name)
+    {
+        if (rows.Length != batch)
+            throw new ArgumentException($"{name}: expected one source row per row of the state, {batch}, but got {rows.Length}.", name);
+        for (int i = 0; i < rows.Length; i++)
+        {
+            if ((uint)rows[i] >= (uint)sourceBatch)
+                throw new ArgumentException($"{name}: row {i} is to be the source's row {rows[i]}, but the source holds {sourceBatch} (rows 0 … {sourceBatch - 1}).", name);
+        }
+    }
+
     /// <summary>Checks per-sequence lengths: one per sequence, each in [1, steps].</summary>
     public static void Lengths(ReadOnlySpan<int> lengths, int batch, int steps, string name)
     {

@@ -167,6 +167,7 @@ internal static class ModelEmitter
         w.Line($"public global::Dsl.EncoderOutput? Memory => {fail}");
         w.Line($"public void Attend(global::Dsl.EncoderOutput encoded) => {fail}");
         w.Line($"public void CopyFrom(global::Dsl.IModelState source) => {fail}");
+        w.Line($"public void CopyRowsFrom(global::Dsl.IModelState source, global::System.ReadOnlySpan<int> rows) => {fail}");
         w.Close();
     }
 
@@ -580,6 +581,22 @@ internal static class ModelEmitter
             foreach (CacheRef k in plan.Caches) w.Line($"global::System.Array.Copy(other.{k.Field}, {k.Field}, checked(Position * Batch * {k.Width}));");
         }
         w.Line("Memory = other.Memory;");
+        w.Close();
+        w.Line("/// <summary>Makes row i of this state row rows[i] of another state of this model (any batch): its tensors" + (plan.Positional ? ", key/value caches and position," : "") + " and the memory it attends over (see <see cref=\"global::Dsl.IDecoderState.CopyRowsFrom\"/>).</summary>");
+        w.Open("public void CopyRowsFrom(global::Dsl.IModelState source, global::System.ReadOnlySpan<int> rows)");
+        w.Line($"var other = source as State ?? throw new global::System.ArgumentException($\"source: expected a {m.Spec.Name}.State, got {{source?.GetType().FullName ?? \"null\"}}.\", nameof(source));");
+        w.Line("if (ReferenceEquals(other, this)) throw new global::System.ArgumentException(\"source: expected another state: rows copied within one state would overwrite those still to be read.\", nameof(source));");
+        w.Line($"{Check}.Rows(rows, Batch, other.Batch, nameof(rows));");
+        // every check, and the memory's rows (which allocate), before anything is written: a refused call changes nothing
+        w.Line("global::Dsl.EncoderOutput? memory = other.Memory?.SelectRows(rows);");
+        foreach (StateRef s in plan.States) w.Line($"{Layout}.GatherRows(other.{s.Field}, other.Batch, {s.Field}, rows, 1, {s.Width});");
+        if (plan.Positional)
+        {
+            w.Line("Reserve(other.Position - Position);");
+            w.Line("Position = other.Position;");
+            foreach (CacheRef k in plan.Caches) w.Line($"{Layout}.GatherRows(other.{k.Field}, other.Batch, {k.Field}, rows, Position, {k.Width});");
+        }
+        w.Line("Memory = memory;");
         w.Close();
         w.Line("/// <summary>The state's tensors [batch, hidden], named layer.h_l0, layer.c_l0…: read them, or write them to start from a given state.</summary>");
         w.Line("public global::System.Collections.Generic.IReadOnlyList<global::Dsl.NamedTensor> Tensors { get; }");

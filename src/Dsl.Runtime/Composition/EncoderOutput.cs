@@ -65,6 +65,24 @@ public sealed class EncoderOutput
         return copy;
     }
 
+    /// <summary>
+    /// A record of <paramref name="rows"/>.Length sequences whose sequence <c>i</c> is this record's sequence
+    /// <c>rows[i]</c>: its outputs and length, copied (no gradient, no final states). A beam search's state of several
+    /// hypotheses of one source attends over that source's outputs once per hypothesis (see
+    /// <see cref="IDecoderState.CopyRowsFrom"/>).
+    /// </summary>
+    /// <exception cref="ArgumentException">No rows, or a row outside [0, <see cref="Batch"/>).</exception>
+    public EncoderOutput SelectRows(ReadOnlySpan<int> rows)
+    {
+        if (rows.IsEmpty) throw new ArgumentException("rows: expected at least one sequence to select.", nameof(rows));
+        Check.Rows(rows, rows.Length, Batch, nameof(rows));
+        var memory = new float[(long)Steps * rows.Length * Width];
+        Kernels.Layout.GatherRows(Memory.Span, Batch, memory, rows, Steps, Width);
+        var lengths = new int[rows.Length];
+        for (int i = 0; i < rows.Length; i++) lengths[i] = LengthsBuffer[rows[i]];
+        return new EncoderOutput(rows.Length, Steps, Width, memory, default, lengths, [], []) { HasLengths = HasLengths };
+    }
+
     /// <summary>Number of source sequences.</summary>
     public int Batch { get; }
 

@@ -1,3 +1,4 @@
+using System;
 using System.Collections.Generic;
 using System.Numerics.Tensors;
 
@@ -38,4 +39,12 @@ public interface IDecoderState : IModelState
 
     /// <summary>Copies another state of the same model: its tensors and the memory it attends over.</summary>
     void CopyFrom(IModelState source);
+
+    /// <summary>
+    /// Makes row <c>i</c> of this state row <c>rows[i]</c> of <paramref name="source"/>, another state of the same model at
+    /// any batch size: its tensors, its key/value caches and position, and the memory it attends over (a row may be taken
+    /// more than once, or not at all). Beam search keeps its hypotheses as the rows of one state this way, and steps them
+    /// together (Hugging Face's <c>_reorder_cache</c>). <paramref name="rows"/> holds one row per row of this state.
+    /// </summary>
+    void CopyRowsFrom(IModelState source, ReadOnlySpan<int> rows);
 }

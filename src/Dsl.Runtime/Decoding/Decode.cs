@@ -205,44 +205,63 @@ public static class Decode
         Beam(model, null, prefix, beamWidth, maxLength, endToken, lengthPenalty);
 
     /// <summary>Beam search from a given <paramref name="initial"/> state of one sequence (null: zeros), which is left unchanged.</summary>
-    public static IReadOnlyList<Hypothesis> Beam(IModel<int> model, IModelState? initial, ReadOnlySpan<int> prefix, int beamWidth, int maxLength, int? endToken = null, float lengthPenalty = 1f)
+    public static IReadOnlyList<Hypothesis> Beam(IModel<int> model, IModelState? initial, ReadOnlySpan<int> prefix, int beamWidth, int maxLength, int? endToken = null, float lengthPenalty = 1f) =>
+        Beam(model, initial, prefix, beamWidth, maxLength, endToken, lengthPenalty, together: true);
+
+    /// <summary>
+    /// Beam search, its live hypotheses stepped <paramref name="together"/> as the rows of one state where the model's state
+    /// can copy rows (<see cref="IDecoderState.CopyRowsFrom"/>: every generated model's), else each from a copy of its own
+    /// (a model written by hand, or <paramref name="together"/> false: the tests' check that both find the same).
+    /// </summary>
+    internal static IReadOnlyList<Hypothesis> Beam(IModel<int> model, IModelState? initial, ReadOnlySpan<int> prefix, int beamWidth, int maxLength, int? endToken,
+        float lengthPenalty, bool together)
     {
         RequireDecoding(model, prefix, maxLength, endToken, nameof(prefix), initial);
         RequireBeam(beamWidth, lengthPenalty);
         if (maxLength == 0) return [new Hypothesis([], 0f, 0f)];
         IModelState start = NewState(model, initial);
         float[] first = Feed(model, start, prefix);
-        var live = new List<(List<int> Tokens, float LogP, IModelState State, float[] Logits)> { (new List<int>(), 0f, start, first) };
+        BeamRows rows = together && start is IDecoderState rowed ? new RowsOfOneState(model, rowed, first) : new StatePerRow(model, start, first);
+        // the live hypotheses, row i of rows each
+        var live = new List<(List<int> Tokens, float LogP)> { (new List<int>(), 0f) };
         var finished = new List<Hypothesis>();
         float Score(float logP, int length) => lengthPenalty == 0 ? logP : logP / MathF.Pow(Math.Max(1, length), lengthPenalty);
+        var parents = new List<int>();
+        int[] top = new int[(int)Math.Min(2L * beamWidth, model.OutputWidth)];
+        var tokens = new List<int>();
         for (int step = 0; step < maxLength && live.Count > 0; step++)
         {
             // each live sequence's 2·width best tokens: enough to refill the beam however many of them end
             var candidates = new List<(int Beam, int Token, float LogP)>();
             for (int i = 0; i < live.Count; i++)
             {
-                float[] logProbabilities = LogSoftmax(live[i].Logits);
-                foreach (int token in TopIndices(logProbabilities, (int)Math.Min(2L * beamWidth, logProbabilities.Length)))
-                    candidates.Add((i, token, live[i].LogP + logProbabilities[token]));
+                ReadOnlySpan<float> logits = rows.Logits(i);
+                float log = LogPartition(logits);
+                int found = TopIndices(logits, log, top);
+                for (int j = 0; j < found; j++) candidates.Add((i, top[j], live[i].LogP + (logits[top[j]] - log)));
             }
-            var next = new List<(List<int> Tokens, float LogP, IModelState State, float[] Logits)>();
+            var next = new List<(List<int> Tokens, float LogP)>();
+            parents.Clear();
+            tokens.Clear();
             int rank = 0;
             foreach (var (beam, token, logP) in candidates.OrderByDescending(c => c.LogP).ThenBy(c => c.Beam).ThenBy(c => c.Token))
             {
                 if (next.Count == beamWidth) break;
-                var tokens = new List<int>(live[beam].Tokens) { token };
+                var sequence = new List<int>(live[beam].Tokens) { token };
                 if (token == endToken || step == maxLength - 1)
                 {
-                    if (rank++ < beamWidth) finished.Add(new Hypothesis(tokens.ToArray(), logP, Score(logP, tokens.Count)));
+                    if (rank++ < beamWidth) finished.Add(new Hypothesis(sequence.ToArray(), logP, Score(logP, sequence.Count)));
                     continue;
                 }
                 rank++;
                 RequireReadable(model, token);
-                IModelState state = NewState(model, live[beam].State);
-                next.Add((tokens, logP, state, Step(model, state, token)));
+                next.Add((sequence, logP));
+                parents.Add(beam);
+                tokens.Add(token);
             }
             live = next;
-            if (finished.Count >= beamWidth && live.Count > 0)
+            if (live.Count == 0) break;
+            if (finished.Count >= beamWidth)
             {
                 // log-probabilities only fall as tokens are added: the best a live sequence can still score is its log-probability
                 // over the most favourable length it can reach (one more token, or maxLength)
@@ -250,10 +269,75 @@ public static class Decode
                 float Best(float logP, int length) => Math.Max(Score(logP, length + 1), Score(logP, maxLength));
                 if (live.All(l => Best(l.LogP, l.Tokens.Count) <= worst)) break;
             }
+            rows.Advance(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(parents), System.Runtime.InteropServices.CollectionsMarshal.AsSpan(tokens));
         }
         return finished.OrderByDescending(h => h.Score).Take(beamWidth).ToList();
     }
 
+    /// <summary>The model states of a beam's live hypotheses, one row each, and the logits of each one's last step.</summary>
+    private abstract class BeamRows
+    {
+        /// <summary>Row <paramref name="row"/>'s logits [vocabulary].</summary>
+        public abstract ReadOnlySpan<float> Logits(int row);
+
+        /// <summary>Row i becomes row <c>parents[i]</c>'s state stepped with <c>tokens[i]</c>.</summary>
+        public abstract void Advance(ReadOnlySpan<int> parents, ReadOnlySpan<int> tokens);
+    }
+
+    /// <summary>
+    /// The hypotheses as the rows of one state, stepped as one batch: each step copies the rows kept (their caches among
+    /// them) into a second state, as Hugging Face reorders its cache, and steps that. A model reads its weights once a step
+    /// for the whole beam.
+    /// </summary>
+    private sealed class RowsOfOneState(IModel<int> model, IDecoderState start, float[] logits) : BeamRows
+    {
+        private IDecoderState _state = start;
+        private float[] _logits = logits;
+        private readonly Dictionary<int, IDecoderState> _spare = []; // a state per batch size the beam has had, for the next step to copy into
+
+        public override ReadOnlySpan<float> Logits(int row) => _logits.AsSpan(row * model.OutputWidth, model.OutputWidth);
+
+        public override void Advance(ReadOnlySpan<int> parents, ReadOnlySpan<int> tokens)
+        {
+            int n = parents.Length, v = model.OutputWidth;
+            if (!KeepsEveryRow(parents, _state.Batch))
+            {
+                IDecoderState next = _spare.Remove(n, out IDecoderState? spare) ? spare : (IDecoderState)model.CreateState(n);
+                next.CopyRowsFrom(_state, parents);
+                _spare[_state.Batch] = _state;
+                _state = next;
+            }
+            if (_logits.Length != (long)n * v) _logits = new float[(long)n * v];
+            model.Step(new ReadOnlyTensorSpan<int>(tokens.ToArray(), [n]), _state, new TensorSpan<float>(_logits, [n, v]));
+        }
+
+        /// <summary>Row i stays row i for every row: the state steps as it is.</summary>
+        private static bool KeepsEveryRow(ReadOnlySpan<int> parents, int batch)
+        {
+            if (parents.Length != batch) return false;
+            for (int i = 0; i < parents.Length; i++) if (parents[i] != i) return false;
+            return true;
+        }
+    }
+
+    /// <summary>Each hypothesis from a state of its own, a copy of its parent's stepped alone (a model whose state cannot copy rows).</summary>
+    private sealed class StatePerRow(IModel<int> model, IModelState start, float[] logits) : BeamRows
+    {
+        private List<(IModelState State, float[] Logits)> _rows = [(start, logits)];
+
+        public override ReadOnlySpan<float> Logits(int row) => _rows[row].Logits;
+
+        public override void Advance(ReadOnlySpan<int> parents, ReadOnlySpan<int> tokens)
+        {
+            var next = new List<(IModelState, float[])>(parents.Length);
+            for (int i = 0; i < parents.Length; i++)
+            {
+                IModelState state = NewState(model, _rows[parents[i]].State);
+                next.Add((state, Step(model, state, tokens[i])));
+            }
+            _rows = next;
+        }
+    }
     private const string Who = "Decoding";
 
     /// <summary>
@@ -332,17 +416,40 @@ public static class Decode
         return state;
     }
 
-    private static float[] LogSoftmax(float[] logits)
+    /// <summary>log Σ exp(logits): a token's log-probability is its logit less this.</summary>
+    private static float LogPartition(ReadOnlySpan<float> logits)
     {
         // NaN, +∞ or only −∞ have no log-probabilities: beams would be ranked by NaN scores, in no order
         float max = Sampling.MaxOfDistribution(logits, "Beam search", "model");
         double sum = 0;
         foreach (float v in logits) sum += Math.Exp(v - max);
-        float log = max + (float)Math.Log(sum);
-        return logits.Select(v => v - log).ToArray();
+        return max + (float)Math.Log(sum);
     }
 
-    /// <summary>The <paramref name="count"/> largest values' indices, ties by index; a value of −∞ (no probability) never.</summary>
-    private static IEnumerable<int> TopIndices(float[] values, int count) =>
-        Enumerable.Range(0, values.Length).Where(i => !float.IsNegativeInfinity(values[i])).OrderByDescending(i => values[i]).ThenBy(i => i).Take(count);
+    /// <summary>
+    /// The indices of the <paramref name="top"/>.Length largest log-probabilities (<c>logits[i] − log</c>) into
+    /// <paramref name="top"/>, largest first, ties by index; a logit of −∞ (no probability) never. Returns how many there
+    /// were (fewer where fewer tokens have a probability). One pass over the vocabulary, no sort.
+    /// </summary>
+    private static int TopIndices(ReadOnlySpan<float> logits, float log, Span<int> top)
+    {
+        int found = 0;
+        Span<float> values = top.Length <= 256 ? stackalloc float[top.Length] : new float[top.Length];
+        for (int i = 0; i < logits.Length; i++)
+        {
+            if (float.IsNegativeInfinity(logits[i])) continue;
+            float value = logits[i] - log;
+            // (an index after every kept one: a tie goes behind them)
+            if (found == top.Length && value <= values[found - 1]) continue;
+            int at = found == top.Length ? found - 1 : found++;
+            for (; at > 0 && values[at - 1] < value; at--)
+            {
+                values[at] = values[at - 1];
+                top[at] = top[at - 1];
+            }
+            values[at] = value;
+            top[at] = i;
+        }
+        return found;
+    }
 }

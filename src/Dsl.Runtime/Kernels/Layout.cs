@@ -31,6 +31,25 @@ public static class Layout
         rows.Slice(0, length).CopyTo(cache.Slice(at));
     }
 
+    /// <summary>
+    /// Row <c>i</c> of every step of a time-major <paramref name="destination"/> [T, rows.Length, W] from row
+    /// <c>rows[i]</c> of the same step of <paramref name="source"/> [T, <paramref name="sourceBatch"/>, W]: a state's rows
+    /// (T = 1) or a key/value cache's, reordered and repeated as a beam search keeps its hypotheses (PyTorch's
+    /// <c>index_select</c> on the batch dimension). The rows are checked by the caller (<see cref="Check.Rows"/>).
+    /// </summary>
+    public static void GatherRows(ReadOnlySpan<float> source, int sourceBatch, Span<float> destination, ReadOnlySpan<int> rows, int steps, int width)
+    {
+        long need = (long)steps * sourceBatch * width, room = (long)steps * rows.Length * width;
+        if (source.Length < need) throw new ArgumentException($"source: expected at least {steps} × {sourceBatch} × {width} = {need} values, got {source.Length}.", nameof(source));
+        if (destination.Length < room) throw new ArgumentException($"destination: expected at least {steps} × {rows.Length} × {width} = {room} values, got {destination.Length}.", nameof(destination));
+        for (int t = 0; t < steps; t++)
+        {
+            ReadOnlySpan<float> from = source.Slice(t * sourceBatch * width, sourceBatch * width);
+            Span<float> to = destination.Slice(t * rows.Length * width, rows.Length * width);
+            for (int i = 0; i < rows.Length; i++) from.Slice(rows[i] * width, width).CopyTo(to.Slice(i * width, width));
+        }
+    }
+
     /// <summary>[B, T, W] → [T, B, W].</summary>
     public static void ToTimeMajor<T>(ReadOnlySpan<T> source, Span<T> destination, int batch, int steps, int width)
     {

@@ -320,6 +320,17 @@ namespace CharRnn
                 global::System.Array.Copy(other.lstm_c_l0, lstm_c_l0, lstm_c_l0.Length);
                 Memory = other.Memory;
             }
+            /// <summary>Makes row i of this state row rows[i] of another state of this model (any batch): its tensors and the memory it attends over (see <see cref="global::Dsl.IDecoderState.CopyRowsFrom"/>).</summary>
+            public void CopyRowsFrom(global::Dsl.IModelState source, global::System.ReadOnlySpan<int> rows)
+            {
+                var other = source as State ?? throw new global::System.ArgumentException($"source: expected a CharLstm256.State, got {source?.GetType().FullName ?? "null"}.", nameof(source));
+                if (ReferenceEquals(other, this)) throw new global::System.ArgumentException("source: expected another state: rows copied within one state would overwrite those still to be read.", nameof(source));
+                global::Dsl.Check.Rows(rows, Batch, other.Batch, nameof(rows));
+                global::Dsl.EncoderOutput? memory = other.Memory?.SelectRows(rows);
+                global::Dsl.Kernels.Layout.GatherRows(other.lstm_h_l0, other.Batch, lstm_h_l0, rows, 1, 256);
+                global::Dsl.Kernels.Layout.GatherRows(other.lstm_c_l0, other.Batch, lstm_c_l0, rows, 1, 256);
+                Memory = memory;
+            }
             /// <summary>The state's tensors [batch, hidden], named layer.h_l0, layer.c_l0…: read them, or write them to start from a given state.</summary>
             public global::System.Collections.Generic.IReadOnlyList<global::Dsl.NamedTensor> Tensors { get; }
             /// <summary>Number of sequences advanced together.</summary>

@@ -310,6 +310,17 @@ namespace Demo
                 Position = other.Position;
                 Memory = other.Memory;
             }
+            /// <summary>Makes row i of this state row rows[i] of another state of this model (any batch): its tensors, key/value caches and position, and the memory it attends over (see <see cref="global::Dsl.IDecoderState.CopyRowsFrom"/>).</summary>
+            public void CopyRowsFrom(global::Dsl.IModelState source, global::System.ReadOnlySpan<int> rows)
+            {
+                var other = source as State ?? throw new global::System.ArgumentException($"source: expected a TransformerBlock.State, got {source?.GetType().FullName ?? "null"}.", nameof(source));
+                if (ReferenceEquals(other, this)) throw new global::System.ArgumentException("source: expected another state: rows copied within one state would overwrite those still to be read.", nameof(source));
+                global::Dsl.Check.Rows(rows, Batch, other.Batch, nameof(rows));
+                global::Dsl.EncoderOutput? memory = other.Memory?.SelectRows(rows);
+                Reserve(other.Position - Position);
+                Position = other.Position;
+                Memory = memory;
+            }
             /// <summary>The state's tensors [batch, hidden], named layer.h_l0, layer.c_l0…: read them, or write them to start from a given state.</summary>
             public global::System.Collections.Generic.IReadOnlyList<global::Dsl.NamedTensor> Tensors { get; }
             /// <summary>Number of sequences advanced together.</summary>

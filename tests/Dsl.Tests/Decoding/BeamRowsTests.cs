@@ -1,0 +1,224 @@
+using System.Numerics.Tensors;
+using Dsl.Tests.Gpu;
+using Dsl.Tests.Models;
+using Dsl.Tests.Parity;
+using Xunit;
+
+namespace Dsl.Tests.Decoding;
+
+/// <summary>
+/// Beam search steps its live hypotheses as the rows of one state (<see cref="IDecoderState.CopyRowsFrom"/>, as Hugging
+/// Face reorders its cache): it finds what stepping each hypothesis from a copy of its own state finds, for every model
+/// that steps (recurrent states, key/value caches, an encoder's memory); a state's rows copy, repeat and reorder exactly;
+/// a refused copy says why and changes nothing.
+/// </summary>
+public class BeamRowsTests
+{
+    public static TheoryData<string> SteppingModels()
+    {
+        var data = new TheoryData<string>();
+        foreach (string name in DeviceModelTests.Models)
+        {
+            IModel model = DeviceModelTests.Create(name);
+            if (model is IModel<int> && model.ReturnsSequences && DeviceModelTests.Steps(model)) data.Add(name);
+        }
+        return data;
+    }
+
+    /// <summary>Both ways of stepping a beam find the same sequences, scored alike (rows of one batch and rows alone may round apart).</summary>
+    private static void AssertSameBeams(IReadOnlyList<Hypothesis> alone, IReadOnlyList<Hypothesis> together, string what)
+    {
+        Assert.Equal(alone.Count, together.Count);
+        for (int i = 0; i < alone.Count; i++)
+        {
+            Assert.True(alone[i].Tokens.SequenceEqual(together[i].Tokens),
+                $"{what}: hypothesis {i} is [{string.Join(", ", together[i].Tokens)}] stepped together, [{string.Join(", ", alone[i].Tokens)}] alone.");
+            Tolerance.AssertClose([alone[i].LogProbability, alone[i].Score], [together[i].LogProbability, together[i].Score], $"{what}: hypothesis {i}'s log-probability and score");
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(SteppingModels))]
+    public void ADecoderFindsTheSameBeamsSteppingItsHypothesesTogether(string name)
+    {
+        var model = (IModel<int>)DeviceModelTests.Create(name);
+        int[] prefix = [1, 2];
+        foreach ((int width, int? end) in new[] { (3, (int?)null), (4, 0) })
+        {
+            int maxLength = Math.Min(6, ModelLimits.Positions(model)?.Positions - prefix.Length ?? 6);
+            var alone = Decode.Beam(model, null, prefix, width, maxLength, end, 1f, together: false);
+            var together = Decode.Beam(model, null, prefix, width, maxLength, end, 1f, together: true);
+            Assert.NotEmpty(together);
+            AssertSameBeams(alone, together, $"{name}, width {width}, end {end}");
+        }
+    }
+
+    public static TheoryData<string> EncoderDecoders() =>
+    [
+        nameof(Seq2SeqDot), nameof(Seq2SeqGeneral), nameof(Seq2SeqMultiHead), nameof(TransformerSeq2Seq), nameof(TransformerSeq2SeqPreNorm),
+        nameof(Seq2SeqFeedGeneral), nameof(Seq2SeqShared), nameof(GcLlamaSeq2Seq), nameof(GcT5Seq2Seq), nameof(HfTinyT5Seq2Seq),
+    ];
+
+    /// <summary>The decoder and its state after encoding <paramref name="source"/> [1, S] (the memory it attends over, its bridged states).</summary>
+    private static (IModel<int> Decoder, IDecoderState Encoded) Encode(string name, int[] source)
+    {
+        var tokens = new ReadOnlyTensorSpan<int>(source, [1, source.Length]);
+        return name switch
+        {
+            nameof(Seq2SeqDot) => Start(new Seq2SeqDot(seed: 2), tokens),
+            nameof(Seq2SeqGeneral) => Start(new Seq2SeqGeneral(seed: 2), tokens),
+            nameof(Seq2SeqMultiHead) => Start(new Seq2SeqMultiHead(seed: 2), tokens),
+            nameof(TransformerSeq2Seq) => Start(new TransformerSeq2Seq(seed: 2), tokens),
+            nameof(TransformerSeq2SeqPreNorm) => Start(new TransformerSeq2SeqPreNorm(seed: 2), tokens),
+            nameof(Seq2SeqFeedGeneral) => Start(new Seq2SeqFeedGeneral(seed: 2), tokens),
+            nameof(Seq2SeqShared) => Start(new Seq2SeqShared(seed: 2), tokens),
+            nameof(GcLlamaSeq2Seq) => Start(new GcLlamaSeq2Seq(seed: 2), tokens),
+            nameof(GcT5Seq2Seq) => Start(new GcT5Seq2Seq(seed: 2), tokens),
+            nameof(HfTinyT5Seq2Seq) => Start(new HfTinyT5Seq2Seq(seed: 2), tokens),
+            _ => throw new ArgumentException(name),
+        };
+    }
+
+    private static (IModel<int>, IDecoderState) Start<TEncoder, TDecoder>(EncoderDecoderModel<int, TEncoder, TDecoder> model, ReadOnlyTensorSpan<int> source)
+        where TEncoder : IEncoder<int> where TDecoder : IModel<int> => (model.Decoder, model.Encode(source));
+
+    [Theory]
+    [MemberData(nameof(EncoderDecoders))]
+    public void AnEncoderDecoderFindsTheSameBeamsSteppingItsHypothesesTogether(string name)
+    {
+        (IModel<int> decoder, IDecoderState encoded) = Encode(name, [3, 1, 4, 1, 5]);
+        foreach ((int width, int? end) in new[] { (3, (int?)null), (5, 2) })
+        {
+            var alone = Decode.Beam(decoder, encoded, [1], width, 6, end, 1f, together: false);
+            var together = Decode.Beam(decoder, encoded, [1], width, 6, end, 1f, together: true);
+            Assert.NotEmpty(together);
+            AssertSameBeams(alone, together, $"{name}, width {width}, end {end}");
+        }
+    }
+
+    /// <summary>
+    /// Rows copied from a state (repeated, reordered, one left out) step as the same sequences stepped from the start in
+    /// that order: every recurrent state, key/value cache and position carried.
+    /// </summary>
+    [Theory]
+    [InlineData(nameof(TinyGpt))]
+    [InlineData(nameof(StatefulLstm))]
+    [InlineData(nameof(GcTiedGru))]
+    [InlineData(nameof(HfTinyOlmo2))]
+    public void CopiedRowsStepAsTheirSequences(string name)
+    {
+        var model = (IModel<int>)DeviceModelTests.Create(name);
+        int vocabulary = model.InputWidth;
+        int[][] histories = [[1, 2, 3], [4, 0, 2], [3, 3, 1]];
+        int[] rows = [2, 0, 2, 1];
+        IModelState source = model.CreateState(3);
+        for (int t = 0; t < 3; t++) model.Step(Column(histories, t), source);
+        var copied = (IDecoderState)model.CreateState(4);
+        // a state that held other sequences, further along: everything it held is overwritten
+        for (int t = 0; t < 5; t++) model.Step(new ReadOnlyTensorSpan<int>([0, 1 % vocabulary, 0, 1 % vocabulary], [4]), copied);
+        copied.CopyRowsFrom(source, rows);
+        Assert.Equal(source.Position, copied.Position);
+
+        IModelState fresh = model.CreateState(4);
+        int[][] reordered = rows.Select(r => histories[r]).ToArray();
+        for (int t = 0; t < 3; t++) model.Step(Column(reordered, t), fresh);
+        for (int i = 0; i < fresh.Tensors.Count; i++)
+            Assert.Equal(fresh.Tensors[i].AsSpan().ToArray(), copied.Tensors[i].AsSpan().ToArray());
+        int[] next = [1 % vocabulary, 2 % vocabulary, 0, 3 % vocabulary];
+        float[] expected = ParityModel.Flatten(model.Step(new ReadOnlyTensorSpan<int>(next, [4]), fresh));
+        float[] actual = ParityModel.Flatten(model.Step(new ReadOnlyTensorSpan<int>(next, [4]), copied));
+        Tolerance.AssertClose(expected, actual, $"{name}: the step after the copy");
+    }
+
+    private static ReadOnlyTensorSpan<int> Column(int[][] histories, int t) => new(histories.Select(h => h[t]).ToArray(), [histories.Length]);
+
+    /// <summary>An encoder–decoder's rows carry the memory each attends over, with its length.</summary>
+    [Fact]
+    public void CopiedRowsAttendOverTheirSources()
+    {
+        var model = new TransformerSeq2Seq(seed: 5);
+        int[] sources = [3, 1, 4, 1, 5, 9, 2, 6, 5, 3];
+        IModel<int> decoder = model.Decoder;
+        IDecoderState encoded = model.Encode(new ReadOnlyTensorSpan<int>(sources, [2, 5]), [5, 3]);
+        var copied = (IDecoderState)decoder.CreateState(3);
+        copied.CopyRowsFrom(encoded, [1, 1, 0]);
+        IDecoderState alone = model.Encode(new ReadOnlyTensorSpan<int>([9, 2, 6, 0, 0, 9, 2, 6, 0, 0, 3, 1, 4, 1, 5], [3, 5]), [3, 3, 5]);
+        int[] tokens = [1, 2, 3];
+        for (int t = 0; t < 2; t++)
+            Tolerance.AssertClose(ParityModel.Flatten(decoder.Step(new ReadOnlyTensorSpan<int>(tokens, [3]), alone)),
+                ParityModel.Flatten(decoder.Step(new ReadOnlyTensorSpan<int>(tokens, [3]), copied)), $"step {t}");
+    }
+
+    [Fact]
+    public void ARefusedCopySaysWhyAndChangesNothing()
+    {
+        var model = new TinyGpt(seed: 1);
+        TinyGpt.State source = model.CreateState(2), target = model.CreateState(3);
+        model.Step(new ReadOnlyTensorSpan<int>([1, 2], [2]), source);
+        model.Step(new ReadOnlyTensorSpan<int>([3, 4, 5], [3]), target);
+        model.Step(new ReadOnlyTensorSpan<int>([6, 7, 8], [3]), target);
+        float[][] before = target.Tensors.Select(t => t.AsSpan().ToArray()).ToArray();
+        void Unchanged()
+        {
+            Assert.Equal(2, target.Position);
+            for (int i = 0; i < before.Length; i++) Assert.Equal(before[i], target.Tensors[i].AsSpan().ToArray());
+        }
+        Assert.Contains("expected one source row per row of the state, 3, but got 2", Assert.Throws<ArgumentException>(() => target.CopyRowsFrom(source, [0, 1])).Message);
+        Unchanged();
+        Assert.Contains("row 2 is to be the source's row 2, but the source holds 2 (rows 0 … 1)", Assert.Throws<ArgumentException>(() => target.CopyRowsFrom(source, [0, 1, 2])).Message);
+        Unchanged();
+        Assert.Contains("source's row -1", Assert.Throws<ArgumentException>(() => target.CopyRowsFrom(source, [0, -1, 1])).Message);
+        Unchanged();
+        Assert.Contains("expected another state", Assert.Throws<ArgumentException>(() => target.CopyRowsFrom(target, [0, 1, 2])).Message);
+        Unchanged();
+        Assert.Contains("expected a TinyGpt.State", Assert.Throws<ArgumentException>(() => target.CopyRowsFrom(new Lstm(seed: 1).CreateState(2), [0, 1, 1])).Message);
+        Unchanged();
+    }
+
+    /// <summary>A beam of three steps its hypotheses as one batch of three; asked to step them alone, as batches of one.</summary>
+    [Fact]
+    public void ABeamStepsItsHypothesesAsOneBatch()
+    {
+        var counted = new CountingModel(new TinyGpt(seed: 2));
+        Decode.Beam(counted, [1, 2], beamWidth: 3, maxLength: 4);
+        Assert.Equal([1, 1, 3, 3, 3], counted.Batches);
+        counted.Batches.Clear();
+        Decode.Beam(counted, null, [1, 2], 3, 4, null, 1f, together: false);
+        Assert.Equal(Enumerable.Repeat(1, 2 + 3 * 3), counted.Batches);
+    }
+
+    /// <summary>A model that steps as another does, counting the batch of every step.</summary>
+    private sealed class CountingModel(IModel<int> inner) : IModel<int>
+    {
+        public readonly List<int> Batches = [];
+        public ParameterSet Parameters => inner.Parameters;
+        public int InputWidth => inner.InputWidth;
+        public int OutputWidth => inner.OutputWidth;
+        public bool ReturnsSequences => inner.ReturnsSequences;
+        public Rng DropoutRandom => inner.DropoutRandom;
+        public IModelState CreateState(int batch = 1) => inner.CreateState(batch);
+
+        public void Step(ReadOnlyTensorSpan<int> input, IModelState state, TensorSpan<float> destination)
+        {
+            Batches.Add(state.Batch);
+            inner.Step(input, state, destination);
+        }
+
+        public Tensor<float> Step(ReadOnlyTensorSpan<int> input, IModelState state) => throw new NotSupportedException();
+        public Tensor<float> Forward(ReadOnlyTensorSpan<int> input) => throw new NotSupportedException();
+        public void Forward(ReadOnlyTensorSpan<int> input, TensorSpan<float> destination) => throw new NotSupportedException();
+        public float Backward(ReadOnlyTensorSpan<int> input, ReadOnlyTensorSpan<int> targets) => throw new NotSupportedException();
+        public float Backward(ReadOnlyTensorSpan<int> input, ReadOnlyTensorSpan<float> targets) => throw new NotSupportedException();
+        public float Loss(ReadOnlyTensorSpan<int> input, ReadOnlyTensorSpan<int> targets) => throw new NotSupportedException();
+        public float Loss(ReadOnlyTensorSpan<int> input, ReadOnlyTensorSpan<float> targets) => throw new NotSupportedException();
+        public Tensor<float> Forward(ReadOnlyTensorSpan<int> input, IModelState state) => throw new NotSupportedException();
+        public void Forward(ReadOnlyTensorSpan<int> input, IModelState state, TensorSpan<float> destination) => throw new NotSupportedException();
+        public float Backward(ReadOnlyTensorSpan<int> input, ReadOnlyTensorSpan<int> targets, IModelState state) => throw new NotSupportedException();
+        public float Backward(ReadOnlyTensorSpan<int> input, ReadOnlyTensorSpan<float> targets, IModelState state) => throw new NotSupportedException();
+        public Tensor<float> Forward(ReadOnlyTensorSpan<int> input, ReadOnlySpan<int> lengths) => throw new NotSupportedException();
+        public float Backward(ReadOnlyTensorSpan<int> input, ReadOnlyTensorSpan<int> targets, ReadOnlySpan<int> lengths) => throw new NotSupportedException();
+        public float Backward(ReadOnlyTensorSpan<int> input, ReadOnlyTensorSpan<float> targets, ReadOnlySpan<int> lengths) => throw new NotSupportedException();
+        public float Loss(ReadOnlyTensorSpan<int> input, ReadOnlyTensorSpan<int> targets, ReadOnlySpan<int> lengths) => throw new NotSupportedException();
+        public float Loss(ReadOnlyTensorSpan<int> input, ReadOnlyTensorSpan<float> targets, ReadOnlySpan<int> lengths) => throw new NotSupportedException();
+    }
+}
