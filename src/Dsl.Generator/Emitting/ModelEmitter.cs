@@ -589,10 +589,10 @@ internal static class ModelEmitter
         w.Line($"{Check}.Rows(rows, Batch, other.Batch, nameof(rows));");
         // every check, and the memory's rows (which allocate), before anything is written: a refused call changes nothing
         w.Line("global::Dsl.EncoderOutput? memory = other.Memory?.SelectRows(rows);");
+        if (plan.Positional) w.Line("Reserve(other.Position - Position); // (grows the caches, keeping what they hold)");
         foreach (StateRef s in plan.States) w.Line($"{Layout}.GatherRows(other.{s.Field}, other.Batch, {s.Field}, rows, 1, {s.Width});");
         if (plan.Positional)
         {
-            w.Line("Reserve(other.Position - Position);");
             w.Line("Position = other.Position;");
             foreach (CacheRef k in plan.Caches) w.Line($"{Layout}.GatherRows(other.{k.Field}, other.Batch, {k.Field}, rows, Position, {k.Width});");
         }

@@ -67,21 +67,31 @@ public sealed class EncoderOutput
 
     /// <summary>
     /// A record of <paramref name="rows"/>.Length sequences whose sequence <c>i</c> is this record's sequence
-    /// <c>rows[i]</c>: its outputs and length, copied (no gradient, no final states). A beam search's state of several
-    /// hypotheses of one source attends over that source's outputs once per hypothesis (see
-    /// <see cref="IDecoderState.CopyRowsFrom"/>).
+    /// <c>rows[i]</c>: its outputs and length, copied (no gradient, no final states); or this record itself when it holds
+    /// as many sequences, all one sequence's (one sequence, or a selection of one row repeated), which any selection
+    /// leaves as they are. A beam search's state of several hypotheses of one source attends over that source's outputs
+    /// once per hypothesis, copied once (see <see cref="IDecoderState.CopyRowsFrom"/>).
     /// </summary>
     /// <exception cref="ArgumentException">No rows, or a row outside [0, <see cref="Batch"/>).</exception>
     public EncoderOutput SelectRows(ReadOnlySpan<int> rows)
     {
         if (rows.IsEmpty) throw new ArgumentException("rows: expected at least one sequence to select.", nameof(rows));
         Check.Rows(rows, rows.Length, Batch, nameof(rows));
+        if (rows.Length == Batch && (Batch == 1 || _rowsAlike)) return this;
         var memory = new float[(long)Steps * rows.Length * Width];
         Kernels.Layout.GatherRows(Memory.Span, Batch, memory, rows, Steps, Width);
         var lengths = new int[rows.Length];
-        for (int i = 0; i < rows.Length; i++) lengths[i] = LengthsBuffer[rows[i]];
-        return new EncoderOutput(rows.Length, Steps, Width, memory, default, lengths, [], []) { HasLengths = HasLengths };
+        bool alike = true;
+        for (int i = 0; i < rows.Length; i++)
+        {
+            lengths[i] = LengthsBuffer[rows[i]];
+            alike &= rows[i] == rows[0];
+        }
+        return new EncoderOutput(rows.Length, Steps, Width, memory, default, lengths, [], []) { HasLengths = HasLengths, _rowsAlike = alike || _rowsAlike || Batch == 1 };
     }
+
+    /// <summary>Every sequence is a copy of one (a selection of one row, repeated), made by <see cref="SelectRows"/>.</summary>
+    private bool _rowsAlike;
 
     /// <summary>Number of source sequences.</summary>
     public int Batch { get; }

@@ -428,7 +428,7 @@ public static class Decode
 
     /// <summary>
     /// The indices of the <paramref name="top"/>.Length largest log-probabilities (<c>logits[i] − log</c>) into
-    /// <paramref name="top"/>, largest first, ties by index; a logit of −∞ (no probability) never. Returns how many there
+    /// <paramref name="top"/>, largest first, ties by index; a log-probability of −∞ (no probability) never. Returns how many there
     /// were (fewer where fewer tokens have a probability). One pass over the vocabulary, no sort.
     /// </summary>
     private static int TopIndices(ReadOnlySpan<float> logits, float log, Span<int> top)
@@ -437,8 +437,8 @@ public static class Decode
         Span<float> values = top.Length <= 256 ? stackalloc float[top.Length] : new float[top.Length];
         for (int i = 0; i < logits.Length; i++)
         {
-            if (float.IsNegativeInfinity(logits[i])) continue;
             float value = logits[i] - log;
+            if (float.IsNegativeInfinity(value)) continue;
             // (an index after every kept one: a tie goes behind them)
             if (found == top.Length && value <= values[found - 1]) continue;
             int at = found == top.Length ? found - 1 : found++;

@@ -110,7 +110,7 @@ public class BeamRowsTests
         var model = (IModel<int>)DeviceModelTests.Create(name);
         int vocabulary = model.InputWidth;
         int[][] histories = [[1, 2, 3], [4, 0, 2], [3, 3, 1]];
-        int[] rows = [2, 0, 2, 1];
+        int[] rows = [2, 0, 2, 0]; // repeated, reordered, row 1 left out
         IModelState source = model.CreateState(3);
         for (int t = 0; t < 3; t++) model.Step(Column(histories, t), source);
         var copied = (IDecoderState)model.CreateState(4);
@@ -149,30 +149,52 @@ public class BeamRowsTests
                 ParityModel.Flatten(decoder.Step(new ReadOnlyTensorSpan<int>(tokens, [3]), copied)), $"step {t}");
     }
 
-    [Fact]
-    public void ARefusedCopySaysWhyAndChangesNothing()
+    /// <summary>A refused copy leaves the state as it was: its tensors, its caches and its position step on as a copy made before.</summary>
+    [Theory]
+    [InlineData(nameof(TinyGpt))]
+    [InlineData(nameof(StatefulLstm))]
+    public void ARefusedCopySaysWhyAndChangesNothing(string name)
     {
-        var model = new TinyGpt(seed: 1);
-        TinyGpt.State source = model.CreateState(2), target = model.CreateState(3);
+        var model = (IModel<int>)DeviceModelTests.Create(name);
+        var source = (IDecoderState)model.CreateState(2);
+        var target = (IDecoderState)model.CreateState(3);
         model.Step(new ReadOnlyTensorSpan<int>([1, 2], [2]), source);
         model.Step(new ReadOnlyTensorSpan<int>([3, 4, 5], [3]), target);
         model.Step(new ReadOnlyTensorSpan<int>([6, 7, 8], [3]), target);
-        float[][] before = target.Tensors.Select(t => t.AsSpan().ToArray()).ToArray();
-        void Unchanged()
-        {
-            Assert.Equal(2, target.Position);
-            for (int i = 0; i < before.Length; i++) Assert.Equal(before[i], target.Tensors[i].AsSpan().ToArray());
-        }
+        var before = (IDecoderState)model.CreateState(3);
+        before.CopyFrom(target);
         Assert.Contains("expected one source row per row of the state, 3, but got 2", Assert.Throws<ArgumentException>(() => target.CopyRowsFrom(source, [0, 1])).Message);
-        Unchanged();
         Assert.Contains("row 2 is to be the source's row 2, but the source holds 2 (rows 0 … 1)", Assert.Throws<ArgumentException>(() => target.CopyRowsFrom(source, [0, 1, 2])).Message);
-        Unchanged();
         Assert.Contains("source's row -1", Assert.Throws<ArgumentException>(() => target.CopyRowsFrom(source, [0, -1, 1])).Message);
-        Unchanged();
         Assert.Contains("expected another state", Assert.Throws<ArgumentException>(() => target.CopyRowsFrom(target, [0, 1, 2])).Message);
-        Unchanged();
-        Assert.Contains("expected a TinyGpt.State", Assert.Throws<ArgumentException>(() => target.CopyRowsFrom(new Lstm(seed: 1).CreateState(2), [0, 1, 1])).Message);
-        Unchanged();
+        Assert.Contains($"expected a {name}.State", Assert.Throws<ArgumentException>(() => target.CopyRowsFrom(new Lstm(seed: 1).CreateState(2), [0, 1, 1])).Message);
+        Assert.Equal(before.Position, target.Position);
+        for (int i = 0; i < before.Tensors.Count; i++) Assert.Equal(before.Tensors[i].AsSpan().ToArray(), target.Tensors[i].AsSpan().ToArray());
+        var next = new ReadOnlyTensorSpan<int>([2, 0, 1], [3]);
+        Assert.Equal(ParityModel.Flatten(model.Step(next, before)), ParityModel.Flatten(model.Step(next, target)));
+    }
+
+    /// <summary>The memory a beam's rows attend over is copied once: rows that are all one source's share it from then on.</summary>
+    [Fact]
+    public void RowsOfOneSourceShareItsMemory()
+    {
+        var model = new TransformerSeq2Seq(seed: 5);
+        IModel<int> decoder = model.Decoder;
+        IDecoderState encoded = model.Encode(new ReadOnlyTensorSpan<int>([3, 1, 4, 1, 5], [1, 5]));
+        var first = (TfDecoder.State)decoder.CreateState(3);
+        var second = (TfDecoder.State)decoder.CreateState(3);
+        first.CopyRowsFrom(encoded, [0, 0, 0]);
+        Assert.Equal(3, first.Memory!.Batch);
+        second.CopyRowsFrom(first, [2, 0, 0]);
+        Assert.Same(first.Memory, second.Memory);
+        var two = (TfDecoder.State)decoder.CreateState(2);
+        two.CopyRowsFrom(second, [1, 2]);
+        Assert.Equal(2, two.Memory!.Batch);
+        EncoderOutput one = ((TfDecoder.State)encoded).Memory!, three = first.Memory;
+        int width = one.Width;
+        for (int t = 0; t < one.Steps; t++)
+            for (int i = 0; i < 3; i++)
+                Assert.Equal(one.Memory.Span.Slice(t * width, width).ToArray(), three.Memory.Span.Slice((t * 3 + i) * width, width).ToArray());
     }
 
     /// <summary>A beam of three steps its hypotheses as one batch of three; asked to step them alone, as batches of one.</summary>

@@ -266,8 +266,8 @@ public class AllocationTests
     [Fact]
     public void BeamSearchAllocatesABoundedAmountPerStep()
     {
-        // Beam search is not allocation-free: each step copies the state of every kept hypothesis, extends its token list,
-        // keeps its logits and ranks the candidates. What is allowed: at most 4 KB per hypothesis per step for this model
+        // Beam search is not allocation-free: each step extends every kept hypothesis's token list and ranks the candidates
+        // (its rows' states are copied between two states it keeps, and the source's memory once for the beam's rows). What is allowed: at most 4 KB per hypothesis per step for this model
         // (a GRU of 32 with attention over 12 source steps, 10 classes).
         var reverser = new Reverser(seed: 1);
         int[] source = Tokens(12, 10, 4);

@@ -361,9 +361,9 @@ namespace Demo
                 if (ReferenceEquals(other, this)) throw new global::System.ArgumentException("source: expected another state: rows copied within one state would overwrite those still to be read.", nameof(source));
                 global::Dsl.Check.Rows(rows, Batch, other.Batch, nameof(rows));
                 global::Dsl.EncoderOutput? memory = other.Memory?.SelectRows(rows);
+                Reserve(other.Position - Position); // (grows the caches, keeping what they hold)
                 global::Dsl.Kernels.Layout.GatherRows(other.lstm_h_l0, other.Batch, lstm_h_l0, rows, 1, 16);
                 global::Dsl.Kernels.Layout.GatherRows(other.lstm_c_l0, other.Batch, lstm_c_l0, rows, 1, 16);
-                Reserve(other.Position - Position);
                 Position = other.Position;
                 global::Dsl.Kernels.Layout.GatherRows(other._attention_cache, other.Batch, _attention_cache, rows, Position, 32);
                 Memory = memory;

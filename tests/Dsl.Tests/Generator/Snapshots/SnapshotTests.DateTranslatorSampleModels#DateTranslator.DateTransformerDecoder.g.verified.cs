@@ -374,7 +374,7 @@ namespace DateTranslator
                 if (ReferenceEquals(other, this)) throw new global::System.ArgumentException("source: expected another state: rows copied within one state would overwrite those still to be read.", nameof(source));
                 global::Dsl.Check.Rows(rows, Batch, other.Batch, nameof(rows));
                 global::Dsl.EncoderOutput? memory = other.Memory?.SelectRows(rows);
-                Reserve(other.Position - Position);
+                Reserve(other.Position - Position); // (grows the caches, keeping what they hold)
                 Position = other.Position;
                 global::Dsl.Kernels.Layout.GatherRows(other._attention_cache, other.Batch, _attention_cache, rows, Position, 128);
                 Memory = memory;
