@@ -56,3 +56,27 @@ public partial class WideLlamaBench;
 [RmsNorm(Epsilon = 1e-6f)] [Moe(experts: 8, units: 344)] [Residual(Layers = 2)]
 [RmsNorm(Epsilon = 1e-6f)] [Dense(65, Bias = false)]
 public partial class MoeBench;
+
+/// <summary>
+/// A Transformer encoder–decoder of T5-small's width (512, 8 heads, feed-forward 2048; two layers each side, 4096 tokens,
+/// post-norm as nn.Transformer): its decoding steps attend over a source of 128 steps, whose keys and values each
+/// cross-attention layer projects once per sequence and keeps in the decoder's state.
+/// </summary>
+[Embedding(vocab: 4096, dim: 512)] [PositionalEncoding]
+[Repeat(2)]
+[Attention(Heads = 8)] [Residual] [LayerNorm]
+[Dense(2048, Activation = Activation.Relu)] [Dense(512)] [Residual(Layers = 2)] [LayerNorm]
+[EndRepeat]
+public partial class Seq2SeqBenchEncoder;
+
+[Embedding(vocab: 4096, dim: 512)] [PositionalEncoding]
+[Repeat(2)]
+[Attention(Heads = 8, Causal = true)] [Residual] [LayerNorm]
+[Attention(Over = typeof(Seq2SeqBenchEncoder), Heads = 8)] [Residual] [LayerNorm]
+[Dense(2048, Activation = Activation.Relu)] [Dense(512)] [Residual(Layers = 2)] [LayerNorm]
+[EndRepeat]
+[Dense(4096)]
+public partial class Seq2SeqBenchDecoder;
+
+[EncoderDecoder(typeof(Seq2SeqBenchEncoder), typeof(Seq2SeqBenchDecoder))]
+public partial class Seq2SeqBench;

@@ -284,6 +284,27 @@ public sealed class Workload
                     moe.Step(new ReadOnlyTensorSpan<int>(prefix, t, [1], default), moeState, new TensorSpan<float>(gptLogits, [1, 65]));
             },
         });
+        // A Transformer encoder–decoder of T5-small's width translating a source of 128 tokens: 32 tokens decoded greedily and
+        // by a beam of four (no end token: every step runs), each step attending over the source's keys and values, which each
+        // cross-attention layer projects at the first step and keeps in the state. Flops: the encoder once, then per token
+        // and hypothesis the decoder's products (the memory's projections once).
+        var s2s = new Seq2SeqBench(1);
+        int[] s2sSource = Enumerable.Range(0, 128).Select(_ => r.NextInt(4096)).ToArray();
+        double s2sEncoder = 2.0 * 128 * 2 * (4 * 512 * 512 + 2 * 512 * 2048) + 4.0 * 128 * 128 * 512 * 2;
+        double s2sToken = 2.0 * 2 * (4 * 512 * 512 + 2 * 512 * 512 + 2 * 512 * 2048) + 2.0 * 512 * 4096 + 4.0 * 2 * (128 + 32) * 512;
+        double s2sMemory = 2.0 * 2 * 2 * 128 * 512 * 512;
+        list.Add(new Workload
+        {
+            Name = "transformer seq2seq greedy 32 tokens from 128, cached", Kind = "gpt", Mode = "generate", T = 32, B = 1, X = 512, H = 512,
+            Flops = s2sEncoder + s2sMemory + 32 * s2sToken,
+            Run = () => s2s.Greedy(new ReadOnlyTensorSpan<int>(s2sSource, [1, 128]), startToken: 0, maxLength: 32),
+        });
+        list.Add(new Workload
+        {
+            Name = "transformer seq2seq beam search 32 tokens from 128, width 4, cached", Kind = "gpt", Mode = "generate", T = 32, B = 4, X = 512, H = 512,
+            Flops = s2sEncoder + s2sMemory + 4 * 32 * s2sToken,
+            Run = () => s2s.Beam(new ReadOnlyTensorSpan<int>(s2sSource, [1, 128]), startToken: 0, beamWidth: 4, maxLength: 32),
+        });
         // A LLaMA decoder too large for the caches decoding 16 tokens, each step streaming its 134 MB of float32 weights, and the
         // same model with its weights held in bfloat16 and in 8 bits (ParameterSet.HoldWeightsIn): half and a quarter of the bytes
         // streamed per token.

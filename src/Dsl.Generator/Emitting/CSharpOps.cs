@@ -150,6 +150,7 @@ internal static class CSharpOps
                     Condition.Padded => "ws.HasLengths",
                     Condition.CarriedState => "state is not null",
                     Condition.SteppingState => "state is not null && !training",
+                    Condition.ProjectedMemory => "state is { MemoryProjected: true } && !training",
                     Condition.InjectFinal => "ws.InjectFinal",
                     Condition.TokenVectors => "!ws.FoldsTokens",
                     _ => throw new InvalidOperationException($"No C# for condition {branch.Condition}."),

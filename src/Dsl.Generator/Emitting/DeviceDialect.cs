@@ -34,7 +34,7 @@ internal static class DeviceDialect
         "LayerNormKernel.Forward", "LayerNormKernel.Backward", "RmsNormKernel.Forward", "RmsNormKernel.Backward", "RotaryKernel.Apply", "QueryKeyNormKernel.Forward", "QueryKeyNormKernel.Backward", "GatedActivations.Forward", "GatedActivations.Backward", "Activations.SoftCap", "Activations.SoftCapBackward", "Activations.Clip", "Activations.Scale", "PositionalEncodingKernel.Add", "PositionEmbeddingKernel.Add", "PositionEmbeddingKernel.Backward",
         "AttentionKernel.CrossForward", "AttentionKernel.CrossBackward", "AttentionKernel.PoolForward", "AttentionKernel.PoolBackward",
         "CrossAttentionKernel.DotForward", "CrossAttentionKernel.DotBackward", "CrossAttentionKernel.AdditiveForward", "CrossAttentionKernel.AdditiveBackward",
-        "CrossAttentionKernel.Concat", "CrossAttentionKernel.Split", "Layout.AppendSteps", "RelativePositionKernel.Expand", "RelativePositionKernel.Collect",
+        "CrossAttentionKernel.Concat", "CrossAttentionKernel.Split", "Layout.AppendSteps", "Layout.ReadSteps", "RelativePositionKernel.Expand", "RelativePositionKernel.Collect",
         "Experts.Route", "Experts.Forward", "Experts.Backward", "Experts.RouteBackward", "Experts.Balance", "Experts.BalanceBackward", "Experts.AddShared", "Experts.SharedBackward",
     ];
 

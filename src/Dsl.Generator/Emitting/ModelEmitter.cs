@@ -567,6 +567,7 @@ internal static class ModelEmitter
             w.Line($"{Check}.SameSize(Batch, encoded.Batch, \"encoded\", \"batch (the state's batch size)\");");
             w.Line($"{Check}.SameSize({m.Layers.First(l => l.IsCrossAttention).MemoryWidth}, encoded.Width, \"encoded\", \"width of the encoder's outputs\");");
             w.Line("Memory = encoded;");
+            if (plan.MemoryCaches.Count > 0) w.Line("MemoryProjected = false; // the next stepping pass projects the new memory");
         }
         w.Close();
         w.Line("/// <summary>Copies another state of this model (same batch): its tensors and the memory it attends over.</summary>");
@@ -581,6 +582,14 @@ internal static class ModelEmitter
             foreach (CacheRef k in plan.Caches) w.Line($"global::System.Array.Copy(other.{k.Field}, {k.Field}, checked(Position * Batch * {k.Width}));");
         }
         w.Line("Memory = other.Memory;");
+        if (plan.MemoryCaches.Count > 0)
+        {
+            w.Line("MemoryProjected = other.MemoryProjected;");
+            w.Open("if (MemoryProjected)");
+            w.Line("ReserveProjections();");
+            foreach (CacheRef k in plan.MemoryCaches) w.Line($"global::System.Array.Copy(other.{k.Field}, {k.Field}, (long)Memory!.Steps * Batch * {k.Width});");
+            w.Close();
+        }
         w.Close();
         w.Line("/// <summary>Makes row i of this state row rows[i] of another state of this model (any batch): its tensors" + (plan.Positional ? ", key/value caches and position," : "") + " and the memory it attends over (see <see cref=\"global::Dsl.IDecoderState.CopyRowsFrom\"/>).</summary>");
         w.Open("public void CopyRowsFrom(global::Dsl.IModelState source, global::System.ReadOnlySpan<int> rows)");
@@ -590,11 +599,30 @@ internal static class ModelEmitter
         // every check, and the memory's rows (which allocate), before anything is written: a refused call changes nothing
         w.Line("global::Dsl.EncoderOutput? memory = other.Memory?.SelectRows(rows);");
         if (plan.Positional) w.Line("Reserve(other.Position - Position); // (grows the caches, keeping what they hold)");
+        if (plan.MemoryCaches.Count > 0)
+        {
+            // the memory's projections, as the rows of the memory: into arrays large enough, made before anything is written
+            w.Line("bool projected = other.MemoryProjected && memory is not null;");
+            w.Line("long projectedRows = projected ? (long)memory!.Steps * Batch : 0;");
+            foreach (CacheRef k in plan.MemoryCaches)
+                w.Line($"float[] {k.Field}_rows = {k.Field}.Length < projectedRows * {k.Width} ? {Check}.NewFloats(projectedRows * {k.Width}, \"the state's projected memory\", \"rows\") : {k.Field};");
+        }
         foreach (StateRef s in plan.States) w.Line($"{Layout}.GatherRows(other.{s.Field}, other.Batch, {s.Field}, rows, 1, {s.Width});");
         if (plan.Positional)
         {
             w.Line("Position = other.Position;");
             foreach (CacheRef k in plan.Caches) w.Line($"{Layout}.GatherRows(other.{k.Field}, other.Batch, {k.Field}, rows, Position, {k.Width});");
+        }
+        if (plan.MemoryCaches.Count > 0)
+        {
+            w.Open("if (projected)");
+            foreach (CacheRef k in plan.MemoryCaches)
+            {
+                w.Line($"{Layout}.GatherRows(other.{k.Field}, other.Batch, {k.Field}_rows, rows, memory!.Steps, {k.Width});");
+                w.Line($"{k.Field} = {k.Field}_rows;");
+            }
+            w.Close();
+            w.Line("MemoryProjected = projected;");
         }
         w.Line("Memory = memory;");
         w.Close();
@@ -623,6 +651,18 @@ internal static class ModelEmitter
             }
             w.Close();
         }
+        if (plan.MemoryCaches.Count > 0)
+        {
+            w.Line("/// <summary>True once a pass stepping from this state has projected the memory into its kept keys and values, which later passes read back (cleared by Attend, Reset and a training pass).</summary>");
+            w.Line("internal bool MemoryProjected;");
+            foreach (CacheRef k in plan.MemoryCaches) w.Line($"internal float[] {k.Field} = global::System.Array.Empty<float>(); // {k.Comment}");
+            w.Line("/// <summary>Makes room for the memory's projections [S, B, width] (grown, never shrunk: a decoder that steps keeps them).</summary>");
+            w.Open("internal void ReserveProjections()");
+            w.Line("long rows = Memory is null ? 0 : (long)Memory.Steps * Batch;");
+            foreach (CacheRef k in plan.MemoryCaches)
+                w.Line($"if ({k.Field}.Length < rows * {k.Width}) {k.Field} = {Check}.NewFloats(rows * {k.Width}, \"the state's projected memory\", \"state\");");
+            w.Close();
+        }
         w.Line(learned
             ? "/// <summary>Sets every state back to the start of a sequence: the learned initial states (zeros for a state made with <c>new State(batch)</c>).</summary>"
             : "/// <summary>Sets every state back to zero (a new sequence).</summary>");
@@ -638,6 +678,7 @@ internal static class ModelEmitter
             w.Line($"else for (int b = 0; b < Batch; b++) _owner.{s.Learned.Field}.AsSpan().CopyTo(global::System.MemoryExtensions.AsSpan({s.Field}, b * {s.Width}, {s.Width}));");
         }
         if (plan.Positional) w.Line("Position = 0; // the key/value caches are overwritten from the start");
+        if (plan.MemoryCaches.Count > 0) w.Line("MemoryProjected = false; // a new sequence projects the memory again (with the weights it then has)");
         w.Close();
         w.Close();
         w.Line();
@@ -784,6 +825,7 @@ internal static class ModelEmitter
         w.Line("/// <summary>Runs every layer forward, keeping what back-propagation needs in the workspace.</summary>");
         w.Open(device ? "private void ForwardPass(Workspace ws, bool training, State? state, bool outputToHost = true)" : "private void ForwardPass(Workspace ws, bool training, State? state)");
         if (plan.Model.HasCrossAttention) w.Line("ws.Memory = RequireMemory(state, training);");
+        if (plan.MemoryCaches.Count > 0) w.Line("if (state is { MemoryProjected: false } && !training) state.ReserveProjections(); // this pass keeps the memory's projections");
         if (KeepsStartPosition(plan)) w.Line("ws.StartPosition = state?.Position ?? 0;");
         if (plan.States.Count > 0)
         {
@@ -799,6 +841,7 @@ internal static class ModelEmitter
         }
         foreach (LayerPlan l in plan.Layers.Where(l => l.HasPass)) w.Line($"{l.Name}_forward(ws, training, state);");
         if (device) w.Close();
+        if (plan.MemoryCaches.Count > 0) w.Line("if (state is not null) state.MemoryProjected = !training; // kept by a stepping pass; a training pass may change the weights they came from");
         if (plan.Positional) w.Line("if (state is not null) state.Position += ws.T; // the next pass continues the sequence");
         w.Close();
         w.Line();

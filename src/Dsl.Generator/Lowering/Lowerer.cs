@@ -48,7 +48,7 @@ internal sealed class LowerContext
     private readonly List<StateRef> _states = new();
     private readonly List<FinalStateRef> _finals = new();
     private readonly List<GradientJoin> _joins = new();
-    private readonly List<CacheRef> _caches = new();
+    private readonly List<CacheRef> _caches = new(), _memoryCaches = new();
     private readonly List<TiedRef> _tied = new();
     private PositionLimit? _positionLimit;
     private bool _keepsPosition;
@@ -199,6 +199,17 @@ internal sealed class LowerContext
     }
 
     /// <summary>
+    /// The encoder's outputs as the layer projects them, kept in the carried state [S, B, <paramref name="width"/>] from a
+    /// stepping pass to the next (<see cref="ModelPlan.MemoryCaches"/>): <c>_{layer}_{suffix}</c>.
+    /// </summary>
+    public CacheRef MemoryCache(string suffix, int width, string what)
+    {
+        var cache = new CacheRef("_" + Name + "_" + suffix, width, $"{Name}: {what}");
+        _memoryCaches.Add(cache);
+        return cache;
+    }
+
+    /// <summary>
     /// The layer holds <paramref name="positions"/> positions (a learned position table): a pass whose last step, counted
     /// from a carried state's position, would reach past them is refused at the model's entry, before anything runs. The
     /// smallest limit of the model's layers holds.
@@ -268,7 +279,7 @@ internal sealed class LowerContext
     internal ModelPlan Finish(BufferRef? tokens, BufferRef targets, BufferRef values)
     {
         var plan = new ModelPlan(Model, _parameters.ToEquatableArray(), _buffers.ToEquatableArray(), Layers.ToEquatableArray(), _states.ToEquatableArray(),
-            _finals.ToEquatableArray(), _joins.ToEquatableArray(), _caches.ToEquatableArray(), _positional, tokens, targets, values, _foldVocab) { Tied = _tied.ToEquatableArray(), Positions = _positionLimit, KeepsPosition = _keepsPosition, AuxiliaryLoss = _auxiliaryLoss };
+            _finals.ToEquatableArray(), _joins.ToEquatableArray(), _caches.ToEquatableArray(), _positional, tokens, targets, values, _foldVocab) { Tied = _tied.ToEquatableArray(), Positions = _positionLimit, KeepsPosition = _keepsPosition, AuxiliaryLoss = _auxiliaryLoss, MemoryCaches = _memoryCaches.ToEquatableArray() };
         return plan with { WeightsOnly = WeightReads.Find(plan) };
     }
 }

@@ -213,6 +213,14 @@ internal sealed record ModelPlan(
     /// <summary>True when a layer adds a term to the model's loss (a mixture's load-balancing loss): <c>ws.AuxiliaryLoss</c>, reset before each pass.</summary>
     public bool AuxiliaryLoss { get; init; }
 
+    /// <summary>
+    /// The encoder's outputs projected by a cross-attention layer, kept by the carried <c>State</c> [S, B, Width] (a
+    /// <see cref="CacheRef"/> of the source's steps): a stepping pass projects them once, at its first pass after
+    /// <c>Attend</c> or <c>Reset</c>, and reads them back after (<c>State.MemoryProjected</c>), as Hugging Face's cache keeps
+    /// the cross-attention's keys and values.
+    /// </summary>
+    public EquatableArray<CacheRef> MemoryCaches { get; init; } = EquatableArray<CacheRef>.Empty;
+
     /// <summary>The parameters the forward passes read only as weights, which may be held in bfloat16 or 8 bits (<see cref="WeightReads"/>).</summary>
     public EquatableArray<string> WeightsOnly { get; init; } = EquatableArray<string>.Empty;
 }

@@ -173,6 +173,12 @@ internal enum Condition
     /// <summary>An inference pass from a carried state: a decoder stepping from its key/value cache.</summary>
     SteppingState,
 
+    /// <summary>
+    /// An inference pass from a carried state that holds the encoder's outputs projected by an earlier pass
+    /// (<see cref="ModelPlan.MemoryCaches"/>): cross-attention reads them back instead of projecting them again.
+    /// </summary>
+    ProjectedMemory,
+
     /// <summary>Back-propagation adds the gradients of an encoder's final states, from the decoder they started.</summary>
     InjectFinal,
 

@@ -74,6 +74,14 @@ public static class Layout
     public static void AppendSteps(int steps, int batch, int width, int position, DeviceSpan rows, Span<float> cache) =>
         Dsl.Kernels.Layout.AppendSteps(steps, batch, width, position, rows.Slice(0, steps * batch * width).ToArray(), cache);
 
+    /// <summary>Reads <paramref name="steps"/> steps of rows [T, B, W] from a stepping state's cache in host memory, from step <paramref name="position"/>, into device memory.</summary>
+    public static void ReadSteps(int steps, int batch, int width, int position, ReadOnlySpan<float> cache, DeviceSpan rows)
+    {
+        int length = checked(steps * batch * width), at = checked(position * batch * width);
+        if (cache.Length < at + length) throw new ArgumentException($"cache: expected at least {at + length} values, got {cache.Length}.", nameof(cache));
+        rows.Slice(0, length).CopyFrom(cache.Slice(at, length));
+    }
+
     /// <summary>into[r] = a[r] + b[r] over rows with their own strides (as <c>Dsl.Kernels.Layout.AddRows</c>), one launch.</summary>
     public static void AddRows(int rows, int width, DeviceSpan a, int lda, DeviceSpan b, int ldb, DeviceSpan into, int ldInto) =>
         Rows(rows, width, a, lda, b, ldb, into, ldInto, op: 0);

@@ -32,6 +32,19 @@ public static class Layout
     }
 
     /// <summary>
+    /// Reads <paramref name="steps"/> steps [T, B, W] from a time-major <paramref name="cache"/> [capacity, B, W] from step
+    /// <paramref name="position"/> into <paramref name="rows"/>: what <see cref="AppendSteps"/> wrote (a decoder's projected
+    /// memory, read back at each step).
+    /// </summary>
+    public static void ReadSteps(int steps, int batch, int width, int position, ReadOnlySpan<float> cache, Span<float> rows)
+    {
+        int length = checked(steps * batch * width), at = checked(position * batch * width);
+        if (rows.Length < length) throw new ArgumentException($"rows: expected room for {length} values, got {rows.Length}.", nameof(rows));
+        if (cache.Length < at + length) throw new ArgumentException($"cache: expected at least {at + length} values, got {cache.Length}.", nameof(cache));
+        cache.Slice(at, length).CopyTo(rows);
+    }
+
+    /// <summary>
     /// Row <c>i</c> of every step of a time-major <paramref name="destination"/> [T, rows.Length, W] from row
     /// <c>rows[i]</c> of the same step of <paramref name="source"/> [T, <paramref name="sourceBatch"/>, W]: a state's rows
     /// (T = 1) or a key/value cache's, reordered and repeated as a beam search keeps its hypotheses (PyTorch's

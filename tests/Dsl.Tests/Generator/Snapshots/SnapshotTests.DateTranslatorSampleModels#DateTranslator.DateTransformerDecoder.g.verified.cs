@@ -356,6 +356,7 @@ namespace DateTranslator
                 global::Dsl.Check.SameSize(Batch, encoded.Batch, "encoded", "batch (the state's batch size)");
                 global::Dsl.Check.SameSize(64, encoded.Width, "encoded", "width of the encoder's outputs");
                 Memory = encoded;
+                MemoryProjected = false; // the next stepping pass projects the new memory
             }
             /// <summary>Copies another state of this model (same batch): its tensors and the memory it attends over.</summary>
             public void CopyFrom(global::Dsl.IModelState source)
@@ -366,6 +367,13 @@ namespace DateTranslator
                 Position = other.Position;
                 global::System.Array.Copy(other._attention_cache, _attention_cache, checked(Position * Batch * 128));
                 Memory = other.Memory;
+                MemoryProjected = other.MemoryProjected;
+                if (MemoryProjected)
+                {
+                    ReserveProjections();
+                    global::System.Array.Copy(other._attention_1_memory_k, _attention_1_memory_k, (long)Memory!.Steps * Batch * 64);
+                    global::System.Array.Copy(other._attention_1_memory_v, _attention_1_memory_v, (long)Memory!.Steps * Batch * 64);
+                }
             }
             /// <summary>Makes row i of this state row rows[i] of another state of this model (any batch): its tensors, key/value caches and position, and the memory it attends over (see <see cref="global::Dsl.IDecoderState.CopyRowsFrom"/>).</summary>
             public void CopyRowsFrom(global::Dsl.IModelState source, global::System.ReadOnlySpan<int> rows)
@@ -375,8 +383,20 @@ namespace DateTranslator
                 global::Dsl.Check.Rows(rows, Batch, other.Batch, nameof(rows));
                 global::Dsl.EncoderOutput? memory = other.Memory?.SelectRows(rows);
                 Reserve(other.Position - Position); // (grows the caches, keeping what they hold)
+                bool projected = other.MemoryProjected && memory is not null;
+                long projectedRows = projected ? (long)memory!.Steps * Batch : 0;
+                float[] _attention_1_memory_k_rows = _attention_1_memory_k.Length < projectedRows * 64 ? global::Dsl.Check.NewFloats(projectedRows * 64, "the state's projected memory", "rows") : _attention_1_memory_k;
+                float[] _attention_1_memory_v_rows = _attention_1_memory_v.Length < projectedRows * 64 ? global::Dsl.Check.NewFloats(projectedRows * 64, "the state's projected memory", "rows") : _attention_1_memory_v;
                 Position = other.Position;
                 global::Dsl.Kernels.Layout.GatherRows(other._attention_cache, other.Batch, _attention_cache, rows, Position, 128);
+                if (projected)
+                {
+                    global::Dsl.Kernels.Layout.GatherRows(other._attention_1_memory_k, other.Batch, _attention_1_memory_k_rows, rows, memory!.Steps, 64);
+                    _attention_1_memory_k = _attention_1_memory_k_rows;
+                    global::Dsl.Kernels.Layout.GatherRows(other._attention_1_memory_v, other.Batch, _attention_1_memory_v_rows, rows, memory!.Steps, 64);
+                    _attention_1_memory_v = _attention_1_memory_v_rows;
+                }
+                MemoryProjected = projected;
                 Memory = memory;
             }
             /// <summary>The state's tensors [batch, hidden], named layer.h_l0, layer.c_l0…: read them, or write them to start from a given state.</summary>
@@ -393,10 +413,22 @@ namespace DateTranslator
                 if (_attention_cache_need > global::System.Array.MaxLength) throw new global::System.InvalidOperationException($"Model 'DateTransformerDecoder': its key/value cache (attention_cache) would hold {(long)Position + steps} steps of {Batch} sequence(s), {_attention_cache_need} floats, more than one array holds ({(global::System.Array.MaxLength)}); Reset the state to start a new sequence, or step fewer sequences at once.");
                 if (_attention_cache.Length < _attention_cache_need) global::System.Array.Resize(ref _attention_cache, (int)global::System.Math.Min(global::System.Math.Max(_attention_cache_need, 2L * _attention_cache.Length), global::System.Array.MaxLength));
             }
+            /// <summary>True once a pass stepping from this state has projected the memory into its kept keys and values, which later passes read back (cleared by Attend, Reset and a training pass).</summary>
+            internal bool MemoryProjected;
+            internal float[] _attention_1_memory_k = global::System.Array.Empty<float>(); // attention_1: the encoder's outputs as keys memory·W_kᵀ + b_k [S, B, 64], kept from the first step
+            internal float[] _attention_1_memory_v = global::System.Array.Empty<float>(); // attention_1: the encoder's outputs as values memory·W_vᵀ + b_v [S, B, 64], kept from the first step
+            /// <summary>Makes room for the memory's projections [S, B, width] (grown, never shrunk: a decoder that steps keeps them).</summary>
+            internal void ReserveProjections()
+            {
+                long rows = Memory is null ? 0 : (long)Memory.Steps * Batch;
+                if (_attention_1_memory_k.Length < rows * 64) _attention_1_memory_k = global::Dsl.Check.NewFloats(rows * 64, "the state's projected memory", "state");
+                if (_attention_1_memory_v.Length < rows * 64) _attention_1_memory_v = global::Dsl.Check.NewFloats(rows * 64, "the state's projected memory", "state");
+            }
             /// <summary>Sets every state back to zero (a new sequence).</summary>
             public void Reset()
             {
                 Position = 0; // the key/value caches are overwritten from the start
+                MemoryProjected = false; // a new sequence projects the memory again (with the weights it then has)
             }
         }
 
@@ -748,6 +780,7 @@ namespace DateTranslator
         private void ForwardPass(Workspace ws, bool training, State? state)
         {
             ws.Memory = RequireMemory(state, training);
+            if (state is { MemoryProjected: false } && !training) state.ReserveProjections(); // this pass keeps the memory's projections
             ws.StartPosition = state?.Position ?? 0;
             embedding_forward(ws, training, state);
             positionalencoding_forward(ws, training, state);
@@ -762,6 +795,7 @@ namespace DateTranslator
             residual_2_forward(ws, training, state);
             layernorm_2_forward(ws, training, state);
             dense_2_forward(ws, training, state);
+            if (state is not null) state.MemoryProjected = !training; // kept by a stepping pass; a training pass may change the weights they came from
             if (state is not null) state.Position += ws.T; // the next pass continues the sequence
         }
 
@@ -883,8 +917,21 @@ namespace DateTranslator
         {
             int B = ws.B, T = ws.T, S = ws.S;
             global::Dsl.Kernels.Gemm.MatMulTransB(T * B, 64, 64, ws.layernorm_out, 64, _attention_1_in_proj_weight.Weights.Slice(0, 4096), 64, _attention_1_in_proj_bias.AsSpan().Slice(0, 64), ws.attention_1_q, 64);
-            global::Dsl.Kernels.Gemm.MatMulTransB(S * B, 64, 64, ws.Memory!.Memory.Span, 64, _attention_1_in_proj_weight.Weights.Slice(4096, 4096), 64, _attention_1_in_proj_bias.AsSpan().Slice(64, 64), ws.attention_1_k, 64);
-            global::Dsl.Kernels.Gemm.MatMulTransB(S * B, 64, 64, ws.Memory!.Memory.Span, 64, _attention_1_in_proj_weight.Weights.Slice(8192, 4096), 64, _attention_1_in_proj_bias.AsSpan().Slice(128, 64), ws.attention_1_v, 64);
+            if (state is { MemoryProjected: true } && !training)
+            {
+                global::Dsl.Kernels.Layout.ReadSteps(S, B, 64, 0, state!._attention_1_memory_k, ws.attention_1_k);
+                global::Dsl.Kernels.Layout.ReadSteps(S, B, 64, 0, state!._attention_1_memory_v, ws.attention_1_v);
+            }
+            else
+            {
+                global::Dsl.Kernels.Gemm.MatMulTransB(S * B, 64, 64, ws.Memory!.Memory.Span, 64, _attention_1_in_proj_weight.Weights.Slice(4096, 4096), 64, _attention_1_in_proj_bias.AsSpan().Slice(64, 64), ws.attention_1_k, 64);
+                global::Dsl.Kernels.Gemm.MatMulTransB(S * B, 64, 64, ws.Memory!.Memory.Span, 64, _attention_1_in_proj_weight.Weights.Slice(8192, 4096), 64, _attention_1_in_proj_bias.AsSpan().Slice(128, 64), ws.attention_1_v, 64);
+                if (state is not null && !training)
+                {
+                    global::Dsl.Kernels.Layout.AppendSteps(S, B, 64, 0, ws.attention_1_k, state!._attention_1_memory_k);
+                    global::Dsl.Kernels.Layout.AppendSteps(S, B, 64, 0, ws.attention_1_v, state!._attention_1_memory_v);
+                }
+            }
             global::Dsl.Kernels.AttentionKernel.CrossForward(T, S, B, 64, 4, 0.25f, ws.Memory!.Lengths, ws.attention_1_q, ws.attention_1_k, ws.attention_1_v, ws.attention_1_weights, default, ws.attention_1_context);
             global::Dsl.Kernels.Gemm.MatMulTransB(T * B, 64, 64, ws.attention_1_context, 64, _attention_1_out_proj_weight.Weights, 64, _attention_1_out_proj_bias.AsSpan(), ws.attention_1_out, 64);
         }

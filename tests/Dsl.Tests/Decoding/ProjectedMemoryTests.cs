@@ -1,0 +1,94 @@
+using System.Numerics.Tensors;
+using Dsl.Tests.Models;
+using Dsl.Tests.Parity;
+using Xunit;
+
+namespace Dsl.Tests.Decoding;
+
+/// <summary>
+/// A decoder stepping from its state projects the encoder's outputs (cross-attention's keys and values) at its first
+/// pass and reads them back at the next ones, as Hugging Face's cache keeps them: the steps after read the projections of
+/// the memory the state attends over, made with the weights of its sequence's first step (Attend and Reset project again;
+/// greedy and beam decoding against PyTorch show the projections read back are right).
+/// </summary>
+public class ProjectedMemoryTests
+{
+    private static float[] Step(IModel<int> decoder, IModelState state, int token) =>
+        ParityModel.Flatten(decoder.Step(new ReadOnlyTensorSpan<int>([token], [1]), state));
+
+    private static ReadOnlyTensorSpan<int> Source(params int[] tokens) => new(tokens, [1, tokens.Length]);
+
+    [Fact]
+    public void KeptProjectionsStepAsProjectionsMadeAfresh()
+    {
+        var model = new TransformerSeq2Seq(seed: 3);
+        IModel<int> decoder = model.Decoder;
+        IDecoderState kept = model.Encode(Source(3, 1, 4, 1, 5));
+        var fresh = (IDecoderState)decoder.CreateState(1);
+        fresh.CopyFrom(kept);
+        foreach (int token in new[] { 1, 6, 2, 7 })
+        {
+            float[] expected = Step(decoder, fresh, token);
+            ((TfDecoder.State)fresh).MemoryProjected = false; // projected again at every step
+            Assert.Equal(expected, Step(decoder, kept, token));
+        }
+        Assert.True(((TfDecoder.State)kept).MemoryProjected);
+    }
+
+    /// <summary>After the weights change, a state Reset projects the memory with the new weights, as a new state does.</summary>
+    [Fact]
+    public void ResetProjectsTheMemoryAgain()
+    {
+        var model = new TransformerSeq2Seq(seed: 3);
+        IModel<int> decoder = model.Decoder;
+        IDecoderState state = model.Encode(Source(3, 1, 4, 1, 5));
+        Step(decoder, state, 1);
+        Step(decoder, state, 6);
+        foreach (Parameter p in decoder.Parameters)
+        {
+            Span<float> values = p.AsSpan();
+            for (int i = 0; i < values.Length; i++) values[i] = values[i] * 1.25f + 0.01f;
+        }
+        state.Reset();
+        IDecoderState fresh = model.Encode(Source(3, 1, 4, 1, 5)); // (the encoder's weights did not change: the same memory)
+        Assert.Equal(Step(decoder, fresh, 1), Step(decoder, state, 1));
+        Assert.Equal(Step(decoder, fresh, 6), Step(decoder, state, 6));
+    }
+
+    /// <summary>A state given another memory attends over that memory's projections from its next step.</summary>
+    [Fact]
+    public void AttendProjectsTheNewMemory()
+    {
+        var model = new Seq2SeqMultiHead(seed: 3);
+        IModel<int> decoder = model.Decoder;
+        var first = (S2sMultiHeadDecoder.State)model.Encode(Source(3, 1, 4, 1, 5));
+        var second = (S2sMultiHeadDecoder.State)model.Encode(Source(2, 7, 1, 8));
+        Step(decoder, first, 1);
+        Assert.True(first.MemoryProjected);
+        // the same recurrent state, attending over the second memory from the start
+        var reference = (S2sMultiHeadDecoder.State)decoder.CreateState(1);
+        for (int i = 0; i < first.Tensors.Count; i++) first.Tensors[i].AsSpan().CopyTo(reference.Tensors[i].AsSpan());
+        reference.Attend(second.Memory!);
+        first.Attend(second.Memory!);
+        Assert.False(first.MemoryProjected);
+        Assert.Equal(Step(decoder, reference, 2), Step(decoder, first, 2));
+        Assert.Equal(Step(decoder, reference, 4), Step(decoder, first, 4));
+    }
+
+    /// <summary>A training pass from a state leaves it to project the memory again (the weights it read may change after).</summary>
+    [Fact]
+    public void ATrainingPassFromAStateProjectsAgainAfter()
+    {
+        var model = new Seq2SeqMultiHead(seed: 3);
+        IModel<int> decoder = model.Decoder;
+        EncoderOutput encoded = ((IEncoder<int>)model.Encoder).Encode(Source(3, 1, 4, 1, 5), default, training: true); // (room for the memory's gradient)
+        var state = (S2sMultiHeadDecoder.State)decoder.CreateState(1);
+        state.Attend(encoded);
+        Step(decoder, state, 1);
+        Assert.True(state.MemoryProjected);
+        decoder.Backward(new ReadOnlyTensorSpan<int>([2, 3], [1, 2]), new ReadOnlyTensorSpan<int>([3, 4], [1, 2]), state);
+        Assert.False(state.MemoryProjected);
+        Step(decoder, state, 4);
+        Assert.True(state.MemoryProjected);
+    }
+}
