@@ -55,22 +55,30 @@ public class ProjectedMemoryTests
         Assert.Equal(Step(decoder, fresh, 6), Step(decoder, state, 6));
     }
 
-    /// <summary>A state given another memory attends over that memory's projections from its next step.</summary>
-    [Fact]
-    public void AttendProjectsTheNewMemory()
+    private static (IModel<int> Decoder, IDecoderState First, IDecoderState Second) TwoSources<TEncoder, TDecoder>(EncoderDecoderModel<int, TEncoder, TDecoder> model)
+        where TEncoder : IEncoder<int> where TDecoder : IModel<int> => (model.Decoder, model.Encode(Source(3, 1, 4, 1, 5)), model.Encode(Source(2, 7, 1, 8)));
+
+    private static EncoderOutput MemoryOf(IDecoderState state) => (EncoderOutput)state.GetType().GetProperty("Memory")!.GetValue(state)!;
+
+    /// <summary>A state given another memory attends over that memory's projections from its next step (multi-head, Luong's general and Bahdanau's additive scores).</summary>
+    [Theory]
+    [InlineData(nameof(Seq2SeqMultiHead))]
+    [InlineData(nameof(Seq2SeqGeneral))]
+    [InlineData(nameof(Seq2SeqAdditive))]
+    public void AttendProjectsTheNewMemory(string name)
     {
-        var model = new Seq2SeqMultiHead(seed: 3);
-        IModel<int> decoder = model.Decoder;
-        var first = (S2sMultiHeadDecoder.State)model.Encode(Source(3, 1, 4, 1, 5));
-        var second = (S2sMultiHeadDecoder.State)model.Encode(Source(2, 7, 1, 8));
-        Step(decoder, first, 1);
-        Assert.True(first.MemoryProjected);
+        var (decoder, first, second) = name switch
+        {
+            nameof(Seq2SeqMultiHead) => TwoSources(new Seq2SeqMultiHead(seed: 3)),
+            nameof(Seq2SeqGeneral) => TwoSources(new Seq2SeqGeneral(seed: 3)),
+            _ => TwoSources(new Seq2SeqAdditive(seed: 3)),
+        };
+        Step(decoder, first, 1); // (first's projections kept)
         // the same recurrent state, attending over the second memory from the start
-        var reference = (S2sMultiHeadDecoder.State)decoder.CreateState(1);
+        var reference = (IDecoderState)decoder.CreateState(1);
         for (int i = 0; i < first.Tensors.Count; i++) first.Tensors[i].AsSpan().CopyTo(reference.Tensors[i].AsSpan());
-        reference.Attend(second.Memory!);
-        first.Attend(second.Memory!);
-        Assert.False(first.MemoryProjected);
+        reference.Attend(MemoryOf(second));
+        first.Attend(MemoryOf(second));
         Assert.Equal(Step(decoder, reference, 2), Step(decoder, first, 2));
         Assert.Equal(Step(decoder, reference, 4), Step(decoder, first, 4));
     }

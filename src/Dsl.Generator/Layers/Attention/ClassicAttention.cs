@@ -35,7 +35,7 @@ internal sealed record AdditiveScore(int Units, ParamRef? QueryWeight, ParamRef?
 /// </summary>
 internal sealed record ClassicAttentionPlan(ShapedLayer Layer, BufferRef In, BufferRef? DIn, BufferRef Out, BufferRef? DOut, BufferRef Weights,
     ClassicScore Score, BufferRef Scratch, BufferRef? Context, BufferRef? DContext, bool Cross, bool Pool, bool Causal, BufferRef? Mask = null, float Dropout = 0f,
-    StepCaches? Caches = null)
+    StepCaches? Caches = null, CacheRef? ProjectedKeys = null)
     : AttentionPlan(Layer, In, DIn, Out, DOut, Weights);
 
 /// <summary>
@@ -127,7 +127,10 @@ internal static class ClassicAttention
             caches = new StepCaches(c.Cache("inputs", q, $"inputs of every step taken [steps, B, {q}]"),
                 keyWidth > 0 ? c.Cache("keys", keyWidth, $"keys of every step taken [steps, B, {keyWidth}]") : null, c.Position(), c.Position(throughPass: true));
         }
-        var plan = new ClassicAttentionPlan(layer, c.In, dIn, output, dOutput, weights, score, scratch, context, dContext, cross, pool, causal, mask, spec.Dropout, caches);
+        // the keys a cross-attention's General or Additive score projects from the encoder's outputs: once per sequence when stepping
+        int projected = !cross ? 0 : score switch { GeneralScore => q, AdditiveScore a => a.Units, _ => 0 };
+        CacheRef? projectedKeys = projected > 0 ? c.MemoryCache("memory_keys", projected, $"the encoder's outputs as keys [S, B, {projected}], kept from the first step") : null;
+        var plan = new ClassicAttentionPlan(layer, c.In, dIn, output, dOutput, weights, score, scratch, context, dContext, cross, pool, causal, mask, spec.Dropout, caches, projectedKeys);
         Passes passes = Passes(plan, q, m);
         if (spec.InputFeeding && InputFeeding.Attach(plan, c, q, m) is { } fedState)
         {
@@ -138,6 +141,10 @@ internal static class ClassicAttention
         }
         return plan with { Passes = passes };
     }
+
+    /// <summary>The keys' projection: of an encoder's outputs once per sequence of a stepping decoder (<see cref="ProjectedMemory"/>), else as it is.</summary>
+    private static Op OncePerSequence(ClassicAttentionPlan p, Op project, BufferRef keys) =>
+        p.ProjectedKeys is { } kept ? ProjectedMemory.Once((project, keys, kept)) : project;
 
     /// <summary>The forward and backward ops of a classic attention layer, per score.</summary>
     private static Passes Passes(ClassicAttentionPlan p, int q, int m)
@@ -195,7 +202,7 @@ internal static class ClassicAttention
                 break;
             case GeneralScore g:
                 if (g.Query is not null) pass.Add(new RepeatRowsOp(g.Query.Values, q, g.Queries!, "the learned query, for every sequence"));
-                pass.Add(new MatMulOp(memoryRows, q, m, mem, false, g.Weight.Values, true, g.Keys, false, "keys = memory·Wᵀ"));
+                pass.Add(OncePerSequence(p, new MatMulOp(memoryRows, q, m, mem, false, g.Weight.Values, true, g.Keys, false, "keys = memory·Wᵀ"), g.Keys));
                 keysOfPass = g.Keys;
                 attend = new KernelOp(Kernels.CrossAttention, "DotForward", [steps, keySteps, batch, queryWidth, keyWidth, ScalarOperand.Of(1f), lengths, xq, g.Keys, mem, p.Weights, context, .. causal]);
                 stepping = new KernelOp(Kernels.CrossAttention, "DotForward", [steps, through, batch, queryWidth, keyWidth, ScalarOperand.Of(1f), Operand.None, xq, keyCache, inputs, p.Weights, context, .. cachedOptions]);
@@ -203,7 +210,7 @@ internal static class ClassicAttention
             case AdditiveScore a:
                 if (a.KeyBias is not null) pass.Add(new RepeatRowsOp(a.KeyBias.Values, a.Units, a.Q, "the learned query, for every sequence"));
                 if (a.QueryWeight is not null) pass.Affine(Dim.TB, a.Units, q, x, a.QueryWeight, a.QueryBias!, a.Q);
-                pass.Add(new MatMulOp(memoryRows, a.Units, m, mem, false, a.KeyWeight.Values, true, a.K, false));
+                pass.Add(OncePerSequence(p, new MatMulOp(memoryRows, a.Units, m, mem, false, a.KeyWeight.Values, true, a.K, false), a.K));
                 keysOfPass = a.K;
                 attend = new KernelOp(Kernels.CrossAttention, "AdditiveForward", [steps, keySteps, batch, ScalarOperand.Of(a.Units), keyWidth, lengths, a.Q, a.K, a.V.Values, mem, a.Hidden, p.Weights, context, .. causal]);
                 stepping = new KernelOp(Kernels.CrossAttention, "AdditiveForward", [steps, through, batch, ScalarOperand.Of(a.Units), keyWidth, Operand.None, a.Q, keyCache, a.V.Values, inputs, a.Hidden, p.Weights, context, .. cachedOptions]);

@@ -293,7 +293,6 @@ internal static class MultiHeadAttention
         // a stepping decoder projects the encoder's outputs at its first pass and keeps them in its state; later passes read them back
         CacheRef keptKeys = c.MemoryCache("memory_k", qw, $"the encoder's outputs as keys memory·W_kᵀ + b_k [S, B, {qw}], kept from the first step"),
             keptValues = c.MemoryCache("memory_v", qw, $"the encoder's outputs as values memory·W_vᵀ + b_v [S, B, {qw}], kept from the first step");
-        Operand[] kept = [ScalarOperand.Of(new Dim(1, Source: 1)), ScalarOperand.Of(Dim.B), ScalarOperand.Of(qw), ScalarOperand.Of(0)];
         Operand[] args = { ScalarOperand.Of(new Dim(1, Steps: 1)), ScalarOperand.Of(new Dim(1, Source: 1)), ScalarOperand.Of(Dim.B), ScalarOperand.Of(qw),
             ScalarOperand.Of(heads), ScalarOperand.Of(scale), new LengthsOperand(OfMemory: true), qs, ks, vs, weights };
         var pass = new PassBuilder()
@@ -301,15 +300,9 @@ internal static class MultiHeadAttention
             .Doc($"// (nn.MultiheadAttention(kdim = vdim = {m}); padded source steps are masked): q = x·W_qᵀ + b_q, k = memory·W_kᵀ + b_k, v = memory·W_vᵀ + b_v;")
             .Doc($"// per head A = softmax(q·kᵀ · {SourceWriter.Float(scale)}); out = concat(A·v)·W_outᵀ + b_out")
             .Affine(Dim.TB, qw, q, c.In, query.Weight, query.Bias, qs)
-            .Add(new WhenOp(Condition.ProjectedMemory,
-                new Op[] { new KernelOp(Kernels.Layout, "ReadSteps", [.. kept, new CacheOperand(keptKeys), ks]), new KernelOp(Kernels.Layout, "ReadSteps", [.. kept, new CacheOperand(keptValues), vs]) }.ToEquatableArray(),
-                new Op[]
-                {
-                    new MatMulOp(Dim.SB, qw, m, memory, false, key.Weight, true, ks, false, Bias: key.Bias),
-                    new MatMulOp(Dim.SB, qw, m, memory, false, value.Weight, true, vs, false, Bias: value.Bias),
-                    new WhenOp(Condition.SteppingState, new KernelOp(Kernels.Layout, "AppendSteps", [.. kept, ks, new CacheOperand(keptKeys)]),
-                        new KernelOp(Kernels.Layout, "AppendSteps", [.. kept, vs, new CacheOperand(keptValues)])),
-                }.ToEquatableArray()));
+            .Add(ProjectedMemory.Once(
+                (new MatMulOp(Dim.SB, qw, m, memory, false, key.Weight, true, ks, false, Bias: key.Bias), ks, keptKeys),
+                (new MatMulOp(Dim.SB, qw, m, memory, false, value.Weight, true, vs, false, Bias: value.Bias), vs, keptValues)));
         if (mask is not null) pass.Add(new DropoutMaskOp(mask, spec.Dropout));
         pass.Add(new KernelOp(Kernels.Attention, "CrossForward", [.. args, mask is null ? Operand.None : new TrainingOnlyOperand(mask), context]))
             .Affine(Dim.TB, q, qw, context, outWeight, outBias, output)

@@ -343,6 +343,7 @@ namespace DateTranslator
                 global::Dsl.Check.SameSize(Batch, encoded.Batch, "encoded", "batch (the state's batch size)");
                 global::Dsl.Check.SameSize(128, encoded.Width, "encoded", "width of the encoder's outputs");
                 Memory = encoded;
+                MemoryProjected = false; // the next stepping pass projects the new memory
             }
             /// <summary>Copies another state of this model (same batch): its tensors and the memory it attends over.</summary>
             public void CopyFrom(global::Dsl.IModelState source)
@@ -352,6 +353,12 @@ namespace DateTranslator
                 global::System.Array.Copy(other.lstm_h_l0, lstm_h_l0, lstm_h_l0.Length);
                 global::System.Array.Copy(other.lstm_c_l0, lstm_c_l0, lstm_c_l0.Length);
                 Memory = other.Memory;
+                MemoryProjected = other.MemoryProjected;
+                if (MemoryProjected)
+                {
+                    ReserveProjections();
+                    global::System.Array.Copy(other._attention_memory_keys, _attention_memory_keys, (long)Memory!.Steps * Batch * 64);
+                }
             }
             /// <summary>Makes row i of this state row rows[i] of another state of this model (any batch): its tensors and the memory it attends over (see <see cref="global::Dsl.IDecoderState.CopyRowsFrom"/>).</summary>
             public void CopyRowsFrom(global::Dsl.IModelState source, global::System.ReadOnlySpan<int> rows)
@@ -360,8 +367,17 @@ namespace DateTranslator
                 if (ReferenceEquals(other, this)) throw new global::System.ArgumentException("source: expected another state: rows copied within one state would overwrite those still to be read.", nameof(source));
                 global::Dsl.Check.Rows(rows, Batch, other.Batch, nameof(rows));
                 global::Dsl.EncoderOutput? memory = other.Memory?.SelectRows(rows);
+                bool projected = other.MemoryProjected && memory is not null;
+                long projectedRows = projected ? (long)memory!.Steps * Batch : 0;
+                float[] _attention_memory_keys_rows = _attention_memory_keys.Length < projectedRows * 64 ? global::Dsl.Check.NewFloats(projectedRows * 64, "the state's projected memory", "rows") : _attention_memory_keys;
                 global::Dsl.Kernels.Layout.GatherRows(other.lstm_h_l0, other.Batch, lstm_h_l0, rows, 1, 128);
                 global::Dsl.Kernels.Layout.GatherRows(other.lstm_c_l0, other.Batch, lstm_c_l0, rows, 1, 128);
+                if (projected)
+                {
+                    global::Dsl.Kernels.Layout.GatherRows(other._attention_memory_keys, other.Batch, _attention_memory_keys_rows, rows, memory!.Steps, 64);
+                    _attention_memory_keys = _attention_memory_keys_rows;
+                }
+                MemoryProjected = projected;
                 Memory = memory;
             }
             /// <summary>The state's tensors [batch, hidden], named layer.h_l0, layer.c_l0…: read them, or write them to start from a given state.</summary>
@@ -372,11 +388,21 @@ namespace DateTranslator
             internal readonly float[] lstm_h_l0_grad; // [batch, 128]
             internal readonly float[] lstm_c_l0; // [batch, 128]
             internal readonly float[] lstm_c_l0_grad; // [batch, 128]
+            /// <summary>True once a pass stepping from this state has projected the memory into its kept keys and values, which later passes read back (cleared by Attend, Reset and a training pass).</summary>
+            internal bool MemoryProjected;
+            internal float[] _attention_memory_keys = global::System.Array.Empty<float>(); // attention: the encoder's outputs as keys [S, B, 64], kept from the first step
+            /// <summary>Makes room for the memory's projections [S, B, width] (grown, never shrunk: a decoder that steps keeps them).</summary>
+            internal void ReserveProjections()
+            {
+                long rows = Memory is null ? 0 : (long)Memory.Steps * Batch;
+                if (_attention_memory_keys.Length < rows * 64) _attention_memory_keys = global::Dsl.Check.NewFloats(rows * 64, "the state's projected memory", "state");
+            }
             /// <summary>Sets every state back to zero (a new sequence).</summary>
             public void Reset()
             {
                 global::System.Array.Clear(lstm_h_l0);
                 global::System.Array.Clear(lstm_c_l0);
+                MemoryProjected = false; // a new sequence projects the memory again (with the weights it then has)
             }
         }
 
@@ -626,6 +652,7 @@ namespace DateTranslator
         private void ForwardPass(Workspace ws, bool training, State? state)
         {
             ws.Memory = RequireMemory(state, training);
+            if (state is { MemoryProjected: false } && !training) state.ReserveProjections(); // this pass keeps the memory's projections
             ws.HasInitialState = state is not null;
             if (state is not null)
             {
@@ -637,6 +664,7 @@ namespace DateTranslator
             attention_forward(ws, training, state);
             dense_forward(ws, training, state);
             dense_1_forward(ws, training, state);
+            if (state is not null) state.MemoryProjected = !training; // kept by a stepping pass; a training pass may change the weights they came from
         }
 
         /// <summary>Back-propagates from the last layer's output gradient, accumulating every parameter's gradient.</summary>
@@ -701,7 +729,15 @@ namespace DateTranslator
         {
             int B = ws.B, T = ws.T, S = ws.S;
             global::Dsl.Kernels.Gemm.MatMulTransB(T * B, 64, 128, ws.lstm_out, 128, _attention_query_weight.Weights, 128, _attention_query_bias.AsSpan(), ws.attention_q, 64);
-            global::Dsl.Kernels.Gemm.MatMulTransB(S * B, 64, 128, ws.Memory!.Memory.Span, 128, _attention_key_weight.Weights, 128, ws.attention_k, 64, accumulate: false);
+            if (state is { MemoryProjected: true } && !training)
+            {
+                global::Dsl.Kernels.Layout.ReadSteps(S, B, 64, 0, state!._attention_memory_keys, ws.attention_k);
+            }
+            else
+            {
+                global::Dsl.Kernels.Gemm.MatMulTransB(S * B, 64, 128, ws.Memory!.Memory.Span, 128, _attention_key_weight.Weights, 128, ws.attention_k, 64, accumulate: false);
+                if (state is not null && !training) global::Dsl.Kernels.Layout.AppendSteps(S, B, 64, 0, ws.attention_k, state!._attention_memory_keys);
+            }
             global::Dsl.Kernels.CrossAttentionKernel.AdditiveForward(T, S, B, 64, 128, ws.Memory!.Lengths, ws.attention_q, ws.attention_k, _attention_v_weight.AsSpan(), ws.Memory!.Memory.Span, ws.attention_hidden, ws.attention_weights, ws.attention_context);
             global::Dsl.Kernels.CrossAttentionKernel.Concat(T * B, 128, 128, ws.lstm_out, ws.attention_context, ws.attention_out);
         }
