@@ -151,6 +151,7 @@ internal static class CSharpOps
                     Condition.CarriedState => "state is not null",
                     Condition.SteppingState => "state is not null && !training",
                     Condition.ProjectedMemory => "state is { MemoryProjected: true } && !training",
+                    Condition.SingleStep => "state is not null && !training && T == 1",
                     Condition.InjectFinal => "ws.InjectFinal",
                     Condition.TokenVectors => "!ws.FoldsTokens",
                     _ => throw new InvalidOperationException($"No C# for condition {branch.Condition}."),

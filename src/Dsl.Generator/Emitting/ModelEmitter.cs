@@ -581,13 +581,14 @@ internal static class ModelEmitter
             w.Line("Position = other.Position;");
             foreach (CacheRef k in plan.Caches) w.Line($"global::System.Array.Copy(other.{k.Field}, {k.Field}, checked(Position * Batch * {k.Width}));");
         }
+        if (plan.MemoryCaches.Count > 0) w.Line("MemoryProjected = false; // (until the projections are copied: a copy that fails projects again)");
         w.Line("Memory = other.Memory;");
         if (plan.MemoryCaches.Count > 0)
         {
-            w.Line("MemoryProjected = other.MemoryProjected;");
-            w.Open("if (MemoryProjected)");
+            w.Open("if (other.MemoryProjected)");
             w.Line("ReserveProjections();");
             foreach (CacheRef k in plan.MemoryCaches) w.Line($"global::System.Array.Copy(other.{k.Field}, {k.Field}, (long)Memory!.Steps * Batch * {k.Width});");
+            w.Line("MemoryProjected = true;");
             w.Close();
         }
         w.Close();
@@ -825,7 +826,7 @@ internal static class ModelEmitter
         w.Line("/// <summary>Runs every layer forward, keeping what back-propagation needs in the workspace.</summary>");
         w.Open(device ? "private void ForwardPass(Workspace ws, bool training, State? state, bool outputToHost = true)" : "private void ForwardPass(Workspace ws, bool training, State? state)");
         if (plan.Model.HasCrossAttention) w.Line("ws.Memory = RequireMemory(state, training);");
-        if (plan.MemoryCaches.Count > 0) w.Line("if (state is { MemoryProjected: false } && !training) state.ReserveProjections(); // this pass keeps the memory's projections");
+        if (plan.MemoryCaches.Count > 0) w.Line("if (state is { MemoryProjected: false } && !training && ws.T == 1) state.ReserveProjections(); // this step keeps the memory's projections");
         if (KeepsStartPosition(plan)) w.Line("ws.StartPosition = state?.Position ?? 0;");
         if (plan.States.Count > 0)
         {
@@ -841,7 +842,7 @@ internal static class ModelEmitter
         }
         foreach (LayerPlan l in plan.Layers.Where(l => l.HasPass)) w.Line($"{l.Name}_forward(ws, training, state);");
         if (device) w.Close();
-        if (plan.MemoryCaches.Count > 0) w.Line("if (state is not null) state.MemoryProjected = !training; // kept by a stepping pass; a training pass may change the weights they came from");
+        if (plan.MemoryCaches.Count > 0) w.Line("if (state is not null) state.MemoryProjected = !training && (state.MemoryProjected || ws.T == 1); // kept by a step; a training pass may change the weights they came from");
         if (plan.Positional) w.Line("if (state is not null) state.Position += ws.T; // the next pass continues the sequence");
         w.Close();
         w.Line();

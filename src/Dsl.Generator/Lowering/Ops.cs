@@ -179,6 +179,9 @@ internal enum Condition
     /// </summary>
     ProjectedMemory,
 
+    /// <summary>An inference pass of one step from a carried state (a <c>Step</c>): what a decoder keeps for the steps after.</summary>
+    SingleStep,
+
     /// <summary>Back-propagation adds the gradients of an encoder's final states, from the decoder they started.</summary>
     InjectFinal,
 

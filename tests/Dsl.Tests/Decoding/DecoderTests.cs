@@ -12,7 +12,7 @@ public class DecoderTests
     /// A (1) 0.6, B (2) 0.4. After A: end (3) 0.4, A 0.3, B 0.3. After B: end 0.9, A 0.05, B 0.05.
     /// Greedy takes A then ends (0.24); the best sequence is B then end (0.36).
     /// </summary>
-    private sealed class MarkovModel : IModel<int>
+    private sealed class MarkovModel : StepOnlyModel
     {
         private static readonly float[][] Next =
         [
@@ -30,22 +30,22 @@ public class DecoderTests
             public IReadOnlyList<NamedTensor> Tensors => [new NamedTensor("last", Last, batch, 1)];
         }
 
-        public ParameterSet Parameters { get; } = new([]);
-        public int InputWidth => 4;
-        public int OutputWidth => Fixed?.Length ?? 4;
-        public bool ReturnsSequences => true;
+        public override ParameterSet Parameters { get; } = new([]);
+        public override int InputWidth => 4;
+        public override int OutputWidth => Fixed?.Length ?? 4;
+        public override bool ReturnsSequences => true;
 
         /// <summary>When set, the logits of every step, whatever came before (−∞ masks a token; a fifth one is an id the model cannot read).</summary>
         public float[]? Fixed { get; init; }
-        public Rng DropoutRandom { get; } = new(0);
+        public override Rng DropoutRandom { get; } = new(0);
         public int Steps { get; private set; }
 
         /// <summary>From this step on (counting every step taken) the logits are NaN: a model that diverges part-way.</summary>
         public int NaNFromStep { get; init; } = int.MaxValue;
 
-        public IModelState CreateState(int batch = 1) => new State(batch);
+        public override IModelState CreateState(int batch = 1) => new State(batch);
 
-        public void Step(ReadOnlyTensorSpan<int> input, IModelState state, TensorSpan<float> destination)
+        public override void Step(ReadOnlyTensorSpan<int> input, IModelState state, TensorSpan<float> destination)
         {
             Steps++;
             var s = (State)state;
@@ -54,23 +54,6 @@ public class DecoderTests
             float[] logits = Fixed ?? Next[token].Select(p => Steps >= NaNFromStep ? float.NaN : p > 0 ? MathF.Log(p) : -1e9f).ToArray();
             new ReadOnlyTensorSpan<float>(logits, [1, logits.Length]).CopyTo(destination);
         }
-
-        public Tensor<float> Step(ReadOnlyTensorSpan<int> input, IModelState state) => throw new NotSupportedException();
-        public Tensor<float> Forward(ReadOnlyTensorSpan<int> input) => throw new NotSupportedException();
-        public void Forward(ReadOnlyTensorSpan<int> input, TensorSpan<float> destination) => throw new NotSupportedException();
-        public float Backward(ReadOnlyTensorSpan<int> input, ReadOnlyTensorSpan<int> targets) => throw new NotSupportedException();
-        public float Backward(ReadOnlyTensorSpan<int> input, ReadOnlyTensorSpan<float> targets) => throw new NotSupportedException();
-        public float Loss(ReadOnlyTensorSpan<int> input, ReadOnlyTensorSpan<int> targets) => throw new NotSupportedException();
-        public float Loss(ReadOnlyTensorSpan<int> input, ReadOnlyTensorSpan<float> targets) => throw new NotSupportedException();
-        public Tensor<float> Forward(ReadOnlyTensorSpan<int> input, IModelState state) => throw new NotSupportedException();
-        public void Forward(ReadOnlyTensorSpan<int> input, IModelState state, TensorSpan<float> destination) => throw new NotSupportedException();
-        public float Backward(ReadOnlyTensorSpan<int> input, ReadOnlyTensorSpan<int> targets, IModelState state) => throw new NotSupportedException();
-        public float Backward(ReadOnlyTensorSpan<int> input, ReadOnlyTensorSpan<float> targets, IModelState state) => throw new NotSupportedException();
-        public Tensor<float> Forward(ReadOnlyTensorSpan<int> input, ReadOnlySpan<int> lengths) => throw new NotSupportedException();
-        public float Backward(ReadOnlyTensorSpan<int> input, ReadOnlyTensorSpan<int> targets, ReadOnlySpan<int> lengths) => throw new NotSupportedException();
-        public float Backward(ReadOnlyTensorSpan<int> input, ReadOnlyTensorSpan<float> targets, ReadOnlySpan<int> lengths) => throw new NotSupportedException();
-        public float Loss(ReadOnlyTensorSpan<int> input, ReadOnlyTensorSpan<int> targets, ReadOnlySpan<int> lengths) => throw new NotSupportedException();
-        public float Loss(ReadOnlyTensorSpan<int> input, ReadOnlyTensorSpan<float> targets, ReadOnlySpan<int> lengths) => throw new NotSupportedException();
     }
 
     [Fact]

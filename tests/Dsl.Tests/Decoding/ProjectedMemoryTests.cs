@@ -24,12 +24,15 @@ public class ProjectedMemoryTests
         var model = new TransformerSeq2Seq(seed: 3);
         IModel<int> decoder = model.Decoder;
         IDecoderState kept = model.Encode(Source(3, 1, 4, 1, 5));
+        IDecoderState other = model.Encode(Source(9, 2, 6, 5, 3)); // as many source steps: the same step workspace
         var fresh = (IDecoderState)decoder.CreateState(1);
         fresh.CopyFrom(kept);
         foreach (int token in new[] { 1, 6, 2, 7 })
         {
             float[] expected = Step(decoder, fresh, token);
             ((TfDecoder.State)fresh).MemoryProjected = false; // projected again at every step
+            ((TfDecoder.State)other).MemoryProjected = false;
+            Step(decoder, other, token); // (the workspace's keys and values are another memory's now: kept ones must be read back)
             Assert.Equal(expected, Step(decoder, kept, token));
         }
         Assert.True(((TfDecoder.State)kept).MemoryProjected);
@@ -81,6 +84,22 @@ public class ProjectedMemoryTests
         first.Attend(MemoryOf(second));
         Assert.Equal(Step(decoder, reference, 2), Step(decoder, first, 2));
         Assert.Equal(Step(decoder, reference, 4), Step(decoder, first, 4));
+    }
+
+    /// <summary>A pass over several steps (a teacher-forced Forward) projects without keeping: the first step keeps them.</summary>
+    [Fact]
+    public void OnlyAStepKeepsTheProjections()
+    {
+        var model = new TransformerSeq2Seq(seed: 3);
+        IModel<int> decoder = model.Decoder;
+        var state = (TfDecoder.State)model.Encode(Source(3, 1, 4, 1, 5));
+        decoder.Forward(new ReadOnlyTensorSpan<int>([1, 6, 2], [1, 3]), state);
+        Assert.False(state.MemoryProjected);
+        Assert.Empty(state._attention_1_memory_k);
+        Step(decoder, state, 7);
+        Assert.True(state.MemoryProjected);
+        decoder.Forward(new ReadOnlyTensorSpan<int>([1, 6], [1, 2]), state); // (reads them back)
+        Assert.True(state.MemoryProjected);
     }
 
     /// <summary>A training pass from a state leaves it to project the memory again (the weights it read may change after).</summary>

@@ -6,8 +6,9 @@ namespace Dsl.Generator.Layers.Attention;
 
 /// <summary>
 /// The encoder's outputs as a cross-attention layer projects them (its keys, its values), made once per sequence of a
-/// stepping decoder: a stepping pass projects them and keeps them in the carried state (<see cref="ModelPlan.MemoryCaches"/>),
-/// the passes after read them back (<see cref="Condition.ProjectedMemory"/>); any other pass projects them.
+/// stepping decoder: a step (<see cref="Condition.SingleStep"/>) projects them and keeps them in the carried state
+/// (<see cref="ModelPlan.MemoryCaches"/>), the passes after read them back (<see cref="Condition.ProjectedMemory"/>); any
+/// other pass projects them (a teacher-forced pass over a whole sequence from a fresh state keeps nothing).
 /// </summary>
 internal static class ProjectedMemory
 {
@@ -18,6 +19,6 @@ internal static class ProjectedMemory
         Op[] read = projections.Select(p => (Op)new KernelOp(Kernels.Layout, "ReadSteps", [.. Rows(p.Kept), new CacheOperand(p.Kept), p.Into])).ToArray();
         Op[] keep = projections.Select(p => (Op)new KernelOp(Kernels.Layout, "AppendSteps", [.. Rows(p.Kept), p.Into, new CacheOperand(p.Kept)])).ToArray();
         return new WhenOp(Condition.ProjectedMemory, read.ToEquatableArray(),
-            projections.Select(p => p.Project).Append(new WhenOp(Condition.SteppingState, keep)).ToEquatableArray());
+            projections.Select(p => p.Project).Append(new WhenOp(Condition.SingleStep, keep)).ToEquatableArray());
     }
 }

@@ -352,12 +352,13 @@ namespace DateTranslator
                 global::Dsl.Check.SameSize(Batch, other.Batch, "source", "batch (the state's batch size)");
                 global::System.Array.Copy(other.lstm_h_l0, lstm_h_l0, lstm_h_l0.Length);
                 global::System.Array.Copy(other.lstm_c_l0, lstm_c_l0, lstm_c_l0.Length);
+                MemoryProjected = false; // (until the projections are copied: a copy that fails projects again)
                 Memory = other.Memory;
-                MemoryProjected = other.MemoryProjected;
-                if (MemoryProjected)
+                if (other.MemoryProjected)
                 {
                     ReserveProjections();
                     global::System.Array.Copy(other._attention_memory_keys, _attention_memory_keys, (long)Memory!.Steps * Batch * 64);
+                    MemoryProjected = true;
                 }
             }
             /// <summary>Makes row i of this state row rows[i] of another state of this model (any batch): its tensors and the memory it attends over (see <see cref="global::Dsl.IDecoderState.CopyRowsFrom"/>).</summary>
@@ -652,7 +653,7 @@ namespace DateTranslator
         private void ForwardPass(Workspace ws, bool training, State? state)
         {
             ws.Memory = RequireMemory(state, training);
-            if (state is { MemoryProjected: false } && !training) state.ReserveProjections(); // this pass keeps the memory's projections
+            if (state is { MemoryProjected: false } && !training && ws.T == 1) state.ReserveProjections(); // this step keeps the memory's projections
             ws.HasInitialState = state is not null;
             if (state is not null)
             {
@@ -664,7 +665,7 @@ namespace DateTranslator
             attention_forward(ws, training, state);
             dense_forward(ws, training, state);
             dense_1_forward(ws, training, state);
-            if (state is not null) state.MemoryProjected = !training; // kept by a stepping pass; a training pass may change the weights they came from
+            if (state is not null) state.MemoryProjected = !training && (state.MemoryProjected || ws.T == 1); // kept by a step; a training pass may change the weights they came from
         }
 
         /// <summary>Back-propagates from the last layer's output gradient, accumulating every parameter's gradient.</summary>
@@ -736,7 +737,7 @@ namespace DateTranslator
             else
             {
                 global::Dsl.Kernels.Gemm.MatMulTransB(S * B, 64, 128, ws.Memory!.Memory.Span, 128, _attention_key_weight.Weights, 128, ws.attention_k, 64, accumulate: false);
-                if (state is not null && !training) global::Dsl.Kernels.Layout.AppendSteps(S, B, 64, 0, ws.attention_k, state!._attention_memory_keys);
+                if (state is not null && !training && T == 1) global::Dsl.Kernels.Layout.AppendSteps(S, B, 64, 0, ws.attention_k, state!._attention_memory_keys);
             }
             global::Dsl.Kernels.CrossAttentionKernel.AdditiveForward(T, S, B, 64, 128, ws.Memory!.Lengths, ws.attention_q, ws.attention_k, _attention_v_weight.AsSpan(), ws.Memory!.Memory.Span, ws.attention_hidden, ws.attention_weights, ws.attention_context);
             global::Dsl.Kernels.CrossAttentionKernel.Concat(T * B, 128, 128, ws.lstm_out, ws.attention_context, ws.attention_out);

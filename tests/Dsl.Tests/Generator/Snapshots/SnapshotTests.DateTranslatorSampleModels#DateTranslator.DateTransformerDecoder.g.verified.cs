@@ -366,13 +366,14 @@ namespace DateTranslator
                 Reserve(other.Position - Position);
                 Position = other.Position;
                 global::System.Array.Copy(other._attention_cache, _attention_cache, checked(Position * Batch * 128));
+                MemoryProjected = false; // (until the projections are copied: a copy that fails projects again)
                 Memory = other.Memory;
-                MemoryProjected = other.MemoryProjected;
-                if (MemoryProjected)
+                if (other.MemoryProjected)
                 {
                     ReserveProjections();
                     global::System.Array.Copy(other._attention_1_memory_k, _attention_1_memory_k, (long)Memory!.Steps * Batch * 64);
                     global::System.Array.Copy(other._attention_1_memory_v, _attention_1_memory_v, (long)Memory!.Steps * Batch * 64);
+                    MemoryProjected = true;
                 }
             }
             /// <summary>Makes row i of this state row rows[i] of another state of this model (any batch): its tensors, key/value caches and position, and the memory it attends over (see <see cref="global::Dsl.IDecoderState.CopyRowsFrom"/>).</summary>
@@ -780,7 +781,7 @@ namespace DateTranslator
         private void ForwardPass(Workspace ws, bool training, State? state)
         {
             ws.Memory = RequireMemory(state, training);
-            if (state is { MemoryProjected: false } && !training) state.ReserveProjections(); // this pass keeps the memory's projections
+            if (state is { MemoryProjected: false } && !training && ws.T == 1) state.ReserveProjections(); // this step keeps the memory's projections
             ws.StartPosition = state?.Position ?? 0;
             embedding_forward(ws, training, state);
             positionalencoding_forward(ws, training, state);
@@ -795,7 +796,7 @@ namespace DateTranslator
             residual_2_forward(ws, training, state);
             layernorm_2_forward(ws, training, state);
             dense_2_forward(ws, training, state);
-            if (state is not null) state.MemoryProjected = !training; // kept by a stepping pass; a training pass may change the weights they came from
+            if (state is not null) state.MemoryProjected = !training && (state.MemoryProjected || ws.T == 1); // kept by a step; a training pass may change the weights they came from
             if (state is not null) state.Position += ws.T; // the next pass continues the sequence
         }
 
@@ -926,7 +927,7 @@ namespace DateTranslator
             {
                 global::Dsl.Kernels.Gemm.MatMulTransB(S * B, 64, 64, ws.Memory!.Memory.Span, 64, _attention_1_in_proj_weight.Weights.Slice(4096, 4096), 64, _attention_1_in_proj_bias.AsSpan().Slice(64, 64), ws.attention_1_k, 64);
                 global::Dsl.Kernels.Gemm.MatMulTransB(S * B, 64, 64, ws.Memory!.Memory.Span, 64, _attention_1_in_proj_weight.Weights.Slice(8192, 4096), 64, _attention_1_in_proj_bias.AsSpan().Slice(128, 64), ws.attention_1_v, 64);
-                if (state is not null && !training)
+                if (state is not null && !training && T == 1)
                 {
                     global::Dsl.Kernels.Layout.AppendSteps(S, B, 64, 0, ws.attention_1_k, state!._attention_1_memory_k);
                     global::Dsl.Kernels.Layout.AppendSteps(S, B, 64, 0, ws.attention_1_v, state!._attention_1_memory_v);
