@@ -320,7 +320,7 @@ public static class Decode
         }
     }
 
-    /// <summary>Each hypothesis from a state of its own, a copy of its parent's stepped alone (a model whose state cannot copy rows).</summary>
+    /// <summary>Each hypothesis from a state of its own, a copy of its parent's stepped alone (a state that is not an <see cref="IDecoderState"/>: a model written by hand).</summary>
     private sealed class StatePerRow(IModel<int> model, IModelState start, float[] logits) : BeamRows
     {
         private List<(IModelState State, float[] Logits)> _rows = [(start, logits)];
@@ -338,6 +338,7 @@ public static class Decode
             _rows = next;
         }
     }
+
     private const string Who = "Decoding";
 
     /// <summary>

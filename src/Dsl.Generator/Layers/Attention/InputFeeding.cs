@@ -116,10 +116,11 @@ internal sealed record ClassicFeed(int Width, BufferRef Fed, BufferRef DFed, Sta
 
     public override void EmitForwardStart(CellWriter c)
     {
-        if (GeneralWeight is not null)
-            c.W.Line($"{Gemm}.MatMulTransB(S * B, {QueryWidth}, M, memory, M, fw, M, fkeys, {QueryWidth}, accumulate: false); // the fed contexts' keys, memory·Wᵀ");
-        if (Additive is not null)
-            c.W.Line($"{Gemm}.MatMulTransB(S * B, {Units}, M, memory, M, fwk, M, fk, {Units}, accumulate: false); // the fed contexts' keys, memory·W_kᵀ");
+        if (GeneralWeight is null && Additive is null) return;
+        // (read from the second step on: a pass of one step, a decoder's Step, feeds the carried context and projects nothing)
+        c.W.Line("if (T > 1) " + (GeneralWeight is not null
+            ? $"{Gemm}.MatMulTransB(S * B, {QueryWidth}, M, memory, M, fw, M, fkeys, {QueryWidth}, accumulate: false); // the fed contexts' keys, memory·Wᵀ"
+            : $"{Gemm}.MatMulTransB(S * B, {Units}, M, memory, M, fwk, M, fk, {Units}, accumulate: false); // the fed contexts' keys, memory·W_kᵀ"));
     }
 
     /// <summary>h(t − 1), the query of the context fed to step t: the previous step's output rows (one direction, one layer).</summary>
