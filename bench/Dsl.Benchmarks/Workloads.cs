@@ -305,6 +305,36 @@ public sealed class Workload
             Flops = s2sEncoder + s2sMemory + 4 * 32 * s2sToken,
             Run = () => s2s.Beam(new ReadOnlyTensorSpan<int>(s2sSource, [1, 128]), startToken: 0, beamWidth: 4, maxLength: 32),
         });
+        // Four sources translated in one call (an encoder–decoder's Greedy and Beam with lengths: the sources encoded as one
+        // batch, every source's hypotheses rows of one decoder state) and, for comparison, one call per source.
+        int[] s2sSources = Enumerable.Range(0, 4 * 128).Select(_ => r.NextInt(4096)).ToArray();
+        int[] s2sLengths = [128, 128, 128, 128];
+        foreach (bool batched in new[] { true, false })
+        {
+            string how = batched ? "in one call" : "a call each";
+            list.Add(new Workload
+            {
+                Name = $"transformer seq2seq greedy 32 tokens from 128, 4 sources {how}, cached", Kind = "gpt", Mode = "generate", T = 32, B = 4, X = 512, H = 512,
+                Flops = 4 * (s2sEncoder + s2sMemory + 32 * s2sToken),
+                Run = batched
+                    ? () => s2s.Greedy(new ReadOnlyTensorSpan<int>(s2sSources, [4, 128]), s2sLengths, startToken: 0, maxLength: 32)
+                    : () =>
+                    {
+                        for (int b = 0; b < 4; b++) s2s.Greedy(new ReadOnlyTensorSpan<int>(s2sSources, b * 128, [1, 128], default), startToken: 0, maxLength: 32);
+                    },
+            });
+            list.Add(new Workload
+            {
+                Name = $"transformer seq2seq beam search 32 tokens from 128, width 4, 4 sources {how}, cached", Kind = "gpt", Mode = "generate", T = 32, B = 16, X = 512, H = 512,
+                Flops = 4 * (s2sEncoder + s2sMemory + 4 * 32 * s2sToken),
+                Run = batched
+                    ? () => s2s.Beam(new ReadOnlyTensorSpan<int>(s2sSources, [4, 128]), s2sLengths, startToken: 0, beamWidth: 4, maxLength: 32)
+                    : () =>
+                    {
+                        for (int b = 0; b < 4; b++) s2s.Beam(new ReadOnlyTensorSpan<int>(s2sSources, b * 128, [1, 128], default), startToken: 0, beamWidth: 4, maxLength: 32);
+                    },
+            });
+        }
         // A LLaMA decoder too large for the caches decoding 16 tokens, each step streaming its 134 MB of float32 weights, and the
         // same model with its weights held in bfloat16 and in 8 bits (ParameterSet.HoldWeightsIn): half and a quarter of the bytes
         // streamed per token.

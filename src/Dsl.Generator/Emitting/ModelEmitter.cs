@@ -604,7 +604,10 @@ internal static class ModelEmitter
         {
             // the memory's projections, as the rows of the memory: into arrays large enough, made before anything is written
             w.Line("bool projected = other.MemoryProjected && memory is not null;");
-            w.Line("long projectedRows = projected ? (long)memory!.Steps * Batch : 0;");
+            // a selection that leaves the memory as this state holds it (a beam's rows reordered within each source) leaves
+            // the projections this state made or copied of it as they are: each row holds its source's already
+            w.Line("bool held = projected && MemoryProjected && ReferenceEquals(memory, Memory);");
+            w.Line("long projectedRows = projected && !held ? (long)memory!.Steps * Batch : 0;");
             foreach (CacheRef k in plan.MemoryCaches)
                 w.Line($"float[] {k.Field}_rows = {k.Field}.Length < projectedRows * {k.Width} ? {Check}.NewFloats(projectedRows * {k.Width}, \"the state's projected memory\", \"rows\") : {k.Field};");
         }
@@ -616,7 +619,7 @@ internal static class ModelEmitter
         }
         if (plan.MemoryCaches.Count > 0)
         {
-            w.Open("if (projected)");
+            w.Open("if (projected && !held)");
             foreach (CacheRef k in plan.MemoryCaches)
             {
                 w.Line($"{Layout}.GatherRows(other.{k.Field}, other.Batch, {k.Field}_rows, rows, memory!.Steps, {k.Width});");

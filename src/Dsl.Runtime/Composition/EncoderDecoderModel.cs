@@ -204,6 +204,31 @@ public abstract class EncoderDecoderModel<TSource, TEncoder, TDecoder> : IModel,
     }
 
     /// <summary>
+    /// Greedy decoding of a batch of sources [batch, steps] (padded to <paramref name="lengths"/>; empty: every step) in one
+    /// call: element b holds source b's tokens, as <see cref="Greedy(ReadOnlyTensorSpan{TSource}, int, int, int?)"/> decodes
+    /// that source alone. The sources are encoded as one batch and decoded as the rows of one state (each step reads the
+    /// decoder's weights once for all of them; a sequence that ends leaves the batch).
+    /// </summary>
+    public int[][] Greedy(ReadOnlyTensorSpan<TSource> source, ReadOnlySpan<int> lengths, int startToken, int maxLength, int? endToken = null)
+    {
+        Dsl.Decode.RequireDecoding(Decoder, [startToken], maxLength, endToken, nameof(startToken));
+        return Dsl.Decode.GreedyEach(Decoder, Start(source, lengths, training: false).State, [startToken], maxLength, endToken);
+    }
+
+    /// <summary>
+    /// Beam search over a batch of sources [batch, steps] (padded to <paramref name="lengths"/>; empty: every step) in one
+    /// call: element b holds source b's best sequences, best first, as <see cref="Beam(ReadOnlyTensorSpan{TSource}, int, int, int, int?, float)"/>
+    /// finds them for that source alone. Every source's hypotheses are rows of one state, stepped together.
+    /// </summary>
+    public IReadOnlyList<Hypothesis>[] Beam(ReadOnlyTensorSpan<TSource> source, ReadOnlySpan<int> lengths, int startToken, int beamWidth, int maxLength, int? endToken = null,
+        float lengthPenalty = 1f)
+    {
+        Dsl.Decode.RequireDecoding(Decoder, [startToken], maxLength, endToken, nameof(startToken));
+        Dsl.Decode.RequireBeam(beamWidth, lengthPenalty);
+        return Dsl.Decode.BeamEach(Decoder, Start(source, lengths, training: false).State, [startToken], beamWidth, maxLength, endToken, lengthPenalty);
+    }
+
+    /// <summary>
     /// The decoder's input is [batch, steps] for the source's batch, and its targets one per decoder step (a transposed or
     /// flattened array would pair logits with the wrong targets); the input's token ids are in the decoder's vocabulary and
     /// the targets' class ids below its output width (negative: ignored). All before the encoder runs, so that a failed
@@ -246,7 +271,7 @@ public abstract class EncoderDecoderModel<TSource, TEncoder, TDecoder> : IModel,
     private IDecoderState RequireOne(ReadOnlyTensorSpan<TSource> source)
     {
         if (source.Rank < 1 || source.Lengths[0] != 1)
-            throw new ArgumentException($"source: expected one sequence [1, steps], got {Shapes.Format(source.Lengths)}.", nameof(source));
+            throw new ArgumentException($"source: expected one sequence [1, steps], got {Shapes.Format(source.Lengths)}; a batch decodes in one call with Greedy(source, lengths, …) or Beam(source, lengths, …).", nameof(source));
         return Start(source, default, training: false).State; // (decoded at once: no copy of the encoder's outputs)
     }
 

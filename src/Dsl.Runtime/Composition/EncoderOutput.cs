@@ -67,31 +67,42 @@ public sealed class EncoderOutput
 
     /// <summary>
     /// A record of <paramref name="rows"/>.Length sequences whose sequence <c>i</c> is this record's sequence
-    /// <c>rows[i]</c>: its outputs and length, copied (no gradient, no final states); or this record itself when it holds
-    /// as many sequences, all one sequence's (one sequence, or a selection of one row repeated), which any selection
-    /// leaves as they are. A beam search's state of several hypotheses of one source attends over that source's outputs
-    /// once per hypothesis, copied once (see <see cref="IDecoderState.CopyRowsFrom"/>).
+    /// <c>rows[i]</c>: its outputs and length, copied (no gradient, no final states); or this record itself when that
+    /// selection leaves every sequence as it is (each row selected holds the same source's outputs as the row it replaces:
+    /// one sequence, or the rows of each source kept in their places, as a beam search reorders its hypotheses within each
+    /// source). A beam search's state attends over each source's outputs once per hypothesis, copied when the beam first
+    /// widens (see <see cref="IDecoderState.CopyRowsFrom"/>).
     /// </summary>
     /// <exception cref="ArgumentException">No rows, or a row outside [0, <see cref="Batch"/>).</exception>
     public EncoderOutput SelectRows(ReadOnlySpan<int> rows)
     {
         if (rows.IsEmpty) throw new ArgumentException("rows: expected at least one sequence to select.", nameof(rows));
         Check.Rows(rows, rows.Length, Batch, nameof(rows));
-        if (rows.Length == Batch && (Batch == 1 || _rowsAlike)) return this;
+        if (rows.Length == Batch && SelectsItself(rows)) return this;
         var memory = new float[(long)Steps * rows.Length * Width];
         Kernels.Layout.GatherRows(Memory.Span, Batch, memory, rows, Steps, Width);
         var lengths = new int[rows.Length];
-        bool alike = true;
+        var origins = new int[rows.Length];
         for (int i = 0; i < rows.Length; i++)
         {
             lengths[i] = LengthsBuffer[rows[i]];
-            alike &= rows[i] == rows[0];
+            origins[i] = Origin(rows[i]);
         }
-        return new EncoderOutput(rows.Length, Steps, Width, memory, default, lengths, [], []) { HasLengths = HasLengths, _rowsAlike = alike || _rowsAlike || Batch == 1 };
+        return new EncoderOutput(rows.Length, Steps, Width, memory, default, lengths, [], []) { HasLengths = HasLengths, _origins = origins };
     }
 
-    /// <summary>Every sequence is a copy of one (a selection of one row, repeated), made by <see cref="SelectRows"/>.</summary>
-    private bool _rowsAlike;
+    /// <summary>Whether each row selected holds the outputs of the row it would replace (both copies of one source's).</summary>
+    private bool SelectsItself(ReadOnlySpan<int> rows)
+    {
+        for (int i = 0; i < rows.Length; i++) if (Origin(rows[i]) != Origin(i)) return false;
+        return true;
+    }
+
+    /// <summary>Which sequence of the record it was selected from (through <see cref="SelectRows"/>, however many times) row <paramref name="row"/> is a copy of.</summary>
+    private int Origin(int row) => _origins is null ? row : _origins[row];
+
+    /// <summary>Of a record made by <see cref="SelectRows"/>: each row's sequence in the first record selected from (null: each its own).</summary>
+    private int[]? _origins;
 
     /// <summary>Number of source sequences.</summary>
     public int Batch { get; }

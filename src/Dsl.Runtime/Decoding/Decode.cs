@@ -11,9 +11,10 @@ public sealed record Hypothesis(int[] Tokens, float LogProbability, float Score)
 /// <summary>
 /// Decoding for any model that steps (a token model with <c>State</c>/<c>Step</c> whose output is logits over its
 /// vocabulary): greedy, sampling with temperature, top-k and top-p (nucleus), and beam search with length normalisation.
-/// Each decoder feeds the prefix, then its own choices, one step at a time, until the end token or the maximum length.
+/// Each decoder feeds the prefix, then its own choices, one step at a time, until the end token or the maximum length;
+/// <see cref="GreedyBatch"/>, <see cref="SampleBatch"/> and <see cref="BeamBatch"/> decode a batch of prompts in one call.
 /// </summary>
-public static class Decode
+public static partial class Decode
 {
     /// <summary>The most likely token at every step.</summary>
     public static int[] Greedy(IModel<int> model, ReadOnlySpan<int> prefix, int maxLength, int? endToken = null) =>
@@ -118,28 +119,14 @@ public static class Decode
         // The tokens go into a pooled buffer, copied once into the result: nothing is allocated per step.
         int[] output = System.Buffers.ArrayPool<int>.Shared.Rent(Math.Max(1, Math.Min(maxLength, 256)));
         int count = 0;
-        float[] kept = new float[logits.Length], sorted = new float[logits.Length];
+        var chooser = new Chooser(logits.Length, temperature, topK, topP, rng);
         // a call that fails part-way (logits that turn NaN, a step refused) leaves the generator as it found it
         var mark = rng?.Mark();
         try
         {
             while (count < maxLength)
             {
-                int next;
-                if (temperature == 0) next = Sampling.Greedy(logits, Who, nameof(model));
-                else
-                {
-                    logits.CopyTo(kept, 0);
-                    if (topK > 0 && topK < kept.Length)
-                    {
-                        kept.CopyTo(sorted, 0);
-                        Array.Sort(sorted);
-                        float threshold = sorted[sorted.Length - topK];
-                        for (int i = 0; i < kept.Length; i++) if (kept[i] < threshold) kept[i] = float.NegativeInfinity;
-                    }
-                    if (topP < 1) KeepNucleus(kept, sorted, temperature, topP);
-                    next = Sampling.Sample(kept, temperature, rng!, Who, nameof(model));
-                }
+                int next = chooser.Next(logits);
                 if (count == output.Length)
                 {
                     int[] larger = System.Buffers.ArrayPool<int>.Shared.Rent(Math.Min(maxLength, 2 * output.Length));
@@ -163,29 +150,6 @@ public static class Decode
         {
             System.Buffers.ArrayPool<int>.Shared.Return(output);
         }
-    }
-
-    /// <summary>
-    /// Nucleus (top-p) filtering in place: the logits below the fewest largest ones whose probabilities at
-    /// <paramref name="temperature"/> add up to <paramref name="topP"/> become −∞ (the one that reaches it is kept, and so is
-    /// any tied with it). <paramref name="sorted"/> is scratch of the logits' length.
-    /// </summary>
-    private static void KeepNucleus(float[] logits, float[] sorted, float temperature, float topP)
-    {
-        float max = Sampling.MaxOfDistribution(logits, Who, "model");
-        logits.CopyTo(sorted, 0);
-        Array.Sort(sorted);
-        double total = 0;
-        foreach (float l in sorted) total += Math.Exp((l - max) / temperature);
-        double reached = 0;
-        float threshold = max;
-        for (int i = sorted.Length - 1; i >= 0; i--)
-        {
-            threshold = sorted[i];
-            reached += Math.Exp((sorted[i] - max) / temperature) / total;
-            if (reached >= topP) break;
-        }
-        for (int i = 0; i < logits.Length; i++) if (logits[i] < threshold) logits[i] = float.NegativeInfinity;
     }
 
     /// <summary>
@@ -221,121 +185,126 @@ public static class Decode
         if (maxLength == 0) return [new Hypothesis([], 0f, 0f)];
         IModelState start = NewState(model, initial);
         float[] first = Feed(model, start, prefix);
-        BeamRows rows = together && start is IDecoderState rowed ? new RowsOfOneState(model, rowed, first) : new StatePerRow(model, start, first);
-        // the live hypotheses, row i of rows each
-        var live = new List<(List<int> Tokens, float LogP)> { (new List<int>(), 0f) };
-        var finished = new List<Hypothesis>();
-        float Score(float logP, int length) => lengthPenalty == 0 ? logP : logP / MathF.Pow(Math.Max(1, length), lengthPenalty);
-        var parents = new List<int>();
-        int[] top = new int[(int)Math.Min(2L * beamWidth, model.OutputWidth)];
-        var tokens = new List<int>();
-        for (int step = 0; step < maxLength && live.Count > 0; step++)
-        {
-            // each live sequence's 2·width best tokens: enough to refill the beam however many of them end
-            var candidates = new List<(int Beam, int Token, float LogP)>();
-            for (int i = 0; i < live.Count; i++)
-            {
-                ReadOnlySpan<float> logits = rows.Logits(i);
-                float log = LogPartition(logits);
-                int found = TopIndices(logits, log, top);
-                for (int j = 0; j < found; j++) candidates.Add((i, top[j], live[i].LogP + (logits[top[j]] - log)));
-            }
-            var next = new List<(List<int> Tokens, float LogP)>();
-            parents.Clear();
-            tokens.Clear();
-            int rank = 0;
-            foreach (var (beam, token, logP) in candidates.OrderByDescending(c => c.LogP).ThenBy(c => c.Beam).ThenBy(c => c.Token))
-            {
-                if (next.Count == beamWidth) break;
-                var sequence = new List<int>(live[beam].Tokens) { token };
-                if (token == endToken || step == maxLength - 1)
-                {
-                    if (rank++ < beamWidth) finished.Add(new Hypothesis(sequence.ToArray(), logP, Score(logP, sequence.Count)));
-                    continue;
-                }
-                rank++;
-                RequireReadable(model, token);
-                next.Add((sequence, logP));
-                parents.Add(beam);
-                tokens.Add(token);
-            }
-            live = next;
-            if (live.Count == 0) break;
-            if (finished.Count >= beamWidth)
-            {
-                // log-probabilities only fall as tokens are added: the best a live sequence can still score is its log-probability
-                // over the most favourable length it can reach (one more token, or maxLength)
-                float worst = finished.Select(h => h.Score).OrderByDescending(x => x).ElementAt(beamWidth - 1);
-                float Best(float logP, int length) => Math.Max(Score(logP, length + 1), Score(logP, maxLength));
-                if (live.All(l => Best(l.LogP, l.Tokens.Count) <= worst)) break;
-            }
-            rows.Advance(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(parents), System.Runtime.InteropServices.CollectionsMarshal.AsSpan(tokens));
-        }
-        return finished.OrderByDescending(h => h.Score).Take(beamWidth).ToList();
-    }
-
-    /// <summary>The model states of a beam's live hypotheses, one row each, and the logits of each one's last step.</summary>
-    private abstract class BeamRows
-    {
-        /// <summary>Row <paramref name="row"/>'s logits [vocabulary].</summary>
-        public abstract ReadOnlySpan<float> Logits(int row);
-
-        /// <summary>Row i becomes row <c>parents[i]</c>'s state stepped with <c>tokens[i]</c>.</summary>
-        public abstract void Advance(ReadOnlySpan<int> parents, ReadOnlySpan<int> tokens);
+        BeamRows rows = together && start is IDecoderState rowed ? new RowsOfOneState(model, rowed, first) : new StatePerRow(model, [(start, first)]);
+        return Beam(model, rows, 1, beamWidth, maxLength, endToken, lengthPenalty)[0];
     }
 
     /// <summary>
-    /// The hypotheses as the rows of one state, stepped as one batch: each step copies the rows kept (their caches among
-    /// them) into a second state, as Hugging Face reorders its cache, and steps that. A model reads its weights once a step
-    /// for the whole beam.
+    /// Greedy decoding of a batch of prompts in one call: <paramref name="prompts"/> [batch, steps], row b's prompt its first
+    /// <c>lengths[b]</c> tokens (<paramref name="lengths"/> empty: every step; the padding after it is never read). Element b
+    /// of the result is row b's tokens, as <see cref="Greedy(IModel{int}, ReadOnlySpan{int}, int, int?)"/> decodes that prompt
+    /// alone. Prompts of one length step together as the rows of one state (each step reads the weights once for all of
+    /// them; a row that ends leaves the batch); prompts of different lengths decode as a batch per length.
     /// </summary>
-    private sealed class RowsOfOneState(IModel<int> model, IDecoderState start, float[] logits) : BeamRows
+    public static int[][] GreedyBatch(IModel<int> model, ReadOnlyTensorSpan<int> prompts, ReadOnlySpan<int> lengths, int maxLength, int? endToken = null) =>
+        SampleBatch(model, prompts, lengths, maxLength, temperature: 0f, topK: 0, rng: null, endToken);
+
+    /// <summary>
+    /// Sampling of a batch of prompts [batch, steps] in one call (see <see cref="GreedyBatch"/>
+    /// for the prompts and their lengths): at each step every unfinished row draws its token in row order, prompts of one
+    /// length together, one length after another in the order of their first rows.
+    /// </summary>
+    public static int[][] SampleBatch(IModel<int> model, ReadOnlyTensorSpan<int> prompts, ReadOnlySpan<int> lengths, int maxLength, float temperature, int topK, Rng? rng,
+        int? endToken = null, float topP = 1f)
     {
-        private IDecoderState _state = start;
-        private float[] _logits = logits;
-        private readonly Dictionary<int, IDecoderState> _spare = []; // a state per batch size the beam has had, for the next step to copy into
-
-        public override ReadOnlySpan<float> Logits(int row) => _logits.AsSpan(row * model.OutputWidth, model.OutputWidth);
-
-        public override void Advance(ReadOnlySpan<int> parents, ReadOnlySpan<int> tokens)
+        var batch = new PromptBatch(model, prompts, lengths, maxLength, endToken);
+        RequireSampling(temperature, topK, topP, rng);
+        var chooser = new Chooser(model.OutputWidth, temperature, topK, topP, rng);
+        var results = new int[batch.Count][];
+        var mark = rng?.Mark();
+        try
         {
-            int n = parents.Length, v = model.OutputWidth;
-            if (!KeepsEveryRow(parents, _state.Batch))
-            {
-                IDecoderState next = _spare.Remove(n, out IDecoderState? spare) ? spare : (IDecoderState)model.CreateState(n);
-                next.CopyRowsFrom(_state, parents);
-                _spare[_state.Batch] = _state;
-                _state = next;
-            }
-            if (_logits.Length != (long)n * v) _logits = new float[(long)n * v];
-            model.Step(new ReadOnlyTensorSpan<int>(tokens.ToArray(), [n]), _state, new TensorSpan<float>(_logits, [n, v]));
+            foreach ((int[] rows, int length) in batch.Groups)
+                batch.Scatter(Sample(model, Prompted(model, batch.Tokens(rows, length), rows.Length, length), rows.Length, maxLength, chooser, endToken), rows, results);
+            return results;
         }
-
-        /// <summary>Row i stays row i for every row: the state steps as it is.</summary>
-        private static bool KeepsEveryRow(ReadOnlySpan<int> parents, int batch)
+        catch when (rng is not null)
         {
-            if (parents.Length != batch) return false;
-            for (int i = 0; i < parents.Length; i++) if (parents[i] != i) return false;
-            return true;
+            rng.Rewind(mark!.Value);
+            throw;
         }
     }
 
-    /// <summary>Each hypothesis from a state of its own, a copy of its parent's stepped alone (a state that is not an <see cref="IDecoderState"/>: a model written by hand).</summary>
-    private sealed class StatePerRow(IModel<int> model, IModelState start, float[] logits) : BeamRows
+    /// <summary>
+    /// Beam search for a batch of prompts [batch, steps] in one call (see <see cref="GreedyBatch"/>
+    /// for the prompts and their lengths): element b of the result is row b's best sequences, as
+    /// <see cref="Beam(IModel{int}, ReadOnlySpan{int}, int, int, int?, float)"/> finds them for that prompt alone. Every
+    /// prompt's hypotheses are rows of one batch (prompts of one length together).
+    /// </summary>
+    public static IReadOnlyList<Hypothesis>[] BeamBatch(IModel<int> model, ReadOnlyTensorSpan<int> prompts, ReadOnlySpan<int> lengths, int beamWidth, int maxLength,
+        int? endToken = null, float lengthPenalty = 1f)
     {
-        private List<(IModelState State, float[] Logits)> _rows = [(start, logits)];
+        var batch = new PromptBatch(model, prompts, lengths, maxLength, endToken);
+        RequireBeam(beamWidth, lengthPenalty);
+        var results = new IReadOnlyList<Hypothesis>[batch.Count];
+        foreach ((int[] rows, int length) in batch.Groups)
+            batch.Scatter(Beam(model, Prompted(model, batch.Tokens(rows, length), rows.Length, length), rows.Length, beamWidth, maxLength, endToken, lengthPenalty), rows, results);
+        return results;
+    }
 
-        public override ReadOnlySpan<float> Logits(int row) => _rows[row].Logits;
+    /// <summary>Greedy decoding of every sequence of <paramref name="start"/> (an encoder–decoder's encoded batch), each fed <paramref name="prefix"/>, stepped together; checked by the caller.</summary>
+    internal static int[][] GreedyEach(IModel<int> model, IDecoderState start, ReadOnlySpan<int> prefix, int maxLength, int? endToken) =>
+        Sample(model, Prefixed(model, start, prefix), start.Batch, maxLength, new Chooser(model.OutputWidth, 0f, 0, 1f, null), endToken);
 
-        public override void Advance(ReadOnlySpan<int> parents, ReadOnlySpan<int> tokens)
+    /// <summary>Beam search for every sequence of <paramref name="start"/> (an encoder–decoder's encoded batch), each fed <paramref name="prefix"/>, its hypotheses rows of one batch; checked by the caller.</summary>
+    internal static IReadOnlyList<Hypothesis>[] BeamEach(IModel<int> model, IDecoderState start, ReadOnlySpan<int> prefix, int beamWidth, int maxLength, int? endToken,
+        float lengthPenalty) =>
+        Beam(model, Prefixed(model, start, prefix), start.Batch, beamWidth, maxLength, endToken, lengthPenalty);
+
+    /// <summary>
+    /// A batch of prompts [batch, steps] and their lengths, checked as every decoder checks its prefix (each row's prompt,
+    /// named by row and step), grouped by length: prompts of one length step together.
+    /// </summary>
+    private sealed class PromptBatch
+    {
+        private readonly int[] _tokens, _lengths;
+        private readonly int _steps;
+
+        public PromptBatch(IModel<int> model, ReadOnlyTensorSpan<int> prompts, ReadOnlySpan<int> lengths, int maxLength, int? endToken)
         {
-            var next = new List<(IModelState, float[])>(parents.Length);
-            for (int i = 0; i < parents.Length; i++)
+            ArgumentNullException.ThrowIfNull(model);
+            if (prompts.Rank != 2 || prompts.Lengths[0] <= 0 || prompts.Lengths[1] <= 0 || prompts.FlattenedLength > Array.MaxLength)
+                throw new ArgumentException($"prompts: expected [batch, steps], a prompt of at least one token per row, got {Shapes.Format(prompts.Lengths)}.", nameof(prompts));
+            int batch = (int)prompts.Lengths[0];
+            _steps = (int)prompts.Lengths[1];
+            _tokens = new int[prompts.FlattenedLength];
+            prompts.FlattenTo(_tokens);
+            if (lengths.IsEmpty) _lengths = Enumerable.Repeat(_steps, batch).ToArray();
+            else
             {
-                IModelState state = NewState(model, _rows[parents[i]].State);
-                next.Add((state, Step(model, state, tokens[i])));
+                Check.Lengths(lengths, batch, _steps, nameof(lengths));
+                _lengths = lengths.ToArray();
             }
-            _rows = next;
+            for (int b = 0; b < batch; b++)
+                for (int t = 0; t < _lengths[b]; t++)
+                    if ((uint)_tokens[b * _steps + t] >= (uint)model.InputWidth)
+                        throw new ArgumentOutOfRangeException(nameof(prompts), _tokens[b * _steps + t], $"row {b}'s prompt holds this id at step {t}: a token id in the model's vocabulary [0, {model.InputWidth}) was expected");
+            // the length, the end token, and the positions of the longest prompt
+            RequireDecoding(model, _tokens.AsSpan(Array.IndexOf(_lengths, _lengths.Max()) * _steps, _lengths.Max()), maxLength, endToken, nameof(prompts));
+            var groups = new List<(int[] Rows, int Length)>();
+            foreach (int length in _lengths.Distinct())
+                groups.Add((Enumerable.Range(0, batch).Where(b => _lengths[b] == length).ToArray(), length));
+            Groups = groups;
+        }
+
+        /// <summary>How many prompts.</summary>
+        public int Count => _lengths.Length;
+
+        /// <summary>The rows of each length (in the order of their first rows) and that length.</summary>
+        public IReadOnlyList<(int[] Rows, int Length)> Groups { get; }
+
+        /// <summary>The prompts of <paramref name="rows"/>, <paramref name="length"/> tokens each, [rows, length] row-major.</summary>
+        public int[] Tokens(int[] rows, int length)
+        {
+            var tokens = new int[rows.Length * length];
+            for (int i = 0; i < rows.Length; i++) _tokens.AsSpan(rows[i] * _steps, length).CopyTo(tokens.AsSpan(i * length));
+            return tokens;
+        }
+
+        /// <summary>Puts a group's results, one per row of <paramref name="rows"/>, where those rows' go.</summary>
+        public void Scatter<T>(T[] decoded, int[] rows, T[] results)
+        {
+            for (int i = 0; i < rows.Length; i++) results[rows[i]] = decoded[i];
         }
     }
 
@@ -415,42 +384,5 @@ public static class Decode
         IModelState state = model.CreateState(1);
         if (from is not null) ModelStates.Copy(from, state, "initial state", "initial");
         return state;
-    }
-
-    /// <summary>log Σ exp(logits): a token's log-probability is its logit less this.</summary>
-    private static float LogPartition(ReadOnlySpan<float> logits)
-    {
-        // NaN, +∞ or only −∞ have no log-probabilities: beams would be ranked by NaN scores, in no order
-        float max = Sampling.MaxOfDistribution(logits, "Beam search", "model");
-        double sum = 0;
-        foreach (float v in logits) sum += Math.Exp(v - max);
-        return max + (float)Math.Log(sum);
-    }
-
-    /// <summary>
-    /// The indices of the <paramref name="top"/>.Length largest log-probabilities (<c>logits[i] − log</c>) into
-    /// <paramref name="top"/>, largest first, ties by index; a log-probability of −∞ (no probability) never. Returns how many there
-    /// were (fewer where fewer tokens have a probability). One pass over the vocabulary, no sort.
-    /// </summary>
-    private static int TopIndices(ReadOnlySpan<float> logits, float log, Span<int> top)
-    {
-        int found = 0;
-        Span<float> values = top.Length <= 256 ? stackalloc float[top.Length] : new float[top.Length];
-        for (int i = 0; i < logits.Length; i++)
-        {
-            float value = logits[i] - log;
-            if (float.IsNegativeInfinity(value)) continue;
-            // (an index after every kept one: a tie goes behind them)
-            if (found == top.Length && value <= values[found - 1]) continue;
-            int at = found == top.Length ? found - 1 : found++;
-            for (; at > 0 && values[at - 1] < value; at--)
-            {
-                values[at] = values[at - 1];
-                top[at] = top[at - 1];
-            }
-            values[at] = value;
-            top[at] = i;
-        }
-        return found;
     }
 }

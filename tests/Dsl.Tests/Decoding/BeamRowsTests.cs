@@ -26,7 +26,7 @@ public class BeamRowsTests
     }
 
     /// <summary>Both ways of stepping a beam find the same sequences, scored alike (rows of one batch and rows alone may round apart).</summary>
-    private static void AssertSameBeams(IReadOnlyList<Hypothesis> alone, IReadOnlyList<Hypothesis> together, string what)
+    internal static void AssertSameBeams(IReadOnlyList<Hypothesis> alone, IReadOnlyList<Hypothesis> together, string what)
     {
         Assert.Equal(alone.Count, together.Count);
         for (int i = 0; i < alone.Count; i++)
@@ -212,7 +212,7 @@ public class BeamRowsTests
     }
 
     /// <summary>A model that steps as another does, counting the batch of every step.</summary>
-    private sealed class CountingModel(IModel<int> inner) : StepOnlyModel
+    internal sealed class CountingModel(IModel<int> inner) : StepOnlyModel
     {
         public readonly List<int> Batches = [];
         public override ParameterSet Parameters => inner.Parameters;

@@ -127,6 +127,37 @@ public class DecoderTests
         Assert.Contains("chose token 4", Assert.Throws<InvalidOperationException>(() => Decode.Beam(model, [0], 2, 3)).Message);
     }
 
+    /// <summary>A model written by hand (its state has no rows to copy) decodes a batch of prompts a state per row, to what each decodes to alone.</summary>
+    [Fact]
+    public void AHandWrittenModelDecodesABatchRowByRow()
+    {
+        var prompts = new ReadOnlyTensorSpan<int>([0, 2, 1, 1], [2, 2]);
+        int[] lengths = [1, 2];
+        var model = new MarkovModel();
+        int[][] greedy = Decode.GreedyBatch(model, prompts, lengths, maxLength: 5, endToken: 3);
+        Assert.Equal([[1, 3], [3]], greedy);
+        IReadOnlyList<Hypothesis>[] beams = Decode.BeamBatch(model, prompts, lengths, beamWidth: 2, maxLength: 5, endToken: 3, lengthPenalty: 0f);
+        Assert.Equal([2, 3], beams[0][0].Tokens); // greedy's miss, found from each prompt
+        Assert.Equal(MathF.Log(0.36f), beams[0][0].LogProbability, 1e-5f);
+        Assert.Equal(Decode.Beam(model, [2, 1], 2, 5, 3, 0f).Select(h => h.Tokens), beams[1].Select(h => h.Tokens));
+    }
+
+    /// <summary>A batch whose sampling fails part-way (a row chooses a token the model cannot read back) leaves the caller's generator as it was.</summary>
+    [Fact]
+    public void AFailedBatchLeavesTheGeneratorAsItWas()
+    {
+        var rng = new Rng(7);
+        string before = rng.Save();
+        // five outputs, four inputs: token 4 ends nothing and cannot be fed back; rows draw it sooner or later
+        var model = new MarkovModel { Fixed = [0f, 0f, 0f, 0f, 0f] };
+        int[] tokens = [0, 1, 2];
+        Assert.Contains("cannot read back", Assert.Throws<InvalidOperationException>(() => Decode.SampleBatch(model, new ReadOnlyTensorSpan<int>(tokens, [3, 1]), default, 50, 1f, 0, rng)).Message);
+        var prompts = new ReadOnlyTensorSpan<int>(tokens, [3, 1]);
+        Assert.Equal(before, rng.Save());
+        // with token 4 the end, the same generator draws what a fresh one of the seed draws
+        Assert.Equal(Decode.SampleBatch(model, prompts, default, 50, 1f, 0, new Rng(7), endToken: 4), Decode.SampleBatch(model, prompts, default, 50, 1f, 0, rng, endToken: 4));
+    }
+
     [Fact]
     public void TheBeamStaysFullWhenSequencesEnd()
     {

@@ -38,6 +38,36 @@ public class ProjectedMemoryTests
         Assert.True(((TfDecoder.State)kept).MemoryProjected);
     }
 
+    /// <summary>
+    /// Rows copied into a state that holds the projections of the very memory selected (a beam's rows reordered within each
+    /// source) keep them; rows of another memory bring that memory's, however many rows the state holds of its own.
+    /// </summary>
+    [Fact]
+    public void CopiedRowsKeepOnlyTheProjectionsOfTheirMemory()
+    {
+        var model = new TransformerSeq2Seq(seed: 3);
+        IModel<int> decoder = model.Decoder;
+        var sources = new[] { model.Encode(new ReadOnlyTensorSpan<int>([3, 1, 4, 1, 5, 9, 2, 6, 5, 3], [2, 5])), model.Encode(new ReadOnlyTensorSpan<int>([2, 7, 1, 8, 2, 8, 1, 8, 2, 8], [2, 5])) };
+        var rowed = new IDecoderState[2];
+        for (int i = 0; i < 2; i++)
+        {
+            rowed[i] = (IDecoderState)decoder.CreateState(4);
+            rowed[i].CopyRowsFrom(sources[i], [0, 0, 1, 1]);
+            decoder.Step(new ReadOnlyTensorSpan<int>([1, 2, 3, 4], [4]), rowed[i]); // (projects the memory and keeps it)
+        }
+        var state = (IDecoderState)decoder.CreateState(4);
+        foreach ((int from, int[] rows) in new[] { (0, new[] { 1, 0, 3, 2 }), (0, new[] { 0, 0, 2, 3 }), (1, new[] { 1, 1, 2, 2 }), (0, new[] { 1, 1, 3, 2 }) })
+        {
+            state.CopyRowsFrom(rowed[from], rows);
+            var fresh = (IDecoderState)decoder.CreateState(4);
+            fresh.CopyRowsFrom(rowed[from], rows);
+            ((TfDecoder.State)fresh).MemoryProjected = false; // projected afresh at its step
+            var tokens = new ReadOnlyTensorSpan<int>([5, 6, 7, 8], [4]);
+            Assert.Equal(ParityModel.Flatten(decoder.Step(tokens, fresh)), ParityModel.Flatten(decoder.Step(tokens, state)));
+            state.CopyRowsFrom(rowed[from], rows); // (back to the rows copied, for the next selection to start from)
+        }
+    }
+
     /// <summary>After the weights change, a state Reset projects the memory with the new weights, as a new state does.</summary>
     [Fact]
     public void ResetProjectsTheMemoryAgain()

@@ -369,11 +369,12 @@ namespace DateTranslator
                 global::Dsl.Check.Rows(rows, Batch, other.Batch, nameof(rows));
                 global::Dsl.EncoderOutput? memory = other.Memory?.SelectRows(rows);
                 bool projected = other.MemoryProjected && memory is not null;
-                long projectedRows = projected ? (long)memory!.Steps * Batch : 0;
+                bool held = projected && MemoryProjected && ReferenceEquals(memory, Memory);
+                long projectedRows = projected && !held ? (long)memory!.Steps * Batch : 0;
                 float[] _attention_memory_keys_rows = _attention_memory_keys.Length < projectedRows * 64 ? global::Dsl.Check.NewFloats(projectedRows * 64, "the state's projected memory", "rows") : _attention_memory_keys;
                 global::Dsl.Kernels.Layout.GatherRows(other.lstm_h_l0, other.Batch, lstm_h_l0, rows, 1, 128);
                 global::Dsl.Kernels.Layout.GatherRows(other.lstm_c_l0, other.Batch, lstm_c_l0, rows, 1, 128);
-                if (projected)
+                if (projected && !held)
                 {
                     global::Dsl.Kernels.Layout.GatherRows(other._attention_memory_keys, other.Batch, _attention_memory_keys_rows, rows, memory!.Steps, 64);
                     _attention_memory_keys = _attention_memory_keys_rows;

@@ -385,12 +385,13 @@ namespace DateTranslator
                 global::Dsl.EncoderOutput? memory = other.Memory?.SelectRows(rows);
                 Reserve(other.Position - Position); // (grows the caches, keeping what they hold)
                 bool projected = other.MemoryProjected && memory is not null;
-                long projectedRows = projected ? (long)memory!.Steps * Batch : 0;
+                bool held = projected && MemoryProjected && ReferenceEquals(memory, Memory);
+                long projectedRows = projected && !held ? (long)memory!.Steps * Batch : 0;
                 float[] _attention_1_memory_k_rows = _attention_1_memory_k.Length < projectedRows * 64 ? global::Dsl.Check.NewFloats(projectedRows * 64, "the state's projected memory", "rows") : _attention_1_memory_k;
                 float[] _attention_1_memory_v_rows = _attention_1_memory_v.Length < projectedRows * 64 ? global::Dsl.Check.NewFloats(projectedRows * 64, "the state's projected memory", "rows") : _attention_1_memory_v;
                 Position = other.Position;
                 global::Dsl.Kernels.Layout.GatherRows(other._attention_cache, other.Batch, _attention_cache, rows, Position, 128);
-                if (projected)
+                if (projected && !held)
                 {
                     global::Dsl.Kernels.Layout.GatherRows(other._attention_1_memory_k, other.Batch, _attention_1_memory_k_rows, rows, memory!.Steps, 64);
                     _attention_1_memory_k = _attention_1_memory_k_rows;

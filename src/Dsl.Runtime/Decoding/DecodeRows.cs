@@ -1,0 +1,349 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Numerics.Tensors;
+using System.Runtime.InteropServices;
+
+namespace Dsl;
+
+// How the decoders step their sequences: the rows a model steps (one state's rows stepped as a batch, or a state per row),
+// how a token is chosen from a row's logits, and one source's beam search over its rows.
+public static partial class Decode
+{
+    /// <summary>
+    /// The sequences being decoded, as rows a model steps, and the logits of each one's last step: a beam's live hypotheses,
+    /// or a batch's unfinished prompts (greedy decoding and sampling).
+    /// </summary>
+    private abstract class BeamRows
+    {
+        /// <summary>Row <paramref name="row"/>'s logits [vocabulary].</summary>
+        public abstract ReadOnlySpan<float> Logits(int row);
+
+        /// <summary>Row i becomes row <c>parents[i]</c>'s state stepped with <c>tokens[i]</c> (a row not named is dropped).</summary>
+        public abstract void Advance(ReadOnlySpan<int> parents, ReadOnlySpan<int> tokens);
+    }
+
+    /// <summary>
+    /// The sequences as the rows of one state, stepped as one batch: a step that keeps other rows than it has (a beam's
+    /// parents, a batch less the sequences that ended) copies them (their caches among them) into a second state, as Hugging
+    /// Face reorders its cache, and steps that. A model reads its weights once a step for every row.
+    /// </summary>
+    private sealed class RowsOfOneState(IModel<int> model, IDecoderState start, float[] logits) : BeamRows
+    {
+        private IDecoderState _state = start;
+        private float[] _logits = logits;
+        private readonly Dictionary<int, IDecoderState> _spare = []; // a state per batch size the rows have had, for the next step to copy into
+
+        public override ReadOnlySpan<float> Logits(int row) => _logits.AsSpan(row * model.OutputWidth, model.OutputWidth);
+
+        public override void Advance(ReadOnlySpan<int> parents, ReadOnlySpan<int> tokens)
+        {
+            int n = parents.Length, v = model.OutputWidth;
+            if (!KeepsEveryRow(parents, _state.Batch))
+            {
+                IDecoderState next = _spare.Remove(n, out IDecoderState? spare) ? spare : (IDecoderState)model.CreateState(n);
+                next.CopyRowsFrom(_state, parents);
+                _spare[_state.Batch] = _state;
+                _state = next;
+            }
+            if (_logits.Length != (long)n * v) _logits = new float[(long)n * v];
+            model.Step(new ReadOnlyTensorSpan<int>(tokens.ToArray(), [n]), _state, new TensorSpan<float>(_logits, [n, v]));
+        }
+
+        /// <summary>Row i stays row i for every row: the state steps as it is.</summary>
+        private static bool KeepsEveryRow(ReadOnlySpan<int> parents, int batch)
+        {
+            if (parents.Length != batch) return false;
+            for (int i = 0; i < parents.Length; i++) if (parents[i] != i) return false;
+            return true;
+        }
+    }
+
+    /// <summary>Each sequence from a state of its own, a copy of its parent's stepped alone (a state that is not an <see cref="IDecoderState"/>: a model written by hand).</summary>
+    private sealed class StatePerRow(IModel<int> model, List<(IModelState State, float[] Logits)> rows) : BeamRows
+    {
+        private List<(IModelState State, float[] Logits)> _rows = rows;
+
+        public override ReadOnlySpan<float> Logits(int row) => _rows[row].Logits;
+
+        public override void Advance(ReadOnlySpan<int> parents, ReadOnlySpan<int> tokens)
+        {
+            var next = new List<(IModelState, float[])>(parents.Length);
+            for (int i = 0; i < parents.Length; i++)
+            {
+                IModelState state = NewState(model, _rows[parents[i]].State);
+                next.Add((state, Step(model, state, tokens[i])));
+            }
+            _rows = next;
+        }
+    }
+
+    /// <summary>
+    /// Rows for <paramref name="count"/> prompts of one length, <paramref name="tokens"/> [count, length] row-major, each fed
+    /// its prompt from zeros: the rows of one state stepped together where the model's state can copy rows, else a state each.
+    /// </summary>
+    private static BeamRows Prompted(IModel<int> model, ReadOnlySpan<int> tokens, int count, int length)
+    {
+        if (model.CreateState(count) is IDecoderState rowed)
+        {
+            var logits = new float[(long)count * model.OutputWidth];
+            var step = new int[count];
+            for (int t = 0; t < length; t++)
+            {
+                for (int i = 0; i < count; i++) step[i] = tokens[i * length + t];
+                model.Step(new ReadOnlyTensorSpan<int>(step, [count]), rowed, new TensorSpan<float>(logits, [count, model.OutputWidth]));
+            }
+            return new RowsOfOneState(model, rowed, logits);
+        }
+        var rows = new List<(IModelState, float[])>(count);
+        for (int i = 0; i < count; i++)
+        {
+            IModelState state = model.CreateState(1);
+            rows.Add((state, Feed(model, state, tokens.Slice(i * length, length))));
+        }
+        return new StatePerRow(model, rows);
+    }
+
+    /// <summary>
+    /// Rows for the <paramref name="start"/> state's sequences (an encoder–decoder's batch of encoded sources), each fed
+    /// <paramref name="prefix"/>, stepped together.
+    /// </summary>
+    private static BeamRows Prefixed(IModel<int> model, IDecoderState start, ReadOnlySpan<int> prefix)
+    {
+        int count = start.Batch;
+        var logits = new float[(long)count * model.OutputWidth];
+        var step = new int[count];
+        foreach (int t in prefix)
+        {
+            Array.Fill(step, t);
+            model.Step(new ReadOnlyTensorSpan<int>(step, [count]), start, new TensorSpan<float>(logits, [count, model.OutputWidth]));
+        }
+        return new RowsOfOneState(model, start, logits);
+    }
+
+    /// <summary>
+    /// Greedy decoding or sampling of the <paramref name="count"/> sequences of <paramref name="rows"/>, stepped together:
+    /// at each step every unfinished row chooses its token in row order (sampling draws in that order), and a row that ends
+    /// (<paramref name="endToken"/>, or <paramref name="maxLength"/> tokens) leaves the batch.
+    /// </summary>
+    private static int[][] Sample(IModel<int> model, BeamRows rows, int count, int maxLength, Chooser chooser, int? endToken)
+    {
+        var outputs = new List<int>[count];
+        for (int i = 0; i < count; i++) outputs[i] = [];
+        if (maxLength > 0)
+        {
+            var live = Enumerable.Range(0, count).ToList(); // row i decodes sequence live[i]
+            var kept = new List<int>(count);
+            var parents = new List<int>(count);
+            var tokens = new List<int>(count);
+            while (live.Count > 0)
+            {
+                parents.Clear();
+                tokens.Clear();
+                kept.Clear();
+                for (int i = 0; i < live.Count; i++)
+                {
+                    int next = chooser.Next(rows.Logits(i));
+                    List<int> output = outputs[live[i]];
+                    output.Add(next);
+                    if (next == endToken || output.Count == maxLength) continue; // (the last token is not fed: nothing reads its logits)
+                    RequireReadable(model, next);
+                    parents.Add(i);
+                    tokens.Add(next);
+                    kept.Add(live[i]);
+                }
+                (live, kept) = (kept, live);
+                if (live.Count > 0) rows.Advance(CollectionsMarshal.AsSpan(parents), CollectionsMarshal.AsSpan(tokens));
+            }
+        }
+        return outputs.Select(o => o.ToArray()).ToArray();
+    }
+
+    /// <summary>
+    /// Beam search over <paramref name="sources"/> sequences at once, the first rows of <paramref name="rows"/> one each:
+    /// every source's live hypotheses are rows of the same batch (source after source), each source searched as
+    /// <see cref="Beam(IModel{int}, IModelState, ReadOnlySpan{int}, int, int, int?, float)"/> searches one, until all have stopped.
+    /// </summary>
+    private static IReadOnlyList<Hypothesis>[] Beam(IModel<int> model, BeamRows rows, int sources, int beamWidth, int maxLength, int? endToken, float lengthPenalty)
+    {
+        var searches = new BeamSearch[sources];
+        for (int s = 0; s < sources; s++) searches[s] = new BeamSearch(model, beamWidth, maxLength, endToken, lengthPenalty);
+        if (maxLength == 0) return searches.Select(_ => (IReadOnlyList<Hypothesis>)[new Hypothesis([], 0f, 0f)]).ToArray();
+        int[] top = new int[(int)Math.Min(2L * beamWidth, model.OutputWidth)];
+        var parents = new List<int>();
+        var tokens = new List<int>();
+        for (int step = 0; step < maxLength; step++)
+        {
+            parents.Clear();
+            tokens.Clear();
+            int first = 0;
+            foreach (BeamSearch search in searches)
+            {
+                int live = search.Live;
+                if (live == 0) continue;
+                search.Step(rows, first, step, top, parents, tokens);
+                first += live;
+            }
+            if (parents.Count == 0) break;
+            rows.Advance(CollectionsMarshal.AsSpan(parents), CollectionsMarshal.AsSpan(tokens));
+        }
+        return searches.Select(s => s.Best()).ToArray();
+    }
+
+    /// <summary>
+    /// One source's beam search (fairseq's and Hugging Face's): its live hypotheses, the sequences set aside as they ended,
+    /// and the step that ranks the live ones' continuations.
+    /// </summary>
+    private sealed class BeamSearch(IModel<int> model, int beamWidth, int maxLength, int? endToken, float lengthPenalty)
+    {
+        private List<(List<int> Tokens, float LogP)> _live = [([], 0f)];
+        private readonly List<Hypothesis> _finished = [];
+
+        /// <summary>How many hypotheses are live (rows of the next step); 0 once the search has stopped.</summary>
+        public int Live => _live.Count;
+
+        private float Score(float logP, int length) => lengthPenalty == 0 ? logP : logP / MathF.Pow(Math.Max(1, length), lengthPenalty);
+
+        /// <summary>
+        /// Step <paramref name="step"/>: ranks the continuations of the live hypotheses, rows <paramref name="first"/> … of
+        /// <paramref name="rows"/>; appends the parent row and token of each one kept live to <paramref name="parents"/> and
+        /// <paramref name="tokens"/> (nothing when the search stops here). <paramref name="top"/>: scratch of 2·width.
+        /// </summary>
+        public void Step(BeamRows rows, int first, int step, int[] top, List<int> parents, List<int> tokens)
+        {
+            // each live sequence's 2·width best tokens: enough to refill the beam however many of them end
+            var candidates = new List<(int Beam, int Token, float LogP)>();
+            for (int i = 0; i < _live.Count; i++)
+            {
+                ReadOnlySpan<float> logits = rows.Logits(first + i);
+                float log = LogPartition(logits);
+                int found = TopIndices(logits, log, top);
+                for (int j = 0; j < found; j++) candidates.Add((i, top[j], _live[i].LogP + (logits[top[j]] - log)));
+            }
+            var next = new List<(List<int> Tokens, float LogP)>();
+            int appended = parents.Count;
+            int rank = 0;
+            foreach (var (beam, token, logP) in candidates.OrderByDescending(c => c.LogP).ThenBy(c => c.Beam).ThenBy(c => c.Token))
+            {
+                if (next.Count == beamWidth) break;
+                var sequence = new List<int>(_live[beam].Tokens) { token };
+                if (token == endToken || step == maxLength - 1)
+                {
+                    if (rank++ < beamWidth) _finished.Add(new Hypothesis(sequence.ToArray(), logP, Score(logP, sequence.Count)));
+                    continue;
+                }
+                rank++;
+                RequireReadable(model, token);
+                next.Add((sequence, logP));
+                parents.Add(first + beam);
+                tokens.Add(token);
+            }
+            _live = next;
+            if (_live.Count > 0 && _finished.Count >= beamWidth && !CanImprove())
+            {
+                _live.Clear();
+                parents.RemoveRange(appended, parents.Count - appended);
+                tokens.RemoveRange(appended, tokens.Count - appended);
+            }
+        }
+
+        /// <summary>
+        /// Whether a live sequence can still outscore the worst of the best <c>beamWidth</c> ended ones. Log-probabilities only
+        /// fall as tokens are added: the best a live sequence can still score is its log-probability over the most favourable
+        /// length it can reach (one more token, or maxLength).
+        /// </summary>
+        private bool CanImprove()
+        {
+            float worst = _finished.Select(h => h.Score).OrderByDescending(x => x).ElementAt(beamWidth - 1);
+            float Best(float logP, int length) => Math.Max(Score(logP, length + 1), Score(logP, maxLength));
+            return _live.Any(l => Best(l.LogP, l.Tokens.Count) > worst);
+        }
+
+        /// <summary>The best <c>beamWidth</c> ended sequences, best first.</summary>
+        public IReadOnlyList<Hypothesis> Best() => _finished.OrderByDescending(h => h.Score).Take(beamWidth).ToList();
+    }
+
+    /// <summary>
+    /// How a sampling decoder chooses each token from a row's logits: the largest (temperature 0), or a draw from
+    /// softmax(logits / temperature) over the top-k, then the nucleus (top-p), as Hugging Face orders them.
+    /// </summary>
+    private sealed class Chooser(int vocabulary, float temperature, int topK, float topP, Rng? rng)
+    {
+        private readonly float[] _kept = new float[vocabulary], _sorted = new float[vocabulary];
+
+        public int Next(ReadOnlySpan<float> logits)
+        {
+            if (temperature == 0) return Sampling.Greedy(logits, Who, "model");
+            logits.CopyTo(_kept);
+            if (topK > 0 && topK < _kept.Length)
+            {
+                _kept.CopyTo(_sorted, 0);
+                Array.Sort(_sorted);
+                float threshold = _sorted[_sorted.Length - topK];
+                for (int i = 0; i < _kept.Length; i++) if (_kept[i] < threshold) _kept[i] = float.NegativeInfinity;
+            }
+            if (topP < 1) KeepNucleus(_kept, _sorted, temperature, topP);
+            return Sampling.Sample(_kept, temperature, rng!, Who, "model");
+        }
+
+        /// <summary>
+        /// Nucleus (top-p) filtering in place: the logits below the fewest largest ones whose probabilities at
+        /// <paramref name="temperature"/> add up to <paramref name="topP"/> become −∞ (the one that reaches it is kept, and so is
+        /// any tied with it). <paramref name="sorted"/> is scratch of the logits' length.
+        /// </summary>
+        private static void KeepNucleus(float[] logits, float[] sorted, float temperature, float topP)
+        {
+                float max = Sampling.MaxOfDistribution(logits, Who, "model");
+                logits.CopyTo(sorted, 0);
+                Array.Sort(sorted);
+                double total = 0;
+                foreach (float l in sorted) total += Math.Exp((l - max) / temperature);
+                double reached = 0;
+                float threshold = max;
+                for (int i = sorted.Length - 1; i >= 0; i--)
+                {
+                        threshold = sorted[i];
+                        reached += Math.Exp((sorted[i] - max) / temperature) / total;
+                        if (reached >= topP) break;
+                }
+                for (int i = 0; i < logits.Length; i++) if (logits[i] < threshold) logits[i] = float.NegativeInfinity;
+        }
+    }
+
+    /// <summary>log Σ exp(logits): a token's log-probability is its logit less this.</summary>
+    private static float LogPartition(ReadOnlySpan<float> logits)
+    {
+        // NaN, +∞ or only −∞ have no log-probabilities: beams would be ranked by NaN scores, in no order
+        float max = Sampling.MaxOfDistribution(logits, "Beam search", "model");
+        double sum = 0;
+        foreach (float v in logits) sum += Math.Exp(v - max);
+        return max + (float)Math.Log(sum);
+    }
+
+    /// <summary>
+    /// The indices of the <paramref name="top"/>.Length largest log-probabilities (<c>logits[i] − log</c>) into
+    /// <paramref name="top"/>, largest first, ties by index; a log-probability of −∞ (no probability) never. Returns how many there
+    /// were (fewer where fewer tokens have a probability). One pass over the vocabulary, no sort.
+    /// </summary>
+    private static int TopIndices(ReadOnlySpan<float> logits, float log, Span<int> top)
+    {
+        int found = 0;
+        Span<float> values = top.Length <= 256 ? stackalloc float[top.Length] : new float[top.Length];
+        for (int i = 0; i < logits.Length; i++)
+        {
+            float value = logits[i] - log;
+            if (float.IsNegativeInfinity(value)) continue;
+            // (an index after every kept one: a tie goes behind them)
+            if (found == top.Length && value <= values[found - 1]) continue;
+            int at = found == top.Length ? found - 1 : found++;
+            for (; at > 0 && values[at - 1] < value; at--)
+            {
+                values[at] = values[at - 1];
+                top[at] = top[at - 1];
+            }
+            values[at] = value;
+            top[at] = i;
+        }
+        return found;
+    }
+}
