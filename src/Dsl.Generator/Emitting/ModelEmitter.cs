@@ -588,6 +588,7 @@ internal static class ModelEmitter
             w.Open("if (other.MemoryProjected)");
             w.Line("ReserveProjections();");
             foreach (CacheRef k in plan.MemoryCaches) w.Line($"global::System.Array.Copy(other.{k.Field}, {k.Field}, (long)Memory!.Steps * Batch * {k.Width});");
+            w.Line("Projection = other.Projection;");
             w.Line("MemoryProjected = true;");
             w.Close();
         }
@@ -604,9 +605,10 @@ internal static class ModelEmitter
         {
             // the memory's projections, as the rows of the memory: into arrays large enough, made before anything is written
             w.Line("bool projected = other.MemoryProjected && memory is not null;");
-            // a selection that leaves the memory as this state holds it (a beam's rows reordered within each source) leaves
-            // the projections this state made or copied of it as they are: each row holds its source's already
-            w.Line("bool held = projected && MemoryProjected && ReferenceEquals(memory, Memory);");
+            // a selection that leaves the memory as this state holds it (a beam's rows reordered within each source), from
+            // projections the same step made, leaves this state's as they are: each row holds its source's already (the
+            // record alone would not do: an encoder hands back its record rewritten, weights change between steps)
+            w.Line("bool held = projected && MemoryProjected && ReferenceEquals(memory, Memory) && ReferenceEquals(Projection, other.Projection);");
             w.Line("long projectedRows = projected && !held ? (long)memory!.Steps * Batch : 0;");
             foreach (CacheRef k in plan.MemoryCaches)
                 w.Line($"float[] {k.Field}_rows = {k.Field}.Length < projectedRows * {k.Width} ? {Check}.NewFloats(projectedRows * {k.Width}, \"the state's projected memory\", \"rows\") : {k.Field};");
@@ -626,6 +628,7 @@ internal static class ModelEmitter
                 w.Line($"{k.Field} = {k.Field}_rows;");
             }
             w.Close();
+            w.Line("Projection = other.Projection;");
             w.Line("MemoryProjected = projected;");
         }
         w.Line("Memory = memory;");
@@ -659,6 +662,8 @@ internal static class ModelEmitter
         {
             w.Line("/// <summary>True once a pass stepping from this state has projected the memory into its kept keys and values, which later passes read back (cleared by Attend, Reset and a training pass).</summary>");
             w.Line("internal bool MemoryProjected;");
+            w.Line("/// <summary>The step that projected the kept keys and values (a new object each time a step projects the memory), carried by a copy: states that share it and the memory's record share their projections' rows.</summary>");
+            w.Line("internal object? Projection;");
             foreach (CacheRef k in plan.MemoryCaches) w.Line($"internal float[] {k.Field} = global::System.Array.Empty<float>(); // {k.Comment}");
             w.Line("/// <summary>Makes room for the memory's projections [S, B, width] (grown, never shrunk: a decoder that steps keeps them).</summary>");
             w.Open("internal void ReserveProjections()");
@@ -829,7 +834,13 @@ internal static class ModelEmitter
         w.Line("/// <summary>Runs every layer forward, keeping what back-propagation needs in the workspace.</summary>");
         w.Open(device ? "private void ForwardPass(Workspace ws, bool training, State? state, bool outputToHost = true)" : "private void ForwardPass(Workspace ws, bool training, State? state)");
         if (plan.Model.HasCrossAttention) w.Line("ws.Memory = RequireMemory(state, training);");
-        if (plan.MemoryCaches.Count > 0) w.Line("if (state is { MemoryProjected: false } && !training && ws.T == 1) state.ReserveProjections(); // this step keeps the memory's projections");
+        if (plan.MemoryCaches.Count > 0)
+        {
+            w.Open("if (state is { MemoryProjected: false } && !training && ws.T == 1)"); // this step keeps the memory's projections
+            w.Line("state.ReserveProjections();");
+            w.Line("state.Projection = new object();");
+            w.Close();
+        }
         if (KeepsStartPosition(plan)) w.Line("ws.StartPosition = state?.Position ?? 0;");
         if (plan.States.Count > 0)
         {

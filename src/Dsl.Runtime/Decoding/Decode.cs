@@ -182,10 +182,10 @@ public static partial class Decode
     {
         RequireDecoding(model, prefix, maxLength, endToken, nameof(prefix), initial);
         RequireBeam(beamWidth, lengthPenalty);
-        if (maxLength == 0) return [new Hypothesis([], 0f, 0f)];
+        if (maxLength == 0) return NothingDecoded(1)[0];
         IModelState start = NewState(model, initial);
         float[] first = Feed(model, start, prefix);
-        BeamRows rows = together && start is IDecoderState rowed ? new RowsOfOneState(model, rowed, first) : new StatePerRow(model, [(start, first)]);
+        BeamRows rows = together && start is IDecoderState rowed ? new RowsOfOneState(model, rowed, first, reuse: true) : new StatePerRow(model, [(start, first)]);
         return Beam(model, rows, 1, beamWidth, maxLength, endToken, lengthPenalty)[0];
     }
 
@@ -201,8 +201,8 @@ public static partial class Decode
 
     /// <summary>
     /// Sampling of a batch of prompts [batch, steps] in one call (see <see cref="GreedyBatch"/>
-    /// for the prompts and their lengths): at each step every unfinished row draws its token in row order, prompts of one
-    /// length together, one length after another in the order of their first rows.
+    /// for the prompts and their lengths). Prompts of one length decode together, one length after another (in the order of
+    /// their first rows), each to its end: at each step every unfinished row of the batch draws its token, in row order.
     /// </summary>
     public static int[][] SampleBatch(IModel<int> model, ReadOnlyTensorSpan<int> prompts, ReadOnlySpan<int> lengths, int maxLength, float temperature, int topK, Rng? rng,
         int? endToken = null, float topP = 1f)
@@ -214,8 +214,9 @@ public static partial class Decode
         var mark = rng?.Mark();
         try
         {
+            if (maxLength == 0) return results.Select(_ => Array.Empty<int>()).ToArray();
             foreach ((int[] rows, int length) in batch.Groups)
-                batch.Scatter(Sample(model, Prompted(model, batch.Tokens(rows, length), rows.Length, length), rows.Length, maxLength, chooser, endToken), rows, results);
+                batch.Scatter(Sample(model, Prompted(model, batch.Tokens(rows, length), rows.Length, length, reuse: false), rows.Length, maxLength, chooser, endToken), rows, results);
             return results;
         }
         catch when (rng is not null)
@@ -237,19 +238,24 @@ public static partial class Decode
         var batch = new PromptBatch(model, prompts, lengths, maxLength, endToken);
         RequireBeam(beamWidth, lengthPenalty);
         var results = new IReadOnlyList<Hypothesis>[batch.Count];
+        if (maxLength == 0) return NothingDecoded(batch.Count);
         foreach ((int[] rows, int length) in batch.Groups)
-            batch.Scatter(Beam(model, Prompted(model, batch.Tokens(rows, length), rows.Length, length), rows.Length, beamWidth, maxLength, endToken, lengthPenalty), rows, results);
+            batch.Scatter(Beam(model, Prompted(model, batch.Tokens(rows, length), rows.Length, length, reuse: true), rows.Length, beamWidth, maxLength, endToken, lengthPenalty), rows, results);
         return results;
     }
 
     /// <summary>Greedy decoding of every sequence of <paramref name="start"/> (an encoder–decoder's encoded batch), each fed <paramref name="prefix"/>, stepped together; checked by the caller.</summary>
     internal static int[][] GreedyEach(IModel<int> model, IDecoderState start, ReadOnlySpan<int> prefix, int maxLength, int? endToken) =>
-        Sample(model, Prefixed(model, start, prefix), start.Batch, maxLength, new Chooser(model.OutputWidth, 0f, 0, 1f, null), endToken);
+        maxLength == 0 ? [.. Enumerable.Repeat(Array.Empty<int>(), start.Batch)]
+            : Sample(model, Prefixed(model, start, prefix, reuse: false), start.Batch, maxLength, new Chooser(model.OutputWidth, 0f, 0, 1f, null), endToken);
 
     /// <summary>Beam search for every sequence of <paramref name="start"/> (an encoder–decoder's encoded batch), each fed <paramref name="prefix"/>, its hypotheses rows of one batch; checked by the caller.</summary>
     internal static IReadOnlyList<Hypothesis>[] BeamEach(IModel<int> model, IDecoderState start, ReadOnlySpan<int> prefix, int beamWidth, int maxLength, int? endToken,
         float lengthPenalty) =>
-        Beam(model, Prefixed(model, start, prefix), start.Batch, beamWidth, maxLength, endToken, lengthPenalty);
+        maxLength == 0 ? NothingDecoded(start.Batch) : Beam(model, Prefixed(model, start, prefix, reuse: true), start.Batch, beamWidth, maxLength, endToken, lengthPenalty);
+
+    /// <summary>What beam search finds for <paramref name="count"/> sequences of no tokens (maxLength 0): one empty sequence each, as for one.</summary>
+    private static IReadOnlyList<Hypothesis>[] NothingDecoded(int count) => [.. Enumerable.Range(0, count).Select(_ => (IReadOnlyList<Hypothesis>)[new Hypothesis([], 0f, 0f)])];
 
     /// <summary>
     /// A batch of prompts [batch, steps] and their lengths, checked as every decoder checks its prefix (each row's prompt,
@@ -263,8 +269,10 @@ public static partial class Decode
         public PromptBatch(IModel<int> model, ReadOnlyTensorSpan<int> prompts, ReadOnlySpan<int> lengths, int maxLength, int? endToken)
         {
             ArgumentNullException.ThrowIfNull(model);
-            if (prompts.Rank != 2 || prompts.Lengths[0] <= 0 || prompts.Lengths[1] <= 0 || prompts.FlattenedLength > Array.MaxLength)
+            if (prompts.Rank != 2 || prompts.Lengths[0] <= 0 || prompts.Lengths[1] <= 0)
                 throw new ArgumentException($"prompts: expected [batch, steps], a prompt of at least one token per row, got {Shapes.Format(prompts.Lengths)}.", nameof(prompts));
+            if (prompts.FlattenedLength > Array.MaxLength)
+                throw new ArgumentException($"prompts: {Shapes.Format(prompts.Lengths)} holds {prompts.FlattenedLength} ids, more than an array holds ({Array.MaxLength}): decode fewer at once.", nameof(prompts));
             int batch = (int)prompts.Lengths[0];
             _steps = (int)prompts.Lengths[1];
             _tokens = new int[prompts.FlattenedLength];

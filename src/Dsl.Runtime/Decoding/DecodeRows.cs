@@ -26,9 +26,11 @@ public static partial class Decode
     /// <summary>
     /// The sequences as the rows of one state, stepped as one batch: a step that keeps other rows than it has (a beam's
     /// parents, a batch less the sequences that ended) copies them (their caches among them) into a second state, as Hugging
-    /// Face reorders its cache, and steps that. A model reads its weights once a step for every row.
+    /// Face reorders its cache, and steps that. A model reads its weights once a step for every row. With
+    /// <paramref name="reuse"/> (a beam's rows, reordered step after step) the state left is kept for a later step to copy
+    /// into; without (rows that only leave) it is dropped.
     /// </summary>
-    private sealed class RowsOfOneState(IModel<int> model, IDecoderState start, float[] logits) : BeamRows
+    private sealed class RowsOfOneState(IModel<int> model, IDecoderState start, float[] logits, bool reuse) : BeamRows
     {
         private IDecoderState _state = start;
         private float[] _logits = logits;
@@ -43,7 +45,7 @@ public static partial class Decode
             {
                 IDecoderState next = _spare.Remove(n, out IDecoderState? spare) ? spare : (IDecoderState)model.CreateState(n);
                 next.CopyRowsFrom(_state, parents);
-                _spare[_state.Batch] = _state;
+                if (reuse) _spare[_state.Batch] = _state;
                 _state = next;
             }
             if (_logits.Length != (long)n * v) _logits = new float[(long)n * v];
@@ -59,7 +61,11 @@ public static partial class Decode
         }
     }
 
-    /// <summary>Each sequence from a state of its own, a copy of its parent's stepped alone (a state that is not an <see cref="IDecoderState"/>: a model written by hand).</summary>
+    /// <summary>
+    /// Each sequence from a state of its own, stepped alone (a state that is not an <see cref="IDecoderState"/>: a model
+    /// written by hand): a row steps its parent's state itself where it is the parent's first child (a sequence that goes on),
+    /// and a copy of it made before any steps where it is a later one (a beam's second continuation of a hypothesis).
+    /// </summary>
     private sealed class StatePerRow(IModel<int> model, List<(IModelState State, float[] Logits)> rows) : BeamRows
     {
         private List<(IModelState State, float[] Logits)> _rows = rows;
@@ -68,12 +74,16 @@ public static partial class Decode
 
         public override void Advance(ReadOnlySpan<int> parents, ReadOnlySpan<int> tokens)
         {
-            var next = new List<(IModelState, float[])>(parents.Length);
+            var states = new IModelState[parents.Length];
+            var taken = new bool[_rows.Count];
             for (int i = 0; i < parents.Length; i++)
             {
-                IModelState state = NewState(model, _rows[parents[i]].State);
-                next.Add((state, Step(model, state, tokens[i])));
+                IModelState parent = _rows[parents[i]].State;
+                states[i] = taken[parents[i]] ? NewState(model, parent) : parent;
+                taken[parents[i]] = true;
             }
+            var next = new List<(IModelState, float[])>(parents.Length);
+            for (int i = 0; i < parents.Length; i++) next.Add((states[i], Step(model, states[i], tokens[i])));
             _rows = next;
         }
     }
@@ -81,10 +91,11 @@ public static partial class Decode
     /// <summary>
     /// Rows for <paramref name="count"/> prompts of one length, <paramref name="tokens"/> [count, length] row-major, each fed
     /// its prompt from zeros: the rows of one state stepped together where the model's state can copy rows, else a state each.
+    /// <paramref name="reuse"/>: as <see cref="RowsOfOneState"/> takes it.
     /// </summary>
-    private static BeamRows Prompted(IModel<int> model, ReadOnlySpan<int> tokens, int count, int length)
+    private static BeamRows Prompted(IModel<int> model, ReadOnlySpan<int> tokens, int count, int length, bool reuse)
     {
-        if (model.CreateState(count) is IDecoderState rowed)
+        if (model.CreateState(1) is IDecoderState && model.CreateState(count) is IDecoderState rowed)
         {
             var logits = new float[(long)count * model.OutputWidth];
             var step = new int[count];
@@ -93,7 +104,7 @@ public static partial class Decode
                 for (int i = 0; i < count; i++) step[i] = tokens[i * length + t];
                 model.Step(new ReadOnlyTensorSpan<int>(step, [count]), rowed, new TensorSpan<float>(logits, [count, model.OutputWidth]));
             }
-            return new RowsOfOneState(model, rowed, logits);
+            return new RowsOfOneState(model, rowed, logits, reuse);
         }
         var rows = new List<(IModelState, float[])>(count);
         for (int i = 0; i < count; i++)
@@ -106,9 +117,9 @@ public static partial class Decode
 
     /// <summary>
     /// Rows for the <paramref name="start"/> state's sequences (an encoder–decoder's batch of encoded sources), each fed
-    /// <paramref name="prefix"/>, stepped together.
+    /// <paramref name="prefix"/>, stepped together (<paramref name="reuse"/>: as <see cref="RowsOfOneState"/> takes it).
     /// </summary>
-    private static BeamRows Prefixed(IModel<int> model, IDecoderState start, ReadOnlySpan<int> prefix)
+    private static BeamRows Prefixed(IModel<int> model, IDecoderState start, ReadOnlySpan<int> prefix, bool reuse)
     {
         int count = start.Batch;
         var logits = new float[(long)count * model.OutputWidth];
@@ -118,7 +129,7 @@ public static partial class Decode
             Array.Fill(step, t);
             model.Step(new ReadOnlyTensorSpan<int>(step, [count]), start, new TensorSpan<float>(logits, [count, model.OutputWidth]));
         }
-        return new RowsOfOneState(model, start, logits);
+        return new RowsOfOneState(model, start, logits, reuse);
     }
 
     /// <summary>
@@ -168,7 +179,7 @@ public static partial class Decode
     {
         var searches = new BeamSearch[sources];
         for (int s = 0; s < sources; s++) searches[s] = new BeamSearch(model, beamWidth, maxLength, endToken, lengthPenalty);
-        if (maxLength == 0) return searches.Select(_ => (IReadOnlyList<Hypothesis>)[new Hypothesis([], 0f, 0f)]).ToArray();
+        if (maxLength == 0) return NothingDecoded(sources);
         int[] top = new int[(int)Math.Min(2L * beamWidth, model.OutputWidth)];
         var parents = new List<int>();
         var tokens = new List<int>();
@@ -293,20 +304,20 @@ public static partial class Decode
         /// </summary>
         private static void KeepNucleus(float[] logits, float[] sorted, float temperature, float topP)
         {
-                float max = Sampling.MaxOfDistribution(logits, Who, "model");
-                logits.CopyTo(sorted, 0);
-                Array.Sort(sorted);
-                double total = 0;
-                foreach (float l in sorted) total += Math.Exp((l - max) / temperature);
-                double reached = 0;
-                float threshold = max;
-                for (int i = sorted.Length - 1; i >= 0; i--)
-                {
-                        threshold = sorted[i];
-                        reached += Math.Exp((sorted[i] - max) / temperature) / total;
-                        if (reached >= topP) break;
-                }
-                for (int i = 0; i < logits.Length; i++) if (logits[i] < threshold) logits[i] = float.NegativeInfinity;
+            float max = Sampling.MaxOfDistribution(logits, Who, "model");
+            logits.CopyTo(sorted, 0);
+            Array.Sort(sorted);
+            double total = 0;
+            foreach (float l in sorted) total += Math.Exp((l - max) / temperature);
+            double reached = 0;
+            float threshold = max;
+            for (int i = sorted.Length - 1; i >= 0; i--)
+            {
+                threshold = sorted[i];
+                reached += Math.Exp((sorted[i] - max) / temperature) / total;
+                if (reached >= topP) break;
+            }
+            for (int i = 0; i < logits.Length; i++) if (logits[i] < threshold) logits[i] = float.NegativeInfinity;
         }
     }
 

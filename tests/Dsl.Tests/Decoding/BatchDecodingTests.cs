@@ -49,7 +49,7 @@ public class BatchDecodingTests
 
     /// <summary>
     /// Sampling draws, step by step, for each unfinished row in row order (prompts of one length together, one length after
-    /// another): what stepping each row from a state of its own and drawing in that order draws.
+    /// another, rows leaving as they end): what stepping each row from a state of its own and drawing in that order draws.
     /// </summary>
     [Theory]
     [InlineData(nameof(TinyGpt))]
@@ -59,27 +59,33 @@ public class BatchDecodingTests
     {
         var model = (IModel<int>)DeviceModelTests.Create(name);
         const float temperature = 1.5f;
-        int maxLength = MaxLength(model, 3, 6);
-        int[][] sampled = Decode.SampleBatch(model, PromptTensor, PromptLengths, maxLength, temperature, topK: 0, new Rng(11));
-        var rng = new Rng(11);
-        var expected = new List<int>[3];
-        foreach (int[] rows in new[] { new[] { 0, 2 }, [1] })
+        int maxLength = MaxLength(model, 3, 8);
+        foreach (int? end in new int?[] { null, 1 })
         {
-            var states = rows.Select(b => model.CreateState(1)).ToArray();
-            var logits = new float[rows.Length][];
-            for (int i = 0; i < rows.Length; i++)
-                foreach (int t in Prompt(rows[i]))
-                    logits[i] = Step(model, t, states[i]);
-            foreach (int b in rows) expected[b] = [];
-            for (int step = 0; step < maxLength; step++)
+            int[][] sampled = Decode.SampleBatch(model, PromptTensor, PromptLengths, maxLength, temperature, topK: 0, new Rng(11), end);
+            var rng = new Rng(11);
+            var expected = new List<int>[3];
+            foreach (int[] rows in new[] { new[] { 0, 2 }, [1] })
+            {
+                var states = rows.Select(b => model.CreateState(1)).ToArray();
+                var logits = new float[rows.Length][];
                 for (int i = 0; i < rows.Length; i++)
-                {
-                    int next = Sampling.Sample(logits[i], temperature, rng);
-                    expected[rows[i]].Add(next);
-                    logits[i] = Step(model, next, states[i]);
-                }
+                    foreach (int t in Prompt(rows[i]))
+                        logits[i] = Step(model, t, states[i]);
+                foreach (int b in rows) expected[b] = [];
+                var going = Enumerable.Range(0, rows.Length).ToList();
+                while (going.Count > 0)
+                    foreach (int i in going.ToArray())
+                    {
+                        int next = Sampling.Sample(logits[i], temperature, rng);
+                        expected[rows[i]].Add(next);
+                        if (next == end || expected[rows[i]].Count == maxLength) going.Remove(i);
+                        else logits[i] = Step(model, next, states[i]);
+                    }
+            }
+            for (int b = 0; b < 3; b++) Assert.Equal(expected[b], sampled[b]);
+            if (end is not null) Assert.True(sampled.Any(s => s.Length < maxLength), $"{name}: no row drew the end token {end}");
         }
-        for (int b = 0; b < 3; b++) Assert.Equal(expected[b], sampled[b]);
     }
 
     private static float[] Step(IModel<int> model, int token, IModelState state)

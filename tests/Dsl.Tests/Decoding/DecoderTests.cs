@@ -140,6 +140,20 @@ public class DecoderTests
         Assert.Equal([2, 3], beams[0][0].Tokens); // greedy's miss, found from each prompt
         Assert.Equal(MathF.Log(0.36f), beams[0][0].LogProbability, 1e-5f);
         Assert.Equal(Decode.Beam(model, [2, 1], 2, 5, 3, 0f).Select(h => h.Tokens), beams[1].Select(h => h.Tokens));
+        // four prompts of one length: a state per row, each source's search stopping when its own sequences have ended
+        var four = new ReadOnlyTensorSpan<int>([0, 1, 2, 3], [4, 1]);
+        foreach ((int width, float penalty) in new[] { (2, 0f), (3, 1f), (1, 0.5f) })
+        {
+            IReadOnlyList<Hypothesis>[] each = Decode.BeamBatch(new MarkovModel(), four, default, width, maxLength: 6, endToken: 3, lengthPenalty: penalty);
+            for (int b = 0; b < 4; b++)
+            {
+                IReadOnlyList<Hypothesis> alone = Decode.Beam(new MarkovModel(), [b], width, 6, 3, penalty);
+                Assert.Equal(alone.Select(h => h.Tokens), each[b].Select(h => h.Tokens));
+                Assert.Equal(alone.Select(h => h.Score), each[b].Select(h => h.Score));
+            }
+        }
+        int[][] greedyFour = Decode.GreedyBatch(new MarkovModel(), four, default, 6, endToken: 3);
+        for (int b = 0; b < 4; b++) Assert.Equal(Decode.Greedy(new MarkovModel(), [b], 6, 3), greedyFour[b]);
     }
 
     /// <summary>A batch whose sampling fails part-way (a row chooses a token the model cannot read back) leaves the caller's generator as it was.</summary>

@@ -68,6 +68,31 @@ public class ProjectedMemoryTests
         }
     }
 
+    /// <summary>
+    /// Rows copied from a state that projected the same memory record at another step (with other weights) bring that step's
+    /// projections: sharing the record is not sharing the projections.
+    /// </summary>
+    [Fact]
+    public void CopiedRowsOfTheSameRecordProjectedElsewhereBringTheirProjections()
+    {
+        var model = new TransformerSeq2Seq(seed: 3);
+        IModel<int> decoder = model.Decoder;
+        EncoderOutput record = MemoryOf(model.Encode(Source(3, 1, 4, 1, 5)));
+        var first = (IDecoderState)decoder.CreateState(1);
+        var second = (IDecoderState)decoder.CreateState(1);
+        first.Attend(record);
+        Step(decoder, first, 1); // projects with the weights as they are
+        foreach (Parameter p in decoder.Parameters)
+        {
+            Span<float> values = p.AsSpan();
+            for (int i = 0; i < values.Length; i++) values[i] = values[i] * 1.25f + 0.01f;
+        }
+        second.Attend(record);
+        Step(decoder, second, 1); // projects with the new weights
+        first.CopyRowsFrom(second, [0]);
+        Assert.Equal(Step(decoder, second, 6), Step(decoder, first, 6));
+    }
+
     /// <summary>After the weights change, a state Reset projects the memory with the new weights, as a new state does.</summary>
     [Fact]
     public void ResetProjectsTheMemoryAgain()

@@ -358,6 +358,7 @@ namespace DateTranslator
                 {
                     ReserveProjections();
                     global::System.Array.Copy(other._attention_memory_keys, _attention_memory_keys, (long)Memory!.Steps * Batch * 64);
+                    Projection = other.Projection;
                     MemoryProjected = true;
                 }
             }
@@ -369,7 +370,7 @@ namespace DateTranslator
                 global::Dsl.Check.Rows(rows, Batch, other.Batch, nameof(rows));
                 global::Dsl.EncoderOutput? memory = other.Memory?.SelectRows(rows);
                 bool projected = other.MemoryProjected && memory is not null;
-                bool held = projected && MemoryProjected && ReferenceEquals(memory, Memory);
+                bool held = projected && MemoryProjected && ReferenceEquals(memory, Memory) && ReferenceEquals(Projection, other.Projection);
                 long projectedRows = projected && !held ? (long)memory!.Steps * Batch : 0;
                 float[] _attention_memory_keys_rows = _attention_memory_keys.Length < projectedRows * 64 ? global::Dsl.Check.NewFloats(projectedRows * 64, "the state's projected memory", "rows") : _attention_memory_keys;
                 global::Dsl.Kernels.Layout.GatherRows(other.lstm_h_l0, other.Batch, lstm_h_l0, rows, 1, 128);
@@ -379,6 +380,7 @@ namespace DateTranslator
                     global::Dsl.Kernels.Layout.GatherRows(other._attention_memory_keys, other.Batch, _attention_memory_keys_rows, rows, memory!.Steps, 64);
                     _attention_memory_keys = _attention_memory_keys_rows;
                 }
+                Projection = other.Projection;
                 MemoryProjected = projected;
                 Memory = memory;
             }
@@ -392,6 +394,8 @@ namespace DateTranslator
             internal readonly float[] lstm_c_l0_grad; // [batch, 128]
             /// <summary>True once a pass stepping from this state has projected the memory into its kept keys and values, which later passes read back (cleared by Attend, Reset and a training pass).</summary>
             internal bool MemoryProjected;
+            /// <summary>The step that projected the kept keys and values (a new object each time a step projects the memory), carried by a copy: states that share it and the memory's record share their projections' rows.</summary>
+            internal object? Projection;
             internal float[] _attention_memory_keys = global::System.Array.Empty<float>(); // attention: the encoder's outputs as keys [S, B, 64], kept from the first step
             /// <summary>Makes room for the memory's projections [S, B, width] (grown, never shrunk: a decoder that steps keeps them).</summary>
             internal void ReserveProjections()
@@ -654,7 +658,11 @@ namespace DateTranslator
         private void ForwardPass(Workspace ws, bool training, State? state)
         {
             ws.Memory = RequireMemory(state, training);
-            if (state is { MemoryProjected: false } && !training && ws.T == 1) state.ReserveProjections(); // this step keeps the memory's projections
+            if (state is { MemoryProjected: false } && !training && ws.T == 1)
+            {
+                state.ReserveProjections();
+                state.Projection = new object();
+            }
             ws.HasInitialState = state is not null;
             if (state is not null)
             {

@@ -373,6 +373,7 @@ namespace DateTranslator
                     ReserveProjections();
                     global::System.Array.Copy(other._attention_1_memory_k, _attention_1_memory_k, (long)Memory!.Steps * Batch * 64);
                     global::System.Array.Copy(other._attention_1_memory_v, _attention_1_memory_v, (long)Memory!.Steps * Batch * 64);
+                    Projection = other.Projection;
                     MemoryProjected = true;
                 }
             }
@@ -385,7 +386,7 @@ namespace DateTranslator
                 global::Dsl.EncoderOutput? memory = other.Memory?.SelectRows(rows);
                 Reserve(other.Position - Position); // (grows the caches, keeping what they hold)
                 bool projected = other.MemoryProjected && memory is not null;
-                bool held = projected && MemoryProjected && ReferenceEquals(memory, Memory);
+                bool held = projected && MemoryProjected && ReferenceEquals(memory, Memory) && ReferenceEquals(Projection, other.Projection);
                 long projectedRows = projected && !held ? (long)memory!.Steps * Batch : 0;
                 float[] _attention_1_memory_k_rows = _attention_1_memory_k.Length < projectedRows * 64 ? global::Dsl.Check.NewFloats(projectedRows * 64, "the state's projected memory", "rows") : _attention_1_memory_k;
                 float[] _attention_1_memory_v_rows = _attention_1_memory_v.Length < projectedRows * 64 ? global::Dsl.Check.NewFloats(projectedRows * 64, "the state's projected memory", "rows") : _attention_1_memory_v;
@@ -398,6 +399,7 @@ namespace DateTranslator
                     global::Dsl.Kernels.Layout.GatherRows(other._attention_1_memory_v, other.Batch, _attention_1_memory_v_rows, rows, memory!.Steps, 64);
                     _attention_1_memory_v = _attention_1_memory_v_rows;
                 }
+                Projection = other.Projection;
                 MemoryProjected = projected;
                 Memory = memory;
             }
@@ -417,6 +419,8 @@ namespace DateTranslator
             }
             /// <summary>True once a pass stepping from this state has projected the memory into its kept keys and values, which later passes read back (cleared by Attend, Reset and a training pass).</summary>
             internal bool MemoryProjected;
+            /// <summary>The step that projected the kept keys and values (a new object each time a step projects the memory), carried by a copy: states that share it and the memory's record share their projections' rows.</summary>
+            internal object? Projection;
             internal float[] _attention_1_memory_k = global::System.Array.Empty<float>(); // attention_1: the encoder's outputs as keys memory·W_kᵀ + b_k [S, B, 64], kept from the first step
             internal float[] _attention_1_memory_v = global::System.Array.Empty<float>(); // attention_1: the encoder's outputs as values memory·W_vᵀ + b_v [S, B, 64], kept from the first step
             /// <summary>Makes room for the memory's projections [S, B, width] (grown, never shrunk: a decoder that steps keeps them).</summary>
@@ -782,7 +786,11 @@ namespace DateTranslator
         private void ForwardPass(Workspace ws, bool training, State? state)
         {
             ws.Memory = RequireMemory(state, training);
-            if (state is { MemoryProjected: false } && !training && ws.T == 1) state.ReserveProjections(); // this step keeps the memory's projections
+            if (state is { MemoryProjected: false } && !training && ws.T == 1)
+            {
+                state.ReserveProjections();
+                state.Projection = new object();
+            }
             ws.StartPosition = state?.Position ?? 0;
             embedding_forward(ws, training, state);
             positionalencoding_forward(ws, training, state);
