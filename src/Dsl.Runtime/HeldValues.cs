@@ -37,6 +37,18 @@ internal abstract class HeldValues
         return held;
     }
 
+    /// <summary>
+    /// 8-bit values held as given, not quantized here (a quantized checkpoint's own): <paramref name="values"/> and
+    /// <paramref name="scales"/> (one per row of <paramref name="rowLength"/>) are where the caller writes them.
+    /// </summary>
+    public static HeldValues OfInt8(int length, int rowLength, out Span<sbyte> values, out Span<float> scales)
+    {
+        var held = new Int8Held(length, rowLength);
+        values = held.Values;
+        scales = held.Scales;
+        return held;
+    }
+
     /// <summary>A pinned array of <paramref name="length"/> values with room to start on a 64-byte boundary, and that start.</summary>
     protected static unsafe T[] Pinned<T>(int length, out int origin) where T : unmanaged
     {
@@ -80,7 +92,8 @@ internal abstract class HeldValues
             _scales = GC.AllocateUninitializedArray<float>(length / rowLength, pinned: true);
         }
 
-        private Span<sbyte> Values => _values.AsSpan(_origin, _length);
+        public Span<sbyte> Values => _values.AsSpan(_origin, _length);
+        public Span<float> Scales => _scales;
         public override Precision Precision => Precision.Int8;
         public override int Length => _length;
         public override Weights Weights => Weights.FromInt8(Values, _scales, _rowLength);

@@ -265,10 +265,11 @@ public sealed class ParameterSet : IReadOnlyList<Parameter>
         return _items.Select(p =>
         {
             if (kept?.Invoke(p.Name) == true) return default(Staged); // (a parameter the checkpoint has no part in: as it is)
-            float[] values = Staged.ReadInto(p, scratch);
             TensorRows[] parts = sources[p.Name];
             int rows = TensorRows.StackedShape(p.Shape, parts)![0];
             int at = 0, row = rows == 0 ? 0 : p.Length / rows;
+            if (adjust is null && Staged.QuantizedAsHeld(p, parts, tensors, row) is { } held) return held;
+            float[] values = Staged.ReadInto(p, scratch);
             foreach (TensorRows part in parts)
             {
                 // each part's rows straight into the parameter's values (a tensor left in its file reads those rows alone)
@@ -297,6 +298,28 @@ public sealed class ParameterSet : IReadOnlyList<Parameter>
             if (p.Precision == Precision.Float32) return new float[p.Length];
             if (!scratch.TryGetValue(p.Length, out float[]? values)) scratch[p.Length] = values = new float[p.Length];
             return values;
+        }
+
+        /// <summary>
+        /// The 8-bit integers and scales of a quantized checkpoint's <paramref name="parts"/> (rows of <paramref name="row"/> values)
+        /// as they are, for <paramref name="p"/> held in 8 bits with a scale per row of that length: no quantizing anew (which
+        /// would scale each row by its largest value again); null where a part is not quantized or the rows differ.
+        /// </summary>
+        public static Staged? QuantizedAsHeld(Parameter p, TensorRows[] parts, IReadOnlyDictionary<string, SafeTensor> tensors, int row)
+        {
+            if (p.Precision != Precision.Int8 || row != p.RowLength || row == 0) return null;
+            foreach (TensorRows part in parts)
+                if (tensors[part.Name] is not { IsQuantized: true } t || t.Shape[^1] != row) return null;
+            HeldValues held = HeldValues.OfInt8(p.Length, row, out Span<sbyte> values, out Span<float> scales);
+            int at = 0;
+            foreach (TensorRows part in parts)
+            {
+                SafeTensor t = tensors[part.Name];
+                t.CopyInt8To((long)part.First * row, values.Slice(at * row, part.Rows * row));
+                for (int r = 0; r < part.Rows; r++) scales[at + r] = t.ScaleOf(part.First + r);
+                at += part.Rows;
+            }
+            return new Staged(null, held);
         }
 
         /// <summary>

@@ -39,6 +39,7 @@ public sealed class SafeTensor
     private readonly byte[]? _data;
     private readonly float[]? _floats;
     private readonly FileRange? _range; // a tensor left in its file (SafeTensors.Index): read when its values are asked for
+    private readonly float[]? _scales; // of 8-bit integers that stand for floats (a quantized checkpoint's weight): one per row of the last dimension, or one for all
 
     /// <summary>
     /// Where a tensor's bytes lie in a file: <see cref="Length"/> bytes from <see cref="Offset"/>, in the file of
@@ -61,6 +62,51 @@ public sealed class SafeTensor
         DType = SafeTensorsDType.F32;
         Shape = shape;
         _floats = floats;
+    }
+
+    /// <summary>8-bit integers <paramref name="values"/> read as the floats they stand for, each times its row's scale (<see cref="Quantized"/>).</summary>
+    private SafeTensor(SafeTensor values, float[] scales)
+    {
+        Name = values.Name;
+        DType = values.DType;
+        Shape = values.Shape;
+        _data = values._data;
+        _range = values._range;
+        _scales = scales;
+    }
+
+    /// <summary>
+    /// This tensor of 8-bit integers read as the floats they stand for: each value times <paramref name="scales"/>' entry for its
+    /// row of the last dimension (one per row, or one for all), as a quantized checkpoint's weights (compressed-tensors' symmetric
+    /// <c>int-quantized</c>) are dequantized; the integers and scales themselves go to a parameter held in 8 bits as they are.
+    /// </summary>
+    internal SafeTensor Quantized(float[] scales)
+    {
+        if (DType != SafeTensorsDType.I8 || Shape.Length == 0) throw new InvalidOperationException($"Tensor '{Name}' holds {DType} {Shapes.Format<long>(Shape)}; 8-bit integers of one or more dimensions have scales.");
+        long rows = ElementCount / Math.Max(1, Shape[^1]);
+        if (scales.Length != 1 && scales.Length != rows) throw new ArgumentException($"Tensor '{Name}': {scales.Length} scales for {rows} rows (one per row, or one for all).", nameof(scales));
+        return new SafeTensor(this, scales);
+    }
+
+    /// <summary>Whether the values are 8-bit integers read with their scales (<see cref="Quantized"/>).</summary>
+    internal bool IsQuantized => _scales is not null;
+
+    /// <summary>The scale of row <paramref name="row"/> of the last dimension of a quantized tensor (<see cref="Quantized"/>).</summary>
+    internal float ScaleOf(long row) => _scales!.Length == 1 ? _scales[0] : _scales[row];
+
+    /// <summary>The 8-bit integers <paramref name="first"/> … of a quantized tensor as they are, into <paramref name="destination"/>.</summary>
+    internal void CopyInt8To(long first, Span<sbyte> destination)
+    {
+        if (DType != SafeTensorsDType.I8) throw new InvalidOperationException($"Tensor '{Name}' holds {DType}, not 8-bit integers.");
+        if (first < 0 || first + destination.Length > ElementCount)
+            throw new ArgumentOutOfRangeException(nameof(first), $"Values {first} … {first + destination.Length - 1} of tensor '{Name}' lie past its {ElementCount}.");
+        if (_range is not { } r)
+        {
+            MemoryMarshal.Cast<byte, sbyte>(_data.AsSpan(checked((int)first), destination.Length)).CopyTo(destination);
+            return;
+        }
+        using Microsoft.Win32.SafeHandles.SafeFileHandle file = OpenRange();
+        ReadRange(file, r.Offset + first, MemoryMarshal.AsBytes(destination));
     }
 
     /// <summary>A tensor whose bytes stay in its file until its values are asked for (<see cref="SafeTensors.Index"/>).</summary>
@@ -154,7 +200,7 @@ public sealed class SafeTensor
         if (_range is not { } r)
         {
             if (_floats is not null) _floats.AsSpan(checked((int)first), destination.Length).CopyTo(destination);
-            else Convert(_data.AsSpan(checked((int)(first * ValueBytes)), destination.Length * ValueBytes), destination);
+            else Convert(_data.AsSpan(checked((int)(first * ValueBytes)), destination.Length * ValueBytes), destination, first);
             return;
         }
         int size = ValueBytes, chunk = Math.Max(1, ReadChunkValues);
@@ -175,7 +221,7 @@ public sealed class SafeTensor
                 int n = Math.Min(block, destination.Length - at);
                 Span<byte> bytes = buffer.AsSpan(0, n * size);
                 ReadRange(file, r.Offset + (first + at) * size, bytes);
-                Convert(bytes, destination.Slice(at, n));
+                Convert(bytes, destination.Slice(at, n), first + at);
             }
         }
         finally
@@ -186,11 +232,18 @@ public sealed class SafeTensor
 
     private InvalidDataException NotFloat() => new($"Tensor '{Name}' holds {DType}; expected a floating-point type (F32, F64, F16, BF16).");
 
-    /// <summary>Little-endian values of this tensor's type converted to float (the type chosen once, not per value: a loader's whole checkpoint goes through here).</summary>
-    private void Convert(ReadOnlySpan<byte> b, Span<float> into)
+    /// <summary>
+    /// Little-endian values of this tensor's type, values <paramref name="first"/> … of it, converted to float (the type chosen
+    /// once, not per value: a loader's whole checkpoint goes through here).
+    /// </summary>
+    private void Convert(ReadOnlySpan<byte> b, Span<float> into, long first)
     {
         switch (DType)
         {
+            case SafeTensorsDType.I8 when _scales is not null:
+                long row = Shape[^1];
+                for (int i = 0; i < into.Length; i++) into[i] = (sbyte)b[i] * ScaleOf((first + i) / row);
+                break;
             case SafeTensorsDType.F32 when BitConverter.IsLittleEndian:
                 MemoryMarshal.Cast<byte, float>(b).Slice(0, into.Length).CopyTo(into);
                 break;
@@ -211,8 +264,11 @@ public sealed class SafeTensor
         }
     }
 
-    /// <summary>Whether the values are floating-point (F32, F64, F16, BF16), which parameters read; the others are integers or booleans.</summary>
-    public bool IsFloatingPoint => DType is SafeTensorsDType.F32 or SafeTensorsDType.F64 or SafeTensorsDType.F16 or SafeTensorsDType.BF16;
+    /// <summary>
+    /// Whether the values are floating-point (F32, F64, F16, BF16), or 8-bit integers read with their scales as the floats they
+    /// stand for (a quantized checkpoint's weights), which parameters read; the others are integers or booleans.
+    /// </summary>
+    public bool IsFloatingPoint => DType is SafeTensorsDType.F32 or SafeTensorsDType.F64 or SafeTensorsDType.F16 or SafeTensorsDType.BF16 || _scales is not null;
 
     /// <summary>Number of elements.</summary>
     public long ElementCount
@@ -241,7 +297,7 @@ public sealed class SafeTensor
     {
         if (!Shape.AsSpan().SequenceEqual(other.Shape)) return false;
         if (_floats is not null && other._floats is not null) return _floats.AsSpan().SequenceEqual(other._floats);
-        if (_data is not null && other._data is not null && DType == other.DType) return _data.AsSpan().SequenceEqual(other._data);
+        if (_data is not null && other._data is not null && DType == other.DType && _scales is null && other._scales is null) return _data.AsSpan().SequenceEqual(other._data);
         // a block at a time (a tied table left in its file, a vocabulary by the width, is not converted whole, twice)
         const int Block = 1 << 20;
         long count = ElementCount;

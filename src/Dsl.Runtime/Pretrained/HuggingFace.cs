@@ -798,7 +798,10 @@ public static partial class HuggingFace
         }
     }
 
-    /// <summary>Every tensor of the files, by name; a name in two files is refused.</summary>
+    /// <summary>
+    /// Every tensor of the files, by name (a name in two files is refused), a quantized checkpoint's weights read with their
+    /// scales as the config.json beside them says (<see cref="Dequantized"/>).
+    /// </summary>
     private static Dictionary<string, SafeTensor> ReadAll(string[] files)
     {
         var all = new Dictionary<string, SafeTensor>(StringComparer.Ordinal);
@@ -810,7 +813,9 @@ public static partial class HuggingFace
                     throw new InvalidDataException($"Tensor '{t.Key}' is in more than one shard ('{file}' among them).");
             }
         }
-        return all;
+        // (Locate found the files beside the config.json it read)
+        string folder = Path.GetDirectoryName(Path.GetFullPath(files[0]))!;
+        return Dequantized(all, Json(Path.Combine(folder, "config.json")), folder);
     }
 
     /// <summary>A model's layers matched to LLaMA's: the token table, the decoder layers, the last norm and the output layer.</summary>

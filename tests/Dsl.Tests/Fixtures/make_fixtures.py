@@ -21,7 +21,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-DTYPES = {torch.float32: "F32", torch.float64: "F64", torch.int64: "I64", torch.int32: "I32", torch.float16: "F16", torch.bfloat16: "BF16", torch.bool: "BOOL"}
+DTYPES = {torch.float32: "F32", torch.float64: "F64", torch.int64: "I64", torch.int32: "I32", torch.float16: "F16", torch.bfloat16: "BF16", torch.bool: "BOOL",
+          torch.int8: "I8"}
 
 
 def save_safetensors(path, tensors):
@@ -1924,6 +1925,52 @@ def make_hf_checkpoint(case, c, steps, seed, short_steps=None, decoded=False):
     print(f"{case}: {len(state)} tensors, logits {list(logits.shape)}")
 
 
+def make_hf_llama_int8():
+    """HfLlamaInt8: HfLlama's shape (HfTinyLlama loads it) as llm-compressor's W8A16 recipe saves it (compressed-tensors' "int-quantized" format, written
+    out here: compressed-tensors is not a Debian package). Each linear layer of the decoder layers has its weight as 8-bit
+    integers with a bfloat16 scale per output channel, symmetric: scale = largest magnitude / 127.5 (the range [-128, 127]
+    over 2), q = round(w / scale) clamped to [-128, 127]; layer 0's q_proj also keeps its all-zero weight_zero_point, as older
+    versions saved one. The embedding, the norms and lm_head (the recipe's ignore) stay bfloat16. The reference runs on the
+    weights the checkpoint stands for, q * scale, in float32."""
+    case = "HfLlamaInt8"
+    c = {"architectures": ["LlamaForCausalLM"], "model_type": "llama", "hidden_size": 16, "intermediate_size": 24, "num_attention_heads": 4,
+         "num_key_value_heads": 2, "num_hidden_layers": 2, "vocab_size": 17, "rms_norm_eps": 1e-05, "rope_theta": 500000.0,
+         "hidden_act": "silu", "tie_word_embeddings": False, "attention_bias": False, "mlp_bias": False, "max_position_embeddings": 64,
+         "rope_scaling": None, "torch_dtype": "bfloat16",
+         "quantization_config": {
+             "config_groups": {"group_0": {
+                 "input_activations": None, "output_activations": None, "targets": ["Linear"],
+                 "weights": {"actorder": None, "block_structure": None, "dynamic": False, "group_size": None, "num_bits": 8,
+                             "observer": "minmax", "observer_kwargs": {}, "strategy": "channel", "symmetric": True, "type": "int"}}},
+             "format": "int-quantized", "global_compression_ratio": None, "ignore": ["lm_head"], "kv_cache_scheme": None,
+             "quant_method": "compressed-tensors", "quantization_status": "compressed"}}
+    torch.manual_seed(702)
+    model = HfLlamaForCausalLM(c)
+    state = {}
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            p.copy_(p.to(torch.bfloat16).float())
+            if ".layers." in name and name.endswith("_proj.weight"):
+                scale = (p.abs().amax(dim=1, keepdim=True) / 127.5).clamp(min=torch.finfo(torch.float32).eps).to(torch.bfloat16)
+                q = torch.clamp(torch.round(p / scale.float()), -128, 127).to(torch.int8)
+                stem = name[: -len(".weight")]
+                state[name], state[stem + ".weight_scale"] = q, scale
+                if stem == "model.layers.0.self_attn.q_proj":
+                    state[stem + ".weight_zero_point"] = torch.zeros(scale.shape, dtype=torch.int8)
+                p.copy_(q.float() * scale.float())
+            else:
+                state[name] = p.to(torch.bfloat16)
+    os.makedirs(os.path.join(HERE, case), exist_ok=True)
+    with open(os.path.join(HERE, case, "config.json"), "w") as f:
+        json.dump(c, f, indent=2)
+    save_safetensors(os.path.join(HERE, case, "model.safetensors"), state)
+    ids = torch.randint(0, c["vocab_size"], (2, 9))
+    with torch.no_grad():
+        logits = model(ids)
+    save_safetensors(os.path.join(HERE, case + ".expected.safetensors"), {"ids": ids, "logits": logits})
+    print(f"{case}: {len(state)} tensors, logits {list(logits.shape)}")
+
+
 def make_hf_llama():
     """HfLlama: two decoder layers, 4 query heads over 2 key/value heads, LLaMA 3's rope_theta. HfQwen2: Qwen2's biases on the
     queries, keys and values, 6 query heads over 2, tied embeddings. HfLlama31: LLaMA 3.1's
@@ -1939,6 +1986,7 @@ def make_hf_llama():
         "num_key_value_heads": 1, "num_hidden_layers": 2, "vocab_size": 19, "hidden_act": "silu", "tie_word_embeddings": True,
         "max_position_embeddings": 64, "torch_dtype": "bfloat16",
         "rope_scaling": {"rope_type": "llama3", "factor": 4.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0, "original_max_position_embeddings": 16}}, 12, 701)
+    make_hf_llama_int8()
     make_hf_linear()
     make_hf_yarn()
     make_hf_dynamic()
@@ -4214,6 +4262,9 @@ if __name__ == "__main__":
         sys.exit(0)
     if "--bleu" in sys.argv:  # only bleu.json (needs python3-nltk, not torch's other fixtures)
         make_bleu()
+        sys.exit(0)
+    if "--hf-int8" in sys.argv:  # only HfLlamaInt8 (a compressed-tensors checkpoint)
+        make_hf_llama_int8()
         sys.exit(0)
     if "--int8" in sys.argv:  # only Int8Weights.expected.safetensors
         make_int8_weights()
