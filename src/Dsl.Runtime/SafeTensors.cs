@@ -40,6 +40,7 @@ public sealed class SafeTensor
     private readonly float[]? _floats;
     private readonly FileRange? _range; // a tensor left in its file (SafeTensors.Index): read when its values are asked for
     private readonly float[]? _scales; // of 8-bit integers that stand for floats (a quantized checkpoint's weight): one per row of the last dimension, or one for all
+    private readonly bool _offsetBinary; // those integers stored as q + 128, a byte each (compressed-tensors' 8-bit packing, four to an int32)
 
     /// <summary>
     /// Where a tensor's bytes lie in a file: <see cref="Length"/> bytes from <see cref="Offset"/>, in the file of
@@ -64,34 +65,40 @@ public sealed class SafeTensor
         _floats = floats;
     }
 
-    /// <summary>8-bit integers <paramref name="values"/> read as the floats they stand for, each times its row's scale (<see cref="Quantized"/>).</summary>
-    private SafeTensor(SafeTensor values, float[] scales)
+    /// <summary>8-bit integers in <paramref name="values"/>' bytes read as the floats they stand for, each times its row's scale (<see cref="Quantized(string, long[], float[], bool)"/>).</summary>
+    private SafeTensor(SafeTensor values, string name, long[] shape, float[] scales, bool offsetBinary)
     {
-        Name = values.Name;
-        DType = values.DType;
-        Shape = values.Shape;
+        Name = name;
+        DType = SafeTensorsDType.I8;
+        Shape = shape;
         _data = values._data;
         _range = values._range;
         _scales = scales;
+        _offsetBinary = offsetBinary;
     }
 
     /// <summary>
-    /// This tensor of 8-bit integers read as the floats they stand for: each value times <paramref name="scales"/>' entry for its
-    /// row of the last dimension (one per row, or one for all), as a quantized checkpoint's weights (compressed-tensors' symmetric
-    /// <c>int-quantized</c>) are dequantized; the integers and scales themselves go to a parameter held in 8 bits as they are.
+    /// This tensor's bytes read as 8-bit integers of <paramref name="shape"/> under <paramref name="name"/>, as the floats they
+    /// stand for: each value times <paramref name="scales"/>' entry for its row of the last dimension (one per row, or one for
+    /// all), as a quantized checkpoint's weights (compressed-tensors' symmetric 8-bit integers) are dequantized; the integers
+    /// and scales themselves go to a parameter held in 8 bits as they are. With <paramref name="offsetBinary"/> each byte is
+    /// q + 128 (compressed-tensors' 8-bit <c>weight_packed</c>, four to an int32, little-endian: the bytes in the columns' order).
     /// </summary>
-    internal SafeTensor Quantized(float[] scales)
+    internal SafeTensor Quantized(string name, long[] shape, float[] scales, bool offsetBinary)
     {
-        if (DType != SafeTensorsDType.I8 || Shape.Length == 0) throw new InvalidOperationException($"Tensor '{Name}' holds {DType} {Shapes.Format<long>(Shape)}; 8-bit integers of one or more dimensions have scales.");
-        long rows = ElementCount / Math.Max(1, Shape[^1]);
-        if (scales.Length != 1 && scales.Length != rows) throw new ArgumentException($"Tensor '{Name}': {scales.Length} scales for {rows} rows (one per row, or one for all).", nameof(scales));
-        return new SafeTensor(this, scales);
+        long count = 1;
+        foreach (long d in shape) count *= d;
+        if (shape.Length == 0 || shape[^1] == 0 || count != ElementCount * ValueBytes)
+            throw new InvalidOperationException($"Tensor '{Name}' holds {ElementCount * ValueBytes} bytes; 8-bit integers {Shapes.Format<long>(shape)} take {count}.");
+        long rows = count / shape[^1];
+        if (scales.Length != 1 && scales.Length != rows) throw new ArgumentException($"Tensor '{name}': {scales.Length} scales for {rows} rows (one per row, or one for all).", nameof(scales));
+        return new SafeTensor(this, name, shape, scales, offsetBinary);
     }
 
-    /// <summary>Whether the values are 8-bit integers read with their scales (<see cref="Quantized"/>).</summary>
+    /// <summary>Whether the values are 8-bit integers read with their scales (<see cref="Quantized(string, long[], float[], bool)"/>).</summary>
     internal bool IsQuantized => _scales is not null;
 
-    /// <summary>The scale of row <paramref name="row"/> of the last dimension of a quantized tensor (<see cref="Quantized"/>).</summary>
+    /// <summary>The scale of row <paramref name="row"/> of the last dimension of a quantized tensor (<see cref="Quantized(string, long[], float[], bool)"/>).</summary>
     internal float ScaleOf(long row) => _scales!.Length == 1 ? _scales[0] : _scales[row];
 
     /// <summary>The 8-bit integers <paramref name="first"/> … of a quantized tensor as they are, into <paramref name="destination"/>.</summary>
@@ -100,13 +107,14 @@ public sealed class SafeTensor
         if (DType != SafeTensorsDType.I8) throw new InvalidOperationException($"Tensor '{Name}' holds {DType}, not 8-bit integers.");
         if (first < 0 || first + destination.Length > ElementCount)
             throw new ArgumentOutOfRangeException(nameof(first), $"Values {first} … {first + destination.Length - 1} of tensor '{Name}' lie past its {ElementCount}.");
-        if (_range is not { } r)
+        if (_range is not { } r) MemoryMarshal.Cast<byte, sbyte>(_data.AsSpan(checked((int)first), destination.Length)).CopyTo(destination);
+        else
         {
-            MemoryMarshal.Cast<byte, sbyte>(_data.AsSpan(checked((int)first), destination.Length)).CopyTo(destination);
-            return;
+            using Microsoft.Win32.SafeHandles.SafeFileHandle file = OpenRange();
+            ReadRange(file, r.Offset + first, MemoryMarshal.AsBytes(destination));
         }
-        using Microsoft.Win32.SafeHandles.SafeFileHandle file = OpenRange();
-        ReadRange(file, r.Offset + first, MemoryMarshal.AsBytes(destination));
+        if (_offsetBinary)
+            foreach (ref sbyte q in destination) q = (sbyte)(q ^ unchecked((sbyte)0x80)); // (q + 128 as a byte: its top bit flipped)
     }
 
     /// <summary>A tensor whose bytes stay in its file until its values are asked for (<see cref="SafeTensors.Index"/>).</summary>
@@ -241,8 +249,15 @@ public sealed class SafeTensor
         switch (DType)
         {
             case SafeTensorsDType.I8 when _scales is not null:
+                // a row's scale at a time (a quantized matrix of a large model goes through here)
                 long row = Shape[^1];
-                for (int i = 0; i < into.Length; i++) into[i] = (sbyte)b[i] * ScaleOf((first + i) / row);
+                for (int i = 0; i < into.Length;)
+                {
+                    long at = first + i;
+                    int n = (int)Math.Min(into.Length - i, row - at % row);
+                    float scale = ScaleOf(at / row);
+                    for (int end = i + n; i < end; i++) into[i] = (sbyte)(b[i] ^ (_offsetBinary ? 0x80 : 0)) * scale;
+                }
                 break;
             case SafeTensorsDType.F32 when BitConverter.IsLittleEndian:
                 MemoryMarshal.Cast<byte, float>(b).Slice(0, into.Length).CopyTo(into);
@@ -281,7 +296,7 @@ public sealed class SafeTensor
         }
     }
 
-    /// <summary>The values converted to float (from F32, F64, F16 or BF16).</summary>
+    /// <summary>The values converted to float (from F32, F64, F16 or BF16, or 8-bit integers with their scales).</summary>
     public float[] ToFloat()
     {
         var result = new float[ElementCount];

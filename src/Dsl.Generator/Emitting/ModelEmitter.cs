@@ -608,7 +608,7 @@ internal static class ModelEmitter
             // a selection that leaves the memory as this state holds it (a beam's rows reordered within each source), from
             // projections the same step made, leaves this state's as they are: each row holds its source's already (the
             // record alone would not do: an encoder hands back its record rewritten, weights change between steps)
-            w.Line("bool held = projected && MemoryProjected && ReferenceEquals(memory, Memory) && ReferenceEquals(Projection, other.Projection);");
+            w.Line("bool held = projected && MemoryProjected && ReferenceEquals(memory, Memory) && Projection == other.Projection;");
             w.Line("long projectedRows = projected && !held ? (long)memory!.Steps * Batch : 0;");
             foreach (CacheRef k in plan.MemoryCaches)
                 w.Line($"float[] {k.Field}_rows = {k.Field}.Length < projectedRows * {k.Width} ? {Check}.NewFloats(projectedRows * {k.Width}, \"the state's projected memory\", \"rows\") : {k.Field};");
@@ -662,8 +662,10 @@ internal static class ModelEmitter
         {
             w.Line("/// <summary>True once a pass stepping from this state has projected the memory into its kept keys and values, which later passes read back (cleared by Attend, Reset and a training pass).</summary>");
             w.Line("internal bool MemoryProjected;");
-            w.Line("/// <summary>The step that projected the kept keys and values (a new object each time a step projects the memory), carried by a copy: states that share it and the memory's record share their projections' rows.</summary>");
-            w.Line("internal object? Projection;");
+            w.Line("/// <summary>Which step projected the kept keys and values (a new number each time a step of a state of this model projects the memory), carried by a copy: states that share it and the memory's record share their projections' rows.</summary>");
+            w.Line("internal long Projection;");
+            w.Line("/// <summary>The projections made so far by the steps of this model's states (the last <see cref=\"Projection\"/> given).</summary>");
+            w.Line("internal static long Projections;");
             foreach (CacheRef k in plan.MemoryCaches) w.Line($"internal float[] {k.Field} = global::System.Array.Empty<float>(); // {k.Comment}");
             w.Line("/// <summary>Makes room for the memory's projections [S, B, width] (grown, never shrunk: a decoder that steps keeps them).</summary>");
             w.Open("internal void ReserveProjections()");
@@ -838,7 +840,7 @@ internal static class ModelEmitter
         {
             w.Open("if (state is { MemoryProjected: false } && !training && ws.T == 1)"); // this step keeps the memory's projections
             w.Line("state.ReserveProjections();");
-            w.Line("state.Projection = new object();");
+            w.Line("state.Projection = global::System.Threading.Interlocked.Increment(ref State.Projections);");
             w.Close();
         }
         if (KeepsStartPosition(plan)) w.Line("ws.StartPosition = state?.Position ?? 0;");

@@ -1,131 +1,210 @@
 using System;
 using System.Collections.Generic;
-using System.Globalization;
 using System.IO;
 using System.Linq;
 using System.Text.Json;
 
 namespace Dsl;
 
-// A checkpoint quantized by compressed-tensors (llm-compressor's W8A16: config.json's quantization_config): its 8-bit weights
-// read with their scales, every other quantization refused by name before a tensor is read.
+// A checkpoint quantized by compressed-tensors (llm-compressor's W8A16 and W8A8 recipes: config.json's quantization_config):
+// its 8-bit integer weights read with their scales; every other quantization refused by name, the configuration before any
+// tensor's header is read.
 public static partial class HuggingFace
 {
-    /// <summary>The tensor names that carry a quantized weight's scale and zero point beside it.</summary>
-    private const string ScaleSuffix = ".weight_scale", ZeroPointSuffix = ".weight_zero_point";
+    /// <summary>The tensor names that carry a quantized weight's parts beside it (<c>{module}.weight_…</c>).</summary>
+    private const string ScaleSuffix = ".weight_scale", ZeroPointSuffix = ".weight_zero_point", PackedSuffix = ".weight_packed", ShapeSuffix = ".weight_shape";
 
     /// <summary>
-    /// The tensors of a checkpoint as a loader reads them: where config.json has a <c>quantization_config</c> of
-    /// compressed-tensors' 8-bit integer weights (<c>quant_method</c> "compressed-tensors", <c>format</c> "int-quantized" or
-    /// "naive-quantized", symmetric, a scale per output channel or one per tensor, no activation or key/value quantization),
-    /// each quantized weight with its <c>weight_scale</c> reads as the floats it stands for, q · scale (a parameter held in
-    /// 8 bits takes the integers and scales as they are), the scales and symmetric zero points no tensors of their own; any
-    /// other quantization is refused, every difference named, before a tensor is read. A checkpoint without one as it is.
+    /// What config.json's <c>quantization_config</c> (or the older <c>compression_config</c>) says of the weights: null where
+    /// nothing is quantized (no such key, or compressed-tensors without <c>config_groups</c>: sparsity alone, a dense
+    /// checkpoint); else compressed-tensors' symmetric 8-bit integer weights, <c>int-quantized</c> (I8) or
+    /// <c>pack-quantized</c> (four to an int32), with a scale per output channel or per tensor, activations unquantized (W8A16) or
+    /// quantized per token as they run (W8A8's dynamic activations, which run here in float32: weight-only, as W8A16). Anything
+    /// else is refused, every difference named: another <c>quant_method</c>, 4-bit or floating-point weights, groups of columns,
+    /// static activation scales, a quantized key/value cache, rotations.
     /// </summary>
-    private static Dictionary<string, SafeTensor> Dequantized(Dictionary<string, SafeTensor> tensors, JsonElement config, string path)
+    private static string? CheckedQuantization(JsonElement config, string path)
     {
-        if (Value(config, "quantization_config") is not { } quantization) return tensors;
+        if (config.ValueKind != JsonValueKind.Object) return null;
+        string key = config.TryGetProperty("quantization_config", out _) ? "quantization_config" : "compression_config";
+        if (Value(config, key) is not { } q) return null;
         var problems = new List<string>();
-        CheckQuantization(quantization, problems);
-        if (problems.Count == 0) CheckQuantizedTensors(tensors, problems);
-        if (problems.Count > 0)
-            throw new InvalidDataException($"Cannot load '{path}': {string.Join("; ", problems)}. Nothing was loaded.");
-        var read = new Dictionary<string, SafeTensor>(tensors.Count, StringComparer.Ordinal);
-        foreach ((string name, SafeTensor t) in tensors)
-        {
-            if (name.EndsWith(ScaleSuffix, StringComparison.Ordinal) || name.EndsWith(ZeroPointSuffix, StringComparison.Ordinal)) continue;
-            read[name] = tensors.TryGetValue(WeightStem(name) + ScaleSuffix, out SafeTensor? scale) && name.EndsWith(".weight", StringComparison.Ordinal)
-                ? t.Quantized(scale.ToFloat())
-                : t;
-        }
-        return read;
+        string? format = CheckQuantization(q, key, problems);
+        if (problems.Count > 0) throw new InvalidDataException($"Cannot load '{path}': {string.Join("; ", problems)}. Nothing was loaded.");
+        return format;
     }
 
-    /// <summary>A name less its <c>.weight</c> (the module a quantized weight and its scale belong to).</summary>
-    private static string WeightStem(string name) => name.EndsWith(".weight", StringComparison.Ordinal) ? name[..^".weight".Length] : name;
+    private const string ReadFormats = "Dsl reads compressed-tensors' 8-bit integer weights (llm-compressor's W8A16 or W8A8: quant_method \"compressed-tensors\", "
+        + "format \"pack-quantized\" or \"int-quantized\", num_bits 8, symmetric)";
 
-    /// <summary>Checks a <c>quantization_config</c> is compressed-tensors' symmetric 8-bit integer weights alone (W8A16).</summary>
-    private static void CheckQuantization(JsonElement q, List<string> problems)
+    /// <summary>Checks a quantization config (see <see cref="CheckedQuantization"/>); returns its format, or null where it quantizes nothing.</summary>
+    private static string? CheckQuantization(JsonElement q, string key, List<string> problems)
     {
-        const string Read = "Dsl reads compressed-tensors' 8-bit integer weights (llm-compressor's W8A16: quant_method \"compressed-tensors\", format \"int-quantized\")";
-        string? method = Text(q, "quant_method");
-        if (method != "compressed-tensors")
+        if (q.ValueKind != JsonValueKind.Object)
         {
-            problems.Add($"quantization_config.quant_method is {Shown(q, "quant_method")}: {Read}");
-            return;
+            problems.Add($"{key} is {q.ValueKind}, not an object: {ReadFormats}");
+            return null;
         }
-        if (Text(q, "format") is not ("int-quantized" or "naive-quantized"))
-            problems.Add($"quantization_config.format is {Shown(q, "format")} ({Text(q, "format") switch { "pack-quantized" => "4-bit weights packed in 32-bit words", "float-quantized" => "8-bit floating-point weights", _ => "not 8-bit integers" }}): {Read}");
-        if (Text(q, "quantization_status") is { } status && status != "compressed")
-            problems.Add($"quantization_config.quantization_status is \"{status}\": the weights are read as a compressed checkpoint stores them (\"compressed\")");
-        if (Value(q, "kv_cache_scheme") is not null)
-            problems.Add("quantization_config.kv_cache_scheme quantizes the key/value cache, which is not built");
-        if (Value(q, "sparsity_config") is { } sparsity && Text(sparsity, "format") is { } sparse && sparse != "dense")
-            problems.Add($"quantization_config.sparsity_config.format is \"{sparse}\": sparse checkpoints are not read");
-        if (Value(q, "config_groups") is not { ValueKind: JsonValueKind.Object } groups)
+        if (Lower(q, "quant_method") != "compressed-tensors")
         {
-            problems.Add("quantization_config has no config_groups object (each group says how its layers' weights are quantized)");
-            return;
+            problems.Add($"{key}.quant_method is {Shown(q, "quant_method")}: {ReadFormats}");
+            return null;
         }
+        if (Value(q, "sparsity_config") is { ValueKind: JsonValueKind.Object } sparsity && Lower(sparsity, "format") is { } sparse && sparse != "dense")
+            problems.Add($"{key}.sparsity_config.format is \"{sparse}\": sparse checkpoints are not read");
+        if (Value(q, "config_groups") is not { } groups) return null; // (sparsity alone, or nothing: the weights are floats)
+        if (Value(q, "kv_cache_scheme") is not null) problems.Add($"{key}.kv_cache_scheme quantizes the key/value cache, which is not built");
+        if (Value(q, "transform_config") is { ValueKind: JsonValueKind.Object } transforms && transforms.EnumerateObject().Any())
+            problems.Add($"{key}.transform_config rotates the weights and activations (QuIP, SpinQuant), which is not built");
+        if (groups.ValueKind != JsonValueKind.Object)
+        {
+            problems.Add($"{key}.config_groups is {groups.ValueKind}, not an object of groups");
+            return null;
+        }
+        string? format = Lower(q, "format");
         foreach (JsonProperty group in groups.EnumerateObject())
         {
-            string where = $"quantization_config.config_groups.{group.Name}";
-            foreach (string activations in new[] { "input_activations", "output_activations" })
-                if (Value(group.Value, activations) is not null)
-                    problems.Add($"{where}.{activations} quantizes activations (W8A8), which is not built: activations stay float32");
-            if (Value(group.Value, "weights") is not { ValueKind: JsonValueKind.Object } w)
+            string where = $"{key}.config_groups.{group.Name}";
+            if (group.Value.ValueKind != JsonValueKind.Object)
             {
-                problems.Add($"{where} has no weights object");
+                problems.Add($"{where} is {group.Value.ValueKind}, not an object");
                 continue;
             }
-            if (Value(w, "num_bits") is not { ValueKind: JsonValueKind.Number } bits || bits.GetDouble() != 8)
-                problems.Add($"{where}.weights.num_bits is {Shown(w, "num_bits")}: 8 expected");
-            if (Text(w, "type") != "int") problems.Add($"{where}.weights.type is {Shown(w, "type")}: \"int\" expected");
-            if (Value(w, "symmetric") is not { ValueKind: JsonValueKind.True })
-                problems.Add($"{where}.weights.symmetric is {Shown(w, "symmetric")}: symmetric weights (no zero point) expected");
-            if (Text(w, "strategy") is not ("channel" or "tensor"))
-                problems.Add($"{where}.weights.strategy is {Shown(w, "strategy")}: a scale per output channel (\"channel\") or per tensor (\"tensor\") expected; groups of columns are not read");
-            if (Value(w, "group_size") is not null) problems.Add($"{where}.weights.group_size is {Shown(w, "group_size")}: scales per group of columns are not read");
-            if (Value(w, "dynamic") is { ValueKind: JsonValueKind.True }) problems.Add($"{where}.weights.dynamic is true: stored scales expected");
-            if (Value(w, "actorder") is not null) problems.Add($"{where}.weights.actorder is {Shown(w, "actorder")}: reordered columns (GPTQ's activation order) are not read");
+            // "mixed-precision": each group says its own
+            string? groupFormat = format == "mixed-precision" ? Lower(group.Value, "format") : format;
+            if (groupFormat is not ("int-quantized" or "naive-quantized" or "pack-quantized"))
+                problems.Add($"{(format == "mixed-precision" ? where : key)}.format is \"{groupFormat ?? "absent"}\"{groupFormat switch { "float-quantized" => " (8-bit floating-point weights)", "nvfp4-pack-quantized" or "mxfp4-pack-quantized" => " (4-bit floating-point weights)", "dense" => " (weights stored as floats beside their scales)", _ => "" }}: {ReadFormats}");
+            CheckWeights(group.Value, where, problems);
+            if (Value(group.Value, "input_activations") is { } input
+                && !(input.ValueKind == JsonValueKind.Object && Value(input, "dynamic") is { ValueKind: JsonValueKind.True }))
+                problems.Add($"{where}.input_activations has scales of its own (static activation quantization), which is not built: only activations quantized per token as they run (\"dynamic\": true) are read, and run in float32");
+            if (Value(group.Value, "output_activations") is not null) problems.Add($"{where}.output_activations quantizes outputs, which is not built");
         }
+        return format;
+    }
+
+    /// <summary>A group's weights as compressed-tensors' <c>QuantizationArgs</c> reads them (its defaults: 8 bits, integers, symmetric; "tensor" without a group size).</summary>
+    private static void CheckWeights(JsonElement group, string where, List<string> problems)
+    {
+        if (Value(group, "weights") is not { ValueKind: JsonValueKind.Object } w)
+        {
+            problems.Add($"{where} has no weights object");
+            return;
+        }
+        if (Value(w, "num_bits") is { } bits && !(bits.ValueKind == JsonValueKind.Number && bits.GetDouble() == 8))
+            problems.Add($"{where}.weights.num_bits is {bits.GetRawText()}: 8 expected");
+        if (Lower(w, "type") is { } type && type != "int") problems.Add($"{where}.weights.type is \"{type}\": \"int\" expected");
+        if (Value(w, "symmetric") is { ValueKind: JsonValueKind.False })
+            problems.Add($"{where}.weights.symmetric is false: symmetric weights (no zero point) expected");
+        int? groupSize = Value(w, "group_size") is { ValueKind: JsonValueKind.Number } size ? size.GetInt32() : null;
+        string strategy = Lower(w, "strategy") ?? (groupSize is null ? "tensor" : groupSize == -1 ? "channel" : "group");
+        if (strategy is not ("channel" or "tensor") || groupSize is not (null or -1))
+            problems.Add($"{where}.weights.strategy is \"{strategy}\"{(groupSize is not (null or -1) ? $" (group_size {groupSize})" : "")}: a scale per output channel (\"channel\") or per tensor (\"tensor\") expected; scales per group of columns are not read");
+        if (Value(w, "dynamic") is { ValueKind: JsonValueKind.True }) problems.Add($"{where}.weights.dynamic is true: stored scales expected");
+        if (Value(w, "actorder") is { } order && order.ValueKind is not JsonValueKind.False)
+            problems.Add($"{where}.weights.actorder is {order.GetRawText()}: reordered columns (GPTQ's activation order) are not read");
     }
 
     /// <summary>
-    /// Checks each quantized weight: 8-bit integers of two dimensions [out, in] beside a floating-point scale of one per output
-    /// channel ([out, 1] or [out]) or one ([1], [1, 1] or []); a zero point beside it all zeros (symmetric); no 8-bit weight
-    /// without its scale, and no scale of another quantization (activations', GPTQ's column order).
+    /// The tensors of a checkpoint whose config quantizes its weights (<paramref name="format"/>, from
+    /// <see cref="CheckedQuantization"/>) as a loader reads them: each quantized weight under its module's <c>weight</c> name,
+    /// its 8-bit integers (I8, or unpacked from <c>weight_packed</c>) read with its <c>weight_scale</c> as the floats they stand
+    /// for, q · scale (a parameter held in 8 bits takes the integers and scales as they are); the scales, shapes and symmetric
+    /// zero points no tensors of their own. Every tensor that does not fit is named, nothing loaded.
     /// </summary>
-    private static void CheckQuantizedTensors(Dictionary<string, SafeTensor> tensors, List<string> problems)
+    private static Dictionary<string, SafeTensor> Dequantized(Dictionary<string, SafeTensor> tensors, string? format, string path)
     {
+        if (format is null) return tensors;
+        var problems = new List<string>();
+        var read = new Dictionary<string, SafeTensor>(tensors.Count, StringComparer.Ordinal);
         foreach ((string name, SafeTensor t) in tensors.OrderBy(t => t.Key, StringComparer.Ordinal))
         {
             if (name.EndsWith(".input_scale", StringComparison.Ordinal) || name.EndsWith(".input_zero_point", StringComparison.Ordinal)
                 || name.EndsWith(".output_scale", StringComparison.Ordinal) || name.EndsWith(".weight_g_idx", StringComparison.Ordinal)
                 || name.EndsWith(".k_scale", StringComparison.Ordinal) || name.EndsWith(".v_scale", StringComparison.Ordinal))
-                problems.Add($"tensor '{name}' belongs to a quantization that is not read (of activations, the key/value cache or GPTQ's column order)");
-            else if (name.EndsWith(ScaleSuffix, StringComparison.Ordinal))
-            {
-                string weight = name[..^ScaleSuffix.Length] + ".weight";
-                if (!tensors.TryGetValue(weight, out SafeTensor? w))
-                    problems.Add($"tensor '{name}' scales no weight: '{weight}' is missing");
-                else if (w.DType != SafeTensorsDType.I8 || w.Shape.Length != 2)
-                    problems.Add($"tensor '{weight}' is {w.DType} {Shapes.Format<long>(w.Shape)} beside its scale: 8-bit integers [out, in] expected");
-                else if (!t.IsFloatingPoint || !(t.ElementCount == 1 && t.Shape.Length <= 2 || t.ElementCount == w.Shape[0] && t.Shape[0] == w.Shape[0] && t.Shape.Length <= 2))
-                    problems.Add($"tensor '{name}' is {t.DType} {Shapes.Format<long>(t.Shape)}: floating-point scales, [{w.Shape[0]}, 1] (one per output channel) or [1] (one for the tensor), expected");
-            }
+                problems.Add($"tensor '{name}' belongs to a quantization that is not read (of activations with scales of their own, the key/value cache, or GPTQ's column order)");
             else if (name.EndsWith(ZeroPointSuffix, StringComparison.Ordinal))
             {
-                if (t.DType is not (SafeTensorsDType.I8 or SafeTensorsDType.I32 or SafeTensorsDType.I64 or SafeTensorsDType.U8) || t.Data.Any(b => b != 0))
-                    problems.Add($"tensor '{name}' is not all zeros: symmetric weights (no zero point) expected");
+                if (t.DType is not (SafeTensorsDType.I8 or SafeTensorsDType.U8 or SafeTensorsDType.I32 or SafeTensorsDType.I64))
+                    problems.Add($"tensor '{name}' is {t.DType}: integer zero points expected");
+                else if (t.Data.Any(b => b != 0)) problems.Add($"tensor '{name}' is not all zeros: symmetric weights (no zero point) expected");
             }
-            else if (t.DType == SafeTensorsDType.I8 && !tensors.ContainsKey(WeightStem(name) + ScaleSuffix))
-                problems.Add($"tensor '{name}' holds 8-bit integers without a scale ('{WeightStem(name)}{ScaleSuffix}')");
+            else if (name.EndsWith(ScaleSuffix, StringComparison.Ordinal))
+            {
+                string module = name[..^ScaleSuffix.Length];
+                if (QuantizedWeight(tensors, module, t, problems) is { } weight) read[module + ".weight"] = weight;
+            }
+            else if (name.EndsWith(ShapeSuffix, StringComparison.Ordinal)) continue; // (read with its weight_packed)
+            else if (name.EndsWith(PackedSuffix, StringComparison.Ordinal) || t.DType == SafeTensorsDType.I8)
+            {
+                string module = name.EndsWith(PackedSuffix, StringComparison.Ordinal) ? name[..^PackedSuffix.Length] : WeightStem(name);
+                if (!tensors.ContainsKey(module + ScaleSuffix)) problems.Add($"tensor '{name}' holds 8-bit integers without a scale ('{module}{ScaleSuffix}')");
+            }
+            else read[name] = t;
         }
+        if (problems.Count > 0) throw new InvalidDataException($"Cannot load '{path}': {string.Join("; ", problems)}. Nothing was loaded.");
+        return read;
     }
 
-    /// <summary>A config value that is a string, or null.</summary>
-    private static string? Text(JsonElement c, string key) => Value(c, key) is { ValueKind: JsonValueKind.String } v ? v.GetString() : null;
+    /// <summary>
+    /// The weight of <paramref name="module"/> whose scale is <paramref name="scale"/>: I8 [out, in] (<c>weight</c>) or 8-bit
+    /// integers packed four to an int32 (<c>weight_packed</c> [out, in / 4] with <c>weight_shape</c> [out, in]), read with the
+    /// scale, one per output channel ([out, 1] or [out]) or one ([1], [1, 1] or []), each finite and positive; null, with the
+    /// problem named, where they do not fit.
+    /// </summary>
+    private static SafeTensor? QuantizedWeight(Dictionary<string, SafeTensor> tensors, string module, SafeTensor scale, List<string> problems)
+    {
+        string name = module + ".weight";
+        SafeTensor values;
+        long[] shape;
+        bool packed = tensors.TryGetValue(module + PackedSuffix, out SafeTensor? p);
+        if (packed)
+        {
+            if (!tensors.TryGetValue(module + ShapeSuffix, out SafeTensor? s) || s.DType is not (SafeTensorsDType.I32 or SafeTensorsDType.I64) || s.ElementCount != 2)
+            {
+                problems.Add($"tensor '{module}{PackedSuffix}' has no weight_shape of two integers ('{module}{ShapeSuffix}') saying the weight's [out, in]");
+                return null;
+            }
+            shape = [.. s.ToInt32().Select(d => (long)d)];
+            if (p!.DType != SafeTensorsDType.I32 || p.Shape.Length != 2 || p.Shape[0] != shape[0] || shape[1] % 4 != 0 || p.Shape[1] != shape[1] / 4)
+            {
+                problems.Add($"tensor '{module}{PackedSuffix}' is {p.DType} {Shapes.Format<long>(p.Shape)} for a weight {Shapes.Format<long>(shape)}: 8-bit integers four to an int32, "
+                    + $"[{shape[0]}, {shape[1] / 4}], expected{(shape[1] % 4 != 0 ? " (rows padded to whole int32s are not read)" : "")}");
+                return null;
+            }
+            values = p;
+        }
+        else if (!tensors.TryGetValue(name, out SafeTensor? w))
+        {
+            problems.Add($"tensor '{module}{ScaleSuffix}' scales no weight: neither '{name}' nor '{module}{PackedSuffix}' is in the checkpoint");
+            return null;
+        }
+        else if (w.DType != SafeTensorsDType.I8 || w.Shape.Length != 2)
+        {
+            problems.Add($"tensor '{name}' is {w.DType} {Shapes.Format<long>(w.Shape)} beside its scale: 8-bit integers [out, in] expected");
+            return null;
+        }
+        else (values, shape) = (w, w.Shape);
+        if (!scale.IsFloatingPoint || scale.Shape.Length > 2 || !(scale.ElementCount == 1 || scale.ElementCount == shape[0] && scale.Shape[0] == shape[0]))
+        {
+            problems.Add($"tensor '{module}{ScaleSuffix}' is {scale.DType} {Shapes.Format<long>(scale.Shape)}: floating-point scales, [{shape[0]}, 1] (one per output channel) or [1] (one for the tensor), expected");
+            return null;
+        }
+        float[] scales = scale.ToFloat();
+        int bad = Array.FindIndex(scales, x => !(float.IsFinite(x) && x > 0));
+        if (bad >= 0)
+        {
+            problems.Add($"tensor '{module}{ScaleSuffix}' holds {scales[bad]} at row {bad}: finite positive scales expected");
+            return null;
+        }
+        return values.Quantized(name, shape, scales, offsetBinary: packed);
+    }
+
+    /// <summary>A name less its <c>.weight</c> (the module a quantized weight and its scale belong to).</summary>
+    private static string WeightStem(string name) => name.EndsWith(".weight", StringComparison.Ordinal) ? name[..^".weight".Length] : name;
+
+    /// <summary>A config value that is a string, lower-cased (compressed-tensors reads its enumerations so), or null.</summary>
+    private static string? Lower(JsonElement c, string key) => Value(c, key) is { ValueKind: JsonValueKind.String } v ? v.GetString()!.ToLowerInvariant() : null;
 
     /// <summary>A config value as its JSON text, for a message ("absent" where there is none).</summary>
     private static string Shown(JsonElement c, string key) => Value(c, key) is { } v ? v.GetRawText() : "absent";

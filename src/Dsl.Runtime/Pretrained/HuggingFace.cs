@@ -804,6 +804,9 @@ public static partial class HuggingFace
     /// </summary>
     private static Dictionary<string, SafeTensor> ReadAll(string[] files)
     {
+        // (Locate found the files beside the config.json it read) a quantization not read is refused before any header is
+        string folder = Path.GetDirectoryName(Path.GetFullPath(files[0]))!;
+        string? quantized = CheckedQuantization(Json(Path.Combine(folder, "config.json")), folder);
         var all = new Dictionary<string, SafeTensor>(StringComparer.Ordinal);
         foreach (string file in files)
         {
@@ -813,9 +816,7 @@ public static partial class HuggingFace
                     throw new InvalidDataException($"Tensor '{t.Key}' is in more than one shard ('{file}' among them).");
             }
         }
-        // (Locate found the files beside the config.json it read)
-        string folder = Path.GetDirectoryName(Path.GetFullPath(files[0]))!;
-        return Dequantized(all, Json(Path.Combine(folder, "config.json")), folder);
+        return Dequantized(all, quantized, folder);
     }
 
     /// <summary>A model's layers matched to LLaMA's: the token table, the decoder layers, the last norm and the output layer.</summary>

@@ -1926,8 +1926,9 @@ def make_hf_checkpoint(case, c, steps, seed, short_steps=None, decoded=False):
 
 
 def make_hf_llama_int8():
-    """HfLlamaInt8: HfLlama's shape (HfTinyLlama loads it) as llm-compressor's W8A16 recipe saves it (compressed-tensors' "int-quantized" format, written
-    out here: compressed-tensors is not a Debian package). Each linear layer of the decoder layers has its weight as 8-bit
+    """HfLlamaInt8: HfLlama's shape (HfTinyLlama loads it) in compressed-tensors' "int-quantized" format, the weights' layout of
+    llm-compressor's W8A8 recipe with its activations left unquantized (W8A16; that recipe itself packs the same integers four to
+    an int32, "pack-quantized", which the tests write from this one), written out here: compressed-tensors is not a Debian package. Each linear layer of the decoder layers has its weight as 8-bit
     integers with a bfloat16 scale per output channel, symmetric: scale = largest magnitude / 127.5 (the range [-128, 127]
     over 2), q = round(w / scale) clamped to [-128, 127]; layer 0's q_proj also keeps its all-zero weight_zero_point, as older
     versions saved one. The embedding, the norms and lm_head (the recipe's ignore) stay bfloat16. The reference runs on the

@@ -136,19 +136,116 @@ public sealed class QuantizedCheckpointTests : IDisposable
     public void AnotherQuantizationIsRefusedNamingWhatDiffers()
     {
         Assert.Contains("quant_method is \"gptq\"", Refusal(Copy(c => c["quantization_config"]!["quant_method"] = "gptq")));
-        Assert.Contains("4-bit weights packed", Refusal(Copy(c => c["quantization_config"]!["format"] = "pack-quantized")));
-        Assert.Contains("input_activations quantizes activations (W8A8)", Refusal(Copy(c =>
-            c["quantization_config"]!["config_groups"]!["group_0"]!["input_activations"] = new JsonObject { ["num_bits"] = 8, ["type"] = "int", ["strategy"] = "token", ["dynamic"] = true })));
+        Assert.Contains("8-bit floating-point weights", Refusal(Copy(c => c["quantization_config"]!["format"] = "float-quantized")));
+        Assert.Contains("static activation quantization", Refusal(Copy(c =>
+            c["quantization_config"]!["config_groups"]!["group_0"]!["input_activations"] = new JsonObject { ["num_bits"] = 8, ["type"] = "int", ["strategy"] = "tensor", ["dynamic"] = false })));
         string grouped = Refusal(Copy(c =>
         {
             Weights(c)["strategy"] = "group";
             Weights(c)["group_size"] = 128;
         }));
-        Assert.Contains("weights.strategy is \"group\"", grouped);
-        Assert.Contains("weights.group_size is 128", grouped);
+        Assert.Contains("weights.strategy is \"group\" (group_size 128)", grouped);
         Assert.Contains("weights.num_bits is 4", Refusal(Copy(c => Weights(c)["num_bits"] = 4)));
         Assert.Contains("symmetric weights", Refusal(Copy(c => Weights(c)["symmetric"] = false)));
+        Assert.Contains("actorder is \"group\"", Refusal(Copy(c => Weights(c)["actorder"] = "group")));
         Assert.Contains("kv_cache_scheme", Refusal(Copy(c => c["quantization_config"]!["kv_cache_scheme"] = new JsonObject { ["num_bits"] = 8 })));
+        Assert.Contains("quantization_config is String", Refusal(Copy(c => c["quantization_config"] = "int8")));
+        Assert.Contains("group_0 is Array", Refusal(Copy(c => c["quantization_config"]!["config_groups"]!["group_0"] = new JsonArray())));
+    }
+
+    /// <summary>
+    /// What compressed-tensors writes besides the fixture's exact layout loads as it: the fields its QuantizationArgs defaults
+    /// (8 bits, integers, symmetric, group_size −1 for a scale per channel, actorder false), an older "frozen" status, the older
+    /// compression_config key, W8A8's activations quantized as they run (run here in float32: weight-only).
+    /// </summary>
+    [Fact]
+    public void WhatCompressedTensorsWritesBesidesLoadsAsTheFixture()
+    {
+        foreach (Action<JsonObject> edit in new Action<JsonObject>[]
+        {
+            c =>
+            {
+                foreach (string key in new[] { "num_bits", "type", "symmetric", "strategy", "dynamic", "observer", "observer_kwargs" }) Weights(c).Remove(key);
+                Weights(c)["group_size"] = -1;
+                Weights(c)["actorder"] = false;
+            },
+            c => c["quantization_config"]!["quantization_status"] = "frozen",
+            c =>
+            {
+                JsonNode q = c["quantization_config"]!;
+                c.Remove("quantization_config");
+                c["compression_config"] = q;
+            },
+            c => c["quantization_config"]!["config_groups"]!["group_0"]!["input_activations"] = new JsonObject { ["num_bits"] = 8, ["type"] = "int", ["strategy"] = "token", ["dynamic"] = true, ["symmetric"] = true },
+        })
+        {
+            var model = new HfTinyLlama(seed: 1);
+            HuggingFace.LoadLlama(model, Copy(edit));
+            AssertLogits(model);
+        }
+    }
+
+    /// <summary>
+    /// llm-compressor's W8A16 layout: each weight's 8-bit integers packed four to an int32 (<c>weight_packed</c>, q + 128 a byte,
+    /// little-endian) beside its <c>weight_shape</c>: the same weights, held or not.
+    /// </summary>
+    [Fact]
+    public void PackedWeightsLoadAsTheirIntegers()
+    {
+        string folder = Copy(c => c["quantization_config"]!["format"] = "pack-quantized", t =>
+        {
+            foreach (string module in t.Keys.Where(k => k.EndsWith(".weight_scale", StringComparison.Ordinal)).Select(k => k[..^".weight_scale".Length]).ToList())
+            {
+                SafeTensor q = t[module + ".weight"];
+                t.Remove(module + ".weight");
+                t[module + ".weight_packed"] = Rewritten(q, SafeTensorsDType.I32, [q.Shape[0], q.Shape[1] / 4], bytes =>
+                {
+                    for (int i = 0; i < bytes.Length; i++) bytes[i] ^= 0x80;
+                });
+                t[module + ".weight_shape"] = Rewritten(q, SafeTensorsDType.I64, [2], bytes =>
+                {
+                    BitConverter.GetBytes(q.Shape[0]).CopyTo(bytes, 0);
+                    BitConverter.GetBytes(q.Shape[1]).CopyTo(bytes, 8);
+                });
+            }
+        });
+        var wide = new HfTinyLlama(seed: 1);
+        HuggingFace.LoadLlama(wide, Fixture.Path(Fixture8));
+        foreach (bool held in new[] { false, true })
+        {
+            var model = new HfTinyLlama(seed: 2);
+            if (held) model.Parameters.HoldWeightsIn(Precision.Int8);
+            HuggingFace.LoadLlama(model, folder);
+            Assert.Equal(wide.Parameters["attention.in_proj_weight"].ToArray(), model.Parameters["attention.in_proj_weight"].ToArray());
+            Assert.Equal(wide.Parameters["dense_1.weight"].ToArray(), model.Parameters["dense_1.weight"].ToArray());
+            if (!held) AssertLogits(model);
+        }
+    }
+
+    /// <summary>A quantization config with nothing quantized (compressed-tensors' sparsity alone, dense) leaves a float checkpoint as it is.</summary>
+    [Fact]
+    public void AConfigThatQuantizesNothingLeavesTheFloats()
+    {
+        string folder = Path.Combine(_temp, "dense");
+        Directory.CreateDirectory(folder);
+        File.Copy(Fixture.Path(Path.Combine("HfLlama", "model.safetensors")), Path.Combine(folder, "model.safetensors"));
+        var config = (JsonObject)JsonNode.Parse(File.ReadAllText(Fixture.Path(Path.Combine("HfLlama", "config.json"))))!;
+        config["quantization_config"] = new JsonObject { ["quant_method"] = "compressed-tensors", ["version"] = "0.9.0", ["sparsity_config"] = new JsonObject { ["format"] = "dense" } };
+        File.WriteAllText(Path.Combine(folder, "config.json"), config.ToJsonString());
+        HfTinyLlama model = new(seed: 1), plain = new(seed: 1);
+        HuggingFace.LoadLlama(model, folder);
+        HuggingFace.LoadLlama(plain, Fixture.Path("HfLlama"));
+        for (int i = 0; i < plain.Parameters.Count; i++) Assert.Equal(plain.Parameters[i].ToArray(), model.Parameters[i].ToArray());
+    }
+
+    /// <summary>A quantization not read is refused by its config before any tensor's header is read (8-bit floats' F8_E4M3 is no type a header may name here).</summary>
+    [Fact]
+    public void AQuantizationNotReadIsRefusedBeforeTheHeaders()
+    {
+        string folder = Copy(c => c["quantization_config"]!["format"] = "float-quantized");
+        byte[] header = Encoding.UTF8.GetBytes("{\"model.embed_tokens.weight\":{\"dtype\":\"F8_E4M3\",\"shape\":[17,16],\"data_offsets\":[0,272]}}");
+        File.WriteAllBytes(Path.Combine(folder, "model.safetensors"), [.. BitConverter.GetBytes((long)header.Length), .. header, .. new byte[272]]);
+        Assert.Contains("8-bit floating-point weights", Refusal(folder));
     }
 
     [Fact]
@@ -164,6 +261,8 @@ public sealed class QuantizedCheckpointTests : IDisposable
         Assert.Contains("'model.layers.0.mlp.down_proj.weight_scale' is BF16 [1, 24]", Refusal(Copy(edit: t =>
             t["model.layers.0.mlp.down_proj.weight_scale"] = Reshaped(t["model.layers.0.mlp.up_proj.weight_scale"], [1, 24]))));
         Assert.Contains("activations", Refusal(Copy(edit: t => t["model.layers.0.mlp.down_proj.input_scale"] = t["model.layers.0.mlp.down_proj.weight_scale"])));
+        Assert.Contains("finite positive scales expected", Refusal(Copy(edit: t =>
+            t["model.layers.1.mlp.up_proj.weight_scale"] = Rewritten(t["model.layers.1.mlp.up_proj.weight_scale"], SafeTensorsDType.BF16, [24, 1], bytes => bytes[6] = bytes[7] = 0))));
     }
 
     /// <summary>A scale for the whole tensor (compressed-tensors' "tensor" strategy) scales every row of it, held or not.</summary>
@@ -184,21 +283,60 @@ public sealed class QuantizedCheckpointTests : IDisposable
         }
     }
 
-    /// <summary>A copy of a tensor with its first byte 1.</summary>
-    private static SafeTensor OneAt(SafeTensor t) => Rewritten(t, t.Shape, bytes => bytes[0] = 1);
-
-    private static SafeTensor Reshaped(SafeTensor t, long[] shape) => Rewritten(t, shape, _ => { });
-
-    /// <summary>A tensor of <paramref name="t"/>'s type with <paramref name="shape"/> (its first values) and their bytes changed by <paramref name="change"/>, read back through a file.</summary>
-    private static SafeTensor Rewritten(SafeTensor t, long[] shape, Action<byte[]> change)
+    /// <summary>
+    /// A quantized tensor left in its file reads any range of its values, in chunks shorter than a row: each integer as it is, or
+    /// times its row's scale; stored as q + 128 (packed), the same.
+    /// </summary>
+    [Fact]
+    public void AQuantizedTensorReadsAnyRangeInChunks()
     {
-        // (the first values' bytes, as many as the shape holds)
-        byte[] bytes = t.Data.AsSpan(0, (int)(shape.Aggregate(1L, (a, d) => a * d) * (t.Data.Length / t.ElementCount))).ToArray();
+        sbyte[] q = [.. Enumerable.Range(0, 40).Select(i => (sbyte)(i * 13 % 256 - 128))];
+        float[] scales = [0.5f, 0.25f, 2f, 1f, 0.125f];
+        int chunk = SafeTensor.ReadChunkValues;
+        try
+        {
+            SafeTensor.ReadChunkValues = 3;
+            foreach (bool packed in new[] { false, true })
+            {
+                string path = Path.Combine(_temp, packed ? "packed.safetensors" : "plain.safetensors");
+                byte[] bytes = [.. q.Select(v => (byte)(packed ? v ^ unchecked((sbyte)0x80) : v))];
+                byte[] header = Encoding.UTF8.GetBytes($"{{\"w\":{{\"dtype\":\"{(packed ? "I32" : "I8")}\",\"shape\":[5,{(packed ? 2 : 8)}],\"data_offsets\":[0,40]}}}}");
+                File.WriteAllBytes(path, [.. BitConverter.GetBytes((long)header.Length), .. header, .. bytes]);
+                SafeTensor view = SafeTensors.Index(path)["w"].Quantized("w", [5, 8], scales, packed);
+                foreach ((int first, int count) in new[] { (0, 40), (5, 20), (11, 1), (37, 3), (8, 8) })
+                {
+                    var floats = new float[count];
+                    var integers = new sbyte[count];
+                    view.CopyFloatsTo(first, floats);
+                    view.CopyInt8To(first, integers);
+                    Assert.Equal(q.AsSpan(first, count).ToArray(), integers);
+                    Assert.Equal(Enumerable.Range(first, count).Select(i => q[i] * scales[i / 8]), floats);
+                }
+            }
+        }
+        finally
+        {
+            SafeTensor.ReadChunkValues = chunk;
+        }
+    }
+
+    /// <summary>A copy of a tensor with its first byte 1.</summary>
+    private static SafeTensor OneAt(SafeTensor t) => Rewritten(t, t.DType, t.Shape, bytes => bytes[0] = 1);
+
+    private static SafeTensor Reshaped(SafeTensor t, long[] shape) => Rewritten(t, t.DType, shape, _ => { });
+
+    /// <summary>A tensor of <paramref name="type"/> and <paramref name="shape"/> holding <paramref name="t"/>'s first bytes, changed by <paramref name="change"/>, read back through a file.</summary>
+    private static SafeTensor Rewritten(SafeTensor t, SafeTensorsDType type, long[] shape, Action<byte[]> change)
+    {
+        // (the first bytes, as many as the shape holds of the type, zeros past the tensor's)
+        int size = type switch { SafeTensorsDType.I64 => 8, SafeTensorsDType.I32 => 4, SafeTensorsDType.BF16 => 2, _ => 1 };
+        var bytes = new byte[shape.Aggregate(1L, (a, d) => a * d) * size];
+        t.Data.AsSpan(0, Math.Min(bytes.Length, t.Data.Length)).CopyTo(bytes);
         change(bytes);
         string path = Path.GetTempFileName();
         try
         {
-            var header = new JsonObject { ["x"] = new JsonObject { ["dtype"] = t.DType.ToString(), ["shape"] = new JsonArray(shape.Select(d => (JsonNode)d).ToArray()), ["data_offsets"] = new JsonArray(0, bytes.Length) } };
+            var header = new JsonObject { ["x"] = new JsonObject { ["dtype"] = type.ToString(), ["shape"] = new JsonArray(shape.Select(d => (JsonNode)d).ToArray()), ["data_offsets"] = new JsonArray(0, bytes.Length) } };
             byte[] text = Encoding.UTF8.GetBytes(header.ToJsonString());
             File.WriteAllBytes(path, [.. BitConverter.GetBytes((long)text.Length), .. text, .. bytes]);
             return SafeTensors.Read(path)["x"];

@@ -386,7 +386,7 @@ namespace DateTranslator
                 global::Dsl.EncoderOutput? memory = other.Memory?.SelectRows(rows);
                 Reserve(other.Position - Position); // (grows the caches, keeping what they hold)
                 bool projected = other.MemoryProjected && memory is not null;
-                bool held = projected && MemoryProjected && ReferenceEquals(memory, Memory) && ReferenceEquals(Projection, other.Projection);
+                bool held = projected && MemoryProjected && ReferenceEquals(memory, Memory) && Projection == other.Projection;
                 long projectedRows = projected && !held ? (long)memory!.Steps * Batch : 0;
                 float[] _attention_1_memory_k_rows = _attention_1_memory_k.Length < projectedRows * 64 ? global::Dsl.Check.NewFloats(projectedRows * 64, "the state's projected memory", "rows") : _attention_1_memory_k;
                 float[] _attention_1_memory_v_rows = _attention_1_memory_v.Length < projectedRows * 64 ? global::Dsl.Check.NewFloats(projectedRows * 64, "the state's projected memory", "rows") : _attention_1_memory_v;
@@ -419,8 +419,10 @@ namespace DateTranslator
             }
             /// <summary>True once a pass stepping from this state has projected the memory into its kept keys and values, which later passes read back (cleared by Attend, Reset and a training pass).</summary>
             internal bool MemoryProjected;
-            /// <summary>The step that projected the kept keys and values (a new object each time a step projects the memory), carried by a copy: states that share it and the memory's record share their projections' rows.</summary>
-            internal object? Projection;
+            /// <summary>Which step projected the kept keys and values (a new number each time a step of a state of this model projects the memory), carried by a copy: states that share it and the memory's record share their projections' rows.</summary>
+            internal long Projection;
+            /// <summary>The projections made so far by the steps of this model's states (the last <see cref="Projection"/> given).</summary>
+            internal static long Projections;
             internal float[] _attention_1_memory_k = global::System.Array.Empty<float>(); // attention_1: the encoder's outputs as keys memory·W_kᵀ + b_k [S, B, 64], kept from the first step
             internal float[] _attention_1_memory_v = global::System.Array.Empty<float>(); // attention_1: the encoder's outputs as values memory·W_vᵀ + b_v [S, B, 64], kept from the first step
             /// <summary>Makes room for the memory's projections [S, B, width] (grown, never shrunk: a decoder that steps keeps them).</summary>
@@ -789,7 +791,7 @@ namespace DateTranslator
             if (state is { MemoryProjected: false } && !training && ws.T == 1)
             {
                 state.ReserveProjections();
-                state.Projection = new object();
+                state.Projection = global::System.Threading.Interlocked.Increment(ref State.Projections);
             }
             ws.StartPosition = state?.Position ?? 0;
             embedding_forward(ws, training, state);
