@@ -50,18 +50,18 @@ public static partial class HuggingFace
             problems.Add($"{key}.quant_method is {Shown(q, "quant_method")}: {ReadFormats}");
             return null;
         }
+        string? format = Lower(q, "format");
         if (Value(q, "sparsity_config") is { ValueKind: JsonValueKind.Object } sparsity && Lower(sparsity, "format") is { } sparse && sparse != "dense")
             problems.Add($"{key}.sparsity_config.format is \"{sparse}\": sparse checkpoints are not read");
-        if (Value(q, "config_groups") is not { } groups) return null; // (sparsity alone, or nothing: the weights are floats)
         if (Value(q, "kv_cache_scheme") is not null) problems.Add($"{key}.kv_cache_scheme quantizes the key/value cache, which is not built");
         if (Value(q, "transform_config") is { ValueKind: JsonValueKind.Object } transforms && transforms.EnumerateObject().Any())
             problems.Add($"{key}.transform_config rotates the weights and activations (QuIP, SpinQuant), which is not built");
+        if (Value(q, "config_groups") is not { } groups) return null; // (sparsity alone, or nothing: the weights are floats)
         if (groups.ValueKind != JsonValueKind.Object)
         {
             problems.Add($"{key}.config_groups is {groups.ValueKind}, not an object of groups");
             return null;
         }
-        string? format = Lower(q, "format");
         foreach (JsonProperty group in groups.EnumerateObject())
         {
             string where = $"{key}.config_groups.{group.Name}";
@@ -75,9 +75,13 @@ public static partial class HuggingFace
             if (groupFormat is not ("int-quantized" or "naive-quantized" or "pack-quantized"))
                 problems.Add($"{(format == "mixed-precision" ? where : key)}.format is \"{groupFormat ?? "absent"}\"{groupFormat switch { "float-quantized" => " (8-bit floating-point weights)", "nvfp4-pack-quantized" or "mxfp4-pack-quantized" => " (4-bit floating-point weights)", "dense" => " (weights stored as floats beside their scales)", _ => "" }}: {ReadFormats}");
             CheckWeights(group.Value, where, problems);
-            if (Value(group.Value, "input_activations") is { } input
-                && !(input.ValueKind == JsonValueKind.Object && Value(input, "dynamic") is { ValueKind: JsonValueKind.True }))
-                problems.Add($"{where}.input_activations has scales of its own (static activation quantization), which is not built: only activations quantized per token as they run (\"dynamic\": true) are read, and run in float32");
+            if (Value(group.Value, "input_activations") is { } input)
+            {
+                if (input.ValueKind != JsonValueKind.Object) problems.Add($"{where}.input_activations is {input.ValueKind}, not an object");
+                else if (Value(input, "dynamic") is not { ValueKind: JsonValueKind.True })
+                    problems.Add($"{where}.input_activations.dynamic is {Shown(input, "dynamic")}: activations with scales of their own (static activation quantization) are not built; "
+                        + "only activations quantized per token as they run (\"dynamic\": true) are read, and run in float32");
+            }
             if (Value(group.Value, "output_activations") is not null) problems.Add($"{where}.output_activations quantizes outputs, which is not built");
         }
         return format;
@@ -93,14 +97,23 @@ public static partial class HuggingFace
         }
         if (Value(w, "num_bits") is { } bits && !(bits.ValueKind == JsonValueKind.Number && bits.GetDouble() == 8))
             problems.Add($"{where}.weights.num_bits is {bits.GetRawText()}: 8 expected");
-        if (Lower(w, "type") is { } type && type != "int") problems.Add($"{where}.weights.type is \"{type}\": \"int\" expected");
-        if (Value(w, "symmetric") is { ValueKind: JsonValueKind.False })
-            problems.Add($"{where}.weights.symmetric is false: symmetric weights (no zero point) expected");
-        int? groupSize = Value(w, "group_size") is { ValueKind: JsonValueKind.Number } size ? size.GetInt32() : null;
+        if (Value(w, "type") is { } type && !(type.ValueKind == JsonValueKind.String && type.GetString()!.Equals("int", StringComparison.OrdinalIgnoreCase)))
+            problems.Add($"{where}.weights.type is {type.GetRawText()}: \"int\" expected");
+        if (Value(w, "symmetric") is { } symmetric && symmetric.ValueKind != JsonValueKind.True)
+            problems.Add($"{where}.weights.symmetric is {symmetric.GetRawText()}: symmetric weights (true: no zero point) expected");
+        int? groupSize = null;
+        if (Value(w, "group_size") is { } size)
+        {
+            if (size.ValueKind == JsonValueKind.Number && size.TryGetInt32(out int n)) groupSize = n;
+            else problems.Add($"{where}.weights.group_size is {size.GetRawText()}: an integer or null expected");
+        }
+        if (Value(w, "strategy") is { } given && given.ValueKind != JsonValueKind.String)
+            problems.Add($"{where}.weights.strategy is {given.GetRawText()}: a string expected");
         string strategy = Lower(w, "strategy") ?? (groupSize is null ? "tensor" : groupSize == -1 ? "channel" : "group");
         if (strategy is not ("channel" or "tensor") || groupSize is not (null or -1))
             problems.Add($"{where}.weights.strategy is \"{strategy}\"{(groupSize is not (null or -1) ? $" (group_size {groupSize})" : "")}: a scale per output channel (\"channel\") or per tensor (\"tensor\") expected; scales per group of columns are not read");
-        if (Value(w, "dynamic") is { ValueKind: JsonValueKind.True }) problems.Add($"{where}.weights.dynamic is true: stored scales expected");
+        if (Value(w, "dynamic") is { } dynamic && dynamic.ValueKind != JsonValueKind.False)
+            problems.Add($"{where}.weights.dynamic is {dynamic.GetRawText()}: stored scales (false) expected");
         if (Value(w, "actorder") is { } order && order.ValueKind is not JsonValueKind.False)
             problems.Add($"{where}.weights.actorder is {order.GetRawText()}: reordered columns (GPTQ's activation order) are not read");
     }
@@ -185,6 +198,11 @@ public static partial class HuggingFace
             return null;
         }
         else (values, shape) = (w, w.Shape);
+        if (shape[0] <= 0 || shape[1] <= 0)
+        {
+            problems.Add($"the weight of '{module}' is {Shapes.Format<long>(shape)}: rows and columns expected");
+            return null;
+        }
         if (!scale.IsFloatingPoint || scale.Shape.Length > 2 || !(scale.ElementCount == 1 || scale.ElementCount == shape[0] && scale.Shape[0] == shape[0]))
         {
             problems.Add($"tensor '{module}{ScaleSuffix}' is {scale.DType} {Shapes.Format<long>(scale.Shape)}: floating-point scales, [{shape[0]}, 1] (one per output channel) or [1] (one for the tensor), expected");

@@ -150,6 +150,13 @@ public sealed class QuantizedCheckpointTests : IDisposable
         Assert.Contains("actorder is \"group\"", Refusal(Copy(c => Weights(c)["actorder"] = "group")));
         Assert.Contains("kv_cache_scheme", Refusal(Copy(c => c["quantization_config"]!["kv_cache_scheme"] = new JsonObject { ["num_bits"] = 8 })));
         Assert.Contains("quantization_config is String", Refusal(Copy(c => c["quantization_config"] = "int8")));
+        Assert.Contains("group_size is 128.0: an integer or null expected", Refusal(Copy(c => Weights(c)["group_size"] = JsonNode.Parse("128.0"))));
+        Assert.Contains("symmetric is \"false\"", Refusal(Copy(c => Weights(c)["symmetric"] = "false")));
+        Assert.Contains("kv_cache_scheme", Refusal(Copy(c =>
+        {
+            c["quantization_config"]!.AsObject().Remove("config_groups");
+            c["quantization_config"]!["kv_cache_scheme"] = new JsonObject { ["num_bits"] = 8 };
+        })));
         Assert.Contains("group_0 is Array", Refusal(Copy(c => c["quantization_config"]!["config_groups"]!["group_0"] = new JsonArray())));
     }
 
