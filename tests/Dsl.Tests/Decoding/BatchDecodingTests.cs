@@ -129,27 +129,16 @@ public class BatchDecodingTests
 
     private const int Start = 1, MaxTokens = 5;
 
-    private static Translator Wrap<TEncoder, TDecoder>(EncoderDecoderModel<int, TEncoder, TDecoder> model, int? end)
-        where TEncoder : IEncoder<int> where TDecoder : IModel<int> => new(
-        source => model.Greedy(new ReadOnlyTensorSpan<int>(source, [1, source.Length]), Start, MaxTokens, end),
-        source => model.Beam(new ReadOnlyTensorSpan<int>(source, [1, source.Length]), Start, beamWidth: 3, MaxTokens, end),
-        (sources, lengths, steps) => model.Greedy(new ReadOnlyTensorSpan<int>(sources, [lengths.Length, steps]), lengths, Start, MaxTokens, end),
-        (sources, lengths, steps) => model.Beam(new ReadOnlyTensorSpan<int>(sources, [lengths.Length, steps]), lengths, Start, beamWidth: 3, MaxTokens, end));
+    private static Translator Create(string name, int? end) => EncoderDecoders.Use(name, new Wrapping(end));
 
-    private static Translator Create(string name, int? end) => name switch
+    private sealed class Wrapping(int? end) : IEncoderDecoderUse<Translator>
     {
-        nameof(Seq2SeqDot) => Wrap(new Seq2SeqDot(seed: 2), end),
-        nameof(Seq2SeqGeneral) => Wrap(new Seq2SeqGeneral(seed: 2), end),
-        nameof(Seq2SeqMultiHead) => Wrap(new Seq2SeqMultiHead(seed: 2), end),
-        nameof(TransformerSeq2Seq) => Wrap(new TransformerSeq2Seq(seed: 2), end),
-        nameof(TransformerSeq2SeqPreNorm) => Wrap(new TransformerSeq2SeqPreNorm(seed: 2), end),
-        nameof(Seq2SeqFeedGeneral) => Wrap(new Seq2SeqFeedGeneral(seed: 2), end),
-        nameof(Seq2SeqShared) => Wrap(new Seq2SeqShared(seed: 2), end),
-        nameof(GcLlamaSeq2Seq) => Wrap(new GcLlamaSeq2Seq(seed: 2), end),
-        nameof(GcT5Seq2Seq) => Wrap(new GcT5Seq2Seq(seed: 2), end),
-        nameof(HfTinyT5Seq2Seq) => Wrap(new HfTinyT5Seq2Seq(seed: 2), end),
-        _ => throw new ArgumentException(name),
-    };
+        public Translator Use<TEncoder, TDecoder>(EncoderDecoderModel<int, TEncoder, TDecoder> model) where TEncoder : IEncoder<int> where TDecoder : IModel<int> => new(
+            source => model.Greedy(new ReadOnlyTensorSpan<int>(source, [1, source.Length]), Start, MaxTokens, end),
+            source => model.Beam(new ReadOnlyTensorSpan<int>(source, [1, source.Length]), Start, beamWidth: 3, MaxTokens, end),
+            (sources, lengths, steps) => model.Greedy(new ReadOnlyTensorSpan<int>(sources, [lengths.Length, steps]), lengths, Start, MaxTokens, end),
+            (sources, lengths, steps) => model.Beam(new ReadOnlyTensorSpan<int>(sources, [lengths.Length, steps]), lengths, Start, beamWidth: 3, MaxTokens, end));
+    }
 
     /// <summary>
     /// Three sources padded to five steps decode, greedily and by beams of three, to what each decodes to alone: the

@@ -53,34 +53,16 @@ public class BeamRowsTests
         }
     }
 
-    public static TheoryData<string> EncoderDecoders() =>
-    [
-        nameof(Seq2SeqDot), nameof(Seq2SeqGeneral), nameof(Seq2SeqMultiHead), nameof(TransformerSeq2Seq), nameof(TransformerSeq2SeqPreNorm),
-        nameof(Seq2SeqFeedGeneral), nameof(Seq2SeqShared), nameof(GcLlamaSeq2Seq), nameof(GcT5Seq2Seq), nameof(HfTinyT5Seq2Seq),
-    ];
+    public static TheoryData<string> EncoderDecoders() => [.. Decoding.EncoderDecoders.Names];
 
     /// <summary>The decoder and its state after encoding <paramref name="source"/> [1, S] (the memory it attends over, its bridged states).</summary>
-    private static (IModel<int> Decoder, IDecoderState Encoded) Encode(string name, int[] source)
-    {
-        var tokens = new ReadOnlyTensorSpan<int>(source, [1, source.Length]);
-        return name switch
-        {
-            nameof(Seq2SeqDot) => Start(new Seq2SeqDot(seed: 2), tokens),
-            nameof(Seq2SeqGeneral) => Start(new Seq2SeqGeneral(seed: 2), tokens),
-            nameof(Seq2SeqMultiHead) => Start(new Seq2SeqMultiHead(seed: 2), tokens),
-            nameof(TransformerSeq2Seq) => Start(new TransformerSeq2Seq(seed: 2), tokens),
-            nameof(TransformerSeq2SeqPreNorm) => Start(new TransformerSeq2SeqPreNorm(seed: 2), tokens),
-            nameof(Seq2SeqFeedGeneral) => Start(new Seq2SeqFeedGeneral(seed: 2), tokens),
-            nameof(Seq2SeqShared) => Start(new Seq2SeqShared(seed: 2), tokens),
-            nameof(GcLlamaSeq2Seq) => Start(new GcLlamaSeq2Seq(seed: 2), tokens),
-            nameof(GcT5Seq2Seq) => Start(new GcT5Seq2Seq(seed: 2), tokens),
-            nameof(HfTinyT5Seq2Seq) => Start(new HfTinyT5Seq2Seq(seed: 2), tokens),
-            _ => throw new ArgumentException(name),
-        };
-    }
+    private static (IModel<int> Decoder, IDecoderState Encoded) Encode(string name, int[] source) => Decoding.EncoderDecoders.Use(name, new Encoding(source));
 
-    private static (IModel<int>, IDecoderState) Start<TEncoder, TDecoder>(EncoderDecoderModel<int, TEncoder, TDecoder> model, ReadOnlyTensorSpan<int> source)
-        where TEncoder : IEncoder<int> where TDecoder : IModel<int> => (model.Decoder, model.Encode(source));
+    private sealed class Encoding(int[] source) : IEncoderDecoderUse<(IModel<int>, IDecoderState)>
+    {
+        public (IModel<int>, IDecoderState) Use<TEncoder, TDecoder>(EncoderDecoderModel<int, TEncoder, TDecoder> model) where TEncoder : IEncoder<int> where TDecoder : IModel<int> =>
+            (model.Decoder, model.Encode(new ReadOnlyTensorSpan<int>(source, [1, source.Length])));
+    }
 
     [Theory]
     [MemberData(nameof(EncoderDecoders))]
