@@ -231,11 +231,13 @@ public sealed class ParameterSet : IReadOnlyList<Parameter>
     /// Every tensor must be floating-point with the parameter's rank, its trailing sizes and its own rows; a tensor no
     /// parameter reads is a problem unless <paramref name="ignored"/> says it may be left (a buffer the model recomputes).
     /// A parameter <paramref name="kept"/> names (a layer of the model's own after the checkpoint's) keeps its values.
-    /// <paramref name="adjust"/> changes a parameter's values, by its name, before they are staged (Gemma's norms, GPT-J's rotated rows).
+    /// <paramref name="adjust"/> changes a parameter's values, by its name, before they are staged (Gemma's norms, GPT-J's rotated rows);
+    /// <paramref name="adjusted"/> says which names it changes (null: any), the others read as they are (a quantized checkpoint's
+    /// integers and scales, into a parameter held in 8 bits).
     /// Adds what is wrong to <paramref name="problems"/> and returns the values staged, or nothing when something is; assigns nothing.
     /// </summary>
     internal Staged[] PrepareStacked(IReadOnlyDictionary<string, SafeTensor> tensors, IReadOnlyDictionary<string, TensorRows[]> sources,
-        Func<string, bool> ignored, List<string> problems, Func<string, bool>? kept = null, Action<string, float[]>? adjust = null)
+        Func<string, bool> ignored, List<string> problems, Func<string, bool>? kept = null, Action<string, float[]>? adjust = null, Func<string, bool>? adjusted = null)
     {
         int before = problems.Count;
         var read = new HashSet<string>(StringComparer.Ordinal);
@@ -268,7 +270,7 @@ public sealed class ParameterSet : IReadOnlyList<Parameter>
             TensorRows[] parts = sources[p.Name];
             int rows = TensorRows.StackedShape(p.Shape, parts)![0];
             int at = 0, row = rows == 0 ? 0 : p.Length / rows;
-            if (adjust is null && Staged.QuantizedAsHeld(p, parts, tensors, row) is { } held) return held;
+            if ((adjust is null || adjusted?.Invoke(p.Name) == false) && Staged.QuantizedAsHeld(p, parts, tensors, row) is { } held) return held;
             float[] values = Staged.ReadInto(p, scratch);
             foreach (TensorRows part in parts)
             {

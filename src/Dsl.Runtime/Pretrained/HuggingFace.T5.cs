@@ -161,7 +161,7 @@ public static partial class HuggingFace
             adjust: !tied ? null : (name, weight) =>
             {
                 if (name == head) System.Numerics.Tensors.TensorPrimitives.Multiply(weight, scale, weight);
-            });
+            }, adjusted: name => name == head);
         RefuseIfAny(problems, path, model.GetType().Name);
         model.Parameters.Assign(values);
     }

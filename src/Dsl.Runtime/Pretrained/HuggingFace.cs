@@ -98,7 +98,7 @@ public static partial class HuggingFace
             {
                 if (!norms.Contains(name)) return;
                 for (int j = 0; j < weight.Length; j++) weight[j] = 1f + weight[j];
-            });
+            }, adjusted: norms is null ? null : norms.Contains);
         RefuseIfAny(problems, path, architecture);
         model.Parameters.Assign(values);
     }

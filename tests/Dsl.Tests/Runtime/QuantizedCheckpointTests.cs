@@ -80,6 +80,51 @@ public sealed class QuantizedCheckpointTests : IDisposable
         Assert.NotEqual(wide.Parameters["attention_1.in_proj_weight"].ToArray(), requantized.Parameters["attention_1.in_proj_weight"].ToArray());
     }
 
+    /// <summary>
+    /// Gemma's loader adjusts its norms as it reads them (1 + weight): its projections, quantized, still go to a model held in 8
+    /// bits as their integers and scales (the HfGemma fixture's weights quantized here as compressed-tensors quantizes them).
+    /// </summary>
+    [Fact]
+    public void ALoaderThatAdjustsSomeValuesKeepsTheOthersIntegers()
+    {
+        string folder = Path.Combine(_temp, "gemma8");
+        Directory.CreateDirectory(folder);
+        var config = (JsonObject)JsonNode.Parse(File.ReadAllText(Fixture.Path(Path.Combine("HfGemma", "config.json"))))!;
+        config["quantization_config"] = JsonNode.Parse(File.ReadAllText(Fixture.Path(Path.Combine(Fixture8, "config.json"))))!["quantization_config"]!.DeepClone();
+        File.WriteAllText(Path.Combine(folder, "config.json"), config.ToJsonString());
+        var tensors = new Dictionary<string, SafeTensor>();
+        foreach ((string name, SafeTensor t) in SafeTensors.Read(Fixture.Path(Path.Combine("HfGemma", "model.safetensors"))))
+        {
+            if (!(name.Contains(".layers.", StringComparison.Ordinal) && name.EndsWith("_proj.weight", StringComparison.Ordinal)))
+            {
+                tensors[name] = t;
+                continue;
+            }
+            float[] values = t.ToFloat();
+            int rows = (int)t.Shape[0];
+            var q = new sbyte[values.Length];
+            var scales = new float[rows];
+            Kernels.Int8.Quantize(values, (int)t.Shape[1], q, scales);
+            tensors[name] = Rewritten(t, SafeTensorsDType.I8, t.Shape, bytes => Buffer.BlockCopy(q, 0, bytes, 0, q.Length));
+            tensors[name[..^".weight".Length] + ".weight_scale"] = Rewritten(t, SafeTensorsDType.F32, [rows, 1], bytes => Buffer.BlockCopy(scales, 0, bytes, 0, 4 * rows));
+        }
+        WriteRaw(Path.Combine(folder, "model.safetensors"), tensors);
+        var wide = new HfTinyGemma(seed: 1);
+        HuggingFace.LoadLlama(wide, folder);
+        var held = new HfTinyGemma(seed: 2);
+        held.Parameters.HoldWeightsIn(Precision.Int8);
+        HuggingFace.LoadLlama(held, folder);
+        int compared = 0;
+        foreach (Parameter p in held.Parameters.Where(p => p.Precision == Precision.Int8 && p.Name.Contains("attention", StringComparison.Ordinal)))
+        {
+            Assert.Equal(wide.Parameters[p.Name].ToArray(), p.ToArray());
+            compared++;
+        }
+        Assert.True(compared > 0);
+        Assert.Equal(wide.Parameters.Where(p => p.Name.Contains("norm", StringComparison.Ordinal)).Select(p => p.ToArray()),
+            held.Parameters.Where(p => p.Name.Contains("norm", StringComparison.Ordinal)).Select(p => p.ToArray()));
+    }
+
     /// <summary>A copy of the fixture with its config edited and its tensors as <paramref name="edit"/> leaves them (written byte for byte).</summary>
     private string Copy(Action<JsonObject>? config = null, Action<Dictionary<string, SafeTensor>>? edit = null)
     {
@@ -336,7 +381,7 @@ public sealed class QuantizedCheckpointTests : IDisposable
     private static SafeTensor Rewritten(SafeTensor t, SafeTensorsDType type, long[] shape, Action<byte[]> change)
     {
         // (the first bytes, as many as the shape holds of the type, zeros past the tensor's)
-        int size = type switch { SafeTensorsDType.I64 => 8, SafeTensorsDType.I32 => 4, SafeTensorsDType.BF16 => 2, _ => 1 };
+        int size = type switch { SafeTensorsDType.I64 => 8, SafeTensorsDType.I32 or SafeTensorsDType.F32 => 4, SafeTensorsDType.BF16 => 2, _ => 1 };
         var bytes = new byte[shape.Aggregate(1L, (a, d) => a * d) * size];
         t.Data.AsSpan(0, Math.Min(bytes.Length, t.Data.Length)).CopyTo(bytes);
         change(bytes);
