@@ -39,8 +39,10 @@ public sealed class SafeTensor
     private readonly byte[]? _data;
     private readonly float[]? _floats;
     private readonly FileRange? _range; // a tensor left in its file (SafeTensors.Index): read when its values are asked for
-    private readonly float[]? _scales; // of 8-bit integers that stand for floats (a quantized checkpoint's weight): one per row of the last dimension, or one for all
-    private readonly bool _offsetBinary; // those integers stored as q + 128, a byte each (compressed-tensors' 8-bit packing, four to an int32)
+    private readonly float[]? _scales; // of integers that stand for floats (a quantized checkpoint's weight): one per group of a row's columns, one per row, or one for all
+    private readonly bool _offsetBinary; // those integers stored as q + 2^(bits − 1) (compressed-tensors' packing into int32s)
+    private readonly int _bits; // of each integer: 8 (a byte each) or 4 (two to a byte, the first in the low half)
+    private readonly long _group; // columns per scale: the row's length for a scale per row or one for all
 
     /// <summary>
     /// Where a tensor's bytes lie in a file: <see cref="Length"/> bytes from <see cref="Offset"/>, in the file of
@@ -65,8 +67,8 @@ public sealed class SafeTensor
         _floats = floats;
     }
 
-    /// <summary>8-bit integers in <paramref name="values"/>' bytes read as the floats they stand for, each times its row's scale (<see cref="Quantized(string, long[], float[], bool)"/>).</summary>
-    private SafeTensor(SafeTensor values, string name, long[] shape, float[] scales, bool offsetBinary)
+    /// <summary>Integers in <paramref name="values"/>' bytes read as the floats they stand for, each times its scale (<see cref="Quantized"/>).</summary>
+    private SafeTensor(SafeTensor values, string name, long[] shape, float[] scales, bool offsetBinary, int bits, long group)
     {
         Name = name;
         DType = SafeTensorsDType.I8;
@@ -75,36 +77,50 @@ public sealed class SafeTensor
         _range = values._range;
         _scales = scales;
         _offsetBinary = offsetBinary;
+        _bits = bits;
+        _group = group;
     }
 
     /// <summary>
-    /// This tensor's bytes read as 8-bit integers of <paramref name="shape"/> under <paramref name="name"/>, as the floats they
-    /// stand for: each value times <paramref name="scales"/>' entry for its row of the last dimension (one per row, or one for
-    /// all), as a quantized checkpoint's weights (compressed-tensors' symmetric 8-bit integers) are dequantized; the integers
-    /// and scales themselves go to a parameter held in 8 bits as they are. With <paramref name="offsetBinary"/> each byte is
-    /// q + 128 (compressed-tensors' 8-bit <c>weight_packed</c>, four to an int32, little-endian: the bytes in the columns' order).
+    /// This tensor's bytes read as integers of <paramref name="bits"/> (8: a byte each; 4: two to a byte, the first in the low
+    /// half) of <paramref name="shape"/> under <paramref name="name"/>, as the floats they stand for: each value times its
+    /// scale, <paramref name="scales"/> holding one per row of the last dimension, one per equal group of a row's columns
+    /// (row after row), or one for all — as a quantized checkpoint's weights (compressed-tensors' symmetric integers) are
+    /// dequantized; 8-bit integers with a scale per row or one go to a parameter held in 8 bits as they are. With
+    /// <paramref name="offsetBinary"/> each value is stored as q + 2^(bits − 1) (compressed-tensors' <c>weight_packed</c>, packed
+    /// into int32s little-endian: the values in the columns' order).
     /// </summary>
-    internal SafeTensor Quantized(string name, long[] shape, float[] scales, bool offsetBinary)
+    internal SafeTensor Quantized(string name, long[] shape, float[] scales, bool offsetBinary, int bits = 8)
     {
         long count = 1;
         foreach (long d in shape) count *= d;
-        if (shape.Length == 0 || shape[^1] == 0 || count != ElementCount * ValueBytes)
-            throw new InvalidOperationException($"Tensor '{Name}' holds {ElementCount * ValueBytes} bytes; 8-bit integers {Shapes.Format<long>(shape)} take {count}.");
-        long rows = count / shape[^1];
-        if (scales.Length != 1 && scales.Length != rows) throw new ArgumentException($"Tensor '{name}': {scales.Length} scales for {rows} rows (one per row, or one for all).", nameof(scales));
-        return new SafeTensor(this, name, shape, scales, offsetBinary);
+        if (bits is not (8 or 4) || bits == 4 && !offsetBinary || shape.Length == 0 || shape[^1] == 0 || shape[^1] * bits % 8 != 0 || count * bits / 8 != ElementCount * ValueBytes)
+            throw new InvalidOperationException($"Tensor '{Name}' holds {ElementCount * ValueBytes} bytes; {bits}-bit integers {Shapes.Format<long>(shape)} take {count * bits / 8.0}.");
+        long columns = shape[^1], rows = count / columns;
+        long group = scales.Length == 1 || scales.Length == rows ? columns
+            : scales.Length % rows == 0 && columns % (scales.Length / rows) == 0 ? columns / (scales.Length / rows)
+            : throw new ArgumentException($"Tensor '{name}': {scales.Length} scales for {rows} rows of {columns} (one per row, per equal group of a row's columns, or one for all).", nameof(scales));
+        return new SafeTensor(this, name, shape, scales, offsetBinary, bits, group);
     }
 
-    /// <summary>Whether the values are 8-bit integers read with their scales (<see cref="Quantized(string, long[], float[], bool)"/>).</summary>
-    internal bool IsQuantized => _scales is not null;
+    /// <summary>Whether the values are 8-bit integers read with a scale per row or one (<see cref="Quantized"/>): what a parameter held in 8 bits takes as it is.</summary>
+    internal bool IsQuantized => _scales is not null && _bits == 8 && _group == Shape[^1];
 
-    /// <summary>The scale of row <paramref name="row"/> of the last dimension of a quantized tensor (<see cref="Quantized(string, long[], float[], bool)"/>).</summary>
+    /// <summary>The scale of value <paramref name="element"/> (flat) of a quantized tensor.</summary>
+    private float ScaleAt(long element)
+    {
+        if (_scales!.Length == 1) return _scales[0];
+        long columns = Shape[^1];
+        return _scales[element / columns * (columns / _group) + element % columns / _group];
+    }
+
+    /// <summary>The scale of row <paramref name="row"/> of the last dimension of a quantized tensor with one per row (<see cref="IsQuantized"/>).</summary>
     internal float ScaleOf(long row) => _scales!.Length == 1 ? _scales[0] : _scales[row];
 
     /// <summary>The 8-bit integers <paramref name="first"/> … of a quantized tensor as they are, into <paramref name="destination"/>.</summary>
     internal void CopyInt8To(long first, Span<sbyte> destination)
     {
-        if (DType != SafeTensorsDType.I8) throw new InvalidOperationException($"Tensor '{Name}' holds {DType}, not 8-bit integers.");
+        if (DType != SafeTensorsDType.I8 || _bits == 4) throw new InvalidOperationException($"Tensor '{Name}' holds {DType}, not 8-bit integers.");
         if (first < 0 || first + destination.Length > ElementCount)
             throw new ArgumentOutOfRangeException(nameof(first), $"Values {first} … {first + destination.Length - 1} of tensor '{Name}' lie past its {ElementCount}.");
         if (_range is not { } r) MemoryMarshal.Cast<byte, sbyte>(_data.AsSpan(checked((int)first), destination.Length)).CopyTo(destination);
@@ -205,6 +221,11 @@ public sealed class SafeTensor
         if (!IsFloatingPoint) throw NotFloat();
         if (first < 0 || first + destination.Length > ElementCount)
             throw new ArgumentOutOfRangeException(nameof(first), $"Values {first} … {first + destination.Length - 1} of tensor '{Name}' lie past its {ElementCount}.");
+        if (_bits == 4)
+        {
+            CopyFourBitFloatsTo(first, destination);
+            return;
+        }
         if (_range is not { } r)
         {
             if (_floats is not null) _floats.AsSpan(checked((int)first), destination.Length).CopyTo(destination);
@@ -238,6 +259,35 @@ public sealed class SafeTensor
         }
     }
 
+    /// <summary>4-bit values <paramref name="first"/> … as the floats they stand for (their bytes read at once: a parameter's rows, half a byte each).</summary>
+    private void CopyFourBitFloatsTo(long first, Span<float> destination)
+    {
+        if (destination.IsEmpty) return;
+        long from = first / 2, to = (first + destination.Length + 1) / 2;
+        byte[] buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(checked((int)(to - from)));
+        try
+        {
+            Span<byte> bytes = buffer.AsSpan(0, (int)(to - from));
+            if (_range is not { } r) _data.AsSpan(checked((int)from), bytes.Length).CopyTo(bytes);
+            else
+            {
+                using Microsoft.Win32.SafeHandles.SafeFileHandle file = OpenRange();
+                ReadRange(file, r.Offset + from, bytes);
+            }
+            int offset = _offsetBinary ? 8 : 0;
+            for (int i = 0; i < destination.Length; i++)
+            {
+                long at = first + i;
+                int pair = bytes[(int)(at / 2 - from)];
+                destination[i] = (((at & 1) == 0 ? pair & 0xF : pair >> 4) - offset) * ScaleAt(at);
+            }
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
     private InvalidDataException NotFloat() => new($"Tensor '{Name}' holds {DType}; expected a floating-point type (F32, F64, F16, BF16).");
 
     /// <summary>
@@ -249,13 +299,13 @@ public sealed class SafeTensor
         switch (DType)
         {
             case SafeTensorsDType.I8 when _scales is not null:
-                // a row's scale at a time (a quantized matrix of a large model goes through here)
-                long row = Shape[^1];
+                // a scale's run of columns at a time (a quantized matrix of a large model goes through here)
+                long columns = Shape[^1];
                 for (int i = 0; i < into.Length;)
                 {
                     long at = first + i;
-                    int n = (int)Math.Min(into.Length - i, row - at % row);
-                    float scale = ScaleOf(at / row);
+                    int n = (int)Math.Min(into.Length - i, _group - at % columns % _group);
+                    float scale = ScaleAt(at);
                     for (int end = i + n; i < end; i++) into[i] = (sbyte)(b[i] ^ (_offsetBinary ? 0x80 : 0)) * scale;
                 }
                 break;

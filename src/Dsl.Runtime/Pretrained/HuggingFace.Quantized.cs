@@ -6,8 +6,8 @@ using System.Text.Json;
 
 namespace Dsl;
 
-// A checkpoint quantized by compressed-tensors (llm-compressor's W8A16 and W8A8 recipes: config.json's quantization_config):
-// its 8-bit integer weights read with their scales; every other quantization refused by name, the configuration before any
+// A checkpoint quantized by compressed-tensors (llm-compressor's W8A16, W8A8 and W4A16 recipes: config.json's
+// quantization_config): its integer weights read with their scales; every other quantization refused by name, the configuration before any
 // tensor's header is read.
 public static partial class HuggingFace
 {
@@ -17,11 +17,10 @@ public static partial class HuggingFace
     /// <summary>
     /// What config.json's <c>quantization_config</c> (or the older <c>compression_config</c>) says of the weights: null where
     /// nothing is quantized (no such key, or compressed-tensors without <c>config_groups</c>: sparsity alone, a dense
-    /// checkpoint); else compressed-tensors' symmetric 8-bit integer weights, <c>int-quantized</c> (I8) or
-    /// <c>pack-quantized</c> (four to an int32), with a scale per output channel or per tensor, activations unquantized (W8A16) or
+    /// checkpoint); else compressed-tensors' symmetric 8- or 4-bit integer weights, <c>int-quantized</c> (I8) or
+    /// <c>pack-quantized</c> (four or eight to an int32), with a scale per output channel, per group of columns or per tensor, activations unquantized (W8A16) or
     /// quantized per token as they run (W8A8's dynamic activations, which run here in float32: weight-only, as W8A16). Anything
-    /// else is refused, every difference named: another <c>quant_method</c>, 4-bit or floating-point weights, groups of columns,
-    /// static activation scales, a quantized key/value cache, rotations.
+    /// else is refused, every difference named: another <c>quant_method</c>, floating-point weights, blocks, static activation scales, a quantized key/value cache, rotations.
     /// </summary>
     private static string? CheckedQuantization(JsonElement config, string path)
     {
@@ -34,8 +33,8 @@ public static partial class HuggingFace
         return format;
     }
 
-    private const string ReadFormats = "Dsl reads compressed-tensors' 8-bit integer weights (llm-compressor's W8A16 or W8A8: quant_method \"compressed-tensors\", "
-        + "format \"pack-quantized\" or \"int-quantized\", num_bits 8, symmetric)";
+    private const string ReadFormats = "Dsl reads compressed-tensors' integer weights (llm-compressor's W8A16, W8A8 or W4A16: quant_method \"compressed-tensors\", "
+        + "format \"pack-quantized\" or \"int-quantized\", num_bits 8 or 4, symmetric)";
 
     /// <summary>Checks a quantization config (see <see cref="CheckedQuantization"/>); returns its format, or null where it quantizes nothing.</summary>
     private static string? CheckQuantization(JsonElement q, string key, List<string> problems)
@@ -95,8 +94,8 @@ public static partial class HuggingFace
             problems.Add($"{where} has no weights object");
             return;
         }
-        if (Value(w, "num_bits") is { } bits && !(bits.ValueKind == JsonValueKind.Number && bits.GetDouble() == 8))
-            problems.Add($"{where}.weights.num_bits is {bits.GetRawText()}: 8 expected");
+        if (Value(w, "num_bits") is { } bits && !(bits.ValueKind == JsonValueKind.Number && bits.GetDouble() is 8 or 4))
+            problems.Add($"{where}.weights.num_bits is {bits.GetRawText()}: 8 or 4 expected");
         if (Value(w, "type") is { } type && !(type.ValueKind == JsonValueKind.String && type.GetString()!.Equals("int", StringComparison.OrdinalIgnoreCase)))
             problems.Add($"{where}.weights.type is {type.GetRawText()}: \"int\" expected");
         if (Value(w, "symmetric") is { } symmetric && symmetric.ValueKind != JsonValueKind.True)
@@ -110,8 +109,9 @@ public static partial class HuggingFace
         if (Value(w, "strategy") is { } given && given.ValueKind != JsonValueKind.String)
             problems.Add($"{where}.weights.strategy is {given.GetRawText()}: a string expected");
         string strategy = Lower(w, "strategy") ?? (groupSize is null ? "tensor" : groupSize == -1 ? "channel" : "group");
-        if (strategy is not ("channel" or "tensor") || groupSize is not (null or -1))
-            problems.Add($"{where}.weights.strategy is \"{strategy}\"{(groupSize is not (null or -1) ? $" (group_size {groupSize})" : "")}: a scale per output channel (\"channel\") or per tensor (\"tensor\") expected; scales per group of columns are not read");
+        if (!(strategy is "channel" or "tensor" && groupSize is null or -1 || strategy == "group" && groupSize > 0))
+            problems.Add($"{where}.weights.strategy is \"{strategy}\"{(groupSize is not null ? $" (group_size {groupSize})" : "")}: a scale per output channel (\"channel\"), per tensor (\"tensor\") "
+                + "or per group of a row's columns (\"group\" with a positive group_size) expected; blocks of rows and columns are not read");
         if (Value(w, "dynamic") is { } dynamic && dynamic.ValueKind != JsonValueKind.False)
             problems.Add($"{where}.weights.dynamic is {dynamic.GetRawText()}: stored scales (false) expected");
         if (Value(w, "actorder") is { } order && order.ValueKind is not JsonValueKind.False)
@@ -121,8 +121,8 @@ public static partial class HuggingFace
     /// <summary>
     /// The tensors of a checkpoint whose config quantizes its weights (<paramref name="format"/>, from
     /// <see cref="CheckedQuantization"/>) as a loader reads them: each quantized weight under its module's <c>weight</c> name,
-    /// its 8-bit integers (I8, or unpacked from <c>weight_packed</c>) read with its <c>weight_scale</c> as the floats they stand
-    /// for, q · scale (a parameter held in 8 bits takes the integers and scales as they are); the scales, shapes and symmetric
+    /// its integers (I8, or unpacked from <c>weight_packed</c>) read with its <c>weight_scale</c> as the floats they stand
+    /// for, q · scale (a parameter held in 8 bits takes 8-bit integers with a scale per row as they are); the scales, shapes and symmetric
     /// zero points no tensors of their own. Every tensor that does not fit is named, nothing loaded.
     /// </summary>
     private static Dictionary<string, SafeTensor> Dequantized(Dictionary<string, SafeTensor> tensors, string? format, string path)
@@ -151,7 +151,7 @@ public static partial class HuggingFace
             else if (name.EndsWith(PackedSuffix, StringComparison.Ordinal) || t.DType == SafeTensorsDType.I8)
             {
                 string module = name.EndsWith(PackedSuffix, StringComparison.Ordinal) ? name[..^PackedSuffix.Length] : WeightStem(name);
-                if (!tensors.ContainsKey(module + ScaleSuffix)) problems.Add($"tensor '{name}' holds 8-bit integers without a scale ('{module}{ScaleSuffix}')");
+                if (!tensors.ContainsKey(module + ScaleSuffix)) problems.Add($"tensor '{name}' holds integers without a scale ('{module}{ScaleSuffix}')");
             }
             else read[name] = t;
         }
@@ -160,16 +160,18 @@ public static partial class HuggingFace
     }
 
     /// <summary>
-    /// The weight of <paramref name="module"/> whose scale is <paramref name="scale"/>: I8 [out, in] (<c>weight</c>) or 8-bit
-    /// integers packed four to an int32 (<c>weight_packed</c> [out, in / 4] with <c>weight_shape</c> [out, in]), read with the
-    /// scale, one per output channel ([out, 1] or [out]) or one ([1], [1, 1] or []), each finite and positive; null, with the
-    /// problem named, where they do not fit.
+    /// The weight of <paramref name="module"/> whose scale is <paramref name="scale"/>: I8 [out, in] (<c>weight</c>) or integers
+    /// packed into int32s (<c>weight_packed</c> with <c>weight_shape</c> [out, in]: 8 bits four to one, [out, in / 4], or 4 bits
+    /// eight to one, [out, in / 8]), read with the scale, one per output channel ([out, 1] or [out]), one per group of a row's
+    /// columns ([out, in / group]) or one ([1], [1, 1] or []), each finite and positive; null, with the problem named, where
+    /// they do not fit.
     /// </summary>
     private static SafeTensor? QuantizedWeight(Dictionary<string, SafeTensor> tensors, string module, SafeTensor scale, List<string> problems)
     {
         string name = module + ".weight";
         SafeTensor values;
         long[] shape;
+        int bits = 8;
         bool packed = tensors.TryGetValue(module + PackedSuffix, out SafeTensor? p);
         if (packed)
         {
@@ -179,10 +181,12 @@ public static partial class HuggingFace
                 return null;
             }
             shape = [.. s.ToInt32().Select(d => (long)d)];
-            if (p!.DType != SafeTensorsDType.I32 || p.Shape.Length != 2 || p.Shape[0] != shape[0] || shape[1] % 4 != 0 || p.Shape[1] != shape[1] / 4)
+            // (the bits each value takes, from how many values a row's int32s hold)
+            bits = p!.Shape.Length == 2 && p.Shape[1] > 0 && shape[1] == p.Shape[1] * 4 ? 8 : p.Shape.Length == 2 && p.Shape[1] > 0 && shape[1] == p.Shape[1] * 8 ? 4 : 0;
+            if (p.DType != SafeTensorsDType.I32 || p.Shape.Length != 2 || p.Shape[0] != shape[0] || bits == 0)
             {
                 problems.Add($"tensor '{module}{PackedSuffix}' is {p.DType} {Shapes.Format<long>(p.Shape)} for a weight {Shapes.Format<long>(shape)}: 8-bit integers four to an int32, "
-                    + $"[{shape[0]}, {shape[1] / 4}], expected{(shape[1] % 4 != 0 ? " (rows padded to whole int32s are not read)" : "")}");
+                    + $"[{shape[0]}, {shape[1] / 4.0}], or 4-bit ones eight to an int32, [{shape[0]}, {shape[1] / 8.0}], expected (rows padded to whole int32s are not read)");
                 return null;
             }
             values = p;
@@ -203,9 +207,11 @@ public static partial class HuggingFace
             problems.Add($"the weight of '{module}' is {Shapes.Format<long>(shape)}: rows and columns expected");
             return null;
         }
-        if (!scale.IsFloatingPoint || scale.Shape.Length > 2 || !(scale.ElementCount == 1 || scale.ElementCount == shape[0] && scale.Shape[0] == shape[0]))
+        if (!scale.IsFloatingPoint || scale.Shape.Length > 2 || !(scale.ElementCount == 1 || scale.ElementCount == shape[0] && scale.Shape[0] == shape[0]
+            || scale.Shape.Length == 2 && scale.Shape[0] == shape[0] && scale.Shape[1] > 0 && shape[1] % scale.Shape[1] == 0))
         {
-            problems.Add($"tensor '{module}{ScaleSuffix}' is {scale.DType} {Shapes.Format<long>(scale.Shape)}: floating-point scales, [{shape[0]}, 1] (one per output channel) or [1] (one for the tensor), expected");
+            problems.Add($"tensor '{module}{ScaleSuffix}' is {scale.DType} {Shapes.Format<long>(scale.Shape)}: floating-point scales, [{shape[0]}, 1] (one per output channel), "
+                + $"[{shape[0]}, groups] (one per group of a row's {shape[1]} columns) or [1] (one for the tensor), expected");
             return null;
         }
         float[] scales = scale.ToFloat();
@@ -215,7 +221,7 @@ public static partial class HuggingFace
             problems.Add($"tensor '{module}{ScaleSuffix}' holds {scales[bad]} at row {bad}: finite positive scales expected");
             return null;
         }
-        return values.Quantized(name, shape, scales, offsetBinary: packed);
+        return values.Quantized(name, shape, scales, offsetBinary: packed, bits);
     }
 
     /// <summary>A name less its <c>.weight</c> (the module a quantized weight and its scale belong to).</summary>

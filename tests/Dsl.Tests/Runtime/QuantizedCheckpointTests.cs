@@ -184,13 +184,13 @@ public sealed class QuantizedCheckpointTests : IDisposable
         Assert.Contains("8-bit floating-point weights", Refusal(Copy(c => c["quantization_config"]!["format"] = "float-quantized")));
         Assert.Contains("static activation quantization", Refusal(Copy(c =>
             c["quantization_config"]!["config_groups"]!["group_0"]!["input_activations"] = new JsonObject { ["num_bits"] = 8, ["type"] = "int", ["strategy"] = "tensor", ["dynamic"] = false })));
-        string grouped = Refusal(Copy(c =>
+        Assert.Contains("weights.strategy is \"block\"", Refusal(Copy(c => Weights(c)["strategy"] = "block")));
+        Assert.Contains("weights.strategy is \"group\" (group_size 0)", Refusal(Copy(c =>
         {
             Weights(c)["strategy"] = "group";
-            Weights(c)["group_size"] = 128;
-        }));
-        Assert.Contains("weights.strategy is \"group\" (group_size 128)", grouped);
-        Assert.Contains("weights.num_bits is 4", Refusal(Copy(c => Weights(c)["num_bits"] = 4)));
+            Weights(c)["group_size"] = 0;
+        })));
+        Assert.Contains("weights.num_bits is 2: 8 or 4 expected", Refusal(Copy(c => Weights(c)["num_bits"] = 2)));
         Assert.Contains("symmetric weights", Refusal(Copy(c => Weights(c)["symmetric"] = false)));
         Assert.Contains("actorder is \"group\"", Refusal(Copy(c => Weights(c)["actorder"] = "group")));
         Assert.Contains("kv_cache_scheme", Refusal(Copy(c => c["quantization_config"]!["kv_cache_scheme"] = new JsonObject { ["num_bits"] = 8 })));
@@ -274,6 +274,91 @@ public sealed class QuantizedCheckpointTests : IDisposable
         }
     }
 
+    /// <summary>
+    /// llm-compressor's W4A16: 4-bit integers eight to an int32 (q + 8, the first in the low half of each byte), a scale per
+    /// group of 8 columns, read as the floats they stand for (HfLlama's weights quantized so here, as compressed-tensors does).
+    /// </summary>
+    [Fact]
+    public void FourBitGroupsLoadAsTheFloatsTheyStandFor()
+    {
+        const int Group = 8;
+        string folder = Path.Combine(_temp, "w4");
+        Directory.CreateDirectory(folder);
+        var config = (JsonObject)JsonNode.Parse(File.ReadAllText(Fixture.Path(Path.Combine(Fixture8, "config.json"))))!;
+        config["quantization_config"]!["format"] = "pack-quantized";
+        Weights(config)["num_bits"] = 4;
+        Weights(config)["strategy"] = "group";
+        Weights(config)["group_size"] = Group;
+        File.WriteAllText(Path.Combine(folder, "config.json"), config.ToJsonString());
+        var tensors = new Dictionary<string, SafeTensor>();
+        var expected = new Dictionary<string, float[]>();
+        foreach ((string name, SafeTensor t) in SafeTensors.Read(Fixture.Path(Path.Combine("HfLlama", "model.safetensors"))))
+        {
+            if (!(name.Contains(".layers.", StringComparison.Ordinal) && name.EndsWith("_proj.weight", StringComparison.Ordinal)))
+            {
+                tensors[name] = t;
+                continue;
+            }
+            float[] w = t.ToFloat();
+            int rows = (int)t.Shape[0], columns = (int)t.Shape[1], groups = columns / Group;
+            var scales = new float[rows * groups];
+            var packed = new byte[w.Length / 2];
+            var dequantized = new float[w.Length];
+            for (int g = 0; g < scales.Length; g++)
+            {
+                int at = g / groups * columns + g % groups * Group;
+                float most = 0;
+                for (int j = 0; j < Group; j++) most = MathF.Max(most, MathF.Abs(w[at + j]));
+                float scale = scales[g] = MathF.Max(most / 7.5f, 1.1920929E-07f);
+                for (int j = 0; j < Group; j++)
+                {
+                    int q = (int)Math.Clamp(MathF.Round(w[at + j] / scale), -8f, 7f);
+                    dequantized[at + j] = q * scale;
+                    packed[(at + j) / 2] |= (byte)((q + 8) << ((at + j) % 2 * 4));
+                }
+            }
+            string module = name[..^".weight".Length];
+            tensors[module + ".weight_packed"] = Rewritten(t, SafeTensorsDType.I32, [rows, columns / 8], bytes => packed.CopyTo(bytes, 0));
+            tensors[module + ".weight_shape"] = Rewritten(t, SafeTensorsDType.I64, [2], bytes =>
+            {
+                BitConverter.GetBytes((long)rows).CopyTo(bytes, 0);
+                BitConverter.GetBytes((long)columns).CopyTo(bytes, 8);
+            });
+            tensors[module + ".weight_scale"] = Rewritten(t, SafeTensorsDType.F32, [rows, groups], bytes => Buffer.BlockCopy(scales, 0, bytes, 0, 4 * scales.Length));
+            expected[module] = dequantized;
+        }
+        WriteRaw(Path.Combine(folder, "model.safetensors"), tensors);
+        var model = new HfTinyLlama(seed: 1);
+        HuggingFace.LoadLlama(model, folder);
+        Assert.Equal(expected["model.layers.1.self_attn.k_proj"], model.Parameters["attention_1.in_proj_weight"].ToArray().AsSpan(16 * 16, 8 * 16).ToArray());
+        Assert.Equal(expected["model.layers.0.mlp.down_proj"], model.Parameters["dense_1.weight"].ToArray());
+        // held in 8 bits: quantized anew from those floats (a scale per row), no exact copy of 4-bit groups
+        var held = new HfTinyLlama(seed: 2);
+        held.Parameters.HoldWeightsIn(Precision.Int8);
+        HuggingFace.LoadLlama(held, folder);
+        Tolerance.AssertClose(expected["model.layers.0.mlp.down_proj"], held.Parameters["dense_1.weight"].ToArray(), "4-bit weights held in 8 bits", rtol: 0.05f);
+    }
+
+    /// <summary>4-bit values of a packed tensor read from any value on, odd or even (the first of each byte in its low half).</summary>
+    [Fact]
+    public void FourBitValuesReadFromAnyValue()
+    {
+        int[] q = [.. Enumerable.Range(0, 32).Select(i => i * 5 % 16 - 8)];
+        float[] scales = [0.5f, 2f, 0.25f, 1f]; // a scale per group of 8 of two rows of 16
+        byte[] bytes = new byte[16];
+        for (int i = 0; i < 32; i++) bytes[i / 2] |= (byte)((q[i] + 8) << (i % 2 * 4));
+        string path = Path.Combine(_temp, "four.safetensors");
+        byte[] header = Encoding.UTF8.GetBytes("{\"w\":{\"dtype\":\"I32\",\"shape\":[2,2],\"data_offsets\":[0,16]}}");
+        File.WriteAllBytes(path, [.. BitConverter.GetBytes((long)header.Length), .. header, .. bytes]);
+        SafeTensor view = SafeTensors.Index(path)["w"].Quantized("w", [2, 16], scales, offsetBinary: true, bits: 4);
+        foreach ((int first, int count) in new[] { (0, 32), (1, 30), (7, 3), (16, 16), (31, 1) })
+        {
+            var floats = new float[count];
+            view.CopyFloatsTo(first, floats);
+            Assert.Equal(Enumerable.Range(first, count).Select(i => q[i] * scales[i / 8]), floats);
+        }
+    }
+
     /// <summary>A quantization config with nothing quantized (compressed-tensors' sparsity alone, dense) leaves a float checkpoint as it is.</summary>
     [Fact]
     public void AConfigThatQuantizesNothingLeavesTheFloats()
@@ -303,7 +388,7 @@ public sealed class QuantizedCheckpointTests : IDisposable
     [Fact]
     public void QuantizedTensorsThatDoNotMatchAreRefused()
     {
-        Assert.Contains("'model.layers.1.mlp.up_proj.weight' holds 8-bit integers without a scale",
+        Assert.Contains("'model.layers.1.mlp.up_proj.weight' holds integers without a scale",
             Refusal(Copy(edit: t => t.Remove("model.layers.1.mlp.up_proj.weight_scale"))));
         Assert.Contains("'model.layers.0.self_attn.q_proj.weight_zero_point' is not all zeros", Refusal(Copy(edit: t =>
         {
