@@ -22,22 +22,28 @@ public static partial class HuggingFace
     /// quantized per token as they run (W8A8's dynamic activations, which run here in float32: weight-only, as W8A16). Anything
     /// else is refused, every difference named: another <c>quant_method</c>, floating-point weights, blocks, static activation scales, a quantized key/value cache, rotations.
     /// </summary>
-    private static string? CheckedQuantization(JsonElement config, string path)
+    private static WeightQuantization? CheckedQuantization(JsonElement config, string path)
     {
         if (config.ValueKind != JsonValueKind.Object) return null;
         string key = config.TryGetProperty("quantization_config", out _) ? "quantization_config" : "compression_config";
         if (Value(config, key) is not { } q) return null;
         var problems = new List<string>();
-        string? format = CheckQuantization(q, key, problems);
+        WeightQuantization? weights = CheckQuantization(q, key, problems);
         if (problems.Count > 0) throw new InvalidDataException($"Cannot load '{path}': {string.Join("; ", problems)}. Nothing was loaded.");
-        return format;
+        return weights;
+    }
+
+    /// <summary>What a quantization config's groups say of the weights: the bits of their integers and the columns each scale covers where they are in groups.</summary>
+    private sealed record WeightQuantization(HashSet<int> Bits, HashSet<int> GroupSizes)
+    {
+        public string Shown(IEnumerable<int> values) => string.Join(" or ", values.Order());
     }
 
     private const string ReadFormats = "Dsl reads compressed-tensors' integer weights (llm-compressor's W8A16, W8A8 or W4A16: quant_method \"compressed-tensors\", "
         + "format \"pack-quantized\" or \"int-quantized\", num_bits 8 or 4, symmetric)";
 
-    /// <summary>Checks a quantization config (see <see cref="CheckedQuantization"/>); returns its format, or null where it quantizes nothing.</summary>
-    private static string? CheckQuantization(JsonElement q, string key, List<string> problems)
+    /// <summary>Checks a quantization config (see <see cref="CheckedQuantization"/>); returns what it says of the weights, or null where it quantizes nothing.</summary>
+    private static WeightQuantization? CheckQuantization(JsonElement q, string key, List<string> problems)
     {
         if (q.ValueKind != JsonValueKind.Object)
         {
@@ -61,6 +67,7 @@ public static partial class HuggingFace
             problems.Add($"{key}.config_groups is {groups.ValueKind}, not an object of groups");
             return null;
         }
+        var weights = new WeightQuantization([], []);
         foreach (JsonProperty group in groups.EnumerateObject())
         {
             string where = $"{key}.config_groups.{group.Name}";
@@ -73,7 +80,7 @@ public static partial class HuggingFace
             string? groupFormat = format == "mixed-precision" ? Lower(group.Value, "format") : format;
             if (groupFormat is not ("int-quantized" or "naive-quantized" or "pack-quantized"))
                 problems.Add($"{(format == "mixed-precision" ? where : key)}.format is \"{groupFormat ?? "absent"}\"{groupFormat switch { "float-quantized" => " (8-bit floating-point weights)", "nvfp4-pack-quantized" or "mxfp4-pack-quantized" => " (4-bit floating-point weights)", "dense" => " (weights stored as floats beside their scales)", _ => "" }}: {ReadFormats}");
-            CheckWeights(group.Value, where, problems);
+            CheckWeights(group.Value, where, problems, weights);
             if (Value(group.Value, "input_activations") is { } input)
             {
                 if (input.ValueKind != JsonValueKind.Object) problems.Add($"{where}.input_activations is {input.ValueKind}, not an object");
@@ -83,11 +90,11 @@ public static partial class HuggingFace
             }
             if (Value(group.Value, "output_activations") is not null) problems.Add($"{where}.output_activations quantizes outputs, which is not built");
         }
-        return format;
+        return weights;
     }
 
     /// <summary>A group's weights as compressed-tensors' <c>QuantizationArgs</c> reads them (its defaults: 8 bits, integers, symmetric; "tensor" without a group size).</summary>
-    private static void CheckWeights(JsonElement group, string where, List<string> problems)
+    private static void CheckWeights(JsonElement group, string where, List<string> problems, WeightQuantization weights)
     {
         if (Value(group, "weights") is not { ValueKind: JsonValueKind.Object } w)
         {
@@ -96,6 +103,7 @@ public static partial class HuggingFace
         }
         if (Value(w, "num_bits") is { } bits && !(bits.ValueKind == JsonValueKind.Number && bits.GetDouble() is 8 or 4))
             problems.Add($"{where}.weights.num_bits is {bits.GetRawText()}: 8 or 4 expected");
+        else weights.Bits.Add(Value(w, "num_bits") is { } n ? (int)n.GetDouble() : 8);
         if (Value(w, "type") is { } type && !(type.ValueKind == JsonValueKind.String && type.GetString()!.Equals("int", StringComparison.OrdinalIgnoreCase)))
             problems.Add($"{where}.weights.type is {type.GetRawText()}: \"int\" expected");
         if (Value(w, "symmetric") is { } symmetric && symmetric.ValueKind != JsonValueKind.True)
@@ -112,22 +120,24 @@ public static partial class HuggingFace
         if (!(strategy is "channel" or "tensor" && groupSize is null or -1 || strategy == "group" && groupSize > 0))
             problems.Add($"{where}.weights.strategy is \"{strategy}\"{(groupSize is not null ? $" (group_size {groupSize})" : "")}: a scale per output channel (\"channel\"), per tensor (\"tensor\") "
                 + "or per group of a row's columns (\"group\" with a positive group_size) expected; blocks of rows and columns are not read");
+        else if (strategy == "group") weights.GroupSizes.Add(groupSize!.Value);
         if (Value(w, "dynamic") is { } dynamic && dynamic.ValueKind != JsonValueKind.False)
             problems.Add($"{where}.weights.dynamic is {dynamic.GetRawText()}: stored scales (false) expected");
-        if (Value(w, "actorder") is { } order && order.ValueKind is not JsonValueKind.False)
-            problems.Add($"{where}.weights.actorder is {order.GetRawText()}: reordered columns (GPTQ's activation order) are not read");
+        // ("static" and "weight" only order how GPTQ went through the columns; "group" and "dynamic" store them reordered, g_idx)
+        if (Value(w, "actorder") is { } order && !(order.ValueKind is JsonValueKind.False || Lower(w, "actorder") is "static" or "weight"))
+            problems.Add($"{where}.weights.actorder is {order.GetRawText()}: columns stored in GPTQ's activation order (g_idx) are not read");
     }
 
     /// <summary>
-    /// The tensors of a checkpoint whose config quantizes its weights (<paramref name="format"/>, from
+    /// The tensors of a checkpoint whose config quantizes its weights (<paramref name="weights"/>, from
     /// <see cref="CheckedQuantization"/>) as a loader reads them: each quantized weight under its module's <c>weight</c> name,
     /// its integers (I8, or unpacked from <c>weight_packed</c>) read with its <c>weight_scale</c> as the floats they stand
     /// for, q · scale (a parameter held in 8 bits takes 8-bit integers with a scale per row as they are); the scales, shapes and symmetric
     /// zero points no tensors of their own. Every tensor that does not fit is named, nothing loaded.
     /// </summary>
-    private static Dictionary<string, SafeTensor> Dequantized(Dictionary<string, SafeTensor> tensors, string? format, string path)
+    private static Dictionary<string, SafeTensor> Dequantized(Dictionary<string, SafeTensor> tensors, WeightQuantization? weights, string path)
     {
-        if (format is null) return tensors;
+        if (weights is null) return tensors;
         var problems = new List<string>();
         var read = new Dictionary<string, SafeTensor>(tensors.Count, StringComparer.Ordinal);
         foreach ((string name, SafeTensor t) in tensors.OrderBy(t => t.Key, StringComparer.Ordinal))
@@ -145,7 +155,7 @@ public static partial class HuggingFace
             else if (name.EndsWith(ScaleSuffix, StringComparison.Ordinal))
             {
                 string module = name[..^ScaleSuffix.Length];
-                if (QuantizedWeight(tensors, module, t, problems) is { } weight) read[module + ".weight"] = weight;
+                if (QuantizedWeight(tensors, module, t, weights, problems) is { } weight) read[module + ".weight"] = weight;
             }
             else if (name.EndsWith(ShapeSuffix, StringComparison.Ordinal)) continue; // (read with its weight_packed)
             else if (name.EndsWith(PackedSuffix, StringComparison.Ordinal) || t.DType == SafeTensorsDType.I8)
@@ -166,7 +176,7 @@ public static partial class HuggingFace
     /// columns ([out, in / group]) or one ([1], [1, 1] or []), each finite and positive; null, with the problem named, where
     /// they do not fit.
     /// </summary>
-    private static SafeTensor? QuantizedWeight(Dictionary<string, SafeTensor> tensors, string module, SafeTensor scale, List<string> problems)
+    private static SafeTensor? QuantizedWeight(Dictionary<string, SafeTensor> tensors, string module, SafeTensor scale, WeightQuantization quantization, List<string> problems)
     {
         string name = module + ".weight";
         SafeTensor values;
@@ -185,8 +195,13 @@ public static partial class HuggingFace
             bits = p!.Shape.Length == 2 && p.Shape[1] > 0 && shape[1] == p.Shape[1] * 4 ? 8 : p.Shape.Length == 2 && p.Shape[1] > 0 && shape[1] == p.Shape[1] * 8 ? 4 : 0;
             if (p.DType != SafeTensorsDType.I32 || p.Shape.Length != 2 || p.Shape[0] != shape[0] || bits == 0)
             {
-                problems.Add($"tensor '{module}{PackedSuffix}' is {p.DType} {Shapes.Format<long>(p.Shape)} for a weight {Shapes.Format<long>(shape)}: 8-bit integers four to an int32, "
-                    + $"[{shape[0]}, {shape[1] / 4.0}], or 4-bit ones eight to an int32, [{shape[0]}, {shape[1] / 8.0}], expected (rows padded to whole int32s are not read)");
+                problems.Add($"tensor '{module}{PackedSuffix}' is {p.DType} {Shapes.Format<long>(p.Shape)} for a weight {Shapes.Format<long>(shape)}: int32s of 8-bit integers four each, "
+                    + $"[{shape[0]}, {shape[1] / 4.0}], or of 4-bit ones eight each, [{shape[0]}, {shape[1] / 8.0}], expected{(shape[1] % 8 != 0 ? " (rows padded to whole int32s are not read)" : "")}");
+                return null;
+            }
+            if (!quantization.Bits.Contains(bits))
+            {
+                problems.Add($"tensor '{module}{PackedSuffix}' holds {bits}-bit integers (from its shape), but the config's num_bits is {quantization.Shown(quantization.Bits)}");
                 return null;
             }
             values = p;
@@ -214,11 +229,18 @@ public static partial class HuggingFace
                 + $"[{shape[0]}, groups] (one per group of a row's {shape[1]} columns) or [1] (one for the tensor), expected");
             return null;
         }
+        long groups = scale.Shape.Length == 2 ? scale.Shape[1] : 1;
+        if (groups > 1 && !quantization.GroupSizes.Contains((int)(shape[1] / groups)))
+        {
+            problems.Add($"tensor '{module}{ScaleSuffix}' is {Shapes.Format<long>(scale.Shape)}: groups of {shape[1] / groups} of the {shape[1]} columns, but the config's group_size is "
+                + (quantization.GroupSizes.Count == 0 ? "none (no group strategy)" : quantization.Shown(quantization.GroupSizes)) + " (groups that do not divide a row are not read)");
+            return null;
+        }
         float[] scales = scale.ToFloat();
         int bad = Array.FindIndex(scales, x => !(float.IsFinite(x) && x > 0));
         if (bad >= 0)
         {
-            problems.Add($"tensor '{module}{ScaleSuffix}' holds {scales[bad]} at row {bad}: finite positive scales expected");
+            problems.Add($"tensor '{module}{ScaleSuffix}' holds {scales[bad]} at {bad}: finite positive scales expected");
             return null;
         }
         return values.Quantized(name, shape, scales, offsetBinary: packed, bits);

@@ -806,7 +806,7 @@ public static partial class HuggingFace
     {
         // (Locate found the files beside the config.json it read) a quantization not read is refused before any header is
         string folder = Path.GetDirectoryName(Path.GetFullPath(files[0]))!;
-        string? quantized = CheckedQuantization(Json(Path.Combine(folder, "config.json")), folder);
+        WeightQuantization? quantized = CheckedQuantization(Json(Path.Combine(folder, "config.json")), folder);
         var all = new Dictionary<string, SafeTensor>(StringComparer.Ordinal);
         foreach (string file in files)
         {

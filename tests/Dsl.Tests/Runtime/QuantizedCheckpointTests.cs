@@ -193,6 +193,12 @@ public sealed class QuantizedCheckpointTests : IDisposable
         Assert.Contains("weights.num_bits is 2: 8 or 4 expected", Refusal(Copy(c => Weights(c)["num_bits"] = 2)));
         Assert.Contains("symmetric weights", Refusal(Copy(c => Weights(c)["symmetric"] = false)));
         Assert.Contains("actorder is \"group\"", Refusal(Copy(c => Weights(c)["actorder"] = "group")));
+        // group scales that do not match the config's group_size (compressed-tensors' last group short where it does not divide a row)
+        Assert.Contains("groups of 8 of the 24 columns, but the config's group_size is 7", Refusal(Copy(c =>
+        {
+            Weights(c)["strategy"] = "group";
+            Weights(c)["group_size"] = 7;
+        }, t => t["model.layers.0.mlp.down_proj.weight_scale"] = Rewritten(t["model.layers.0.mlp.down_proj.weight_scale"], SafeTensorsDType.BF16, [16, 3], _ => { }))));
         Assert.Contains("kv_cache_scheme", Refusal(Copy(c => c["quantization_config"]!["kv_cache_scheme"] = new JsonObject { ["num_bits"] = 8 })));
         Assert.Contains("quantization_config is String", Refusal(Copy(c => c["quantization_config"] = "int8")));
         Assert.Contains("group_size is 128.0: an integer or null expected", Refusal(Copy(c => Weights(c)["group_size"] = JsonNode.Parse("128.0"))));
@@ -222,6 +228,7 @@ public sealed class QuantizedCheckpointTests : IDisposable
                 Weights(c)["actorder"] = false;
             },
             c => c["quantization_config"]!["quantization_status"] = "frozen",
+            c => Weights(c)["actorder"] = "static", // (GPTQ's order of work: the columns stay in place)
             c =>
             {
                 JsonNode q = c["quantization_config"]!;
@@ -356,6 +363,43 @@ public sealed class QuantizedCheckpointTests : IDisposable
             var floats = new float[count];
             view.CopyFloatsTo(first, floats);
             Assert.Equal(Enumerable.Range(first, count).Select(i => q[i] * scales[i / 8]), floats);
+        }
+        // compressed-tensors' pack_to_int32 of one row −8 … 7: the int32s 0x76543210 and 0xFEDCBA98
+        string constant = Path.Combine(_temp, "constant.safetensors");
+        byte[] words = [.. BitConverter.GetBytes(0x76543210), .. BitConverter.GetBytes(unchecked((int)0xFEDCBA98))];
+        byte[] one = Encoding.UTF8.GetBytes("{\"w\":{\"dtype\":\"I32\",\"shape\":[1,2],\"data_offsets\":[0,8]}}");
+        File.WriteAllBytes(constant, [.. BitConverter.GetBytes((long)one.Length), .. one, .. words]);
+        var row = new float[16];
+        SafeTensors.Index(constant)["w"].Quantized("w", [1, 16], [1f], offsetBinary: true, bits: 4).CopyFloatsTo(0, row);
+        Assert.Equal(Enumerable.Range(-8, 16).Select(v => (float)v), row);
+    }
+
+    /// <summary>8-bit integers with a scale per group of a row's columns read each group times its own scale (held in 8 bits: quantized anew per row).</summary>
+    [Fact]
+    public void EightBitGroupsReadEachTimesItsScale()
+    {
+        const string Module = "model.layers.0.mlp.down_proj"; // [16, 24]: three groups of 8 a row
+        Dictionary<string, SafeTensor> checkpoint = Checkpoint();
+        float[] rowScales = checkpoint[Module + ".weight_scale"].ToFloat();
+        float[] groupScales = [.. Enumerable.Range(0, 48).Select(g => rowScales[g / 3] * (g % 3 + 1))];
+        string folder = Copy(c =>
+        {
+            Weights(c)["strategy"] = "group";
+            Weights(c)["group_size"] = 8;
+        }, t => t[Module + ".weight_scale"] = Rewritten(t[Module + ".weight_scale"], SafeTensorsDType.F32, [16, 3], bytes => Buffer.BlockCopy(groupScales, 0, bytes, 0, 4 * 48)));
+        float[] expected = [.. checkpoint[Module + ".weight"].Data.Select((b, i) => (sbyte)b * groupScales[i / 24 * 3 + i % 24 / 8])];
+        var model = new HfTinyLlama(seed: 1);
+        HuggingFace.LoadLlama(model, folder);
+        Assert.Equal(expected, model.Parameters["dense_1.weight"].ToArray());
+        var held = new HfTinyLlama(seed: 2);
+        held.Parameters.HoldWeightsIn(Precision.Int8);
+        HuggingFace.LoadLlama(held, folder);
+        float[] heldValues = held.Parameters["dense_1.weight"].ToArray();
+        for (int i = 0; i < expected.Length; i++)
+        {
+            // within half a step of its row's own scale (its largest magnitude over 127.5)
+            float step = expected.AsSpan(i / 24 * 24, 24).ToArray().Max(MathF.Abs) / 127.5f;
+            Assert.True(MathF.Abs(expected[i] - heldValues[i]) <= 0.5f * step * 1.001f, $"value {i}: {heldValues[i]} held for {expected[i]}");
         }
     }
 
