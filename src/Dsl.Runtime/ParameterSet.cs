@@ -318,7 +318,7 @@ public sealed class ParameterSet : IReadOnlyList<Parameter>
             {
                 SafeTensor t = tensors[part.Name];
                 t.CopyInt8To((long)part.First * row, values.Slice(at * row, part.Rows * row));
-                for (int r = 0; r < part.Rows; r++) scales[at + r] = t.ScaleOf(part.First + r);
+                for (int r = 0; r < part.Rows; r++) scales[at + r] = t.ScaleAt((part.First + r) * (long)row);
                 at += part.Rows;
             }
             return new Staged(null, held);

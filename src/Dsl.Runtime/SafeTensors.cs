@@ -107,15 +107,12 @@ public sealed class SafeTensor
     internal bool IsQuantized => _scales is not null && _bits == 8 && _group == Shape[^1];
 
     /// <summary>The scale of value <paramref name="element"/> (flat) of a quantized tensor.</summary>
-    private float ScaleAt(long element)
+    internal float ScaleAt(long element)
     {
         if (_scales!.Length == 1) return _scales[0];
         long columns = Shape[^1];
         return _scales[element / columns * (columns / _group) + element % columns / _group];
     }
-
-    /// <summary>The scale of row <paramref name="row"/> of the last dimension of a quantized tensor with one per row (<see cref="IsQuantized"/>).</summary>
-    internal float ScaleOf(long row) => _scales!.Length == 1 ? _scales[0] : _scales[row];
 
     /// <summary>The 8-bit integers <paramref name="first"/> … of a quantized tensor as they are, into <paramref name="destination"/>.</summary>
     internal void CopyInt8To(long first, Span<sbyte> destination)

@@ -96,16 +96,7 @@ public static partial class Decode
     private static BeamRows Prompted(IModel<int> model, ReadOnlySpan<int> tokens, int count, int length, bool reuse)
     {
         if (model.CreateState(1) is IDecoderState && model.CreateState(count) is IDecoderState rowed)
-        {
-            var logits = new float[(long)count * model.OutputWidth];
-            var step = new int[count];
-            for (int t = 0; t < length; t++)
-            {
-                for (int i = 0; i < count; i++) step[i] = tokens[i * length + t];
-                model.Step(new ReadOnlyTensorSpan<int>(step, [count]), rowed, new TensorSpan<float>(logits, [count, model.OutputWidth]));
-            }
-            return new RowsOfOneState(model, rowed, logits, reuse);
-        }
+            return new RowsOfOneState(model, rowed, FeedRows(model, rowed, tokens, length), reuse);
         var rows = new List<(IModelState, float[])>(count);
         for (int i = 0; i < count; i++)
         {
@@ -121,15 +112,23 @@ public static partial class Decode
     /// </summary>
     private static BeamRows Prefixed(IModel<int> model, IDecoderState start, ReadOnlySpan<int> prefix, bool reuse)
     {
-        int count = start.Batch;
+        var tokens = new int[start.Batch * prefix.Length];
+        for (int i = 0; i < start.Batch; i++) prefix.CopyTo(tokens.AsSpan(i * prefix.Length));
+        return new RowsOfOneState(model, start, FeedRows(model, start, tokens, prefix.Length), reuse);
+    }
+
+    /// <summary>Feeds each row of <paramref name="state"/> its <paramref name="length"/> tokens of <paramref name="tokens"/> [rows, length], a step of all rows at a time; returns the last step's logits [rows, vocabulary].</summary>
+    private static float[] FeedRows(IModel<int> model, IModelState state, ReadOnlySpan<int> tokens, int length)
+    {
+        int count = state.Batch;
         var logits = new float[(long)count * model.OutputWidth];
         var step = new int[count];
-        foreach (int t in prefix)
+        for (int t = 0; t < length; t++)
         {
-            Array.Fill(step, t);
-            model.Step(new ReadOnlyTensorSpan<int>(step, [count]), start, new TensorSpan<float>(logits, [count, model.OutputWidth]));
+            for (int i = 0; i < count; i++) step[i] = tokens[i * length + t];
+            model.Step(new ReadOnlyTensorSpan<int>(step, [count]), state, new TensorSpan<float>(logits, [count, model.OutputWidth]));
         }
-        return new RowsOfOneState(model, start, logits, reuse);
+        return logits;
     }
 
     /// <summary>
