@@ -381,6 +381,33 @@ public sealed class Workload
                 T = 16, B = 4, X = 1024, H = 1024, Flops = 4 * wideFlops,
                 Run = () => Decode.Beam(wide, beamPrefix, beamWidth: 4, maxLength: 16),
             });
+            // four prompts of 1, 3, 5 and 7 tokens decoded greedily to 16 tokens each (no end token) in one call (one state's
+            // rows: a row whose prompt goes on is fed it while the others choose) and, for comparison, a call each (float32 only)
+            if (precision == Precision.Float32)
+            {
+                // a prompt of 64 tokens read (Decode's prefill: passes over every token at once), then 16 tokens decoded
+                int[] longPrompt = Enumerable.Range(0, 64).Select(_ => r.NextInt(4096)).ToArray();
+                list.Add(new Workload
+                {
+                    Name = $"wide llama greedy 16 tokens after a prompt of 64, cached, {Words(precision)} weights", Kind = "gpt", Mode = "generate",
+                    T = 80, B = 1, X = 1024, H = 1024, Flops = 2.0 * 80 * (2 * (4 * 1024 * 1024 + 3 * 1024 * 2816) + 1024 * 4096) + 4.0 * 80 * 80 * 1024 * 2,
+                    Run = () => Decode.Greedy(wide, longPrompt, maxLength: 16),
+                });
+                int[] promptLengths = [1, 3, 5, 7];
+                int[] prompts = Enumerable.Range(0, 4 * 7).Select(_ => r.NextInt(4096)).ToArray();
+                foreach (bool batched in new[] { true, false })
+                    list.Add(new Workload
+                    {
+                        Name = $"wide llama greedy 16 tokens, 4 prompts of 1-7 tokens {(batched ? "in one call" : "a call each")}, cached, {Words(precision)} weights",
+                        Kind = "gpt", Mode = "generate", T = 16, B = 4, X = 1024, H = 1024, Flops = 4 * wideFlops,
+                        Run = batched
+                            ? () => Decode.GreedyBatch(wide, new ReadOnlyTensorSpan<int>(prompts, [4, 7]), promptLengths, maxLength: 16)
+                            : () =>
+                            {
+                                for (int b = 0; b < 4; b++) Decode.Greedy(wide, prompts.AsSpan(7 * b, promptLengths[b]), maxLength: 16);
+                            },
+                    });
+            }
             // the 16 tokens as one sequence, and the model exported as held (bfloat16 through Cast, 8 bits through
             // DequantizeLinear) run by ONNX Runtime with its defaults (an 8-bit weight's DequantizeLinear and MatMul fused
             // into its MatMulNBits, which rounds the activations to 8 bits too)

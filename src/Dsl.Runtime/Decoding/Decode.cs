@@ -11,7 +11,8 @@ public sealed record Hypothesis(int[] Tokens, float LogProbability, float Score)
 /// <summary>
 /// Decoding for any model that steps (a token model with <c>State</c>/<c>Step</c> whose output is logits over its
 /// vocabulary): greedy, sampling with temperature, top-k and top-p (nucleus), and beam search with length normalisation.
-/// Each decoder feeds the prefix, then its own choices, one step at a time, until the end token or the maximum length;
+/// Each decoder feeds the prefix (a generated model's in one pass, a prefill), then its own choices one step at a time, until
+/// the end token or the maximum length;
 /// <see cref="GreedyBatch"/>, <see cref="SampleBatch"/> and <see cref="BeamBatch"/> decode a batch of prompts in one call.
 /// </summary>
 public static partial class Decode
@@ -107,15 +108,10 @@ public static partial class Decode
     private static int[] Sample(IModel<int> model, IModelState state, ReadOnlySpan<int> prefix, int maxLength, float temperature, int topK, Rng? rng, int? endToken,
         float topP, Window? window)
     {
-        float[] logits = new float[model.OutputWidth];
+        // the prefix (cropped to the context, as nanoGPT crops idx before its first forward pass)
+        float[] logits = Feed(model, state, window is null ? prefix : Crop(prefix, window.Context));
         int[] token = new int[1];
-        if (window is null) foreach (int t in prefix) Step(model, state, t, token, logits);
-        else
-        {
-            // the prefix cropped to the context, as nanoGPT crops idx before its first forward pass
-            foreach (int t in Crop(prefix, window.Context)) Step(model, state, t, token, logits);
-            window.Held = Math.Min(prefix.Length, window.Context);
-        }
+        if (window is not null) window.Held = Math.Min(prefix.Length, window.Context);
         // The tokens go into a pooled buffer, copied once into the result: nothing is allocated per step.
         int[] output = System.Buffers.ArrayPool<int>.Shared.Rent(Math.Max(1, Math.Min(maxLength, 256)));
         int count = 0;
@@ -193,31 +189,29 @@ public static partial class Decode
     /// Greedy decoding of a batch of prompts in one call: <paramref name="prompts"/> [batch, steps], row b's prompt its first
     /// <c>lengths[b]</c> tokens (<paramref name="lengths"/> empty: every step; the padding after it is never read). Element b
     /// of the result is row b's tokens, as <see cref="Greedy(IModel{int}, ReadOnlySpan{int}, int, int?)"/> decodes that prompt
-    /// alone. Prompts of one length step together as the rows of one state (each step reads the weights once for all of
-    /// them; a row that ends leaves the batch); prompts of different lengths decode as a batch per length.
+    /// alone. The prompts step together as the rows of one state (each step reads the weights once for all of them): every
+    /// row is fed a token at every step, so where prompts differ in length a row whose prompt goes on is fed its next prompt
+    /// token while the rows whose prompts are through choose theirs (no padding fed, no mask: each token at the position it
+    /// takes alone), and a row that ends leaves the batch.
     /// </summary>
     public static int[][] GreedyBatch(IModel<int> model, ReadOnlyTensorSpan<int> prompts, ReadOnlySpan<int> lengths, int maxLength, int? endToken = null) =>
         SampleBatch(model, prompts, lengths, maxLength, temperature: 0f, topK: 0, rng: null, endToken);
 
     /// <summary>
-    /// Sampling of a batch of prompts [batch, steps] in one call (see <see cref="GreedyBatch"/>
-    /// for the prompts and their lengths). Prompts of one length decode together, one length after another (in the order of
-    /// their first rows), each to its end: at each step every unfinished row of the batch draws its token, in row order.
+    /// Sampling of a batch of prompts [batch, steps] in one call (see <see cref="GreedyBatch"/> for the prompts, their lengths
+    /// and how they step): at each step every unfinished row whose prompt is through draws its token, in row order.
     /// </summary>
     public static int[][] SampleBatch(IModel<int> model, ReadOnlyTensorSpan<int> prompts, ReadOnlySpan<int> lengths, int maxLength, float temperature, int topK, Rng? rng,
         int? endToken = null, float topP = 1f)
     {
         var batch = new PromptBatch(model, prompts, lengths, maxLength, endToken);
         RequireSampling(temperature, topK, topP, rng);
+        if (maxLength == 0) return [.. Enumerable.Repeat(Array.Empty<int>(), batch.Count)];
         var chooser = new Chooser(model.OutputWidth, temperature, topK, topP, rng);
-        var results = new int[batch.Count][];
         var mark = rng?.Mark();
         try
         {
-            if (maxLength == 0) return results.Select(_ => Array.Empty<int>()).ToArray();
-            foreach ((int[] rows, int length) in batch.Groups)
-                batch.Scatter(Sample(model, Prompted(model, batch.Tokens(rows, length), rows.Length, length, reuse: false), rows.Length, maxLength, chooser, endToken), rows, results);
-            return results;
+            return Sample(model, batch.Prompted(model, reuse: false), batch.Count, maxLength, chooser, endToken, batch.Rest());
         }
         catch when (rng is not null)
         {
@@ -227,21 +221,18 @@ public static partial class Decode
     }
 
     /// <summary>
-    /// Beam search for a batch of prompts [batch, steps] in one call (see <see cref="GreedyBatch"/>
-    /// for the prompts and their lengths): element b of the result is row b's best sequences, as
+    /// Beam search for a batch of prompts [batch, steps] in one call (see <see cref="GreedyBatch"/> for the prompts, their
+    /// lengths and how they step): element b of the result is row b's best sequences, as
     /// <see cref="Beam(IModel{int}, ReadOnlySpan{int}, int, int, int?, float)"/> finds them for that prompt alone. Every
-    /// prompt's hypotheses are rows of one batch (prompts of one length together).
+    /// prompt's hypotheses are rows of one batch; a prompt is one row until it is through.
     /// </summary>
     public static IReadOnlyList<Hypothesis>[] BeamBatch(IModel<int> model, ReadOnlyTensorSpan<int> prompts, ReadOnlySpan<int> lengths, int beamWidth, int maxLength,
         int? endToken = null, float lengthPenalty = 1f)
     {
         var batch = new PromptBatch(model, prompts, lengths, maxLength, endToken);
         RequireBeam(beamWidth, lengthPenalty);
-        var results = new IReadOnlyList<Hypothesis>[batch.Count];
         if (maxLength == 0) return NothingDecoded(batch.Count);
-        foreach ((int[] rows, int length) in batch.Groups)
-            batch.Scatter(Beam(model, Prompted(model, batch.Tokens(rows, length), rows.Length, length, reuse: true), rows.Length, beamWidth, maxLength, endToken, lengthPenalty), rows, results);
-        return results;
+        return Beam(model, batch.Prompted(model, reuse: true), batch.Count, beamWidth, maxLength, endToken, lengthPenalty, batch.Rest());
     }
 
     /// <summary>Greedy decoding of every sequence of <paramref name="start"/> (an encoder–decoder's encoded batch), each fed <paramref name="prefix"/>, stepped together; checked by the caller.</summary>
@@ -259,12 +250,12 @@ public static partial class Decode
 
     /// <summary>
     /// A batch of prompts [batch, steps] and their lengths, checked as every decoder checks its prefix (each row's prompt,
-    /// named by row and step), grouped by length: prompts of one length step together.
+    /// named by row and step): every row is fed the shortest prompt's length together, the rest of each is <see cref="Unfed"/>.
     /// </summary>
     private sealed class PromptBatch
     {
         private readonly int[] _tokens, _lengths;
-        private readonly int _steps;
+        private readonly int _steps, _shortest;
 
         public PromptBatch(IModel<int> model, ReadOnlyTensorSpan<int> prompts, ReadOnlySpan<int> lengths, int maxLength, int? endToken)
         {
@@ -287,33 +278,26 @@ public static partial class Decode
                 for (int t = 0; t < _lengths[b]; t++)
                     if ((uint)_tokens[b * _steps + t] >= (uint)model.InputWidth)
                         throw new ArgumentOutOfRangeException(nameof(prompts), _tokens[b * _steps + t], $"row {b}'s prompt holds this id at step {t}: a token id in the model's vocabulary [0, {model.InputWidth}) was expected");
-            // the length, the end token, and the positions of the longest prompt
+            // the length, the end token, and the positions of the longest prompt (the state's steps: each row's are fewer or as many)
             RequireDecoding(model, _tokens.AsSpan(Array.IndexOf(_lengths, _lengths.Max()) * _steps, _lengths.Max()), maxLength, endToken, nameof(prompts));
-            var groups = new List<(int[] Rows, int Length)>();
-            foreach (int length in _lengths.Distinct())
-                groups.Add((Enumerable.Range(0, batch).Where(b => _lengths[b] == length).ToArray(), length));
-            Groups = groups;
+            _shortest = _lengths.Min();
         }
 
         /// <summary>How many prompts.</summary>
         public int Count => _lengths.Length;
 
-        /// <summary>The rows of each length (in the order of their first rows) and that length.</summary>
-        public IReadOnlyList<(int[] Rows, int Length)> Groups { get; }
-
-        /// <summary>The prompts of <paramref name="rows"/>, <paramref name="length"/> tokens each, [rows, length] row-major.</summary>
-        public int[] Tokens(int[] rows, int length)
+        /// <summary>The rows of the batch, each fed the shortest prompt's length of its prompt.</summary>
+        public BeamRows Prompted(IModel<int> model, bool reuse)
         {
-            var tokens = new int[rows.Length * length];
-            for (int i = 0; i < rows.Length; i++) _tokens.AsSpan(rows[i] * _steps, length).CopyTo(tokens.AsSpan(i * length));
-            return tokens;
+            var tokens = new int[Count * _shortest];
+            for (int b = 0; b < Count; b++) _tokens.AsSpan(b * _steps, _shortest).CopyTo(tokens.AsSpan(b * _shortest));
+            return Decode.Prompted(model, tokens, Count, _shortest, reuse);
         }
 
-        /// <summary>Puts a group's results, one per row of <paramref name="rows"/>, where those rows' go.</summary>
-        public void Scatter<T>(T[] decoded, int[] rows, T[] results)
-        {
-            for (int i = 0; i < rows.Length; i++) results[rows[i]] = decoded[i];
-        }
+        /// <summary>The rest of each prompt, fed as the rows go on (none where the prompts are of one length).</summary>
+        public Unfed? Rest() =>
+            _lengths.All(l => l == _shortest) ? null
+                : new Unfed([.. Enumerable.Range(0, Count).Select(b => _tokens.AsSpan(b * _steps + _shortest, _lengths[b] - _shortest).ToArray())]);
     }
 
     private const string Who = "Decoding";
@@ -363,13 +347,8 @@ public static partial class Decode
             throw new InvalidOperationException($"Decoding: the model chose token {token}, which it cannot read back as its next input (its vocabulary is [0, {model.InputWidth})); make it the end token, or decode a model whose outputs are in its vocabulary.");
     }
 
-    private static float[] Feed(IModel<int> model, IModelState state, ReadOnlySpan<int> prefix)
-    {
-        var logits = new float[model.OutputWidth];
-        var token = new int[1];
-        foreach (int t in prefix) Step(model, state, t, token, logits);
-        return logits;
-    }
+    /// <summary>Feeds a sequence its <paramref name="prefix"/> (see <see cref="FeedRows"/>); returns the last step's logits.</summary>
+    private static float[] Feed(IModel<int> model, IModelState state, ReadOnlySpan<int> prefix) => FeedRows(model, state, prefix, prefix.Length);
 
     /// <summary>Feeds one token into the caller's buffers (a sampling loop allocates nothing per step).</summary>
     private static void Step(IModel<int> model, IModelState state, int next, int[] token, float[] logits)

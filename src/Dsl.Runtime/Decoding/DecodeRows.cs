@@ -89,9 +89,9 @@ public static partial class Decode
     }
 
     /// <summary>
-    /// Rows for <paramref name="count"/> prompts of one length, <paramref name="tokens"/> [count, length] row-major, each fed
-    /// its prompt from zeros: the rows of one state stepped together where the model's state can copy rows, else a state each.
-    /// <paramref name="reuse"/>: as <see cref="RowsOfOneState"/> takes it.
+    /// Rows for <paramref name="count"/> prompts, <paramref name="tokens"/> [count, length] row-major (the shortest prompt's
+    /// length: the rest of a longer prompt is <see cref="Unfed"/>), each fed from zeros: the rows of one state stepped together
+    /// where the model's state can copy rows, else a state each. <paramref name="reuse"/>: as <see cref="RowsOfOneState"/> takes it.
     /// </summary>
     private static BeamRows Prompted(IModel<int> model, ReadOnlySpan<int> tokens, int count, int length, bool reuse)
     {
@@ -107,6 +107,24 @@ public static partial class Decode
     }
 
     /// <summary>
+    /// The prompt tokens each sequence of a batch has still to be fed once every row has been fed the shortest prompt: at each
+    /// step a row whose prompt goes on is fed its next token, as its logits are not read, while the rows whose prompts are
+    /// through choose theirs. Every row steps at every step, so each token a row is fed takes the position it takes alone: no
+    /// padding is fed, no row attends over another's, and no mask is needed.
+    /// </summary>
+    private sealed class Unfed(int[][] tails)
+    {
+        private readonly int[] _fed = new int[tails.Length];
+
+        /// <summary>Sequence <paramref name="sequence"/>'s next prompt token, taken; null once its prompt is through.</summary>
+        public int? Next(int sequence)
+        {
+            int[] tail = tails[sequence];
+            return _fed[sequence] < tail.Length ? tail[_fed[sequence]++] : null;
+        }
+    }
+
+    /// <summary>
     /// Rows for the <paramref name="start"/> state's sequences (an encoder–decoder's batch of encoded sources), each fed
     /// <paramref name="prefix"/>, stepped together (<paramref name="reuse"/>: as <see cref="RowsOfOneState"/> takes it).
     /// </summary>
@@ -117,26 +135,52 @@ public static partial class Decode
         return new RowsOfOneState(model, start, FeedRows(model, start, tokens, prefix.Length), reuse);
     }
 
-    /// <summary>Feeds each row of <paramref name="state"/> its <paramref name="length"/> tokens of <paramref name="tokens"/> [rows, length], a step of all rows at a time; returns the last step's logits [rows, vocabulary].</summary>
-    private static float[] FeedRows(IModel<int> model, IModelState state, ReadOnlySpan<int> tokens, int length)
+    /// <summary>
+    /// Feeds each row of <paramref name="state"/> its <paramref name="length"/> tokens of <paramref name="tokens"/> [rows,
+    /// length]; returns the last step's logits [rows, vocabulary]. A generated model (one with an
+    /// <see cref="IModel.Architecture"/> and an <see cref="IDecoderState"/>) reads them in passes of many steps, its Forward
+    /// from the state, as a Transformer's prefill does: each weight read once a pass rather than once a token, the products
+    /// over every row and step at once (passes of at most <paramref name="passLogits"/> logits). A model written by hand,
+    /// which may only step (a wrapper of a generated one among them), is fed a step at a time.
+    /// </summary>
+    internal static float[] FeedRows(IModel<int> model, IModelState state, ReadOnlySpan<int> tokens, int length, long passLogits = PrefillLogits)
     {
-        int count = state.Batch;
-        var logits = new float[(long)count * model.OutputWidth];
-        var step = new int[count];
+        int rows = state.Batch, v = model.OutputWidth;
+        var logits = new float[(long)rows * v];
+        if (length > 1 && model.Architecture is not null && state is IDecoderState)
+        {
+            int chunk = (int)Math.Clamp(passLogits / ((long)rows * v), 1, length);
+            var part = new int[rows * chunk];
+            var passed = new float[(long)rows * chunk * v];
+            int n = 0;
+            for (int from = 0; from < length; from += n)
+            {
+                n = Math.Min(chunk, length - from);
+                for (int i = 0; i < rows; i++) tokens.Slice(i * length + from, n).CopyTo(part.AsSpan(i * n));
+                model.Forward(new ReadOnlyTensorSpan<int>(part, 0, [rows, n], default), state, new TensorSpan<float>(passed, 0, [rows, n, v], default));
+            }
+            for (int i = 0; i < rows; i++) passed.AsSpan((int)(((long)i * n + n - 1) * v), v).CopyTo(logits.AsSpan(i * v));
+            return logits;
+        }
+        var step = new int[rows];
         for (int t = 0; t < length; t++)
         {
-            for (int i = 0; i < count; i++) step[i] = tokens[i * length + t];
-            model.Step(new ReadOnlyTensorSpan<int>(step, [count]), state, new TensorSpan<float>(logits, [count, model.OutputWidth]));
+            for (int i = 0; i < rows; i++) step[i] = tokens[i * length + t];
+            model.Step(new ReadOnlyTensorSpan<int>(step, [rows]), state, new TensorSpan<float>(logits, [rows, v]));
         }
         return logits;
     }
 
+    /// <summary>The most logits a prefill pass computes (4 Mi floats, 16 MiB): a longer prompt, or a larger vocabulary, takes several passes.</summary>
+    internal const long PrefillLogits = 1L << 22;
+
     /// <summary>
     /// Greedy decoding or sampling of the <paramref name="count"/> sequences of <paramref name="rows"/>, stepped together:
     /// at each step every unfinished row chooses its token in row order (sampling draws in that order), and a row that ends
-    /// (<paramref name="endToken"/>, or <paramref name="maxLength"/> tokens) leaves the batch.
+    /// (<paramref name="endToken"/>, or <paramref name="maxLength"/> tokens) leaves the batch; a row whose prompt is not through
+    /// (<paramref name="unfed"/>) is fed its next prompt token instead, and chooses nothing.
     /// </summary>
-    private static int[][] Sample(IModel<int> model, BeamRows rows, int count, int maxLength, Chooser chooser, int? endToken)
+    private static int[][] Sample(IModel<int> model, BeamRows rows, int count, int maxLength, Chooser chooser, int? endToken, Unfed? unfed = null)
     {
         var outputs = new List<int>[count];
         for (int i = 0; i < count; i++) outputs[i] = [];
@@ -153,6 +197,13 @@ public static partial class Decode
                 kept.Clear();
                 for (int i = 0; i < live.Count; i++)
                 {
+                    if (unfed?.Next(live[i]) is int prompted)
+                    {
+                        parents.Add(i);
+                        tokens.Add(prompted);
+                        kept.Add(live[i]);
+                        continue;
+                    }
                     int next = chooser.Next(rows.Logits(i));
                     List<int> output = outputs[live[i]];
                     output.Add(next);
@@ -173,8 +224,11 @@ public static partial class Decode
     /// Beam search over <paramref name="sources"/> sequences at once, the first rows of <paramref name="rows"/> one each:
     /// every source's live hypotheses are rows of the same batch (source after source), each source searched as
     /// <see cref="Beam(IModel{int}, IModelState, ReadOnlySpan{int}, int, int, int?, float)"/> searches one, until all have stopped.
+    /// A source whose prompt is not through (<paramref name="unfed"/>) is one row, fed its next prompt token, and starts its
+    /// search when it is.
     /// </summary>
-    private static IReadOnlyList<Hypothesis>[] Beam(IModel<int> model, BeamRows rows, int sources, int beamWidth, int maxLength, int? endToken, float lengthPenalty)
+    private static IReadOnlyList<Hypothesis>[] Beam(IModel<int> model, BeamRows rows, int sources, int beamWidth, int maxLength, int? endToken, float lengthPenalty,
+        Unfed? unfed = null)
     {
         var searches = new BeamSearch[sources];
         for (int s = 0; s < sources; s++) searches[s] = new BeamSearch(model, beamWidth, maxLength, endToken, lengthPenalty);
@@ -182,16 +236,22 @@ public static partial class Decode
         int[] top = new int[(int)Math.Min(2L * beamWidth, model.OutputWidth)];
         var parents = new List<int>();
         var tokens = new List<int>();
-        for (int step = 0; step < maxLength; step++)
+        while (true)
         {
             parents.Clear();
             tokens.Clear();
             int first = 0;
-            foreach (BeamSearch search in searches)
+            for (int s = 0; s < sources; s++)
             {
-                int live = search.Live;
+                if (unfed?.Next(s) is int prompted)
+                {
+                    parents.Add(first++);
+                    tokens.Add(prompted);
+                    continue;
+                }
+                int live = searches[s].Live;
                 if (live == 0) continue;
-                search.Step(rows, first, step, top, parents, tokens);
+                searches[s].Step(rows, first, top, parents, tokens);
                 first += live;
             }
             if (parents.Count == 0) break;
@@ -208,6 +268,7 @@ public static partial class Decode
     {
         private List<(List<int> Tokens, float LogP)> _live = [([], 0f)];
         private readonly List<Hypothesis> _finished = [];
+        private int _step; // how many tokens each live hypothesis holds
 
         /// <summary>How many hypotheses are live (rows of the next step); 0 once the search has stopped.</summary>
         public int Live => _live.Count;
@@ -215,12 +276,13 @@ public static partial class Decode
         private float Score(float logP, int length) => lengthPenalty == 0 ? logP : logP / MathF.Pow(Math.Max(1, length), lengthPenalty);
 
         /// <summary>
-        /// Step <paramref name="step"/>: ranks the continuations of the live hypotheses, rows <paramref name="first"/> … of
+        /// The next step: ranks the continuations of the live hypotheses, rows <paramref name="first"/> … of
         /// <paramref name="rows"/>; appends the parent row and token of each one kept live to <paramref name="parents"/> and
         /// <paramref name="tokens"/> (nothing when the search stops here). <paramref name="top"/>: scratch of 2·width.
         /// </summary>
-        public void Step(BeamRows rows, int first, int step, int[] top, List<int> parents, List<int> tokens)
+        public void Step(BeamRows rows, int first, int[] top, List<int> parents, List<int> tokens)
         {
+            int step = _step++;
             // each live sequence's 2·width best tokens: enough to refill the beam however many of them end
             var candidates = new List<(int Beam, int Token, float LogP)>();
             for (int i = 0; i < _live.Count; i++)

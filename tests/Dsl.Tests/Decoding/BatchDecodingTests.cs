@@ -14,9 +14,9 @@ namespace Dsl.Tests.Decoding;
 /// </summary>
 public class BatchDecodingTests
 {
-    /// <summary>Three prompts padded to three steps (the second two long, its padding an id no model reads).</summary>
-    private static readonly int[] Prompts = [1, 2, 3, 4, 0, int.MaxValue, 2, 1, 0];
-    private static readonly int[] PromptLengths = [3, 2, 3];
+    /// <summary>Three prompts of three lengths padded to three steps (the padding an id no model reads).</summary>
+    private static readonly int[] Prompts = [1, 2, 3, 4, int.MaxValue, int.MaxValue, 2, 1, int.MaxValue];
+    private static readonly int[] PromptLengths = [3, 1, 2];
 
     private static int[] Prompt(int row) => Prompts.AsSpan(row * 3, PromptLengths[row]).ToArray();
 
@@ -48,8 +48,9 @@ public class BatchDecodingTests
     }
 
     /// <summary>
-    /// Sampling draws, step by step, for each unfinished row in row order (prompts of one length together, one length after
-    /// another, rows leaving as they end): what stepping each row from a state of its own and drawing in that order draws.
+    /// Sampling draws, step by step, for each unfinished row whose prompt is through, in row order (a row whose prompt goes on
+    /// is fed its next token meanwhile; rows leave as they end): what stepping each row from a state of its own and drawing in
+    /// that order draws.
     /// </summary>
     [Theory]
     [InlineData(nameof(TinyGpt))]
@@ -64,25 +65,24 @@ public class BatchDecodingTests
         {
             int[][] sampled = Decode.SampleBatch(model, PromptTensor, PromptLengths, maxLength, temperature, topK: 0, new Rng(11), end);
             var rng = new Rng(11);
-            var expected = new List<int>[3];
-            foreach (int[] rows in new[] { new[] { 0, 2 }, [1] })
-            {
-                var states = rows.Select(b => model.CreateState(1)).ToArray();
-                var logits = new float[rows.Length][];
-                for (int i = 0; i < rows.Length; i++)
-                    foreach (int t in Prompt(rows[i]))
-                        logits[i] = Step(model, t, states[i]);
-                foreach (int b in rows) expected[b] = [];
-                var going = Enumerable.Range(0, rows.Length).ToList();
-                while (going.Count > 0)
-                    foreach (int i in going.ToArray())
+            var states = Enumerable.Range(0, 3).Select(_ => model.CreateState(1)).ToArray();
+            var logits = Enumerable.Range(0, 3).Select(b => Step(model, Prompt(b)[0], states[b])).ToArray();
+            var fed = new[] { 1, 1, 1 };
+            var expected = Enumerable.Range(0, 3).Select(_ => new List<int>()).ToArray();
+            var going = new List<int> { 0, 1, 2 };
+            while (going.Count > 0)
+                foreach (int b in going.ToArray())
+                {
+                    if (fed[b] < PromptLengths[b])
                     {
-                        int next = Sampling.Sample(logits[i], temperature, rng);
-                        expected[rows[i]].Add(next);
-                        if (next == end || expected[rows[i]].Count == maxLength) going.Remove(i);
-                        else logits[i] = Step(model, next, states[i]);
+                        logits[b] = Step(model, Prompt(b)[fed[b]++], states[b]);
+                        continue;
                     }
-            }
+                    int next = Sampling.Sample(logits[b], temperature, rng);
+                    expected[b].Add(next);
+                    if (next == end || expected[b].Count == maxLength) going.Remove(b);
+                    else logits[b] = Step(model, next, states[b]);
+                }
             for (int b = 0; b < 3; b++) Assert.Equal(expected[b], sampled[b]);
             if (end is not null) Assert.True(sampled.Any(s => s.Length < maxLength), $"{name}: no row drew the end token {end}");
         }
@@ -95,9 +95,13 @@ public class BatchDecodingTests
         return logits;
     }
 
-    /// <summary>Prompts of one length step as one batch, from the first prompt token on; a row that ends leaves it; a beam's rows are every prompt's hypotheses.</summary>
+    /// <summary>
+    /// Prompts step as one batch, from the first prompt token on, whatever their lengths (a row whose prompt goes on is fed it
+    /// while the others choose); a row that ends leaves it; a beam's rows are every prompt's hypotheses, a prompt one row until
+    /// it is through.
+    /// </summary>
     [Fact]
-    public void PromptsOfOneLengthStepAsOneBatch()
+    public void PromptsStepAsOneBatch()
     {
         var counted = new BeamRowsTests.CountingModel(new TinyGpt(seed: 2));
         int[] prompts = [1, 2, 3, 4, 2, 1];
@@ -119,7 +123,13 @@ public class BatchDecodingTests
         Assert.Equal([3, 3, 6, 6, 6], counted.Batches);
         counted.Batches.Clear();
         Decode.GreedyBatch(counted, new ReadOnlyTensorSpan<int>(prompts, [3, 2]), [2, 1, 2], 3);
-        Assert.Equal([2, 2, 2, 2, 1, 1, 1], counted.Batches); // rows 0 and 2 together, then row 1
+        // every row's first token; rows 0 and 2 fed their second while row 1 chooses; all three choose; row 1 has its three
+        Assert.Equal([3, 3, 3, 2], counted.Batches);
+        counted.Batches.Clear();
+        Decode.BeamBatch(counted, new ReadOnlyTensorSpan<int>(prompts, [3, 2]), [2, 1, 2], beamWidth: 2, maxLength: 3);
+        // the first tokens; rows 0 and 2 fed their second beside row 1's two hypotheses; two hypotheses each; row 1's search
+        // has stopped (its third tokens end it), rows 0 and 2 choose their last
+        Assert.Equal([3, 4, 6, 4], counted.Batches);
     }
 
     /// <summary>An encoder–decoder as the tests drive it: its single-source and batched decoders.</summary>
@@ -210,7 +220,7 @@ public class BatchDecodingTests
         Assert.Contains("at least 1", Assert.Throws<ArgumentException>(() => Decode.GreedyBatch(model, PromptTensor, [3, 0, 3], 3)).Message);
         // an id outside the vocabulary in a prompt is named with its row and step; in the padding after a prompt it is never read
         var vocabulary = Assert.Throws<ArgumentOutOfRangeException>(() => Decode.GreedyBatch(model, PromptTensor, default, 3));
-        Assert.Contains("row 1's prompt holds this id at step 2", vocabulary.Message);
+        Assert.Contains("row 1's prompt holds this id at step 1", vocabulary.Message);
         Assert.Equal("prompts", vocabulary.ParamName);
         Assert.Equal(3, Decode.GreedyBatch(model, PromptTensor, PromptLengths, 3).Length);
         Assert.Contains("must be positive", Assert.Throws<ArgumentOutOfRangeException>(() => Decode.BeamBatch(model, PromptTensor, PromptLengths, 0, 3)).Message);
