@@ -690,11 +690,15 @@ public static class SafeTensors
     /// What writes the file's bytes to a stream (for <see cref="AtomicFile"/>, alone or beside other files), its header built and
     /// checked first: a header no reader accepts (ours included) is refused before any file is touched.
     /// </summary>
+    /// <remarks>
+    /// The tensors <paramref name="bfloat16"/> names are written as BF16; those <paramref name="int8"/> holds are written as I8, its
+    /// integers (their float values empty).
+    /// </remarks>
     internal static Action<Stream> Writer(IEnumerable<(string Name, ReadOnlyMemory<int> Shape, ReadOnlyMemory<float> Values)> tensors, IReadOnlyDictionary<string, string>? metadata,
-        IReadOnlySet<string>? bfloat16 = null)
+        IReadOnlySet<string>? bfloat16 = null, IReadOnlyDictionary<string, ReadOnlyMemory<sbyte>>? int8 = null)
     {
         var list = new List<(string Name, ReadOnlyMemory<int> Shape, ReadOnlyMemory<float> Values)>(tensors);
-        byte[] header = BuildHeader(list, metadata, bfloat16);
+        byte[] header = BuildHeader(list, metadata, bfloat16, int8);
         if (header.Length > MaxHeaderBytes)
             throw new ArgumentException($"The header would take {header.Length} bytes (names, shapes and metadata); the format allows at most {MaxHeaderBytes}.", metadata is { Count: > 0 } ? nameof(metadata) : nameof(tensors));
         return stream =>
@@ -707,6 +711,13 @@ public static class SafeTensors
             ushort[] bits = new ushort[buffer.Length / 2];
             foreach (var t in list)
             {
+                if (int8 is not null && int8.TryGetValue(t.Name, out ReadOnlyMemory<sbyte> integers))
+                {
+                    stream.Write(MemoryMarshal.AsBytes(integers.Span));
+                    if (FailAfterBytesForTests is long written && stream.Position > written)
+                        throw new IOException($"Simulated failure after {stream.Position} bytes (test hook).");
+                    continue;
+                }
                 ReadOnlySpan<float> values = t.Values.Span;
                 bool half = bfloat16?.Contains(t.Name) == true;
                 for (int i = 0; i < values.Length;)
@@ -740,7 +751,7 @@ public static class SafeTensors
     internal static long? FailAfterBytesForTests;
 
     private static byte[] BuildHeader(List<(string Name, ReadOnlyMemory<int> Shape, ReadOnlyMemory<float> Values)> list, IReadOnlyDictionary<string, string>? metadata,
-        IReadOnlySet<string>? bfloat16)
+        IReadOnlySet<string>? bfloat16, IReadOnlyDictionary<string, ReadOnlyMemory<sbyte>>? int8)
     {
         using var ms = new MemoryStream();
         using (var w = new Utf8JsonWriter(ms))
@@ -770,17 +781,18 @@ public static class SafeTensors
                 if (t.Name == "__metadata__") throw new ArgumentException("A tensor cannot be named '__metadata__' (the header's metadata entry).", "tensors");
                 long elements = Shapes.Count(t.Shape.Span);
                 if (elements < 0) throw new ArgumentException($"Tensor '{t.Name}': shape {Shapes.Format(t.Shape.Span)} has a negative dimension.", "tensors");
-                if (elements != t.Values.Length)
-                    throw new ArgumentException($"Tensor '{t.Name}': shape {Shapes.Format(t.Shape.Span)} holds {elements} values, got {t.Values.Length}.", "tensors");
-                bool half = bfloat16?.Contains(t.Name) == true;
+                bool bytes = int8 is not null && int8.ContainsKey(t.Name), half = !bytes && bfloat16?.Contains(t.Name) == true;
+                int count = bytes ? int8![t.Name].Length : t.Values.Length;
+                if (elements != count)
+                    throw new ArgumentException($"Tensor '{t.Name}': shape {Shapes.Format(t.Shape.Span)} holds {elements} values, got {count}.", "tensors");
                 w.WriteStartObject(t.Name);
-                w.WriteString("dtype", half ? "BF16" : "F32");
+                w.WriteString("dtype", bytes ? "I8" : half ? "BF16" : "F32");
                 w.WriteStartArray("shape");
                 foreach (int d in t.Shape.Span) w.WriteNumberValue(d);
                 w.WriteEndArray();
                 w.WriteStartArray("data_offsets");
                 w.WriteNumberValue(offset);
-                offset += (half ? 2L : 4L) * t.Values.Length;
+                offset += (bytes ? 1L : half ? 2L : 4L) * count;
                 w.WriteNumberValue(offset);
                 w.WriteEndArray();
                 w.WriteEndObject();

@@ -33,6 +33,60 @@ public static partial class HuggingFace
         return weights;
     }
 
+    /// <summary>
+    /// <paramref name="config"/> (a saver's config.json) with the <c>quantization_config</c> of a checkpoint whose
+    /// <see cref="CheckpointTensor.Quantized"/> weights are 8-bit integers with a scale per output channel: compressed-tensors'
+    /// <c>int-quantized</c> format, its one group's symmetric 8-bit integer weights targeting <c>Linear</c> layers, activations
+    /// unquantized (W8A16), as llm-compressor writes it. <c>ignore</c> names the layers whose weight matrices are written as
+    /// floats, and <c>lm_head</c> unless its weight is quantized (a head tied to the token table, as llm-compressor's recipes
+    /// leave it); a table of embeddings is no Linear layer, and stays floats unnamed.
+    /// </summary>
+    private static byte[] QuantizationConfig(byte[] config, IReadOnlyList<CheckpointTensor> tensors)
+    {
+        var ignore = new SortedSet<string>(StringComparer.Ordinal);
+        foreach (CheckpointTensor t in tensors)
+            if (t.Matrix && !t.Quantized) ignore.Add(t.Name[..^".weight".Length]);
+        if (!tensors.Any(t => t.Quantized && t.Name == "lm_head.weight")) ignore.Add("lm_head");
+        using JsonDocument document = JsonDocument.Parse(config);
+        return ConfigJson(w =>
+        {
+            foreach (JsonProperty property in document.RootElement.EnumerateObject())
+                if (property.Name is not ("quantization_config" or "compression_config")) property.WriteTo(w);
+            w.WriteStartObject("quantization_config");
+            w.WriteStartObject("config_groups");
+            w.WriteStartObject("group_0");
+            w.WriteNull("input_activations");
+            w.WriteNull("output_activations");
+            w.WriteStartArray("targets");
+            w.WriteStringValue("Linear");
+            w.WriteEndArray();
+            w.WriteStartObject("weights");
+            w.WriteNull("actorder");
+            w.WriteNull("block_structure");
+            w.WriteBoolean("dynamic", false);
+            w.WriteNull("group_size");
+            w.WriteNumber("num_bits", 8);
+            w.WriteString("observer", "minmax");
+            w.WriteStartObject("observer_kwargs");
+            w.WriteEndObject();
+            w.WriteString("strategy", "channel");
+            w.WriteBoolean("symmetric", true);
+            w.WriteString("type", "int");
+            w.WriteEndObject(); // weights
+            w.WriteEndObject(); // group_0
+            w.WriteEndObject(); // config_groups
+            w.WriteString("format", "int-quantized");
+            w.WriteNull("global_compression_ratio");
+            w.WriteStartArray("ignore");
+            foreach (string layer in ignore) w.WriteStringValue(layer);
+            w.WriteEndArray();
+            w.WriteNull("kv_cache_scheme");
+            w.WriteString("quant_method", "compressed-tensors");
+            w.WriteString("quantization_status", "compressed");
+            w.WriteEndObject();
+        });
+    }
+
     /// <summary>What a quantization config's groups say of the weights: the bits of their integers and the columns each scale covers where they are in groups.</summary>
     private sealed record WeightQuantization(HashSet<int> Bits, HashSet<int> GroupSizes)
     {

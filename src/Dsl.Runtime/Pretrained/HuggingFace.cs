@@ -371,62 +371,108 @@ public static partial class HuggingFace
         return buffer.ToArray();
     }
 
-    /// <summary>A tensor of a checkpoint to write: its name, shape and values.</summary>
-    /// <summary>A tensor a saver writes: as BF16 when <see cref="BFloat16"/> (every value it holds a bfloat16 one), else F32.</summary>
-    private readonly record struct CheckpointTensor(string Name, ReadOnlyMemory<int> Shape, ReadOnlyMemory<float> Values, bool BFloat16 = false);
+    /// <summary>
+    /// A tensor a saver writes: its name, shape and values, as BF16 when <see cref="BFloat16"/> (every value it holds a bfloat16
+    /// one), as 8-bit integers with a scale per row when <see cref="Quantized"/> (<see cref="Int8"/> and <see cref="Scales"/>: a
+    /// parameter held so, as it is held), else F32. <see cref="Matrix"/>: a layer's weight matrix read as such (not a table of
+    /// embeddings), which a quantized checkpoint names among the layers it leaves unquantized where it is not quantized itself.
+    /// </summary>
+    private readonly record struct CheckpointTensor(string Name, ReadOnlyMemory<int> Shape, ReadOnlyMemory<float> Values, bool BFloat16 = false,
+        bool Matrix = false, bool Quantized = false, ReadOnlyMemory<sbyte> Int8 = default, ReadOnlyMemory<float> Scales = default);
 
     /// <summary>
     /// Each parameter's values (after <paramref name="adjust"/>, in place on a copy) split into the checkpoint's tensors by the rows
     /// its sources give; a tensor several parts make up (Phi-3's fused gate_up_proj, the gate's rows first) gathered from them.
     /// A parameter held in bfloat16 gives BF16 tensors, unless an adjustment left a value no bfloat16 holds (then F32: nothing is
-    /// rounded on the way out); a fused tensor is BF16 when all its parts are.
+    /// rounded on the way out); a fused tensor is BF16 when all its parts are. A weight matrix held in 8 bits (not a table of
+    /// embeddings, its scales one per row of the tensor) gives its integers and scales as they are held, each tensor whose values
+    /// the adjustment left as they were (a fused tensor when all its parts do); a table, or an adjusted tensor, the floats it
+    /// stands for.
     /// </summary>
     private static List<CheckpointTensor> SplitIntoTensors(IModel model, Dictionary<string, ParameterSet.TensorRows[]> sources, Action<string, float[]>? adjust = null)
     {
         var tensors = new List<CheckpointTensor>();
-        var fused = new Dictionary<string, float[]>(StringComparer.Ordinal);
+        var fused = new Dictionary<string, (float[] Values, sbyte[] Int8, float[] Scales)>(StringComparer.Ordinal);
         var fusedHalf = new Dictionary<string, bool>(StringComparer.Ordinal);
+        var fusedQuantized = new Dictionary<string, bool>(StringComparer.Ordinal);
+        HashSet<string> tables = TableParameters(model);
         foreach (var (parameter, parts) in sources.OrderBy(p => p.Key, StringComparer.Ordinal))
         {
             Parameter p = model.Parameters[parameter];
             float[] values = p.ToArray();
+            float[]? read = adjust is not null && p.Precision == Precision.Int8 ? (float[])values.Clone() : null;
             adjust?.Invoke(parameter, values);
             bool half = p.Precision == Precision.BFloat16 && Array.TrueForAll(values, v => (BitConverter.SingleToUInt32Bits(v) & 0xFFFF) == 0);
             int[] stacked = ParameterSet.TensorRows.StackedShape(p.Shape, parts)
                 ?? throw new ArgumentException($"Parameter '{parameter}' {Shapes.Format(p.Shape)} is not a stack of matrices its sources read.", nameof(sources));
             int rowLength = p.Length / stacked[0], at = 0;
+            bool matrices = !tables.Contains(parameter);
+            (sbyte[] Values, float[] Scales)? held = matrices && p.Precision == Precision.Int8 && p.Weights.RowLength == rowLength
+                ? (p.Weights.Int8Values.ToArray(), p.Weights.Int8Scales.ToArray()) : null;
             foreach (ParameterSet.TensorRows part in parts)
             {
                 int[] shape = part.TensorShape(stacked);
-                if (part.Total == part.Rows) tensors.Add(new(part.Name, shape, values.AsMemory(at, part.Rows * rowLength), half));
+                bool matrix = matrices && shape.Length == 2 && part.Name.EndsWith(".weight", StringComparison.Ordinal);
+                int length = part.Rows * rowLength;
+                bool quantized = matrix && held is not null && (read is null || read.AsSpan(at, length).SequenceEqual(values.AsSpan(at, length)));
+                if (part.Total == part.Rows)
+                    tensors.Add(new(part.Name, shape, values.AsMemory(at, length), half, matrix, quantized,
+                        quantized ? held!.Value.Values.AsMemory(at, length) : default, quantized ? held!.Value.Scales.AsMemory(at / rowLength, part.Rows) : default));
                 else
                 {
-                    if (!fused.TryGetValue(part.Name, out float[]? whole))
+                    if (!fused.TryGetValue(part.Name, out var whole))
                     {
-                        fused[part.Name] = whole = new float[part.Total * rowLength];
-                        tensors.Add(new(part.Name, shape, whole));
+                        fused[part.Name] = whole = (new float[part.Total * rowLength], new sbyte[part.Total * rowLength], new float[part.Total]);
+                        tensors.Add(new(part.Name, shape, whole.Values, Matrix: matrix));
                     }
-                    values.AsSpan(at, part.Rows * rowLength).CopyTo(whole.AsSpan(part.First * rowLength));
+                    values.AsSpan(at, length).CopyTo(whole.Values.AsSpan(part.First * rowLength));
+                    if (quantized)
+                    {
+                        held!.Value.Values.AsSpan(at, length).CopyTo(whole.Int8.AsSpan(part.First * rowLength));
+                        held.Value.Scales.AsSpan(at / rowLength, part.Rows).CopyTo(whole.Scales.AsSpan(part.First));
+                    }
                     fusedHalf[part.Name] = fusedHalf.GetValueOrDefault(part.Name, true) && half;
+                    fusedQuantized[part.Name] = fusedQuantized.GetValueOrDefault(part.Name, true) && quantized;
                 }
-                at += part.Rows * rowLength;
+                at += length;
             }
         }
         for (int i = 0; i < tensors.Count; i++)
-            if (fusedHalf.TryGetValue(tensors[i].Name, out bool half)) tensors[i] = tensors[i] with { BFloat16 = half };
+            if (fused.TryGetValue(tensors[i].Name, out var whole))
+                tensors[i] = fusedQuantized[tensors[i].Name]
+                    ? tensors[i] with { Quantized = true, Int8 = whole.Int8, Scales = whole.Scales }
+                    : tensors[i] with { BFloat16 = fusedHalf[tensors[i].Name] };
         return tensors;
     }
+
+    /// <summary>The parameters of a model's tables of embeddings (tokens, positions, token types): rows gathered, not a layer's matrix.</summary>
+    private static HashSet<string> TableParameters(IModel model) =>
+        (model.Architecture?.Layers ?? []).Where(l => l is EmbeddingInfo or PositionEmbeddingInfo or TokenTypeEmbeddingInfo).Select(l => l.Name + ".weight").ToHashSet(StringComparer.Ordinal);
 
     /// <summary>
     /// Writes a checkpoint's <c>model.safetensors</c> (in name order, "pt" format) and <c>config.json</c> into
     /// <paramref name="folder"/> (created if need be): both built before either is touched, then replaced together (weights
     /// beside another model's config.json would load into a model that computes something else).
     /// </summary>
+    /// <remarks>
+    /// Where some weights are <see cref="CheckpointTensor.Quantized"/> the checkpoint is compressed-tensors' <c>int-quantized</c>
+    /// one, as llm-compressor's W8A16 with <c>format</c> "int-quantized" saves it: each such weight an I8 tensor beside its
+    /// <c>weight_scale</c> [rows, 1] (a scale per output channel), and config.json's <c>quantization_config</c> saying so
+    /// (<see cref="QuantizationConfig"/>), which the loaders read back as held.
+    /// </remarks>
     private static void WriteCheckpoint(string folder, IEnumerable<CheckpointTensor> tensors, byte[] config)
     {
         var list = tensors.ToList();
+        var quantized = list.Where(t => t.Quantized).ToList();
+        if (quantized.Count > 0)
+        {
+            config = QuantizationConfig(config, list);
+            list = [.. list.Select(t => t.Quantized ? t with { Values = default } : t),
+                .. quantized.Select(t => new CheckpointTensor(t.Name[..^".weight".Length] + ScaleSuffix, new[] { t.Shape.Span[0], 1 }, t.Scales))];
+        }
         Action<Stream> weights = SafeTensors.Writer(list.OrderBy(t => t.Name, StringComparer.Ordinal).Select(t => (t.Name, t.Shape, t.Values)),
-            new Dictionary<string, string> { ["format"] = "pt" }, list.Where(t => t.BFloat16).Select(t => t.Name).ToHashSet(StringComparer.Ordinal));
+            new Dictionary<string, string> { ["format"] = "pt" }, list.Where(t => t.BFloat16).Select(t => t.Name).ToHashSet(StringComparer.Ordinal),
+            quantized.ToDictionary(t => t.Name, t => t.Int8, StringComparer.Ordinal));
         Directory.CreateDirectory(folder);
         AtomicFile.WriteAll([(Path.Combine(folder, "model.safetensors"), weights), (Path.Combine(folder, "config.json"), stream => stream.Write(config))]);
     }
