@@ -71,6 +71,12 @@ public interface IModel
     }
 }
 
+/// <summary>A model made of other models (an encoder–decoder): each part, and the prefix its parameters take in the whole's names.</summary>
+internal interface IComposedModel
+{
+    System.Collections.Generic.IEnumerable<(string Prefix, IModel Part)> Parts { get; }
+}
+
 /// <summary>A model made of parts that draw from more random generators than <see cref="IModel.DropoutRandom"/>; checkpoints save them all.</summary>
 public interface IHasRandoms
 {

@@ -27,7 +27,7 @@ public sealed record Bridge(string Name, int From, int To, int InWidth, int OutW
 /// 2015); gradients flow through decoder, attention, bridge and encoder. The generated class
 /// (<c>[EncoderDecoder(typeof(E), typeof(D))]</c>) derives from this one.
 /// </summary>
-public abstract class EncoderDecoderModel<TSource, TEncoder, TDecoder> : IModel, IHasRandoms
+public abstract class EncoderDecoderModel<TSource, TEncoder, TDecoder> : IModel, IHasRandoms, IComposedModel
     where TEncoder : IEncoder<TSource>
     where TDecoder : IModel<int>
 {
@@ -125,6 +125,8 @@ public abstract class EncoderDecoderModel<TSource, TEncoder, TDecoder> : IModel,
     int IModel.OutputWidth => Decoder.OutputWidth;
     bool IModel.ReturnsSequences => true;
     Rng IModel.DropoutRandom => Decoder.DropoutRandom;
+
+    IEnumerable<(string Prefix, IModel Part)> IComposedModel.Parts => [("encoder.", Encoder), ("decoder.", Decoder)];
 
     IEnumerable<(string Name, Rng Rng)> IHasRandoms.OtherRandoms => [("encoder_dropout", Encoder.DropoutRandom), ("teacher_forcing", TeacherForcingRandom)];
 

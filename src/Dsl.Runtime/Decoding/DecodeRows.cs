@@ -137,25 +137,27 @@ public static partial class Decode
 
     /// <summary>
     /// Feeds each row of <paramref name="state"/> its <paramref name="length"/> tokens of <paramref name="tokens"/> [rows,
-    /// length]; returns the last step's logits [rows, vocabulary]. A generated model (one with an
-    /// <see cref="IModel.Architecture"/> and an <see cref="IDecoderState"/>) reads them in passes of many steps, its Forward
-    /// from the state, as a Transformer's prefill does: each weight read once a pass rather than once a token, the products
-    /// over every row and step at once (passes of at most <paramref name="passLogits"/> logits). A model written by hand,
-    /// which may only step (a wrapper of a generated one among them), is fed a step at a time.
+    /// length]; returns the last step's logits [rows, vocabulary]. A model that reads a prompt in passes
+    /// (<see cref="ReadsInPasses"/>) takes it through its Forward from the state, as a Transformer's prefill does: each weight
+    /// read once a pass rather than once a token, the products over every row and step of the pass at once. A pass computes at
+    /// most <paramref name="passLogits"/> logits and keeps at most as many attention weights (each attention layer's [rows,
+    /// heads, steps, positions]: fewer steps a pass as the positions grow). Another model is fed a step at a time.
     /// </summary>
     internal static float[] FeedRows(IModel<int> model, IModelState state, ReadOnlySpan<int> tokens, int length, long passLogits = PrefillLogits)
     {
         int rows = state.Batch, v = model.OutputWidth;
         var logits = new float[(long)rows * v];
-        if (length > 1 && model.Architecture is not null && state is IDecoderState)
+        if (length > 1 && ReadsInPasses(model, state))
         {
-            int chunk = (int)Math.Clamp(passLogits / ((long)rows * v), 1, length);
-            var part = new int[rows * chunk];
-            var passed = new float[(long)rows * chunk * v];
+            int most = (int)Math.Clamp(passLogits / ((long)rows * v), 1, length);
+            long heads = model.Architecture!.Layers.OfType<AttentionInfo>().Sum(a => (long)a.Heads);
+            var part = new int[rows * most];
+            var passed = new float[(long)rows * most * v];
             int n = 0;
             for (int from = 0; from < length; from += n)
             {
-                n = Math.Min(chunk, length - from);
+                n = Math.Min(most, length - from);
+                while (n > 1 && heads * rows * n * (state.Position + n) > passLogits) n /= 2;
                 for (int i = 0; i < rows; i++) tokens.Slice(i * length + from, n).CopyTo(part.AsSpan(i * n));
                 model.Forward(new ReadOnlyTensorSpan<int>(part, 0, [rows, n], default), state, new TensorSpan<float>(passed, 0, [rows, n, v], default));
             }
@@ -171,8 +173,23 @@ public static partial class Decode
         return logits;
     }
 
-    /// <summary>The most logits a prefill pass computes (4 Mi floats, 16 MiB): a longer prompt, or a larger vocabulary, takes several passes.</summary>
-    internal const long PrefillLogits = 1L << 22;
+    /// <summary>
+    /// Whether a prompt read in passes leaves what stepping it leaves, so that <see cref="FeedRows"/> may: a generated model (an
+    /// <see cref="IModel.Architecture"/> and an <see cref="IDecoderState"/>: a model written by hand may only step, a wrapper of a
+    /// generated one among them) whose Forward gives a step's logits (<see cref="IModel.ReturnsSequences"/>; a model that
+    /// returns its last step only steps), and whose rotary frequencies do not depend on a pass's reach (dynamic NTK's and
+    /// LongRoPE's scaling take a pass's last position for all its steps: stepped, each takes its own).
+    /// </summary>
+    private static bool ReadsInPasses(IModel<int> model, IModelState state) =>
+        state is IDecoderState && model.ReturnsSequences && model.Architecture is { } architecture
+        && !architecture.Layers.OfType<AttentionInfo>().Any(a => a.RotaryScaling is { IsScaled: true, Kind: RotaryScalingKind.Dynamic or RotaryScalingKind.LongRope });
+
+    /// <summary>
+    /// The most logits a prefill pass computes, and the most attention weights it keeps (16 Mi floats, 64 MiB: 128 steps of a
+    /// single row over LLaMA 3's 128,256 tokens): a longer prompt, or more rows, takes several passes, each reading the weights
+    /// once more.
+    /// </summary>
+    internal const long PrefillLogits = 1L << 24;
 
     /// <summary>
     /// Greedy decoding or sampling of the <paramref name="count"/> sequences of <paramref name="rows"/>, stepped together:

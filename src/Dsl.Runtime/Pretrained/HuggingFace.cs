@@ -392,7 +392,8 @@ public static partial class HuggingFace
     private static List<CheckpointTensor> SplitIntoTensors(IModel model, Dictionary<string, ParameterSet.TensorRows[]> sources, Action<string, float[]>? adjust = null)
     {
         var tensors = new List<CheckpointTensor>();
-        var fused = new Dictionary<string, (float[] Values, sbyte[] Int8, float[] Scales)>(StringComparer.Ordinal);
+        var fused = new Dictionary<string, float[]>(StringComparer.Ordinal);
+        var fusedHeld = new Dictionary<string, (sbyte[] Int8, float[] Scales)>(StringComparer.Ordinal); // (made for a part held in 8 bits)
         var fusedHalf = new Dictionary<string, bool>(StringComparer.Ordinal);
         var fusedQuantized = new Dictionary<string, bool>(StringComparer.Ordinal);
         HashSet<string> tables = TableParameters(model);
@@ -420,16 +421,18 @@ public static partial class HuggingFace
                         quantized ? held!.Value.Values.AsMemory(at, length) : default, quantized ? held!.Value.Scales.AsMemory(at / rowLength, part.Rows) : default));
                 else
                 {
-                    if (!fused.TryGetValue(part.Name, out var whole))
+                    if (!fused.TryGetValue(part.Name, out float[]? whole))
                     {
-                        fused[part.Name] = whole = (new float[part.Total * rowLength], new sbyte[part.Total * rowLength], new float[part.Total]);
-                        tensors.Add(new(part.Name, shape, whole.Values, Matrix: matrix));
+                        fused[part.Name] = whole = new float[part.Total * rowLength];
+                        tensors.Add(new(part.Name, shape, whole, Matrix: matrix));
                     }
-                    values.AsSpan(at, length).CopyTo(whole.Values.AsSpan(part.First * rowLength));
+                    values.AsSpan(at, length).CopyTo(whole.AsSpan(part.First * rowLength));
                     if (quantized)
                     {
-                        held!.Value.Values.AsSpan(at, length).CopyTo(whole.Int8.AsSpan(part.First * rowLength));
-                        held.Value.Scales.AsSpan(at / rowLength, part.Rows).CopyTo(whole.Scales.AsSpan(part.First));
+                        if (!fusedHeld.TryGetValue(part.Name, out var integers))
+                            fusedHeld[part.Name] = integers = (new sbyte[part.Total * rowLength], new float[part.Total]);
+                        held!.Value.Values.AsSpan(at, length).CopyTo(integers.Int8.AsSpan(part.First * rowLength));
+                        held.Value.Scales.AsSpan(at / rowLength, part.Rows).CopyTo(integers.Scales.AsSpan(part.First));
                     }
                     fusedHalf[part.Name] = fusedHalf.GetValueOrDefault(part.Name, true) && half;
                     fusedQuantized[part.Name] = fusedQuantized.GetValueOrDefault(part.Name, true) && quantized;
@@ -438,19 +441,33 @@ public static partial class HuggingFace
             }
         }
         for (int i = 0; i < tensors.Count; i++)
-            if (fused.TryGetValue(tensors[i].Name, out var whole))
+            if (fused.ContainsKey(tensors[i].Name))
                 tensors[i] = fusedQuantized[tensors[i].Name]
-                    ? tensors[i] with { Quantized = true, Int8 = whole.Int8, Scales = whole.Scales }
+                    ? tensors[i] with { Quantized = true, Int8 = fusedHeld[tensors[i].Name].Int8, Scales = fusedHeld[tensors[i].Name].Scales }
                     : tensors[i] with { BFloat16 = fusedHalf[tensors[i].Name] };
         return tensors;
     }
 
-    /// <summary>The parameters of a model's tables of embeddings (tokens, positions, token types): rows gathered, not a layer's matrix.</summary>
-    private static HashSet<string> TableParameters(IModel model) =>
-        (model.Architecture?.Layers ?? []).Where(l => l is EmbeddingInfo or PositionEmbeddingInfo or TokenTypeEmbeddingInfo).Select(l => l.Name + ".weight").ToHashSet(StringComparer.Ordinal);
+    /// <summary>
+    /// The parameters of a model's tables of embeddings (tokens, positions, token types): rows gathered, not a layer's matrix;
+    /// an encoder–decoder's, each part's under its prefix.
+    /// </summary>
+    private static HashSet<string> TableParameters(IModel model)
+    {
+        var tables = new HashSet<string>(StringComparer.Ordinal);
+        void Add(IModel part, string prefix)
+        {
+            if (part is IComposedModel composed)
+                foreach ((string inner, IModel each) in composed.Parts) Add(each, prefix + inner);
+            foreach (LayerInfo l in part.Architecture?.Layers ?? [])
+                if (l is EmbeddingInfo or PositionEmbeddingInfo or TokenTypeEmbeddingInfo) tables.Add(prefix + l.Name + ".weight");
+        }
+        Add(model, "");
+        return tables;
+    }
 
     /// <summary>
-    /// Writes a checkpoint's <c>model.safetensors</c> (in name order, "pt" format) and <c>config.json</c> into
+    /// Writes a checkpoint's <c>model.safetensors</c> (in name order, 8-bit tensors last; "pt" format) and <c>config.json</c> into
     /// <paramref name="folder"/> (created if need be): both built before either is touched, then replaced together (weights
     /// beside another model's config.json would load into a model that computes something else).
     /// </summary>
@@ -470,7 +487,8 @@ public static partial class HuggingFace
             list = [.. list.Select(t => t.Quantized ? t with { Values = default } : t),
                 .. quantized.Select(t => new CheckpointTensor(t.Name[..^".weight".Length] + ScaleSuffix, new[] { t.Shape.Span[0], 1 }, t.Scales))];
         }
-        Action<Stream> weights = SafeTensors.Writer(list.OrderBy(t => t.Name, StringComparer.Ordinal).Select(t => (t.Name, t.Shape, t.Values)),
+        // (8-bit tensors after the others, whose values then start on their own size, as safetensors' writer orders them)
+        Action<Stream> weights = SafeTensors.Writer(list.OrderBy(t => t.Quantized).ThenBy(t => t.Name, StringComparer.Ordinal).Select(t => (t.Name, t.Shape, t.Values)),
             new Dictionary<string, string> { ["format"] = "pt" }, list.Where(t => t.BFloat16).Select(t => t.Name).ToHashSet(StringComparer.Ordinal),
             quantized.ToDictionary(t => t.Name, t => t.Int8, StringComparer.Ordinal));
         Directory.CreateDirectory(folder);

@@ -14,13 +14,16 @@ namespace Dsl.Tests.Decoding;
 /// </summary>
 public class BatchDecodingTests
 {
-    /// <summary>Three prompts of three lengths padded to three steps (the padding an id no model reads).</summary>
-    private static readonly int[] Prompts = [1, 2, 3, 4, int.MaxValue, int.MaxValue, 2, 1, int.MaxValue];
-    private static readonly int[] PromptLengths = [3, 1, 2];
+    /// <summary>
+    /// Three prompts of three lengths padded to four steps (the padding an id no model reads): the shortest's two tokens read
+    /// together (a generated model's in one pass), then the longer ones' rest a token a step.
+    /// </summary>
+    private static readonly int[] Prompts = [1, 2, 3, 1, 4, 0, int.MaxValue, int.MaxValue, 2, 1, 0, int.MaxValue];
+    private static readonly int[] PromptLengths = [4, 2, 3];
 
-    private static int[] Prompt(int row) => Prompts.AsSpan(row * 3, PromptLengths[row]).ToArray();
+    private static int[] Prompt(int row) => Prompts.AsSpan(row * 4, PromptLengths[row]).ToArray();
 
-    private static ReadOnlyTensorSpan<int> PromptTensor => new(Prompts, [3, 3]);
+    private static ReadOnlyTensorSpan<int> PromptTensor => new(Prompts, [3, 4]);
 
     /// <summary>How many tokens the model can decode after the longest prompt (a learned position table holds so many).</summary>
     private static int MaxLength(IModel<int> model, int prefix, int wanted) => Math.Min(wanted, ModelLimits.Positions(model)?.Positions - prefix + 1 ?? wanted);
@@ -30,7 +33,7 @@ public class BatchDecodingTests
     public void ABatchOfPromptsDecodesAsEachPromptAlone(string name)
     {
         var model = (IModel<int>)DeviceModelTests.Create(name);
-        int maxLength = MaxLength(model, 3, 5);
+        int maxLength = MaxLength(model, 4, 5);
         // an end token the first prompt's greedy decoding reaches early: its row leaves the batch while the others go on
         int[] first = Decode.Greedy(model, Prompt(0), maxLength);
         int end = first[Math.Min(1, first.Length - 1)];
@@ -60,7 +63,7 @@ public class BatchDecodingTests
     {
         var model = (IModel<int>)DeviceModelTests.Create(name);
         const float temperature = 1.5f;
-        int maxLength = MaxLength(model, 3, 8);
+        int maxLength = MaxLength(model, 4, 8);
         foreach (int? end in new int?[] { null, 1 })
         {
             int[][] sampled = Decode.SampleBatch(model, PromptTensor, PromptLengths, maxLength, temperature, topK: 0, new Rng(11), end);
@@ -215,12 +218,12 @@ public class BatchDecodingTests
     {
         var model = new TinyGpt(seed: 1);
         Assert.Contains("expected [batch, steps]", Assert.Throws<ArgumentException>(() => Decode.GreedyBatch(model, new ReadOnlyTensorSpan<int>([1, 2], [2]), default, 3)).Message);
-        Assert.Contains("expected [batch, steps]", Assert.Throws<ArgumentException>(() => Decode.BeamBatch(model, new ReadOnlyTensorSpan<int>(Prompts, [3, 3, 1]), default, 2, 3)).Message);
+        Assert.Contains("expected [batch, steps]", Assert.Throws<ArgumentException>(() => Decode.BeamBatch(model, new ReadOnlyTensorSpan<int>(Prompts, [3, 4, 1]), default, 2, 3)).Message);
         Assert.Contains("one length per sequence", Assert.Throws<ArgumentException>(() => Decode.GreedyBatch(model, PromptTensor, [3, 2], 3)).Message);
         Assert.Contains("at least 1", Assert.Throws<ArgumentException>(() => Decode.GreedyBatch(model, PromptTensor, [3, 0, 3], 3)).Message);
         // an id outside the vocabulary in a prompt is named with its row and step; in the padding after a prompt it is never read
         var vocabulary = Assert.Throws<ArgumentOutOfRangeException>(() => Decode.GreedyBatch(model, PromptTensor, default, 3));
-        Assert.Contains("row 1's prompt holds this id at step 1", vocabulary.Message);
+        Assert.Contains("row 1's prompt holds this id at step 2", vocabulary.Message);
         Assert.Equal("prompts", vocabulary.ParamName);
         Assert.Equal(3, Decode.GreedyBatch(model, PromptTensor, PromptLengths, 3).Length);
         Assert.Contains("must be positive", Assert.Throws<ArgumentOutOfRangeException>(() => Decode.BeamBatch(model, PromptTensor, PromptLengths, 0, 3)).Message);

@@ -1,8 +1,15 @@
 using System.Numerics.Tensors;
 using Dsl.Tests.Gpu;
+using Dsl.Tests.Models;
 using Xunit;
 
 namespace Dsl.Tests.Decoding;
+
+/// <summary>A token model that returns its last step only: it steps, but its Forward gives no step's logits.</summary>
+[Embedding(vocab: 7, dim: 4)]
+[Lstm(hidden: 5, ReturnSequences = false)]
+[Dense(7)]
+public partial class LastStepLstm;
 
 /// <summary>
 /// A prompt is read in passes of many steps (the decoders' prefill, <c>Decode.FeedRows</c>): the last step's logits, the
@@ -47,6 +54,35 @@ public class PrefillTests
             AssertPrefillSteps(model.Decoder, Copy, Tokens, Length, name);
             return true;
         }
+    }
+
+    /// <summary>
+    /// Models a prompt is stepped through, which a pass would not leave as stepping does: one that returns its last step only
+    /// (its Forward gives no step's logits), and rotary frequencies scaled by a pass's reach (dynamic NTK, LongRoPE), past their
+    /// original context of 8 positions.
+    /// </summary>
+    [Theory]
+    [InlineData(nameof(LastStepLstm))]
+    [InlineData(nameof(HfTinyDynamicLlama))]
+    [InlineData(nameof(HfTinyPhi3LongRope))]
+    public void APromptAPassWouldChangeIsStepped(string name)
+    {
+        IModel<int> model = name switch
+        {
+            nameof(LastStepLstm) => new LastStepLstm(seed: 1),
+            nameof(HfTinyDynamicLlama) => new HfTinyDynamicLlama(seed: 1),
+            _ => new HfTinyPhi3LongRope(seed: 1),
+        };
+        const int length = 12;
+        int[] tokens = [.. Enumerable.Range(0, Rows * length).Select(i => (i * 5 + 1) % 7)];
+        IModelState stepped = model.CreateState(Rows);
+        float[] expected = new float[Rows * model.OutputWidth];
+        for (int t = 0; t < length; t++)
+            model.Step(new ReadOnlyTensorSpan<int>([tokens[t], tokens[length + t]], [Rows]), stepped, new TensorSpan<float>(expected, [Rows, model.OutputWidth]));
+        Assert.Equal(expected, Decode.FeedRows(model, model.CreateState(Rows), tokens, length));
+        // and the decoders decode such a model from its prompt
+        int[] greedy = Decode.Greedy(model, tokens.AsSpan(0, length), 3);
+        Assert.Equal(3, greedy.Length);
     }
 
     /// <summary>

@@ -140,6 +140,46 @@ public sealed class QuantizedSavingTests : IDisposable
         AssertHeldAlike(held, again);
     }
 
+    /// <summary>T5's tables (the shared token table, each block's relative position bias: Embeddings in transformers) stay floats; its projections are integers.</summary>
+    [Fact]
+    public void T5sTablesStayFloats()
+    {
+        var held = new HfTinyT5(seed: 1);
+        held.Parameters.HoldWeightsIn(Precision.Int8);
+        string folder = Path.Combine(_temp, "t58");
+        HuggingFace.SaveT5Encoder(held, folder);
+        Dictionary<string, SafeTensor> saved = Saved(folder);
+        Assert.Contains(saved.Keys, n => n.Contains("relative_attention_bias", StringComparison.Ordinal));
+        foreach ((string name, SafeTensor t) in saved)
+        {
+            bool table = name.Contains("relative_attention_bias", StringComparison.Ordinal) || name.EndsWith("shared.weight", StringComparison.Ordinal)
+                || name.EndsWith("embed_tokens.weight", StringComparison.Ordinal);
+            if (table || t.Shape.Length == 1) Assert.Equal(SafeTensorsDType.F32, t.DType);
+        }
+        Assert.Contains(saved.Values, t => t.DType == SafeTensorsDType.I8);
+        var widened = new HfTinyT5(seed: 2);
+        HuggingFace.LoadT5Encoder(widened, folder);
+        foreach (Parameter p in held.Parameters) Assert.Equal(p.ToArray(), widened.Parameters[p.Name].ToArray());
+    }
+
+    /// <summary>A whole T5's tables (shared by its encoder and decoder, under their prefixes) stay floats too.</summary>
+    [Fact]
+    public void AnEncoderDecodersTablesStayFloats()
+    {
+        var held = new HfTinyT5Seq2Seq(seed: 1);
+        Assert.True(held.Parameters.HoldWeightsIn(Precision.Int8) > 0);
+        string folder = Path.Combine(_temp, "t5s8");
+        HuggingFace.SaveT5(held, folder);
+        Dictionary<string, SafeTensor> saved = Saved(folder);
+        foreach (string table in new[] { "shared.weight", "encoder.embed_tokens.weight", "decoder.embed_tokens.weight" })
+        {
+            Assert.Equal(SafeTensorsDType.F32, saved[table].DType);
+            Assert.DoesNotContain(table[..^".weight".Length] + ".weight_scale", saved.Keys);
+        }
+        Assert.Contains(saved.Values, t => t.DType == SafeTensorsDType.I8);
+        Assert.DoesNotContain("shared", Ignored(folder));
+    }
+
     /// <summary>
     /// GPT-J's saver reorders the query and key rows it writes (rotary pairs interleaved): those are written as the floats they
     /// stand for and named in <c>ignore</c>; the other projections keep their integers.
