@@ -11,7 +11,7 @@ public sealed record Hypothesis(int[] Tokens, float LogProbability, float Score)
 /// <summary>
 /// Decoding for any model that steps (a token model with <c>State</c>/<c>Step</c> whose output is logits over its
 /// vocabulary): greedy, sampling with temperature, top-k and top-p (nucleus), and beam search with length normalisation.
-/// Each decoder feeds the prefix (a generated model's in one pass, a prefill), then its own choices one step at a time, until
+/// Each decoder feeds the prefix (a generated model's in passes of many steps, a prefill), then its own choices a step at a time, until
 /// the end token or the maximum length;
 /// <see cref="GreedyBatch"/>, <see cref="SampleBatch"/> and <see cref="BeamBatch"/> decode a batch of prompts in one call.
 /// </summary>

@@ -23,6 +23,25 @@ public sealed class QuantizedSavingTests : IDisposable
 
     private static string[] Ignored(string folder) => [.. Quantization(folder)["ignore"]!.AsArray().Select(n => (string)n!)];
 
+    /// <summary>A model <paramref name="create"/> makes with seed 1, held in 8 bits, written by <paramref name="save"/> into a folder named <paramref name="name"/>.</summary>
+    private (T Held, string Folder) SavedHeld<T>(Func<int, T> create, Action<IModel, string> save, string name) where T : IModel
+    {
+        T held = create(1);
+        Assert.True(held.Parameters.HoldWeightsIn(Precision.Int8) > 0);
+        string folder = Path.Combine(_temp, name);
+        save(held, folder);
+        return (held, folder);
+    }
+
+    /// <summary><paramref name="folder"/> read by <paramref name="load"/> into a model <paramref name="create"/> makes with seed 2, held in 8 bits before it loads.</summary>
+    private static T LoadedHeld<T>(Func<int, T> create, Action<IModel, string> load, string folder) where T : IModel
+    {
+        T again = create(2);
+        again.Parameters.HoldWeightsIn(Precision.Int8);
+        load(again, folder);
+        return again;
+    }
+
     /// <summary>
     /// Every parameter of <paramref name="model"/> held as <paramref name="expected"/>'s is: the same precision, integers and
     /// scales (or floats); the token table, written as the floats it stands for (no Linear layer), quantized anew from them:
@@ -53,10 +72,7 @@ public sealed class QuantizedSavingTests : IDisposable
     [Fact]
     public void AModelHeldIn8BitsSavesItsIntegersAndScalesAsTheyAre()
     {
-        var held = new HfTinyLlama(seed: 1);
-        Assert.True(held.Parameters.HoldWeightsIn(Precision.Int8) > 0);
-        string folder = Path.Combine(_temp, "llama8");
-        HuggingFace.SaveLlama(held, folder);
+        var (held, folder) = SavedHeld(seed => new HfTinyLlama(seed), HuggingFace.SaveLlama, "llama8");
         Dictionary<string, SafeTensor> saved = Saved(folder);
         // every projection and the (untied) head: I8 integers, a scale per output channel
         string[] quantized = [.. saved.Keys.Where(n => n.EndsWith("_proj.weight", StringComparison.Ordinal)), "lm_head.weight"];
@@ -94,10 +110,7 @@ public sealed class QuantizedSavingTests : IDisposable
         Assert.True(new FileInfo(Path.Combine(folder, "model.safetensors")).Length < 0.6 * new FileInfo(Path.Combine(floats, "model.safetensors")).Length);
 
         // loaded back: held in 8 bits, the very integers and scales (the table quantized anew from its floats)
-        var again = new HfTinyLlama(seed: 2);
-        again.Parameters.HoldWeightsIn(Precision.Int8);
-        HuggingFace.LoadLlama(again, folder);
-        AssertHeldAlike(held, again);
+        AssertHeldAlike(held, LoadedHeld(seed => new HfTinyLlama(seed), HuggingFace.LoadLlama, folder));
         // in float32, the floats they stand for: the logits of the held model
         var widened = new HfTinyLlama(seed: 3);
         HuggingFace.LoadLlama(widened, folder);
@@ -110,44 +123,29 @@ public sealed class QuantizedSavingTests : IDisposable
     [Fact]
     public void ATiedHeadIsIgnored()
     {
-        var held = new HfTinyLlamaTied(seed: 1);
-        held.Parameters.HoldWeightsIn(Precision.Int8);
-        string folder = Path.Combine(_temp, "tied8");
-        HuggingFace.SaveLlama(held, folder);
+        var (held, folder) = SavedHeld(seed => new HfTinyLlamaTied(seed), HuggingFace.SaveLlama, "tied8");
         Assert.DoesNotContain("lm_head.weight", Saved(folder).Keys);
         Assert.Equal(["lm_head"], Ignored(folder));
-        var again = new HfTinyLlamaTied(seed: 2);
-        again.Parameters.HoldWeightsIn(Precision.Int8);
-        HuggingFace.LoadLlama(again, folder);
-        AssertHeldAlike(held, again);
+        AssertHeldAlike(held, LoadedHeld(seed => new HfTinyLlamaTied(seed), HuggingFace.LoadLlama, folder));
     }
 
     /// <summary>Phi-3's fused qkv_proj and gate_up_proj gather each part's integers and scales, row for row.</summary>
     [Fact]
     public void FusedTensorsGatherTheirPartsIntegers()
     {
-        var held = new HfTinyPhi3Partial(seed: 1);
-        held.Parameters.HoldWeightsIn(Precision.Int8);
-        string folder = Path.Combine(_temp, "phi8");
-        HuggingFace.SaveLlama(held, folder);
+        var (held, folder) = SavedHeld(seed => new HfTinyPhi3Partial(seed), HuggingFace.SaveLlama, "phi8");
         Dictionary<string, SafeTensor> saved = Saved(folder);
         Assert.Contains(saved.Keys, n => n.EndsWith(".qkv_proj.weight", StringComparison.Ordinal));
         foreach (string name in saved.Keys.Where(n => n.EndsWith("qkv_proj.weight", StringComparison.Ordinal) || n.EndsWith("gate_up_proj.weight", StringComparison.Ordinal)))
             Assert.Equal(SafeTensorsDType.I8, saved[name].DType);
-        var again = new HfTinyPhi3Partial(seed: 2);
-        again.Parameters.HoldWeightsIn(Precision.Int8);
-        HuggingFace.LoadLlama(again, folder);
-        AssertHeldAlike(held, again);
+        AssertHeldAlike(held, LoadedHeld(seed => new HfTinyPhi3Partial(seed), HuggingFace.LoadLlama, folder));
     }
 
     /// <summary>T5's tables (the shared token table, each block's relative position bias: Embeddings in transformers) stay floats; its projections are integers.</summary>
     [Fact]
     public void T5sTablesStayFloats()
     {
-        var held = new HfTinyT5(seed: 1);
-        held.Parameters.HoldWeightsIn(Precision.Int8);
-        string folder = Path.Combine(_temp, "t58");
-        HuggingFace.SaveT5Encoder(held, folder);
+        var (held, folder) = SavedHeld(seed => new HfTinyT5(seed), HuggingFace.SaveT5Encoder, "t58");
         Dictionary<string, SafeTensor> saved = Saved(folder);
         Assert.Contains(saved.Keys, n => n.Contains("relative_attention_bias", StringComparison.Ordinal));
         foreach ((string name, SafeTensor t) in saved)
@@ -166,10 +164,7 @@ public sealed class QuantizedSavingTests : IDisposable
     [Fact]
     public void AnEncoderDecodersTablesStayFloats()
     {
-        var held = new HfTinyT5Seq2Seq(seed: 1);
-        Assert.True(held.Parameters.HoldWeightsIn(Precision.Int8) > 0);
-        string folder = Path.Combine(_temp, "t5s8");
-        HuggingFace.SaveT5(held, folder);
+        var (_, folder) = SavedHeld(seed => new HfTinyT5Seq2Seq(seed), (model, f) => HuggingFace.SaveT5((HfTinyT5Seq2Seq)model, f), "t5s8");
         Dictionary<string, SafeTensor> saved = Saved(folder);
         foreach (string table in new[] { "shared.weight", "encoder.embed_tokens.weight", "decoder.embed_tokens.weight" })
         {
@@ -187,10 +182,7 @@ public sealed class QuantizedSavingTests : IDisposable
     [Fact]
     public void AdjustedMatricesAreWrittenAsFloatsAndIgnored()
     {
-        var held = new HfTinyGptJ(seed: 1);
-        held.Parameters.HoldWeightsIn(Precision.Int8);
-        string folder = Path.Combine(_temp, "gptj8");
-        HuggingFace.SaveGptJ(held, folder);
+        var (held, folder) = SavedHeld(seed => new HfTinyGptJ(seed), HuggingFace.SaveGptJ, "gptj8");
         Dictionary<string, SafeTensor> saved = Saved(folder);
         string[] ignored = Ignored(folder);
         foreach (string name in saved.Keys.Where(n => n.EndsWith("_proj.weight", StringComparison.Ordinal)))
