@@ -28,31 +28,36 @@ public static partial class Decode
     /// <summary>
     /// Samples each token from softmax(logits / <paramref name="temperature"/>) over the <paramref name="topK"/> most likely
     /// tokens (0: all), then over the fewest most likely of those whose probabilities (at that temperature) add up to
-    /// <paramref name="topP"/> (nucleus sampling; 1: all), in Hugging Face's order; tokens tied with the last one kept are
-    /// kept too. Temperature 0 is greedy.
+    /// <paramref name="topP"/> (nucleus sampling; 1: all), then over those whose probability is at least <paramref name="minP"/>
+    /// times the most likely one's (min-p sampling; 0: all), in Hugging Face's order; tokens tied with the last one kept are
+    /// kept too. Temperature 0 is greedy. A <paramref name="repetitionPenalty"/> p other than 1 first penalises each token the
+    /// sequence holds (its prefix and the tokens chosen), once however often it occurs, as CTRL and Hugging Face's
+    /// <c>repetition_penalty</c> do: a positive logit divided by p, a negative one multiplied by it (p above 1: less likely again).
     /// </summary>
-    public static int[] Sample(IModel<int> model, ReadOnlySpan<int> prefix, int maxLength, float temperature, int topK, Rng? rng, int? endToken = null, float topP = 1f) =>
-        Sample(model, null, prefix, maxLength, temperature, topK, rng, endToken, topP);
+    public static int[] Sample(IModel<int> model, ReadOnlySpan<int> prefix, int maxLength, float temperature, int topK, Rng? rng, int? endToken = null, float topP = 1f,
+        float minP = 0f, float repetitionPenalty = 1f) =>
+        Sample(model, null, prefix, maxLength, temperature, topK, rng, endToken, topP, minP, repetitionPenalty);
 
     /// <summary>Sampling from a given <paramref name="initial"/> state (null: zeros), which is left unchanged.</summary>
     public static int[] Sample(IModel<int> model, IModelState? initial, ReadOnlySpan<int> prefix, int maxLength, float temperature, int topK, Rng? rng, int? endToken = null,
-        float topP = 1f)
+        float topP = 1f, float minP = 0f, float repetitionPenalty = 1f)
     {
         RequireDecoding(model, prefix, maxLength, endToken, nameof(prefix), initial);
-        RequireSampling(temperature, topK, topP, rng);
-        return Sample(model, NewState(model, initial), prefix, maxLength, temperature, topK, rng, endToken, topP, window: null);
+        RequireSampling(temperature, topK, topP, rng, minP, repetitionPenalty);
+        return Sample(model, NewState(model, initial), prefix, maxLength, new Chooser(model.OutputWidth, temperature, topK, topP, rng, minP, repetitionPenalty), rng, endToken,
+            window: null);
     }
 
     /// <summary>
     /// nanoGPT's <c>generate</c>: up to <paramref name="maxNewTokens"/> tokens after <paramref name="prefix"/>, each predicted
     /// from at most the last <paramref name="context"/> tokens (its <c>block_size</c>; a model with a learned position table
-    /// holds at most that many positions), sampled as <see cref="Sample(IModel{int}, ReadOnlySpan{int}, int, float, int, Rng?, int?, float)"/>
+    /// holds at most that many positions), sampled as <see cref="Sample(IModel{int}, ReadOnlySpan{int}, int, float, int, Rng?, int?, float, float, float)"/>
     /// samples (temperature 0: greedy). Until the sequence fills the context each step reads the key/value cache; past it,
     /// each step runs the model afresh over the last <paramref name="context"/> tokens, as nanoGPT crops <c>idx</c>, so a
     /// sequence can run past the model's positions. The prefix is cropped the same way.
     /// </summary>
     public static int[] Generate(IModel<int> model, ReadOnlySpan<int> prefix, int maxNewTokens, int context, float temperature = 0f, int topK = 0, Rng? rng = null,
-        int? endToken = null, float topP = 1f)
+        int? endToken = null, float topP = 1f, float minP = 0f, float repetitionPenalty = 1f)
     {
         ArgumentNullException.ThrowIfNull(model);
         if (context <= 0) throw new ArgumentOutOfRangeException(nameof(context), context, "must be positive: the most tokens the model reads at once");
@@ -61,8 +66,9 @@ public static partial class Decode
         if (maxNewTokens < 0) throw new ArgumentOutOfRangeException(nameof(maxNewTokens), maxNewTokens, "must not be negative");
         // the checks of a decoding that fits the context: the window makes every longer one fit too
         RequireDecoding(model, Crop(prefix, context), Math.Min(maxNewTokens, 1), endToken, nameof(prefix));
-        RequireSampling(temperature, topK, topP, rng);
-        return Sample(model, NewState(model, null), prefix, maxNewTokens, temperature, topK, rng, endToken, topP, new Window(context, prefix));
+        RequireSampling(temperature, topK, topP, rng, minP, repetitionPenalty);
+        return Sample(model, NewState(model, null), prefix, maxNewTokens, new Chooser(model.OutputWidth, temperature, topK, topP, rng, minP, repetitionPenalty), rng, endToken,
+            new Window(context, prefix));
     }
 
     /// <summary>The last <paramref name="context"/> tokens of <paramref name="tokens"/> (all of them when fewer): what a cropped decoding reads.</summary>
@@ -105,8 +111,8 @@ public static partial class Decode
         window.Logits.AsSpan((n - 1) * v, v).CopyTo(logits);
     }
 
-    private static int[] Sample(IModel<int> model, IModelState state, ReadOnlySpan<int> prefix, int maxLength, float temperature, int topK, Rng? rng, int? endToken,
-        float topP, Window? window)
+    /// <summary>Decodes one sequence from <paramref name="state"/>, each token as <paramref name="chooser"/> chooses it; a failure rewinds <paramref name="rng"/> (the chooser's).</summary>
+    private static int[] Sample(IModel<int> model, IModelState state, ReadOnlySpan<int> prefix, int maxLength, Chooser chooser, Rng? rng, int? endToken, Window? window)
     {
         // the prefix (cropped to the context, as nanoGPT crops idx before its first forward pass)
         float[] logits = Feed(model, state, window is null ? prefix : Crop(prefix, window.Context));
@@ -115,14 +121,13 @@ public static partial class Decode
         // The tokens go into a pooled buffer, copied once into the result: nothing is allocated per step.
         int[] output = System.Buffers.ArrayPool<int>.Shared.Rent(Math.Max(1, Math.Min(maxLength, 256)));
         int count = 0;
-        var chooser = new Chooser(logits.Length, temperature, topK, topP, rng);
         // a call that fails part-way (logits that turn NaN, a step refused) leaves the generator as it found it
         var mark = rng?.Mark();
         try
         {
             while (count < maxLength)
             {
-                int next = chooser.Next(logits);
+                int next = chooser.Next(logits, prefix, output.AsSpan(0, count));
                 if (count == output.Length)
                 {
                     int[] larger = System.Buffers.ArrayPool<int>.Shared.Rent(Math.Min(maxLength, 2 * output.Length));
@@ -199,19 +204,21 @@ public static partial class Decode
 
     /// <summary>
     /// Sampling of a batch of prompts [batch, steps] in one call (see <see cref="GreedyBatch"/> for the prompts, their lengths
-    /// and how they step): at each step every unfinished row whose prompt is through draws its token, in row order.
+    /// and how they step; <see cref="Sample(IModel{int}, ReadOnlySpan{int}, int, float, int, Rng?, int?, float, float, float)"/>
+    /// for the choice of a token, each row's repetitions its own): at each step every unfinished row whose prompt is through
+    /// draws its token, in row order.
     /// </summary>
     public static int[][] SampleBatch(IModel<int> model, ReadOnlyTensorSpan<int> prompts, ReadOnlySpan<int> lengths, int maxLength, float temperature, int topK, Rng? rng,
-        int? endToken = null, float topP = 1f)
+        int? endToken = null, float topP = 1f, float minP = 0f, float repetitionPenalty = 1f)
     {
         var batch = new PromptBatch(model, prompts, lengths, maxLength, endToken);
-        RequireSampling(temperature, topK, topP, rng);
+        RequireSampling(temperature, topK, topP, rng, minP, repetitionPenalty);
         if (maxLength == 0) return [.. Enumerable.Repeat(Array.Empty<int>(), batch.Count)];
-        var chooser = new Chooser(model.OutputWidth, temperature, topK, topP, rng);
+        var chooser = new Chooser(model.OutputWidth, temperature, topK, topP, rng, minP, repetitionPenalty);
         var mark = rng?.Mark();
         try
         {
-            return Sample(model, batch.Prompted(model, reuse: false), batch.Count, maxLength, chooser, endToken, batch.Rest());
+            return Sample(model, batch.Prompted(model, reuse: false), batch.Count, maxLength, chooser, endToken, batch.Rest(), batch.Prompts());
         }
         catch when (rng is not null)
         {
@@ -294,6 +301,9 @@ public static partial class Decode
             return Decode.Prompted(model, tokens, Count, _shortest, reuse);
         }
 
+        /// <summary>Each row's prompt (what a repetition penalty counts besides the tokens chosen).</summary>
+        public int[][] Prompts() => [.. Enumerable.Range(0, Count).Select(b => _tokens.AsSpan(b * _steps, _lengths[b]).ToArray())];
+
         /// <summary>The rest of each prompt, fed as the rows go on (none where the prompts are of one length).</summary>
         public Unfed? Rest() =>
             _lengths.All(l => l == _shortest) ? null
@@ -325,8 +335,11 @@ public static partial class Decode
                 $"positions up to {from + fed - 1}, but layer '{limit.Layer}' of {model.GetType().Name} holds {limit.Positions} (maxLength).", nameof(maxLength));
     }
 
-    internal static void RequireSampling(float temperature, int topK, float topP, Rng? rng)
+    internal static void RequireSampling(float temperature, int topK, float topP, Rng? rng, float minP = 0f, float repetitionPenalty = 1f)
     {
+        if (!(minP >= 0 && minP <= 1)) throw new ArgumentOutOfRangeException(nameof(minP), minP, "must be in [0, 1] (0: every token)");
+        if (!(repetitionPenalty > 0 && float.IsFinite(repetitionPenalty)))
+            throw new ArgumentOutOfRangeException(nameof(repetitionPenalty), repetitionPenalty, "must be a finite number > 0 (1: none; above 1 makes a repeated token less likely)");
         if (!(temperature >= 0 && float.IsFinite(temperature)))
             throw new ArgumentOutOfRangeException(nameof(temperature), temperature, "must be a finite number ≥ 0 (0: greedy)");
         if (topK < 0) throw new ArgumentOutOfRangeException(nameof(topK), topK, "must not be negative (0: every token)");

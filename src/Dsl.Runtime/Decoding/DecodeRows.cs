@@ -195,9 +195,10 @@ public static partial class Decode
     /// Greedy decoding or sampling of the <paramref name="count"/> sequences of <paramref name="rows"/>, stepped together:
     /// at each step every unfinished row chooses its token in row order (sampling draws in that order), and a row that ends
     /// (<paramref name="endToken"/>, or <paramref name="maxLength"/> tokens) leaves the batch; a row whose prompt is not through
-    /// (<paramref name="unfed"/>) is fed its next prompt token instead, and chooses nothing.
+    /// (<paramref name="unfed"/>) is fed its next prompt token instead, and chooses nothing. <paramref name="prompts"/>: each
+    /// sequence's prompt, where the chooser penalises repetitions.
     /// </summary>
-    private static int[][] Sample(IModel<int> model, BeamRows rows, int count, int maxLength, Chooser chooser, int? endToken, Unfed? unfed = null)
+    private static int[][] Sample(IModel<int> model, BeamRows rows, int count, int maxLength, Chooser chooser, int? endToken, Unfed? unfed = null, int[][]? prompts = null)
     {
         var outputs = new List<int>[count];
         for (int i = 0; i < count; i++) outputs[i] = [];
@@ -221,8 +222,8 @@ public static partial class Decode
                         kept.Add(live[i]);
                         continue;
                     }
-                    int next = chooser.Next(rows.Logits(i));
                     List<int> output = outputs[live[i]];
+                    int next = chooser.Next(rows.Logits(i), prompts is null ? default : prompts[live[i]], CollectionsMarshal.AsSpan(output));
                     output.Add(next);
                     if (next == endToken || output.Count == maxLength) continue; // (the last token is not fed: nothing reads its logits)
                     RequireReadable(model, next);
@@ -353,15 +354,20 @@ public static partial class Decode
     }
 
     /// <summary>
-    /// How a sampling decoder chooses each token from a row's logits: the largest (temperature 0), or a draw from
-    /// softmax(logits / temperature) over the top-k, then the nucleus (top-p), as Hugging Face orders them.
+    /// How a sampling decoder chooses each token from a row's logits: the repeated tokens penalised (a
+    /// <paramref name="repetitionPenalty"/> other than 1), then the largest (temperature 0), or a draw from
+    /// softmax(logits / temperature) over the top-k, the nucleus (top-p) and min-p, as Hugging Face orders them.
     /// </summary>
-    private sealed class Chooser(int vocabulary, float temperature, int topK, float topP, Rng? rng)
+    private sealed class Chooser(int vocabulary, float temperature, int topK, float topP, Rng? rng, float minP = 0f, float repetitionPenalty = 1f)
     {
         private readonly float[] _kept = new float[vocabulary], _sorted = new float[vocabulary];
+        private readonly float[]? _penalised = repetitionPenalty != 1f ? new float[vocabulary] : null;
+        private readonly bool[]? _seen = repetitionPenalty != 1f ? new bool[vocabulary] : null;
 
-        public int Next(ReadOnlySpan<float> logits)
+        /// <summary>The token chosen from <paramref name="logits"/>, the sequence so far <paramref name="prompt"/> and <paramref name="chosen"/> (what a repetition penalty counts).</summary>
+        public int Next(ReadOnlySpan<float> logits, ReadOnlySpan<int> prompt = default, ReadOnlySpan<int> chosen = default)
         {
+            if (_penalised is not null) logits = Penalised(logits, prompt, chosen);
             if (temperature == 0) return Sampling.Greedy(logits, Who, "model");
             logits.CopyTo(_kept);
             if (topK > 0 && topK < _kept.Length)
@@ -372,7 +378,44 @@ public static partial class Decode
                 for (int i = 0; i < _kept.Length; i++) if (_kept[i] < threshold) _kept[i] = float.NegativeInfinity;
             }
             if (topP < 1) KeepNucleus(_kept, _sorted, temperature, topP);
+            if (minP > 0) KeepAboveMinP(_kept, temperature, minP);
             return Sampling.Sample(_kept, temperature, rng!, Who, "model");
+        }
+
+        /// <summary>
+        /// The logits with each token of the sequence penalised once (Hugging Face's <c>RepetitionPenaltyLogitsProcessor</c>):
+        /// a logit above 0 divided by the penalty, one below multiplied by it; into a buffer of the chooser's.
+        /// </summary>
+        private ReadOnlySpan<float> Penalised(ReadOnlySpan<float> logits, ReadOnlySpan<int> prompt, ReadOnlySpan<int> chosen)
+        {
+            logits.CopyTo(_penalised);
+            Penalise(prompt);
+            Penalise(chosen);
+            foreach (int t in prompt) if ((uint)t < (uint)_seen!.Length) _seen[t] = false;
+            foreach (int t in chosen) if ((uint)t < (uint)_seen!.Length) _seen[t] = false;
+            return _penalised;
+        }
+
+        private void Penalise(ReadOnlySpan<int> tokens)
+        {
+            foreach (int t in tokens)
+            {
+                if ((uint)t >= (uint)_seen!.Length || _seen[t]) continue; // (an input id past the outputs has no logit)
+                _seen[t] = true;
+                float l = _penalised![t];
+                _penalised[t] = l < 0 ? l * repetitionPenalty : l / repetitionPenalty;
+            }
+        }
+
+        /// <summary>
+        /// Min-p filtering in place (Hugging Face's <c>MinPLogitsWarper</c>): the logits whose probability at
+        /// <paramref name="temperature"/> is below <paramref name="minP"/> times the largest's become −∞, that is those below
+        /// the largest logit + temperature · ln(minP).
+        /// </summary>
+        private static void KeepAboveMinP(float[] logits, float temperature, float minP)
+        {
+            float threshold = Sampling.MaxOfDistribution(logits, Who, "model") + temperature * MathF.Log(minP);
+            for (int i = 0; i < logits.Length; i++) if (logits[i] < threshold) logits[i] = float.NegativeInfinity;
         }
 
         /// <summary>
