@@ -10,7 +10,8 @@ public sealed record Hypothesis(int[] Tokens, float LogProbability, float Score)
 
 /// <summary>
 /// Decoding for any model that steps (a token model with <c>State</c>/<c>Step</c> whose output is logits over its
-/// vocabulary): greedy, sampling with temperature, top-k and top-p (nucleus), and beam search with length normalisation.
+/// vocabulary): greedy, sampling with temperature, top-k, top-p (nucleus) and min-p, a repetition penalty, and beam search with
+/// length normalisation.
 /// Each decoder feeds the prefix (a generated model's in passes of many steps, a prefill), then its own choices a step at a time, until
 /// the end token or the maximum length;
 /// <see cref="GreedyBatch"/>, <see cref="SampleBatch"/> and <see cref="BeamBatch"/> decode a batch of prompts in one call.
@@ -54,7 +55,8 @@ public static partial class Decode
     /// holds at most that many positions), sampled as <see cref="Sample(IModel{int}, ReadOnlySpan{int}, int, float, int, Rng?, int?, float, float, float)"/>
     /// samples (temperature 0: greedy). Until the sequence fills the context each step reads the key/value cache; past it,
     /// each step runs the model afresh over the last <paramref name="context"/> tokens, as nanoGPT crops <c>idx</c>, so a
-    /// sequence can run past the model's positions. The prefix is cropped the same way.
+    /// sequence can run past the model's positions. The prefix is cropped the same way. A repetition penalty counts the whole
+    /// sequence, the prefix and every token chosen, whether or not the window still reads it (Hugging Face's input_ids).
     /// </summary>
     public static int[] Generate(IModel<int> model, ReadOnlySpan<int> prefix, int maxNewTokens, int context, float temperature = 0f, int topK = 0, Rng? rng = null,
         int? endToken = null, float topP = 1f, float minP = 0f, float repetitionPenalty = 1f)

@@ -68,6 +68,10 @@ public class SamplingControlsTests
         int[] two = Decode.Sample(model, [0], 3000, temperature: 2f, topK: 0, new Rng(5), minP: 0.3f);
         Assert.Equal([0, 1, 2], two.Distinct().Order());
         Assert.Equal([0, 1, 2, 3], Decode.Sample(model, [0], 3000, temperature: 2f, topK: 0, new Rng(5)).Distinct().Order());
+        // top-p before min-p, as Hugging Face orders them: probabilities 0.5, 0.3, 0.1, 0.05, 0.05; top-p 0.85 keeps three, of which
+        // min-p 0.15 (0.075) keeps all three (min-p first would drop the last two, and top-p then only two: 0.56 + 0.33)
+        var five = new FixedModel([.. new[] { 0.5, 0.3, 0.1, 0.05, 0.05 }.Select(p => (float)Math.Log(p))]);
+        Assert.Equal([0, 1, 2], Decode.Sample(five, [0], 2000, temperature: 1f, topK: 0, new Rng(6), topP: 0.85f, minP: 0.15f).Distinct().Order());
         // min-p 1 keeps the most likely alone (and min-p 0 every token, as above)
         Assert.All(Decode.Sample(model, [0], 50, temperature: 1f, topK: 0, new Rng(5), minP: 1f), t => Assert.Equal(0, t));
     }
@@ -85,6 +89,10 @@ public class SamplingControlsTests
             for (int b = 0; b < 3; b++)
                 Assert.Equal(Decode.Sample(model, prompts.AsSpan(4 * b, lengths[b]), 8, 0f, 0, null, repetitionPenalty: penalty), batch[b]);
         }
+        // the penalty reaches the batch's rows: at 3 some row decodes otherwise than at 1
+        int[][] Batch(float penalty) => Decode.SampleBatch(model, new ReadOnlyTensorSpan<int>(prompts, [3, 4]), lengths, 8, 0f, 0, null, repetitionPenalty: penalty);
+        int[][] plain = Batch(1f), penalised = Batch(3f);
+        Assert.Contains(Enumerable.Range(0, 3), b => !plain[b].SequenceEqual(penalised[b]));
         // nanoGPT's generate counts them as sampling does
         Assert.Equal(Decode.Sample(model, [1, 2], 8, 0f, 0, null, repetitionPenalty: 3f), Decode.Generate(model, [1, 2], 8, context: 16, repetitionPenalty: 3f));
     }

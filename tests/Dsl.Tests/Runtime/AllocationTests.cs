@@ -253,6 +253,9 @@ public class AllocationTests
         long Sample(int n) => WarmBytes(() => Decode.Sample(model, [1, 2], n, temperature: 0.8f, topK: 3, rng), stepsPerWindow: 1);
         Assert.Equal(IntArrayBytes(50) - IntArrayBytes(5), Greedy(50) - Greedy(5));
         Assert.Equal(IntArrayBytes(50) - IntArrayBytes(5), Sample(50) - Sample(5));
+        // (and with min-p and a repetition penalty, which count the prompt and the tokens chosen so far)
+        long Controlled(int n) => WarmBytes(() => Decode.Sample(model, [1, 2], n, temperature: 0.8f, topK: 3, rng, minP: 0.05f, repetitionPenalty: 1.1f), stepsPerWindow: 1);
+        Assert.Equal(IntArrayBytes(50) - IntArrayBytes(5), Controlled(50) - Controlled(5));
         // What a call allocates whatever its length: the state, three buffers of the vocabulary's size, the result.
         Assert.True(Greedy(5) < 8 * 1024, $"{Greedy(5)} bytes for a call");
 
