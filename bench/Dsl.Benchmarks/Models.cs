@@ -80,3 +80,12 @@ public partial class Seq2SeqBenchDecoder;
 
 [EncoderDecoder(typeof(Seq2SeqBenchEncoder), typeof(Seq2SeqBenchDecoder))]
 public partial class Seq2SeqBench;
+
+/// <summary>
+/// LLaMA 3's vocabulary (128,256 tokens) over a model of little else: what choosing a token (a top-k, a nucleus) costs beside
+/// a step that computes its logits.
+/// </summary>
+[Embedding(vocab: 128256, dim: 16)]
+[Attention(Heads = 2, Causal = true)]
+[Dense(128256)]
+public partial class WideVocabularyBench;

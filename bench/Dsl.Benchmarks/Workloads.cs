@@ -335,6 +335,20 @@ public sealed class Workload
                     },
             });
         }
+        // 32 tokens over LLaMA 3's vocabulary, chosen greedily and sampled with Hugging Face's usual top-k 50 and top-p 0.9: the
+        // sampling's cost beside the steps' (a top-k found with a heap of 50, the nucleus sorted among those 50)
+        var vocabulary = new WideVocabularyBench(1);
+        var choosing = new Rng(3);
+        list.Add(new Workload
+        {
+            Name = "greedy 32 tokens over 128256, cached", Kind = "gpt", Mode = "generate", T = 32, B = 1, X = 16, H = 16, Flops = 32 * 2.0 * 16 * 128256,
+            Run = () => Decode.Greedy(vocabulary, [1], 32),
+        });
+        list.Add(new Workload
+        {
+            Name = "sampling 32 tokens over 128256, top-k 50, top-p 0.9, cached", Kind = "gpt", Mode = "generate", T = 32, B = 1, X = 16, H = 16, Flops = 32 * 2.0 * 16 * 128256,
+            Run = () => Decode.Sample(vocabulary, [1], 32, temperature: 0.8f, topK: 50, choosing, topP: 0.9f),
+        });
         // A LLaMA decoder too large for the caches decoding 16 tokens, each step streaming its 134 MB of float32 weights, and the
         // same model with its weights held in bfloat16 and in 8 bits (ParameterSet.HoldWeightsIn): half and a quarter of the bytes
         // streamed per token.

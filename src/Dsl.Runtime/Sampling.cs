@@ -37,12 +37,15 @@ public static class Sampling
         if (!(temperature >= 0) || float.IsInfinity(temperature)) throw new ArgumentOutOfRangeException(nameof(temperature), temperature, "must be finite and non-negative");
         if (temperature == 0) return Greedy(logits, who, parameter);
         float max = MaxOfDistribution(logits, who, parameter);
+        // (a token of no probability, −∞, adds nothing: a top-k's or a nucleus's masked tokens cost no exponential)
         double sum = 0;
-        for (int i = 0; i < logits.Length; i++) sum += Math.Exp((logits[i] - max) / temperature);
+        for (int i = 0; i < logits.Length; i++)
+            if (logits[i] != float.NegativeInfinity) sum += Math.Exp((logits[i] - max) / temperature);
         double u = rng.NextDouble() * sum;
         double acc = 0;
         for (int i = 0; i < logits.Length; i++)
         {
+            if (logits[i] == float.NegativeInfinity) continue;
             acc += Math.Exp((logits[i] - max) / temperature);
             if (u < acc) return i;
         }

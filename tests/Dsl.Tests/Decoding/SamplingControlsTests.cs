@@ -97,6 +97,23 @@ public class SamplingControlsTests
         Assert.Equal(Decode.Sample(model, [1, 2], 8, 0f, 0, null, repetitionPenalty: 3f), Decode.Generate(model, [1, 2], 8, context: 16, repetitionPenalty: 3f));
     }
 
+    /// <summary>Top-k's threshold, the k-th largest logit found with a heap, is what a sort of them all gives: ties, −∞, +∞ and NaN (below every number) included.</summary>
+    [Fact]
+    public void TheKthLargestIsWhatASortGives()
+    {
+        var random = new Random(3);
+        float[] specials = [float.NegativeInfinity, float.PositiveInfinity, float.NaN, 0f, -0f, 1f];
+        for (int trial = 0; trial < 500; trial++)
+        {
+            int length = 1 + random.Next(300);
+            float[] values = [.. Enumerable.Range(0, length).Select(_ => random.Next(5) == 0 ? specials[random.Next(specials.Length)] : MathF.Round((float)random.NextDouble() * 8f) / 4f)];
+            int k = 1 + random.Next(length);
+            float[] sorted = (float[])values.Clone();
+            Array.Sort(sorted);
+            Assert.Equal(sorted[length - k], Decode.KthLargest(values, k, new float[k]));
+        }
+    }
+
     [Fact]
     public void BadControlsAreRefusedNamingTheirRange()
     {
