@@ -709,13 +709,17 @@ public static class SafeTensors
             stream.Write(header);
             byte[] buffer = new byte[1 << 16];
             ushort[] bits = new ushort[buffer.Length / 2];
+            void Written()
+            {
+                if (FailAfterBytesForTests is long limit && stream.Position > limit)
+                    throw new IOException($"Simulated failure after {stream.Position} bytes (test hook).");
+            }
             foreach (var t in list)
             {
                 if (int8 is not null && int8.TryGetValue(t.Name, out ReadOnlyMemory<sbyte> integers))
                 {
                     stream.Write(MemoryMarshal.AsBytes(integers.Span));
-                    if (FailAfterBytesForTests is long written && stream.Position > written)
-                        throw new IOException($"Simulated failure after {stream.Position} bytes (test hook).");
+                    Written();
                     continue;
                 }
                 ReadOnlySpan<float> values = t.Values.Span;
@@ -740,8 +744,7 @@ public static class SafeTensors
                         stream.Write(buffer, 0, n * 4);
                     }
                     i += n;
-                    if (FailAfterBytesForTests is long limit && stream.Position > limit)
-                        throw new IOException($"Simulated failure after {stream.Position} bytes (test hook).");
+                    Written();
                 }
             }
         };

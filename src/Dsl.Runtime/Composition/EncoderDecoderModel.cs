@@ -78,8 +78,8 @@ public abstract class EncoderDecoderModel<TSource, TEncoder, TDecoder> : IModel,
             Decoder.Parameters[share.Decoder].ShareStorageOf(Encoder.Parameters[share.Encoder]);
             sharedName = share.Decoder;
         }
-        string Listed(string decoderName) => decoderName == sharedName ? "encoder." + sharedEmbedding!.Value.Encoder : "decoder." + decoderName;
-        var parameters = Encoder.Parameters.Select(p => p.WithName("encoder." + p.Name)).ToList();
+        string Listed(string decoderName) => decoderName == sharedName ? EncoderPrefix + sharedEmbedding!.Value.Encoder : DecoderPrefix + decoderName;
+        var parameters = Encoder.Parameters.Select(p => p.WithName(EncoderPrefix + p.Name)).ToList();
         for (int i = 0; i < _bridges.Length; i++)
         {
             Bridge b = _bridges[i];
@@ -92,10 +92,10 @@ public abstract class EncoderDecoderModel<TSource, TEncoder, TDecoder> : IModel,
             parameters.Add(weight);
             parameters.Add(_biases[i]!);
         }
-        parameters.AddRange(Decoder.Parameters.Where(p => p.Name != sharedName).Select(p => p.WithName("decoder." + p.Name)));
-        var tied = Encoder.Parameters.Tied.Select(t => KeyValuePair.Create("encoder." + t.Key, "encoder." + t.Value))
-            .Concat(Decoder.Parameters.Tied.Select(t => KeyValuePair.Create("decoder." + t.Key, Listed(t.Value)))).ToDictionary();
-        if (sharedName is not null) tied.Add("decoder." + sharedName, Listed(sharedName));
+        parameters.AddRange(Decoder.Parameters.Where(p => p.Name != sharedName).Select(p => p.WithName(DecoderPrefix + p.Name)));
+        var tied = Encoder.Parameters.Tied.Select(t => KeyValuePair.Create(EncoderPrefix + t.Key, EncoderPrefix + t.Value))
+            .Concat(Decoder.Parameters.Tied.Select(t => KeyValuePair.Create(DecoderPrefix + t.Key, Listed(t.Value)))).ToDictionary();
+        if (sharedName is not null) tied.Add(DecoderPrefix + sharedName, Listed(sharedName));
         Parameters = new ParameterSet(parameters, tied);
         TeacherForcingRandom = Rng.ForParameter(seed, "<teacher forcing>");
     }
@@ -126,7 +126,10 @@ public abstract class EncoderDecoderModel<TSource, TEncoder, TDecoder> : IModel,
     bool IModel.ReturnsSequences => true;
     Rng IModel.DropoutRandom => Decoder.DropoutRandom;
 
-    IEnumerable<(string Prefix, IModel Part)> IComposedModel.Parts => [("encoder.", Encoder), ("decoder.", Decoder)];
+    /// <summary>What the encoder's and the decoder's parameter names take before them in <see cref="Parameters"/>.</summary>
+    internal const string EncoderPrefix = "encoder.", DecoderPrefix = "decoder.";
+
+    IEnumerable<(string Prefix, IModel Part)> IComposedModel.Parts => [(EncoderPrefix, Encoder), (DecoderPrefix, Decoder)];
 
     IEnumerable<(string Name, Rng Rng)> IHasRandoms.OtherRandoms => [("encoder_dropout", Encoder.DropoutRandom), ("teacher_forcing", TeacherForcingRandom)];
 

@@ -220,7 +220,7 @@ public static partial class Decode
         var mark = rng?.Mark();
         try
         {
-            return Sample(model, batch.Prompted(model, reuse: false), batch.Count, maxLength, chooser, endToken, batch.Rest(), batch.Prompts());
+            return Sample(model, batch.Prompted(model, reuse: false), batch.Count, maxLength, chooser, endToken, batch.Rest(), batch.Prompts);
         }
         catch when (rng is not null)
         {
@@ -263,8 +263,8 @@ public static partial class Decode
     /// </summary>
     private sealed class PromptBatch
     {
-        private readonly int[] _tokens, _lengths;
-        private readonly int _steps, _shortest;
+        private readonly int[][] _prompts; // each row's prompt
+        private readonly int _shortest;
 
         public PromptBatch(IModel<int> model, ReadOnlyTensorSpan<int> prompts, ReadOnlySpan<int> lengths, int maxLength, int? endToken)
         {
@@ -273,43 +273,39 @@ public static partial class Decode
                 throw new ArgumentException($"prompts: expected [batch, steps], a prompt of at least one token per row, got {Shapes.Format(prompts.Lengths)}.", nameof(prompts));
             if (prompts.FlattenedLength > Array.MaxLength)
                 throw new ArgumentException($"prompts: {Shapes.Format(prompts.Lengths)} holds {prompts.FlattenedLength} ids, more than an array holds ({Array.MaxLength}): decode fewer at once.", nameof(prompts));
-            int batch = (int)prompts.Lengths[0];
-            _steps = (int)prompts.Lengths[1];
-            _tokens = new int[prompts.FlattenedLength];
-            prompts.FlattenTo(_tokens);
-            if (lengths.IsEmpty) _lengths = Enumerable.Repeat(_steps, batch).ToArray();
-            else
-            {
-                Check.Lengths(lengths, batch, _steps, nameof(lengths));
-                _lengths = lengths.ToArray();
-            }
+            int batch = (int)prompts.Lengths[0], steps = (int)prompts.Lengths[1];
+            var tokens = new int[prompts.FlattenedLength];
+            prompts.FlattenTo(tokens);
+            if (!lengths.IsEmpty) Check.Lengths(lengths, batch, steps, nameof(lengths));
+            _prompts = new int[batch][];
             for (int b = 0; b < batch; b++)
-                for (int t = 0; t < _lengths[b]; t++)
-                    if ((uint)_tokens[b * _steps + t] >= (uint)model.InputWidth)
-                        throw new ArgumentOutOfRangeException(nameof(prompts), _tokens[b * _steps + t], $"row {b}'s prompt holds this id at step {t}: a token id in the model's vocabulary [0, {model.InputWidth}) was expected");
+            {
+                _prompts[b] = tokens.AsSpan(b * steps, lengths.IsEmpty ? steps : lengths[b]).ToArray();
+                for (int t = 0; t < _prompts[b].Length; t++)
+                    if ((uint)_prompts[b][t] >= (uint)model.InputWidth)
+                        throw new ArgumentOutOfRangeException(nameof(prompts), _prompts[b][t], $"row {b}'s prompt holds this id at step {t}: a token id in the model's vocabulary [0, {model.InputWidth}) was expected");
+            }
             // the length, the end token, and the positions of the longest prompt (the state's steps: each row's are fewer or as many)
-            RequireDecoding(model, _tokens.AsSpan(Array.IndexOf(_lengths, _lengths.Max()) * _steps, _lengths.Max()), maxLength, endToken, nameof(prompts));
-            _shortest = _lengths.Min();
+            RequireDecoding(model, _prompts.MaxBy(p => p.Length), maxLength, endToken, nameof(prompts));
+            _shortest = _prompts.Min(p => p.Length);
         }
 
         /// <summary>How many prompts.</summary>
-        public int Count => _lengths.Length;
+        public int Count => _prompts.Length;
 
         /// <summary>The rows of the batch, each fed the shortest prompt's length of its prompt.</summary>
         public BeamRows Prompted(IModel<int> model, bool reuse)
         {
             var tokens = new int[Count * _shortest];
-            for (int b = 0; b < Count; b++) _tokens.AsSpan(b * _steps, _shortest).CopyTo(tokens.AsSpan(b * _shortest));
+            for (int b = 0; b < Count; b++) _prompts[b].AsSpan(0, _shortest).CopyTo(tokens.AsSpan(b * _shortest));
             return Decode.Prompted(model, tokens, Count, _shortest, reuse);
         }
 
         /// <summary>Each row's prompt (what a repetition penalty counts besides the tokens chosen).</summary>
-        public int[][] Prompts() => [.. Enumerable.Range(0, Count).Select(b => _tokens.AsSpan(b * _steps, _lengths[b]).ToArray())];
+        public int[][] Prompts => _prompts;
 
         /// <summary>The rest of each prompt, fed as the rows go on (none where the prompts are of one length).</summary>
-        public Unfed? Rest() =>
-            _lengths.All(l => l == _shortest) ? null
-                : new Unfed([.. Enumerable.Range(0, Count).Select(b => _tokens.AsSpan(b * _steps + _shortest, _lengths[b] - _shortest).ToArray())]);
+        public Unfed? Rest() => _prompts.All(p => p.Length == _shortest) ? null : new Unfed(_prompts, _shortest);
     }
 
     private const string Who = "Decoding";

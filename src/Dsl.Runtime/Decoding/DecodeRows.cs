@@ -112,15 +112,15 @@ public static partial class Decode
     /// through choose theirs. Every row steps at every step, so each token a row is fed takes the position it takes alone: no
     /// padding is fed, no row attends over another's, and no mask is needed.
     /// </summary>
-    private sealed class Unfed(int[][] tails)
+    private sealed class Unfed(int[][] prompts, int fed)
     {
-        private readonly int[] _fed = new int[tails.Length];
+        private readonly int[] _fed = [.. Enumerable.Repeat(fed, prompts.Length)]; // how many of each prompt's tokens are fed
 
         /// <summary>Sequence <paramref name="sequence"/>'s next prompt token, taken; null once its prompt is through.</summary>
         public int? Next(int sequence)
         {
-            int[] tail = tails[sequence];
-            return _fed[sequence] < tail.Length ? tail[_fed[sequence]++] : null;
+            int[] prompt = prompts[sequence];
+            return _fed[sequence] < prompt.Length ? prompt[_fed[sequence]++] : null;
         }
     }
 
@@ -372,8 +372,7 @@ public static partial class Decode
             logits.CopyTo(_kept);
             if (topK > 0 && topK < _kept.Length)
             {
-                float threshold = KthLargest(_kept, topK, _sorted);
-                for (int i = 0; i < _kept.Length; i++) if (_kept[i] < threshold) _kept[i] = float.NegativeInfinity;
+                MaskBelow(_kept, KthLargest(_kept, topK, _sorted));
             }
             if (topP < 1) KeepNucleus(_kept, _sorted, temperature, topP);
             if (minP > 0) KeepAboveMinP(_kept, temperature, minP);
@@ -412,7 +411,12 @@ public static partial class Decode
         /// </summary>
         private static void KeepAboveMinP(float[] logits, float temperature, float minP)
         {
-            float threshold = Sampling.MaxOfDistribution(logits, Who, "model") + temperature * MathF.Log(minP);
+            MaskBelow(logits, Sampling.MaxOfDistribution(logits, Who, "model") + temperature * MathF.Log(minP));
+        }
+
+        /// <summary>The logits below <paramref name="threshold"/> become −∞ (no probability): what every filter leaves out.</summary>
+        private static void MaskBelow(float[] logits, float threshold)
+        {
             for (int i = 0; i < logits.Length; i++) if (logits[i] < threshold) logits[i] = float.NegativeInfinity;
         }
 
@@ -438,7 +442,7 @@ public static partial class Decode
                 reached += Math.Exp((sorted[i] - max) / temperature) / total;
                 if (reached >= topP) break;
             }
-            for (int i = 0; i < logits.Length; i++) if (logits[i] < threshold) logits[i] = float.NegativeInfinity;
+            MaskBelow(logits, threshold);
         }
     }
 
