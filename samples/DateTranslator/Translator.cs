@@ -16,9 +16,9 @@ public interface IDateTranslator
 
     float Loss(ReadOnlyTensorSpan<int> source, ReadOnlySpan<int> lengths, ReadOnlyTensorSpan<int> decoderInput, ReadOnlyTensorSpan<int> targets);
 
-    int[] Greedy(ReadOnlyTensorSpan<int> source, int startToken, int maxLength, int? endToken = null);
+    int[] Greedy(ReadOnlyTensorSpan<int> source, int startToken, int maxLength, EndTokens endToken = default);
 
-    IReadOnlyList<Hypothesis> Beam(ReadOnlyTensorSpan<int> source, int startToken, int beamWidth, int maxLength, int? endToken = null, float lengthPenalty = 1f);
+    IReadOnlyList<Hypothesis> Beam(ReadOnlyTensorSpan<int> source, int startToken, int beamWidth, int maxLength, EndTokens endToken = default, float lengthPenalty = 1f);
 
     Tensor<float> AttentionWeights(ReadOnlyTensorSpan<int> source, ReadOnlySpan<int> lengths, ReadOnlyTensorSpan<int> decoderInput, string? layer = null);
 }

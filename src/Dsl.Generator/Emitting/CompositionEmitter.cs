@@ -100,8 +100,9 @@ internal static class CompositionEmitter
         w.Line($"public {T}.Tensor<float> Forward({src}, global::System.ReadOnlySpan<int> lengths, {tokens} decoderInput) => {fail}");
         w.Line($"public float Loss({src}, global::System.ReadOnlySpan<int> lengths, {tokens} decoderInput, {tokens} targets) => {fail}");
         w.Line($"public float Backward({src}, global::System.ReadOnlySpan<int> lengths, {tokens} decoderInput, {tokens} targets, float teacherForcing = 1f) => {fail}");
-        w.Line($"public int[] Greedy({src}, int startToken, int maxLength, int? endToken = null) => {fail}");
-        w.Line($"public global::System.Collections.Generic.IReadOnlyList<global::Dsl.Hypothesis> Beam({src}, int startToken, int beamWidth, int maxLength, int? endToken = null, float lengthPenalty = 1f) => {fail}");
+        w.Line($"public int[] Greedy({src}, int startToken, int maxLength, global::Dsl.EndTokens endToken = default) => {fail}");
+        w.Line($"public global::System.Collections.Generic.IReadOnlyList<global::Dsl.Hypothesis> Beam({src}, int startToken, int beamWidth, int maxLength, global::Dsl.EndTokens endToken = default, float lengthPenalty = 1f) => {fail}");
+        w.Line($"public int[] Generate({src}, global::Dsl.GenerationConfig config, global::Dsl.Rng? rng = null) => {fail}");
         w.Close();
     }
 }

@@ -193,15 +193,15 @@ public abstract class EncoderDecoderModel<TSource, TEncoder, TDecoder> : IModel,
     }
 
     /// <summary>Greedy decoding of one source [1, steps]: feeds <paramref name="startToken"/>, then its own choices, until <paramref name="endToken"/> or <paramref name="maxLength"/> tokens.</summary>
-    public int[] Greedy(ReadOnlyTensorSpan<TSource> source, int startToken, int maxLength, int? endToken = null)
+    public int[] Greedy(ReadOnlyTensorSpan<TSource> source, int startToken, int maxLength, EndTokens endToken = default)
     {
         // the decoding arguments before the encoder runs: a refused call leaves an encoding the caller holds as it was
         Dsl.Decode.RequireDecoding(Decoder, [startToken], maxLength, endToken, nameof(startToken));
         return Dsl.Decode.Greedy(Decoder, RequireOne(source), [startToken], maxLength, endToken);
     }
 
-    /// <summary>Beam search over one source [1, steps] (see <see cref="Dsl.Decode.Beam(IModel{int}, IModelState, ReadOnlySpan{int}, int, int, int?, float)"/>); best first.</summary>
-    public IReadOnlyList<Hypothesis> Beam(ReadOnlyTensorSpan<TSource> source, int startToken, int beamWidth, int maxLength, int? endToken = null, float lengthPenalty = 1f)
+    /// <summary>Beam search over one source [1, steps] (see <see cref="Dsl.Decode.Beam(IModel{int}, IModelState, ReadOnlySpan{int}, int, int, EndTokens, float)"/>); best first.</summary>
+    public IReadOnlyList<Hypothesis> Beam(ReadOnlyTensorSpan<TSource> source, int startToken, int beamWidth, int maxLength, EndTokens endToken = default, float lengthPenalty = 1f)
     {
         Dsl.Decode.RequireDecoding(Decoder, [startToken], maxLength, endToken, nameof(startToken));
         Dsl.Decode.RequireBeam(beamWidth, lengthPenalty);
@@ -210,11 +210,11 @@ public abstract class EncoderDecoderModel<TSource, TEncoder, TDecoder> : IModel,
 
     /// <summary>
     /// Greedy decoding of a batch of sources [batch, steps] (padded to <paramref name="lengths"/>; empty: every step) in one
-    /// call: element b holds source b's tokens, as <see cref="Greedy(ReadOnlyTensorSpan{TSource}, int, int, int?)"/> decodes
+    /// call: element b holds source b's tokens, as <see cref="Greedy(ReadOnlyTensorSpan{TSource}, int, int, EndTokens)"/> decodes
     /// that source alone. The sources are encoded as one batch and decoded as the rows of one state (each step reads the
     /// decoder's weights once for all of them; a sequence that ends leaves the batch).
     /// </summary>
-    public int[][] Greedy(ReadOnlyTensorSpan<TSource> source, ReadOnlySpan<int> lengths, int startToken, int maxLength, int? endToken = null)
+    public int[][] Greedy(ReadOnlyTensorSpan<TSource> source, ReadOnlySpan<int> lengths, int startToken, int maxLength, EndTokens endToken = default)
     {
         Dsl.Decode.RequireDecoding(Decoder, [startToken], maxLength, endToken, nameof(startToken));
         return Dsl.Decode.GreedyEach(Decoder, Start(source, lengths, training: false).State, [startToken], maxLength, endToken);
@@ -222,15 +222,50 @@ public abstract class EncoderDecoderModel<TSource, TEncoder, TDecoder> : IModel,
 
     /// <summary>
     /// Beam search over a batch of sources [batch, steps] (padded to <paramref name="lengths"/>; empty: every step) in one
-    /// call: element b holds source b's best sequences, best first, as <see cref="Beam(ReadOnlyTensorSpan{TSource}, int, int, int, int?, float)"/>
+    /// call: element b holds source b's best sequences, best first, as <see cref="Beam(ReadOnlyTensorSpan{TSource}, int, int, int, EndTokens, float)"/>
     /// finds them for that source alone. Every source's hypotheses are rows of one state, stepped together.
     /// </summary>
-    public IReadOnlyList<Hypothesis>[] Beam(ReadOnlyTensorSpan<TSource> source, ReadOnlySpan<int> lengths, int startToken, int beamWidth, int maxLength, int? endToken = null,
+    public IReadOnlyList<Hypothesis>[] Beam(ReadOnlyTensorSpan<TSource> source, ReadOnlySpan<int> lengths, int startToken, int beamWidth, int maxLength, EndTokens endToken = default,
         float lengthPenalty = 1f)
     {
         Dsl.Decode.RequireDecoding(Decoder, [startToken], maxLength, endToken, nameof(startToken));
         Dsl.Decode.RequireBeam(beamWidth, lengthPenalty);
         return Dsl.Decode.BeamEach(Decoder, Start(source, lengths, training: false).State, [startToken], beamWidth, maxLength, endToken, lengthPenalty);
+    }
+
+    /// <summary>
+    /// Decodes one source [1, steps] as <paramref name="config"/> says (its <see cref="GenerationConfig.DecoderStartToken"/> fed
+    /// first; greedy, sampling or beam search, as <see cref="Dsl.Decode.Generate(IModel{int}, ReadOnlySpan{int}, GenerationConfig, Rng?)"/>
+    /// chooses, <see cref="GenerationConfig.MaxLength"/> counting the start token, as transformers counts an encoder–decoder's);
+    /// T5's <c>generation_config.json</c> says start 0, end 1. Returns the tokens after the start token.
+    /// </summary>
+    public int[] Generate(ReadOnlyTensorSpan<TSource> source, GenerationConfig config, Rng? rng = null)
+    {
+        var (start, count) = Generating(config, rng);
+        return Dsl.Decode.Generate(Decoder, RequireOne(source), [start], count, config, rng);
+    }
+
+    /// <summary>
+    /// Decodes a batch of sources [batch, steps] (padded to <paramref name="lengths"/>; empty: every step) as
+    /// <paramref name="config"/> says, in one call: element b is what <see cref="Generate(ReadOnlyTensorSpan{TSource}, GenerationConfig, Rng?)"/>
+    /// gives for source b alone (sampling draws for the rows that choose in row order at each step).
+    /// </summary>
+    public int[][] Generate(ReadOnlyTensorSpan<TSource> source, ReadOnlySpan<int> lengths, GenerationConfig config, Rng? rng = null)
+    {
+        var (start, count) = Generating(config, rng);
+        return Dsl.Decode.GenerateEach(Decoder, Start(source, lengths, training: false).State, [start], count, config, rng);
+    }
+
+    /// <summary>The decoder's start token and how many tokens to decode after it, checked before the encoder runs.</summary>
+    private (int Start, int Count) Generating(GenerationConfig config, Rng? rng)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        config.Require(rng);
+        int start = config.DecoderStartToken
+            ?? throw new ArgumentException("config: no DecoderStartToken (decoder_start_token_id): an encoder–decoder's decoder is fed it first.", nameof(config));
+        int count = config.NewTokens(1, "the decoder's start token");
+        Dsl.Decode.RequireDecoding(Decoder, [start], count, config.EndTokens, "config.DecoderStartToken");
+        return (start, count);
     }
 
     /// <summary>

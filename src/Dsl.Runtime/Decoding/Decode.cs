@@ -13,17 +13,17 @@ public sealed record Hypothesis(int[] Tokens, float LogProbability, float Score)
 /// vocabulary): greedy, sampling with temperature, top-k, top-p (nucleus) and min-p, a repetition penalty, and beam search with
 /// length normalisation.
 /// Each decoder feeds the prefix (a generated model's in passes of many steps, a prefill), then its own choices a step at a time, until
-/// the end token or the maximum length;
+/// an end token or the maximum length;
 /// <see cref="GreedyBatch"/>, <see cref="SampleBatch"/> and <see cref="BeamBatch"/> decode a batch of prompts in one call.
 /// </summary>
 public static partial class Decode
 {
     /// <summary>The most likely token at every step.</summary>
-    public static int[] Greedy(IModel<int> model, ReadOnlySpan<int> prefix, int maxLength, int? endToken = null) =>
+    public static int[] Greedy(IModel<int> model, ReadOnlySpan<int> prefix, int maxLength, EndTokens endToken = default) =>
         Sample(model, null, prefix, maxLength, temperature: 0f, topK: 0, rng: null, endToken);
 
     /// <summary>Greedy decoding from a given <paramref name="initial"/> state (e.g. an encoder–decoder's <c>Encode</c>; null: zeros, as for sampling and beam search), which is left unchanged.</summary>
-    public static int[] Greedy(IModel<int> model, IModelState? initial, ReadOnlySpan<int> prefix, int maxLength, int? endToken = null) =>
+    public static int[] Greedy(IModel<int> model, IModelState? initial, ReadOnlySpan<int> prefix, int maxLength, EndTokens endToken = default) =>
         Sample(model, initial, prefix, maxLength, temperature: 0f, topK: 0, rng: null, endToken);
 
     /// <summary>
@@ -35,12 +35,12 @@ public static partial class Decode
     /// sequence holds (its prefix and the tokens chosen), once however often it occurs, as CTRL and Hugging Face's
     /// <c>repetition_penalty</c> do: a positive logit divided by p, a negative one multiplied by it (p above 1: less likely again).
     /// </summary>
-    public static int[] Sample(IModel<int> model, ReadOnlySpan<int> prefix, int maxLength, float temperature, int topK, Rng? rng, int? endToken = null, float topP = 1f,
+    public static int[] Sample(IModel<int> model, ReadOnlySpan<int> prefix, int maxLength, float temperature, int topK, Rng? rng, EndTokens endToken = default, float topP = 1f,
         float minP = 0f, float repetitionPenalty = 1f) =>
         Sample(model, null, prefix, maxLength, temperature, topK, rng, endToken, topP, minP, repetitionPenalty);
 
     /// <summary>Sampling from a given <paramref name="initial"/> state (null: zeros), which is left unchanged.</summary>
-    public static int[] Sample(IModel<int> model, IModelState? initial, ReadOnlySpan<int> prefix, int maxLength, float temperature, int topK, Rng? rng, int? endToken = null,
+    public static int[] Sample(IModel<int> model, IModelState? initial, ReadOnlySpan<int> prefix, int maxLength, float temperature, int topK, Rng? rng, EndTokens endToken = default,
         float topP = 1f, float minP = 0f, float repetitionPenalty = 1f)
     {
         RequireDecoding(model, prefix, maxLength, endToken, nameof(prefix), initial);
@@ -52,14 +52,14 @@ public static partial class Decode
     /// <summary>
     /// nanoGPT's <c>generate</c>: up to <paramref name="maxNewTokens"/> tokens after <paramref name="prefix"/>, each predicted
     /// from at most the last <paramref name="context"/> tokens (its <c>block_size</c>; a model with a learned position table
-    /// holds at most that many positions), sampled as <see cref="Sample(IModel{int}, ReadOnlySpan{int}, int, float, int, Rng?, int?, float, float, float)"/>
+    /// holds at most that many positions), sampled as <see cref="Sample(IModel{int}, ReadOnlySpan{int}, int, float, int, Rng?, EndTokens, float, float, float)"/>
     /// samples (temperature 0: greedy). Until the sequence fills the context each step reads the key/value cache; past it,
     /// each step runs the model afresh over the last <paramref name="context"/> tokens, as nanoGPT crops <c>idx</c>, so a
     /// sequence can run past the model's positions. The prefix is cropped the same way. A repetition penalty counts the whole
     /// sequence, the prefix and every token chosen, whether or not the window still reads it (Hugging Face's input_ids).
     /// </summary>
     public static int[] Generate(IModel<int> model, ReadOnlySpan<int> prefix, int maxNewTokens, int context, float temperature = 0f, int topK = 0, Rng? rng = null,
-        int? endToken = null, float topP = 1f, float minP = 0f, float repetitionPenalty = 1f)
+        EndTokens endToken = default, float topP = 1f, float minP = 0f, float repetitionPenalty = 1f)
     {
         ArgumentNullException.ThrowIfNull(model);
         if (context <= 0) throw new ArgumentOutOfRangeException(nameof(context), context, "must be positive: the most tokens the model reads at once");
@@ -77,7 +77,7 @@ public static partial class Decode
     private static ReadOnlySpan<int> Crop(ReadOnlySpan<int> tokens, int context) => tokens.Length > context ? tokens[^context..] : tokens;
 
     /// <summary>
-    /// The tokens a cropped decoding has fed (<see cref="Generate"/>), and how many the state holds: past <see cref="Context"/>,
+    /// The tokens a cropped decoding has fed (<see cref="Generate(IModel{int}, ReadOnlySpan{int}, int, int, float, int, Rng?, EndTokens, float, float, float)"/>), and how many the state holds: past <see cref="Context"/>,
     /// a step runs the model afresh over the last <see cref="Context"/> of them.
     /// </summary>
     private sealed class Window(int context, ReadOnlySpan<int> prefix)
@@ -114,7 +114,7 @@ public static partial class Decode
     }
 
     /// <summary>Decodes one sequence from <paramref name="state"/>, each token as <paramref name="chooser"/> chooses it; a failure rewinds <paramref name="rng"/> (the chooser's).</summary>
-    private static int[] Sample(IModel<int> model, IModelState state, ReadOnlySpan<int> prefix, int maxLength, Chooser chooser, Rng? rng, int? endToken, Window? window)
+    private static int[] Sample(IModel<int> model, IModelState state, ReadOnlySpan<int> prefix, int maxLength, Chooser chooser, Rng? rng, EndTokens endToken, Window? window)
     {
         // the prefix (cropped to the context, as nanoGPT crops idx before its first forward pass)
         float[] logits = Feed(model, state, window is null ? prefix : Crop(prefix, window.Context));
@@ -138,7 +138,7 @@ public static partial class Decode
                     output = larger;
                 }
                 output[count++] = next;
-                if (next == endToken || count == maxLength) break; // (the last token is not fed: nothing reads its logits)
+                if (endToken.Contains(next) || count == maxLength) break; // (the last token is not fed: nothing reads its logits)
                 RequireReadable(model, next);
                 Feed(model, state, next, token, logits, window);
             }
@@ -168,11 +168,11 @@ public static partial class Decode
     /// 0: one empty sequence, as greedy decoding returns. Width 1 is greedy decoding only without length normalisation
     /// (<paramref name="lengthPenalty"/> 0): a normalised score can prefer a longer ending that greedy passed by.
     /// </summary>
-    public static IReadOnlyList<Hypothesis> Beam(IModel<int> model, ReadOnlySpan<int> prefix, int beamWidth, int maxLength, int? endToken = null, float lengthPenalty = 1f) =>
+    public static IReadOnlyList<Hypothesis> Beam(IModel<int> model, ReadOnlySpan<int> prefix, int beamWidth, int maxLength, EndTokens endToken = default, float lengthPenalty = 1f) =>
         Beam(model, null, prefix, beamWidth, maxLength, endToken, lengthPenalty);
 
     /// <summary>Beam search from a given <paramref name="initial"/> state of one sequence (null: zeros), which is left unchanged.</summary>
-    public static IReadOnlyList<Hypothesis> Beam(IModel<int> model, IModelState? initial, ReadOnlySpan<int> prefix, int beamWidth, int maxLength, int? endToken = null, float lengthPenalty = 1f) =>
+    public static IReadOnlyList<Hypothesis> Beam(IModel<int> model, IModelState? initial, ReadOnlySpan<int> prefix, int beamWidth, int maxLength, EndTokens endToken = default, float lengthPenalty = 1f) =>
         Beam(model, initial, prefix, beamWidth, maxLength, endToken, lengthPenalty, together: true);
 
     /// <summary>
@@ -180,7 +180,7 @@ public static partial class Decode
     /// can copy rows (<see cref="IDecoderState.CopyRowsFrom"/>: every generated model's), else each from a copy of its own
     /// (a model written by hand, or <paramref name="together"/> false: the tests' check that both find the same).
     /// </summary>
-    internal static IReadOnlyList<Hypothesis> Beam(IModel<int> model, IModelState? initial, ReadOnlySpan<int> prefix, int beamWidth, int maxLength, int? endToken,
+    internal static IReadOnlyList<Hypothesis> Beam(IModel<int> model, IModelState? initial, ReadOnlySpan<int> prefix, int beamWidth, int maxLength, EndTokens endToken,
         float lengthPenalty, bool together)
     {
         RequireDecoding(model, prefix, maxLength, endToken, nameof(prefix), initial);
@@ -195,23 +195,23 @@ public static partial class Decode
     /// <summary>
     /// Greedy decoding of a batch of prompts in one call: <paramref name="prompts"/> [batch, steps], row b's prompt its first
     /// <c>lengths[b]</c> tokens (<paramref name="lengths"/> empty: every step; the padding after it is never read). Element b
-    /// of the result is row b's tokens, as <see cref="Greedy(IModel{int}, ReadOnlySpan{int}, int, int?)"/> decodes that prompt
+    /// of the result is row b's tokens, as <see cref="Greedy(IModel{int}, ReadOnlySpan{int}, int, EndTokens)"/> decodes that prompt
     /// alone. The prompts step together as the rows of one state (each step reads the weights once for all of them): every
     /// row is fed a token at every step, so where prompts differ in length a row whose prompt goes on is fed its next prompt
     /// token while the rows whose prompts are through choose theirs (no padding fed, no mask: each token at the position it
     /// takes alone), and a row that ends leaves the batch.
     /// </summary>
-    public static int[][] GreedyBatch(IModel<int> model, ReadOnlyTensorSpan<int> prompts, ReadOnlySpan<int> lengths, int maxLength, int? endToken = null) =>
+    public static int[][] GreedyBatch(IModel<int> model, ReadOnlyTensorSpan<int> prompts, ReadOnlySpan<int> lengths, int maxLength, EndTokens endToken = default) =>
         SampleBatch(model, prompts, lengths, maxLength, temperature: 0f, topK: 0, rng: null, endToken);
 
     /// <summary>
     /// Sampling of a batch of prompts [batch, steps] in one call (see <see cref="GreedyBatch"/> for the prompts, their lengths
-    /// and how they step; <see cref="Sample(IModel{int}, ReadOnlySpan{int}, int, float, int, Rng?, int?, float, float, float)"/>
+    /// and how they step; <see cref="Sample(IModel{int}, ReadOnlySpan{int}, int, float, int, Rng?, EndTokens, float, float, float)"/>
     /// for the choice of a token, each row's repetitions its own): at each step every unfinished row whose prompt is through
     /// draws its token, in row order.
     /// </summary>
     public static int[][] SampleBatch(IModel<int> model, ReadOnlyTensorSpan<int> prompts, ReadOnlySpan<int> lengths, int maxLength, float temperature, int topK, Rng? rng,
-        int? endToken = null, float topP = 1f, float minP = 0f, float repetitionPenalty = 1f)
+        EndTokens endToken = default, float topP = 1f, float minP = 0f, float repetitionPenalty = 1f)
     {
         var batch = new PromptBatch(model, prompts, lengths, maxLength, endToken);
         RequireSampling(temperature, topK, topP, rng, minP, repetitionPenalty);
@@ -232,11 +232,11 @@ public static partial class Decode
     /// <summary>
     /// Beam search for a batch of prompts [batch, steps] in one call (see <see cref="GreedyBatch"/> for the prompts, their
     /// lengths and how they step): element b of the result is row b's best sequences, as
-    /// <see cref="Beam(IModel{int}, ReadOnlySpan{int}, int, int, int?, float)"/> finds them for that prompt alone. Every
+    /// <see cref="Beam(IModel{int}, ReadOnlySpan{int}, int, int, EndTokens, float)"/> finds them for that prompt alone. Every
     /// prompt's hypotheses are rows of one batch; a prompt is one row until it is through.
     /// </summary>
     public static IReadOnlyList<Hypothesis>[] BeamBatch(IModel<int> model, ReadOnlyTensorSpan<int> prompts, ReadOnlySpan<int> lengths, int beamWidth, int maxLength,
-        int? endToken = null, float lengthPenalty = 1f)
+        EndTokens endToken = default, float lengthPenalty = 1f)
     {
         var batch = new PromptBatch(model, prompts, lengths, maxLength, endToken);
         RequireBeam(beamWidth, lengthPenalty);
@@ -245,12 +245,12 @@ public static partial class Decode
     }
 
     /// <summary>Greedy decoding of every sequence of <paramref name="start"/> (an encoder–decoder's encoded batch), each fed <paramref name="prefix"/>, stepped together; checked by the caller.</summary>
-    internal static int[][] GreedyEach(IModel<int> model, IDecoderState start, ReadOnlySpan<int> prefix, int maxLength, int? endToken) =>
+    internal static int[][] GreedyEach(IModel<int> model, IDecoderState start, ReadOnlySpan<int> prefix, int maxLength, EndTokens endToken) =>
         maxLength == 0 ? [.. Enumerable.Repeat(Array.Empty<int>(), start.Batch)]
             : Sample(model, Prefixed(model, start, prefix, reuse: false), start.Batch, maxLength, new Chooser(model.OutputWidth, 0f, 0, 1f, null), endToken);
 
     /// <summary>Beam search for every sequence of <paramref name="start"/> (an encoder–decoder's encoded batch), each fed <paramref name="prefix"/>, its hypotheses rows of one batch; checked by the caller.</summary>
-    internal static IReadOnlyList<Hypothesis>[] BeamEach(IModel<int> model, IDecoderState start, ReadOnlySpan<int> prefix, int beamWidth, int maxLength, int? endToken,
+    internal static IReadOnlyList<Hypothesis>[] BeamEach(IModel<int> model, IDecoderState start, ReadOnlySpan<int> prefix, int beamWidth, int maxLength, EndTokens endToken,
         float lengthPenalty) =>
         maxLength == 0 ? NothingDecoded(start.Batch) : Beam(model, Prefixed(model, start, prefix, reuse: true), start.Batch, beamWidth, maxLength, endToken, lengthPenalty);
 
@@ -266,7 +266,7 @@ public static partial class Decode
         private readonly int[][] _prompts; // each row's prompt
         private readonly int _shortest;
 
-        public PromptBatch(IModel<int> model, ReadOnlyTensorSpan<int> prompts, ReadOnlySpan<int> lengths, int maxLength, int? endToken)
+        public PromptBatch(IModel<int> model, ReadOnlyTensorSpan<int> prompts, ReadOnlySpan<int> lengths, int maxLength, EndTokens endToken)
         {
             ArgumentNullException.ThrowIfNull(model);
             if (prompts.Rank != 2 || prompts.Lengths[0] <= 0 || prompts.Lengths[1] <= 0)
@@ -312,10 +312,10 @@ public static partial class Decode
 
     /// <summary>
     /// What every decoder checks before it runs anything (an encoder–decoder's Greedy and Beam, before its encoder runs): a
-    /// prefix of ids in the model's vocabulary (<paramref name="prefixName"/>: the caller's name for it), a length ≥ 0 and an
-    /// end token the model can choose (one past its outputs had never matched: decoding ran to the length without a word).
+    /// prefix of ids in the model's vocabulary (<paramref name="prefixName"/>: the caller's name for it), a length ≥ 0 and
+    /// end tokens the model can choose (one past its outputs had never matched: decoding ran to the length without a word).
     /// </summary>
-    internal static void RequireDecoding(IModel<int> model, ReadOnlySpan<int> prefix, int maxLength, int? endToken, string prefixName, IModelState? initial = null)
+    internal static void RequireDecoding(IModel<int> model, ReadOnlySpan<int> prefix, int maxLength, EndTokens endToken, string prefixName, IModelState? initial = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         if (prefix.IsEmpty) throw new ArgumentException("The prefix needs at least one token (e.g. a start token).", prefixName);
@@ -323,8 +323,10 @@ public static partial class Decode
             if ((uint)t >= (uint)model.InputWidth)
                 throw new ArgumentOutOfRangeException(prefixName, t, $"a token id in the model's vocabulary [0, {model.InputWidth}) was expected");
         if (maxLength < 0) throw new ArgumentOutOfRangeException(nameof(maxLength), maxLength, "must not be negative");
-        if (endToken is int end && (uint)end >= (uint)model.OutputWidth)
-            throw new ArgumentOutOfRangeException(nameof(endToken), end, $"must be a token id the model can choose, in [0, {model.OutputWidth})");
+        foreach (int end in endToken)
+            if ((uint)end >= (uint)model.OutputWidth)
+                throw new ArgumentOutOfRangeException(nameof(endToken), end,
+                    $"{(endToken.Count > 1 ? $"an end token of {endToken}: each" : "the end token")} must be a token id the model can choose, in [0, {model.OutputWidth})");
         // the prefix and every token but the last are fed, from the initial state's position: past a learned position table,
         // refused before the first step (the message built only then: a decoding call allocates nothing more for it)
         long from = initial?.Position ?? 0, fed = prefix.Length + Math.Max(0L, maxLength - 1L);

@@ -198,7 +198,7 @@ public static partial class Decode
     /// (<paramref name="unfed"/>) is fed its next prompt token instead, and chooses nothing. <paramref name="prompts"/>: each
     /// sequence's prompt, where the chooser penalises repetitions.
     /// </summary>
-    private static int[][] Sample(IModel<int> model, BeamRows rows, int count, int maxLength, Chooser chooser, int? endToken, Unfed? unfed = null, int[][]? prompts = null)
+    private static int[][] Sample(IModel<int> model, BeamRows rows, int count, int maxLength, Chooser chooser, EndTokens endToken, Unfed? unfed = null, int[][]? prompts = null)
     {
         var outputs = new List<int>[count];
         for (int i = 0; i < count; i++) outputs[i] = [];
@@ -225,7 +225,7 @@ public static partial class Decode
                     List<int> output = outputs[live[i]];
                     int next = chooser.Next(rows.Logits(i), prompts is null ? default : prompts[live[i]], CollectionsMarshal.AsSpan(output));
                     output.Add(next);
-                    if (next == endToken || output.Count == maxLength) continue; // (the last token is not fed: nothing reads its logits)
+                    if (endToken.Contains(next) || output.Count == maxLength) continue; // (the last token is not fed: nothing reads its logits)
                     RequireReadable(model, next);
                     parents.Add(i);
                     tokens.Add(next);
@@ -241,17 +241,19 @@ public static partial class Decode
     /// <summary>
     /// Beam search over <paramref name="sources"/> sequences at once, the first rows of <paramref name="rows"/> one each:
     /// every source's live hypotheses are rows of the same batch (source after source), each source searched as
-    /// <see cref="Beam(IModel{int}, IModelState, ReadOnlySpan{int}, int, int, int?, float)"/> searches one, until all have stopped.
+    /// <see cref="Beam(IModel{int}, IModelState, ReadOnlySpan{int}, int, int, EndTokens, float)"/> searches one, until all have stopped.
     /// A source whose prompt is not through (<paramref name="unfed"/>) is one row, fed its next prompt token, and starts its
     /// search when it is.
     /// </summary>
-    private static IReadOnlyList<Hypothesis>[] Beam(IModel<int> model, BeamRows rows, int sources, int beamWidth, int maxLength, int? endToken, float lengthPenalty,
+    private static IReadOnlyList<Hypothesis>[] Beam(IModel<int> model, BeamRows rows, int sources, int beamWidth, int maxLength, EndTokens endToken, float lengthPenalty,
         Unfed? unfed = null)
     {
         var searches = new BeamSearch[sources];
         for (int s = 0; s < sources; s++) searches[s] = new BeamSearch(model, beamWidth, maxLength, endToken, lengthPenalty);
         if (maxLength == 0) return NothingDecoded(sources);
-        int[] top = new int[(int)Math.Min(2L * beamWidth, model.OutputWidth)];
+        // each live hypothesis's best (1 + end tokens)·width continuations, at least 2·width: however many of them end (at most
+        // one per end token and hypothesis), the beam refills from the rest (Hugging Face's max(2, 1 + n_eos)·num_beams)
+        int[] top = new int[(int)Math.Min((long)Math.Max(2, 1 + endToken.Count) * beamWidth, model.OutputWidth)];
         var parents = new List<int>();
         var tokens = new List<int>();
         while (true)
@@ -282,7 +284,7 @@ public static partial class Decode
     /// One source's beam search (fairseq's and Hugging Face's): its live hypotheses, the sequences set aside as they ended,
     /// and the step that ranks the live ones' continuations.
     /// </summary>
-    private sealed class BeamSearch(IModel<int> model, int beamWidth, int maxLength, int? endToken, float lengthPenalty)
+    private sealed class BeamSearch(IModel<int> model, int beamWidth, int maxLength, EndTokens endToken, float lengthPenalty)
     {
         private List<(List<int> Tokens, float LogP)> _live = [([], 0f)];
         private readonly List<Hypothesis> _finished = [];
@@ -296,12 +298,12 @@ public static partial class Decode
         /// <summary>
         /// The next step: ranks the continuations of the live hypotheses, rows <paramref name="first"/> … of
         /// <paramref name="rows"/>; appends the parent row and token of each one kept live to <paramref name="parents"/> and
-        /// <paramref name="tokens"/> (nothing when the search stops here). <paramref name="top"/>: scratch of 2·width.
+        /// <paramref name="tokens"/> (nothing when the search stops here). <paramref name="top"/>: scratch of max(2, 1 + end tokens)·width.
         /// </summary>
         public void Step(BeamRows rows, int first, int[] top, List<int> parents, List<int> tokens)
         {
             int step = _step++;
-            // each live sequence's 2·width best tokens: enough to refill the beam however many of them end
+            // each live sequence's best tokens (as many as top holds): enough to refill the beam however many of them end
             var candidates = new List<(int Beam, int Token, float LogP)>();
             for (int i = 0; i < _live.Count; i++)
             {
@@ -317,7 +319,7 @@ public static partial class Decode
             {
                 if (next.Count == beamWidth) break;
                 var sequence = new List<int>(_live[beam].Tokens) { token };
-                if (token == endToken || step == maxLength - 1)
+                if (endToken.Contains(token) || step == maxLength - 1)
                 {
                     if (rank++ < beamWidth) _finished.Add(new Hypothesis(sequence.ToArray(), logP, Score(logP, sequence.Count)));
                     continue;

@@ -1,0 +1,91 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Numerics.Tensors;
+
+namespace Dsl;
+
+// Decoding as a GenerationConfig says (Hugging Face's generate(input_ids, generation_config)): greedy, sampling or beam search
+// by its settings, up to the tokens its lengths leave, ending at any of its end tokens.
+public static partial class Decode
+{
+    /// <summary>
+    /// Decodes after <paramref name="prompt"/> as <paramref name="config"/> says, as transformers' <c>generate</c> does with a
+    /// <c>GenerationConfig</c> (e.g. a model's <c>generation_config.json</c>, <see cref="HuggingFace.LoadGenerationConfig"/>):
+    /// <see cref="GenerationConfig.NumBeams"/> above 1, beam search (its best sequence); else <see cref="GenerationConfig.DoSample"/>,
+    /// sampling (temperature, top-k, top-p, min-p, drawn with <paramref name="rng"/>); else greedy decoding — each with
+    /// the repetition penalty, until one of <see cref="GenerationConfig.EndTokens"/> (kept as the last token) or
+    /// <see cref="GenerationConfig.MaxNewTokens"/> tokens (else as many as <see cref="GenerationConfig.MaxLength"/> leaves
+    /// after the prompt). Returns the tokens after the prompt (transformers returns the prompt and them).
+    /// </summary>
+    /// <exception cref="ArgumentException">A setting out of range, or a <c>max_length</c> the prompt fills (as transformers refuses it).</exception>
+    /// <exception cref="ArgumentNullException">The configuration samples and <paramref name="rng"/> is null.</exception>
+    /// <exception cref="NotSupportedException">Beam sampling, or a repetition penalty in beam search: not built.</exception>
+    public static int[] Generate(IModel<int> model, ReadOnlySpan<int> prompt, GenerationConfig config, Rng? rng = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(config);
+        config.Require(rng);
+        return Generate(model, null, prompt, config.NewTokens(prompt.Length, "the prompt"), config, rng);
+    }
+
+    /// <summary>
+    /// A batch of prompts [batch, steps] decoded as <paramref name="config"/> says, in one call (see <see cref="GreedyBatch"/>
+    /// for the prompts, their lengths and how they step): element b is what <see cref="Generate(IModel{int}, ReadOnlySpan{int}, GenerationConfig, Rng?)"/>
+    /// gives for prompt b alone, except that <see cref="GenerationConfig.MaxLength"/> counts the longest prompt for every row,
+    /// as transformers counts a batch padded to it; sampling draws for the rows that choose in row order at each step.
+    /// </summary>
+    public static int[][] GenerateBatch(IModel<int> model, ReadOnlyTensorSpan<int> prompts, ReadOnlySpan<int> lengths, GenerationConfig config, Rng? rng = null)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        config.Require(rng);
+        // the longest prompt's length (a malformed batch, checked by the decoder, counts its steps)
+        int steps = prompts.Rank == 2 ? (int)prompts.Lengths[1] : 0;
+        int longest = lengths.IsEmpty ? steps : Math.Clamp(Max(lengths), 0, steps);
+        int n = config.NewTokens(longest, "the longest prompt");
+        if (config.NumBeams > 1) return Best(BeamBatch(model, prompts, lengths, config.NumBeams, n, config.EndTokens, config.LengthPenalty));
+        var (temperature, topK, topP, minP) = config.Choice;
+        return SampleBatch(model, prompts, lengths, n, temperature, topK, rng, config.EndTokens, topP, minP, config.RepetitionPenalty);
+    }
+
+    /// <summary>One sequence from <paramref name="initial"/> (null: zeros) decoded as <paramref name="config"/> says, <paramref name="count"/> tokens at most; the config checked by the caller.</summary>
+    internal static int[] Generate(IModel<int> model, IModelState? initial, ReadOnlySpan<int> prefix, int count, GenerationConfig config, Rng? rng)
+    {
+        if (config.NumBeams > 1) return Best([Beam(model, initial, prefix, config.NumBeams, count, config.EndTokens, config.LengthPenalty)])[0];
+        var (temperature, topK, topP, minP) = config.Choice;
+        return Sample(model, initial, prefix, count, temperature, topK, rng, config.EndTokens, topP, minP, config.RepetitionPenalty);
+    }
+
+    /// <summary>
+    /// Every sequence of <paramref name="start"/> (an encoder–decoder's encoded batch), each fed <paramref name="prefix"/>,
+    /// decoded as <paramref name="config"/> says, stepped together; checked by the caller.
+    /// </summary>
+    internal static int[][] GenerateEach(IModel<int> model, IDecoderState start, ReadOnlySpan<int> prefix, int count, GenerationConfig config, Rng? rng)
+    {
+        if (config.NumBeams > 1) return Best(BeamEach(model, start, prefix, config.NumBeams, count, config.EndTokens, config.LengthPenalty));
+        if (count == 0) return [.. Enumerable.Repeat(Array.Empty<int>(), start.Batch)];
+        var (temperature, topK, topP, minP) = config.Choice;
+        var chooser = new Chooser(model.OutputWidth, temperature, topK, topP, rng, minP, config.RepetitionPenalty);
+        var mark = rng?.Mark();
+        try
+        {
+            int[] fed = prefix.ToArray(); // (what a repetition penalty counts besides the tokens chosen, as transformers counts decoder_input_ids)
+            return Sample(model, Prefixed(model, start, prefix, reuse: false), start.Batch, count, chooser, config.EndTokens, prompts: [.. Enumerable.Repeat(fed, start.Batch)]);
+        }
+        catch when (rng is not null)
+        {
+            rng.Rewind(mark!.Value);
+            throw;
+        }
+    }
+
+    /// <summary>Each search's best sequence (none found: no tokens).</summary>
+    private static int[][] Best(IReadOnlyList<Hypothesis>[] found) => [.. found.Select(f => f.Count > 0 ? f[0].Tokens : [])];
+
+    private static int Max(ReadOnlySpan<int> values)
+    {
+        int max = int.MinValue;
+        foreach (int v in values) max = Math.Max(max, v);
+        return max;
+    }
+}

@@ -1,0 +1,157 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Text.Json;
+
+namespace Dsl;
+
+public static partial class HuggingFace
+{
+    /// <summary>
+    /// Loads how a Hugging Face model decodes: its <c>generation_config.json</c> (in <paramref name="path"/>, a model's folder,
+    /// or the file itself), or where a folder has none, the token ids of its <c>config.json</c>, as transformers'
+    /// <c>GenerationConfig.from_model_config</c> falls back to them. Read: <c>eos_token_id</c> (one id or a list: LLaMA 3's
+    /// three), <c>bos_token_id</c>, <c>pad_token_id</c>, <c>decoder_start_token_id</c>, <c>do_sample</c>, <c>temperature</c>,
+    /// <c>top_k</c>, <c>top_p</c>, <c>min_p</c>, <c>repetition_penalty</c>, <c>num_beams</c>, <c>length_penalty</c>,
+    /// <c>max_length</c> and <c>max_new_tokens</c>, each absent one at transformers' default; what does not change the tokens
+    /// chosen (<c>use_cache</c>, <c>transformers_version</c>, <c>cache_implementation</c>, …) is left. Decode by it with
+    /// <see cref="Decode.Generate(IModel{int}, ReadOnlySpan{int}, GenerationConfig, Rng?)"/>.
+    /// </summary>
+    /// <exception cref="FileNotFoundException">No generation_config.json or config.json there.</exception>
+    /// <exception cref="InvalidDataException">
+    /// A setting of the wrong type, or one that would change the tokens and is not built (<c>no_repeat_ngram_size</c>,
+    /// <c>min_length</c>, <c>suppress_tokens</c>, <c>early_stopping</c> true, more than one returned sequence, …): all named, with the file.
+    /// </exception>
+    public static GenerationConfig LoadGenerationConfig(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        string file = GenerationConfigFile(path);
+        JsonElement c = Json(file);
+        if (c.ValueKind != JsonValueKind.Object) throw new InvalidDataException($"'{file}' holds {c.ValueKind}, not a JSON object of generation settings.");
+        var problems = new List<string>();
+        var defaults = new GenerationConfig();
+        var config = new GenerationConfig
+        {
+            EndTokens = TokenList(c, "eos_token_id", problems),
+            BeginToken = WholeNumber(c, "bos_token_id", problems),
+            PadToken = WholeNumber(c, "pad_token_id", problems),
+            DecoderStartToken = WholeNumber(c, "decoder_start_token_id", problems),
+            DoSample = Flag(c, "do_sample", problems) ?? defaults.DoSample,
+            Temperature = Real(c, "temperature", problems) ?? defaults.Temperature,
+            TopK = WholeNumber(c, "top_k", problems) ?? defaults.TopK,
+            TopP = Real(c, "top_p", problems) ?? defaults.TopP,
+            MinP = Real(c, "min_p", problems) ?? defaults.MinP,
+            RepetitionPenalty = Real(c, "repetition_penalty", problems) ?? defaults.RepetitionPenalty,
+            NumBeams = WholeNumber(c, "num_beams", problems) ?? defaults.NumBeams,
+            LengthPenalty = Real(c, "length_penalty", problems) ?? defaults.LengthPenalty,
+            MaxLength = WholeNumber(c, "max_length", problems) ?? defaults.MaxLength,
+            MaxNewTokens = WholeNumber(c, "max_new_tokens", problems),
+        };
+        foreach (var (key, unset, what) in NotBuiltGenerationSettings)
+            if (Value(c, key) is { } v && !unset(v))
+                problems.Add($"{key} is {v.GetRawText()}: {what} is not built");
+        if (Value(c, "early_stopping") is { } stop && stop.ValueKind != JsonValueKind.False && !(stop.ValueKind == JsonValueKind.String && stop.GetString() == "never"))
+            problems.Add($"early_stopping is {stop.GetRawText()}: beam search stops only once no live sequence can outscore the ended ones (false or \"never\"), not as soon as num_beams have ended");
+        if (problems.Count > 0) throw new InvalidDataException($"'{file}' asks for what this decoding does not do, or holds what it cannot read: {string.Join("; ", problems)}.");
+        return config;
+    }
+
+    /// <summary>generation_config.json in a folder (else its config.json), or the file given.</summary>
+    private static string GenerationConfigFile(string path)
+    {
+        if (File.Exists(path)) return path;
+        if (!Directory.Exists(path))
+            throw new FileNotFoundException($"No generation settings at '{path}': expected a model's folder holding generation_config.json (or config.json), or the file.", path);
+        string generation = Path.Combine(path, "generation_config.json"), model = Path.Combine(path, "config.json");
+        if (File.Exists(generation)) return generation;
+        if (File.Exists(model)) return model;
+        throw new FileNotFoundException($"'{path}' holds neither generation_config.json nor config.json (whose token ids transformers falls back to).", generation);
+    }
+
+    /// <summary>
+    /// Generation settings that would change the tokens chosen and are not built, each with what leaves it unset (its
+    /// transformers default, null, or an empty list) and what it does.
+    /// </summary>
+    private static readonly (string Key, Func<JsonElement, bool> Unset, string What)[] NotBuiltGenerationSettings =
+    [
+        ("no_repeat_ngram_size", v => IsNumber(v, 0), "forbidding a repeated n-gram"),
+        ("encoder_no_repeat_ngram_size", v => IsNumber(v, 0), "forbidding the source's n-grams"),
+        ("num_beam_groups", v => IsNumber(v, 1), "diverse beam search"),
+        ("diversity_penalty", v => IsNumber(v, 0), "diverse beam search"),
+        ("penalty_alpha", v => false, "contrastive search"),
+        ("typical_p", v => IsNumber(v, 1), "typical sampling"),
+        ("epsilon_cutoff", v => IsNumber(v, 0), "epsilon sampling"),
+        ("eta_cutoff", v => IsNumber(v, 0), "eta sampling"),
+        ("encoder_repetition_penalty", v => IsNumber(v, 1), "a penalty on the source's tokens"),
+        ("min_length", v => IsNumber(v, 0), "a least length (the end tokens forbidden before it)"),
+        ("min_new_tokens", v => IsNumber(v, 0), "a least length (the end tokens forbidden before it)"),
+        ("num_return_sequences", v => IsNumber(v, 1), "returning several sequences"),
+        ("bad_words_ids", IsEmptyList, "forbidding token sequences"),
+        ("force_words_ids", IsEmptyList, "constrained beam search"),
+        ("constraints", IsEmptyList, "constrained beam search"),
+        ("suppress_tokens", IsEmptyList, "suppressing tokens"),
+        ("begin_suppress_tokens", IsEmptyList, "suppressing tokens at the first step"),
+        ("forced_decoder_ids", IsEmptyList, "forcing tokens at given steps"),
+        ("forced_bos_token_id", v => false, "forcing the first token"),
+        ("forced_eos_token_id", v => false, "forcing the end token at max_length"),
+        ("exponential_decay_length_penalty", v => false, "a length penalty that raises the end token's odds"),
+        ("sequence_bias", v => v.ValueKind == JsonValueKind.Object && !v.EnumerateObject().Any() || IsEmptyList(v), "biasing token sequences"),
+        ("guidance_scale", v => IsNumber(v, 1), "classifier-free guidance"),
+        ("stop_strings", IsEmptyList, "stopping at strings"),
+        ("dola_layers", v => false, "DoLa decoding"),
+        ("watermarking_config", v => false, "watermarking"),
+        ("token_healing", v => v.ValueKind == JsonValueKind.False, "token healing"),
+        ("max_time", v => false, "a time limit"),
+    ];
+
+    private static bool IsNumber(JsonElement v, double value) => v.ValueKind == JsonValueKind.Number && v.GetDouble() == value;
+
+    private static bool IsEmptyList(JsonElement v) => v.ValueKind == JsonValueKind.Array && v.GetArrayLength() == 0;
+
+    /// <summary>A whole number of the settings (null where absent or null); another kind of value is a problem.</summary>
+    private static int? WholeNumber(JsonElement c, string key, List<string> problems)
+    {
+        if (Value(c, key) is not { } v) return null;
+        if (v.ValueKind == JsonValueKind.Number && v.TryGetInt32(out int n)) return n;
+        problems.Add($"{key} is {v.GetRawText()}, not a whole number");
+        return null;
+    }
+
+    /// <summary>A number of the settings (as <see cref="WholeNumber"/>).</summary>
+    private static float? Real(JsonElement c, string key, List<string> problems)
+    {
+        if (Value(c, key) is not { } v) return null;
+        if (v.ValueKind == JsonValueKind.Number) return (float)v.GetDouble();
+        problems.Add($"{key} is {v.GetRawText()}, not a number");
+        return null;
+    }
+
+    /// <summary>A boolean of the settings (as <see cref="WholeNumber"/>).</summary>
+    private static bool? Flag(JsonElement c, string key, List<string> problems)
+    {
+        if (Value(c, key) is not { } v) return null;
+        if (v.ValueKind is JsonValueKind.True or JsonValueKind.False) return v.GetBoolean();
+        problems.Add($"{key} is {v.GetRawText()}, not true or false");
+        return null;
+    }
+
+    /// <summary>One token id or a list of them (none where absent or null).</summary>
+    private static EndTokens TokenList(JsonElement c, string key, List<string> problems)
+    {
+        if (Value(c, key) is not { } v) return default;
+        if (v.ValueKind == JsonValueKind.Number && v.TryGetInt32(out int one) && one >= 0) return one;
+        if (v.ValueKind == JsonValueKind.Array)
+        {
+            var ids = new List<int>();
+            foreach (JsonElement e in v.EnumerateArray())
+            {
+                if (!(e.ValueKind == JsonValueKind.Number && e.TryGetInt32(out int id) && id >= 0)) break;
+                ids.Add(id);
+            }
+            if (ids.Count == v.GetArrayLength()) return EndTokens.Create(ids.ToArray());
+        }
+        problems.Add($"{key} is {v.GetRawText()}, not a token id (a whole number ≥ 0) or a list of them");
+        return default;
+    }
+}

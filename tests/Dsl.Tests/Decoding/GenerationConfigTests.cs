@@ -1,0 +1,245 @@
+using System.Numerics.Tensors;
+using Dsl.Tests.Models;
+using Xunit;
+
+namespace Dsl.Tests.Decoding;
+
+/// <summary>
+/// Several end tokens (Hugging Face's <c>eos_token_id</c> as a list: LLaMA 3's three) end every decoder at the first one chosen,
+/// and beam search keeps enough candidates to refill its beam when several of them lead; <c>generation_config.json</c> is read
+/// as transformers reads it (its defaults, config.json's token ids where it is missing, what is not built refused), and
+/// <see cref="Decode.Generate(IModel{int}, ReadOnlySpan{int}, GenerationConfig, Rng?)"/>, <see cref="Decode.GenerateBatch"/>
+/// and an encoder–decoder's <c>Generate</c> decode as the settings say: what the decoder they name, given those settings, gives.
+/// </summary>
+public class GenerationConfigTests
+{
+    /// <summary>
+    /// A model written by hand whose logits depend on the last token only: <c>Logits[t]</c> after token t (probabilities,
+    /// taken as logs). Each row of a batch steps from a state of its own.
+    /// </summary>
+    private sealed class TableModel(float[][] probabilities) : StepOnlyModel
+    {
+        private sealed class State(int batch) : IModelState
+        {
+            public int Batch => batch;
+            public void Reset() { }
+            public IReadOnlyList<NamedTensor> Tensors => [];
+        }
+
+        public override ParameterSet Parameters { get; } = new([]);
+        public override int InputWidth => probabilities.Length;
+        public override int OutputWidth => probabilities[0].Length;
+        public override bool ReturnsSequences => true;
+        public override Rng DropoutRandom { get; } = new(0);
+        public override IModelState CreateState(int batch = 1) => new State(batch);
+
+        public override void Step(ReadOnlyTensorSpan<int> input, IModelState state, TensorSpan<float> destination)
+        {
+            float[] logits = probabilities[input[0]].Select(p => p > 0 ? MathF.Log(p) : float.NegativeInfinity).ToArray();
+            new ReadOnlyTensorSpan<float>(logits, [1, logits.Length]).CopyTo(destination);
+        }
+    }
+
+    /// <summary>0 → 1 → 2 → 3 → 4 → 5 → 0 …: each token's most likely successor the next id (0.5, the others 0.1 each).</summary>
+    private static TableModel Chain() => new([.. Enumerable.Range(0, 6).Select(t => Enumerable.Range(0, 6).Select(u => u == (t + 1) % 6 ? 0.5f : 0.1f).ToArray())]);
+
+    [Fact]
+    public void EndTokensAreOneIdNoneOrSeveral()
+    {
+        EndTokens one = 3, several = [5, 3, 5], none = default;
+        int? nothing = null, two = 2;
+        Assert.True(one.Contains(3) && !one.Contains(4) && one.Count == 1);
+        Assert.Equal([5, 3], several.Tokens.ToArray()); // each once, in the order given
+        Assert.True(several.Contains(3) && several.Contains(5) && !several.Contains(4));
+        Assert.True(none.IsEmpty && !none.Contains(0) && none == EndTokens.None);
+        Assert.True(((EndTokens)nothing).IsEmpty);
+        Assert.Equal((EndTokens)2, (EndTokens)two);
+        Assert.Equal(EndTokens.Create([5, 3]), several);
+        Assert.NotEqual(EndTokens.Create([3, 5]), several);
+        Assert.True(EndTokens.Create([]).IsEmpty);
+        Assert.Equal(["none", "3", "[5, 3]"], new[] { none, one, several }.Select(e => e.ToString()));
+        int sum = 0;
+        foreach (int t in several) sum += t;
+        Assert.Equal(8, sum);
+    }
+
+    [Fact]
+    public void EveryDecoderEndsAtTheFirstOfSeveralEndTokens()
+    {
+        TableModel model = Chain();
+        Assert.Equal([1, 2, 3, 4, 5, 0, 1, 2], Decode.Greedy(model, [0], 8));
+        Assert.Equal([1, 2], Decode.Greedy(model, [0], 8, endToken: [4, 2]));
+        Assert.Equal([4], Decode.Greedy(model, [3], 8, endToken: [4, 2]));
+        Assert.Equal([1, 2], Decode.Generate(model, [0], 8, context: 4, endToken: [4, 2]));
+        Assert.Equal([1, 2], Decode.Beam(model, [0], 2, 8, endToken: [4, 2], lengthPenalty: 0f)[0].Tokens);
+        // the batch's rows end at whichever end token each reaches first
+        var prompts = new ReadOnlyTensorSpan<int>([0, 3, 5], [3, 1]);
+        Assert.Equal([[1, 2], [4], [0, 1, 2]], Decode.GreedyBatch(model, prompts, default, 8, endToken: [2, 4]));
+        Assert.Equal([[1, 2], [4], [0, 1, 2]], Decode.BeamBatch(model, prompts, default, 2, 8, endToken: [2, 4], lengthPenalty: 0f).Select(b => b[0].Tokens));
+        // sampling: a draw that lands on either end token ends the sequence (the only tokens it can end with)
+        var rng = new Rng(5);
+        for (int i = 0; i < 50; i++)
+        {
+            int[] drawn = Decode.Sample(model, [0], 20, temperature: 1f, topK: 0, rng, endToken: [2, 4]);
+            Assert.True(drawn.Length == 20 || drawn[^1] is 2 or 4, $"[{string.Join(", ", drawn)}]");
+            Assert.DoesNotContain(drawn[..^1], t => t is 2 or 4);
+        }
+    }
+
+    [Fact]
+    public void BeamSearchRefillsItsBeamWhenSeveralEndTokensLead()
+    {
+        // from 0: the end tokens 3 and 4 lead (0.3 each), then 1 (0.25); after 1 the end 3 is all but certain. Per token
+        // (length penalty 1), [1, 3] scores (ln 0.25 + ln 0.99) / 2 = −0.70, above [3]'s ln 0.3 = −1.20: a beam of one finds it
+        // only if it looks past both end tokens, as transformers does ((1 + 2 end tokens) · width candidates, not 2 · width)
+        var model = new TableModel(
+        [
+            [0f, 0.25f, 0.15f, 0.3f, 0.3f],
+            [0f, 0f, 0.01f, 0.99f, 0f],
+            [0.2f, 0.2f, 0.2f, 0.2f, 0.2f],
+            [0.2f, 0.2f, 0.2f, 0.2f, 0.2f],
+            [0.2f, 0.2f, 0.2f, 0.2f, 0.2f],
+        ]);
+        IReadOnlyList<Hypothesis> found = Decode.Beam(model, [0], beamWidth: 1, maxLength: 5, endToken: [3, 4]);
+        Assert.Equal([1, 3], found[0].Tokens);
+        Assert.Equal((MathF.Log(0.25f) + MathF.Log(0.99f)) / 2, found[0].Score, 5);
+    }
+
+    [Fact]
+    public void EachEndTokenMustBeOneTheModelCanChoose()
+    {
+        TableModel model = Chain();
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => Decode.Greedy(model, [0], 5, endToken: [2, 6]));
+        Assert.Equal("endToken", e.ParamName);
+        Assert.Contains("an end token of [2, 6]", e.Message);
+        Assert.Contains("[0, 6)", e.Message);
+        Assert.Equal("endToken", Assert.Throws<ArgumentOutOfRangeException>(() => Decode.BeamBatch(model, new ReadOnlyTensorSpan<int>([0], [1, 1]), default, 2, 5, endToken: [-1])).ParamName);
+    }
+
+    /// <summary>A model's folder holding <paramref name="files"/> (name, JSON text).</summary>
+    private static string Folder(params (string Name, string Json)[] files)
+    {
+        string folder = Path.Combine(Path.GetTempPath(), $"dsl-generation-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(folder);
+        foreach (var (name, json) in files) File.WriteAllText(Path.Combine(folder, name), json);
+        return folder;
+    }
+
+    [Fact]
+    public void GenerationConfigIsReadAsTransformersReadsIt()
+    {
+        // Llama-3.1-8B-Instruct's generation_config.json
+        string llama = Folder(("generation_config.json", """{"bos_token_id": 128000, "do_sample": true, "eos_token_id": [128001, 128008, 128009], "temperature": 0.6, "top_p": 0.9, "transformers_version": "4.42.3"}"""),
+            ("config.json", """{"eos_token_id": 7, "max_length": 99}"""));
+        GenerationConfig read = HuggingFace.LoadGenerationConfig(llama);
+        Assert.Equal(new GenerationConfig { BeginToken = 128000, DoSample = true, EndTokens = [128001, 128008, 128009], Temperature = 0.6f, TopP = 0.9f }, read);
+        Assert.Equal((50, 20, 1, 1f, 1f, 0f), (read.TopK, read.MaxLength, read.NumBeams, read.RepetitionPenalty, read.LengthPenalty, read.MinP)); // transformers' defaults
+        Assert.Null(read.MaxNewTokens);
+        Assert.Equal(read, HuggingFace.LoadGenerationConfig(Path.Combine(llama, "generation_config.json")));
+        // Qwen2.5-7B-Instruct's
+        string qwen = Folder(("generation_config.json", """{"bos_token_id": 151643, "pad_token_id": 151643, "do_sample": true, "eos_token_id": [151645, 151643], "repetition_penalty": 1.05, "temperature": 0.7, "top_p": 0.8, "top_k": 20, "transformers_version": "4.37.0"}"""));
+        Assert.Equal(new GenerationConfig { BeginToken = 151643, PadToken = 151643, DoSample = true, EndTokens = [151645, 151643], RepetitionPenalty = 1.05f, Temperature = 0.7f, TopP = 0.8f, TopK = 20 },
+            HuggingFace.LoadGenerationConfig(qwen));
+        // Gemma's (cache_implementation does not change the tokens); settings at their defaults, and nulls, are accepted
+        string gemma = Folder(("generation_config.json", """{"bos_token_id": 2, "eos_token_id": 1, "pad_token_id": 0, "cache_implementation": "hybrid", "no_repeat_ngram_size": 0, "min_length": 0, "num_return_sequences": 1, "bad_words_ids": null, "suppress_tokens": [], "early_stopping": false, "min_p": null, "max_new_tokens": 64, "num_beams": 4, "length_penalty": 0.5}"""));
+        Assert.Equal(new GenerationConfig { BeginToken = 2, EndTokens = 1, PadToken = 0, MaxNewTokens = 64, NumBeams = 4, LengthPenalty = 0.5f }, HuggingFace.LoadGenerationConfig(gemma));
+        // t5-small has only a config.json: its token ids, as transformers' from_model_config reads them
+        string t5 = Folder(("config.json", """{"d_model": 512, "decoder_start_token_id": 0, "eos_token_id": 1, "pad_token_id": 0, "model_type": "t5", "task_specific_params": {"summarization": {"num_beams": 4}}}"""));
+        Assert.Equal(new GenerationConfig { DecoderStartToken = 0, EndTokens = 1, PadToken = 0 }, HuggingFace.LoadGenerationConfig(t5));
+        Assert.Equal(new GenerationConfig { EndTokens = [] }, HuggingFace.LoadGenerationConfig(Folder(("generation_config.json", """{"eos_token_id": [], "early_stopping": "never"}"""))));
+    }
+
+    [Fact]
+    public void WhatIsNotBuiltOrCannotBeReadIsRefusedByName()
+    {
+        string bart = Folder(("generation_config.json", """{"eos_token_id": 2, "no_repeat_ngram_size": 3, "min_length": 56, "early_stopping": true, "forced_bos_token_id": 0, "num_return_sequences": 2, "top_k": 2.5, "do_sample": "yes", "temperature": "hot"}"""));
+        var e = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadGenerationConfig(bart));
+        foreach (string part in new[] { "generation_config.json", "no_repeat_ngram_size is 3", "min_length is 56", "early_stopping is true", "forced_bos_token_id is 0", "num_return_sequences is 2",
+                     "top_k is 2.5, not a whole number", "do_sample is \"yes\", not true or false", "temperature is \"hot\", not a number" })
+            Assert.Contains(part, e.Message);
+        Assert.Contains("eos_token_id is [1, \"2\"]", Assert.Throws<InvalidDataException>(() => HuggingFace.LoadGenerationConfig(Folder(("generation_config.json", """{"eos_token_id": [1, "2"]}""")))).Message);
+        Assert.Contains("eos_token_id is -1", Assert.Throws<InvalidDataException>(() => HuggingFace.LoadGenerationConfig(Folder(("generation_config.json", """{"eos_token_id": -1}""")))).Message);
+        Assert.Contains("not a JSON object", Assert.Throws<InvalidDataException>(() => HuggingFace.LoadGenerationConfig(Folder(("generation_config.json", "[1]")))).Message);
+        Assert.Contains("not valid JSON", Assert.Throws<InvalidDataException>(() => HuggingFace.LoadGenerationConfig(Folder(("generation_config.json", "{")))).Message);
+        Assert.Contains("neither generation_config.json nor config.json", Assert.Throws<FileNotFoundException>(() => HuggingFace.LoadGenerationConfig(Folder())).Message);
+        Assert.Throws<FileNotFoundException>(() => HuggingFace.LoadGenerationConfig(Path.Combine(Folder(), "missing.json")));
+    }
+
+    private static readonly int[] Prompt = [1, 4, 2];
+
+    [Fact]
+    public void GenerateDecodesAsTheSettingsSay()
+    {
+        var model = new TinyGpt(seed: 3);
+        EndTokens ends = [Decode.Greedy(model, Prompt, 12)[3], 10];
+        var greedy = new GenerationConfig { EndTokens = ends, MaxLength = 12 };
+        // max_length counts the prompt; max_new_tokens, when set, counts the tokens after it
+        Assert.Equal(Decode.Greedy(model, Prompt, 9, ends), Decode.Generate(model, Prompt, greedy));
+        Assert.Equal(9, Decode.Generate(model, Prompt, greedy with { EndTokens = default }).Length);
+        Assert.Equal(Decode.Greedy(model, Prompt, 4), Decode.Generate(model, Prompt, greedy with { EndTokens = default, MaxNewTokens = 4 }));
+        // greedy with a repetition penalty; sampling with transformers' top-k of 50 unless set
+        Assert.Equal(Decode.Sample(model, Prompt, 9, 0f, 0, null, ends, repetitionPenalty: 1.3f), Decode.Generate(model, Prompt, greedy with { RepetitionPenalty = 1.3f, Temperature = 0.5f, TopK = 2 }));
+        var sampling = greedy with { DoSample = true, Temperature = 0.8f, TopP = 0.9f, MinP = 0.05f, RepetitionPenalty = 1.1f };
+        Assert.Equal(Decode.Sample(model, Prompt, 9, 0.8f, 50, new Rng(4), ends, 0.9f, 0.05f, 1.1f), Decode.Generate(model, Prompt, sampling, new Rng(4)));
+        Assert.Equal(Decode.Sample(model, Prompt, 9, 0.8f, 3, new Rng(4), ends, 0.9f, 0.05f, 1.1f), Decode.Generate(model, Prompt, sampling with { TopK = 3 }, new Rng(4)));
+        // beam search: its best sequence
+        var beams = greedy with { NumBeams = 3, LengthPenalty = 0.5f };
+        Assert.Equal(Decode.Beam(model, Prompt, 3, 9, ends, 0.5f)[0].Tokens, Decode.Generate(model, Prompt, beams));
+        // a batch: max_length counts the longest prompt for every row
+        var prompts = new ReadOnlyTensorSpan<int>([1, 4, 2, 3, 5, 0, 0, 0], [2, 4]);
+        int[] lengths = [3, 1];
+        Assert.Equal(Decode.GreedyBatch(model, prompts, lengths, 9, ends), Decode.GenerateBatch(model, prompts, lengths, greedy));
+        Assert.Equal(Decode.GreedyBatch(model, prompts, default, 8, ends), Decode.GenerateBatch(model, prompts, default, greedy));
+        Assert.Equal(Decode.SampleBatch(model, prompts, lengths, 9, 0.8f, 50, new Rng(6), ends, 0.9f, 0.05f, 1.1f), Decode.GenerateBatch(model, prompts, lengths, sampling, new Rng(6)));
+        Assert.Equal(Decode.BeamBatch(model, prompts, lengths, 3, 9, ends, 0.5f).Select(b => b[0].Tokens), Decode.GenerateBatch(model, prompts, lengths, beams));
+    }
+
+    [Fact]
+    public void AnEncoderDecoderGeneratesFromItsDecoderStartToken()
+    {
+        var model = new TransformerSeq2Seq(seed: 2);
+        var source = new ReadOnlyTensorSpan<int>([5, 9, 3, 7, 2, 8], [1, 6]);
+        int[] free = model.Greedy(source, startToken: 1, maxLength: 10);
+        EndTokens ends = [free[2], 8];
+        var greedy = new GenerationConfig { DecoderStartToken = 1, EndTokens = ends, MaxLength = 11 };
+        // max_length counts the start token
+        Assert.Equal(model.Greedy(source, 1, 10, ends), model.Generate(source, greedy));
+        Assert.Equal(model.Beam(source, 1, 2, 10, ends, 0.5f)[0].Tokens, model.Generate(source, greedy with { NumBeams = 2, LengthPenalty = 0.5f }));
+        var sampling = greedy with { DoSample = true, Temperature = 1.5f, MaxNewTokens = 6 };
+        Assert.Equal(Decode.Sample(model.Decoder, model.Encode(source), [1], 6, 1.5f, 50, new Rng(8), ends), model.Generate(source, sampling, new Rng(8)));
+        // a batch of sources
+        var sources = new ReadOnlyTensorSpan<int>([5, 9, 3, 7, 2, 8, 4, 4, 1, 0, 0, 0], [2, 6]);
+        int[] lengths = [6, 3];
+        Assert.Equal(model.Greedy(sources, lengths, 1, 10, ends), model.Generate(sources, lengths, greedy));
+        Assert.Equal(model.Beam(sources, lengths, 1, 2, 10, ends, 1f).Select(b => b[0].Tokens), model.Generate(sources, lengths, greedy with { NumBeams = 2 }));
+        int[][] drawn = model.Generate(sources, lengths, sampling with { RepetitionPenalty = 1.2f }, new Rng(8));
+        Assert.Equal(2, drawn.Length);
+        Assert.All(drawn, d => Assert.InRange(d.Length, 1, 6));
+        int[] one = [5, 9, 3, 7, 2, 8];
+        Assert.Contains("DecoderStartToken", Assert.Throws<ArgumentException>(() => model.Generate(new ReadOnlyTensorSpan<int>(one, [1, 6]), greedy with { DecoderStartToken = null })).Message);
+        Assert.Equal("config.DecoderStartToken", Assert.Throws<ArgumentOutOfRangeException>(() => model.Generate(new ReadOnlyTensorSpan<int>(one, [1, 6]), greedy with { DecoderStartToken = 9 })).ParamName);
+    }
+
+    [Fact]
+    public void SettingsThatCannotDecodeAreRefusedBeforeAnythingRuns()
+    {
+        var model = new TinyGpt(seed: 3);
+        var config = new GenerationConfig { MaxLength = 3 };
+        var rng = new Rng(1);
+        Assert.Contains("MaxLength (max_length) is 3, which counts the prompt's 3 token(s)", Assert.Throws<ArgumentException>(() => Decode.Generate(model, Prompt, config)).Message);
+        Assert.Contains("the longest prompt's 3", Assert.Throws<ArgumentException>(() => Decode.GenerateBatch(model, new ReadOnlyTensorSpan<int>([1, 4, 2, 3, 0, 0], [2, 3]), [3, 1], config)).Message);
+        Assert.Equal([], Decode.Generate(model, Prompt, config with { MaxNewTokens = 0 }));
+        Assert.Contains("MaxNewTokens (max_new_tokens) is -1", Assert.Throws<ArgumentException>(() => Decode.Generate(model, Prompt, config with { MaxNewTokens = -1 })).Message);
+        Assert.Equal("rng", Assert.Throws<ArgumentNullException>(() => Decode.Generate(model, Prompt, config with { DoSample = true, MaxNewTokens = 2 })).ParamName);
+        Assert.Contains("Temperature (temperature) is 0", Assert.Throws<ArgumentException>(() => Decode.Generate(model, Prompt, config with { DoSample = true, Temperature = 0f, MaxNewTokens = 2 }, rng)).Message);
+        var topP = Assert.Throws<ArgumentException>(() => Decode.Generate(model, Prompt, config with { DoSample = true, TopP = 1.5f, MaxNewTokens = 2 }, rng));
+        Assert.Equal("config", topP.ParamName);
+        Assert.Contains("topP", topP.Message);
+        Assert.Contains("NumBeams (num_beams) is 0", Assert.Throws<ArgumentException>(() => Decode.Generate(model, Prompt, config with { NumBeams = 0 })).Message);
+        Assert.Contains("beam sampling", Assert.Throws<NotSupportedException>(() => Decode.Generate(model, Prompt, config with { NumBeams = 2, DoSample = true }, rng)).Message);
+        Assert.Contains("RepetitionPenalty", Assert.Throws<NotSupportedException>(() => Decode.Generate(model, Prompt, config with { NumBeams = 2, RepetitionPenalty = 1.2f })).Message);
+        Assert.Equal("endToken", Assert.Throws<ArgumentOutOfRangeException>(() => Decode.Generate(model, Prompt, config with { EndTokens = [3, 11], MaxNewTokens = 2 })).ParamName);
+        Assert.Equal("prefix", Assert.Throws<ArgumentException>(() => Decode.Generate(model, [], config)).ParamName);
+        Assert.Equal(new Rng(1).Save(), rng.Save()); // nothing drawn by a refused call
+    }
+}
