@@ -104,7 +104,8 @@ public static partial class HuggingFace
     /// 64 of 512). <c>decoder.block.{i}.layer.0</c> goes into the self-attention and its norm, <c>layer.1</c> (EncDecAttention) into
     /// the cross-attention and its norm, <c>layer.2</c> into the feed-forward, <c>decoder.final_layer_norm</c> and <c>lm_head</c> into
     /// the last two layers. Generate with <c>model.Greedy(source, startToken: 0, maxLength, endToken: 1)</c> or <c>Beam</c>: T5's
-    /// decoder starts from <c>decoder_start_token_id</c> 0 (its pad) and ends at <c>eos_token_id</c> 1.
+    /// decoder starts from <c>decoder_start_token_id</c> 0 (its pad) and ends at <c>eos_token_id</c> 1; or with
+    /// <c>model.Generate(source, LoadGenerationConfig(folder))</c>, which reads them.
     /// <para>
     /// T5 v1.0's checkpoints (t5-small … t5-11b: <c>tie_word_embeddings</c> true, T5Config's default) tie lm_head to the token
     /// table and scale the decoder's output by d_model^−0.5 before it: they load into the same declaration, the head's weight
