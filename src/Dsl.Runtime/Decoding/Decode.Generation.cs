@@ -21,12 +21,56 @@ public static partial class Decode
     /// <exception cref="ArgumentException">A setting out of range, or a <c>max_length</c> the prompt fills (as transformers refuses it).</exception>
     /// <exception cref="ArgumentNullException">The configuration samples and <paramref name="rng"/> is null.</exception>
     /// <exception cref="NotSupportedException">Beam sampling, or a repetition penalty in beam search: not built.</exception>
-    public static int[] Generate(IModel<int> model, ReadOnlySpan<int> prompt, GenerationConfig config, Rng? rng = null)
+    public static int[] Generate(IModel<int> model, ReadOnlySpan<int> prompt, GenerationConfig config, Rng? rng = null) =>
+        Generate(model, null, prompt, Generating(model, prompt, config, rng), config, rng);
+
+    /// <summary>
+    /// The tokens <see cref="Generate(IModel{int}, ReadOnlySpan{int}, GenerationConfig, Rng?)"/> gives, each as soon as it is
+    /// chosen (transformers' streamers), for greedy decoding and sampling: the prompt is read at the first <c>MoveNext</c>,
+    /// and each <c>MoveNext</c> after it feeds the token before and chooses the next; leaving the loop early stops decoding.
+    /// <see cref="Tokenizer.DecodeStream"/> turns them into text as it comes. The arguments are checked at the call; a step
+    /// that fails part-way (logits that turn NaN) leaves <paramref name="rng"/> as it was before that token.
+    /// </summary>
+    /// <exception cref="NotSupportedException">Beam search (<see cref="GenerationConfig.NumBeams"/> above 1), whose tokens are known only when it ends.</exception>
+    public static IEnumerable<int> Stream(IModel<int> model, ReadOnlySpan<int> prompt, GenerationConfig config, Rng? rng = null)
+    {
+        int count = Generating(model, prompt, config, rng);
+        if (config.NumBeams > 1)
+            throw new NotSupportedException($"config: beam search (NumBeams {config.NumBeams}) knows its tokens only when it ends, so they cannot stream: use Generate, or NumBeams 1.");
+        var (temperature, topK, topP, minP) = config.Choice;
+        return Streamed(model, prompt.ToArray(), count, new Chooser(model.OutputWidth, temperature, topK, topP, rng, minP, config.RepetitionPenalty), rng, config.EndTokens);
+    }
+
+    private static IEnumerable<int> Streamed(IModel<int> model, int[] prompt, int count, Chooser chooser, Rng? rng, EndTokens end)
+    {
+        using var sequence = new Sequence(model, NewState(model, null), prompt, count, chooser, end, window: null);
+        while (Next(sequence, rng) is int token) yield return token;
+    }
+
+    /// <summary>The sequence's next token (null once it has ended); a failure rewinds <paramref name="rng"/> to before it.</summary>
+    private static int? Next(Sequence sequence, Rng? rng)
+    {
+        var mark = rng?.Mark();
+        try
+        {
+            return sequence.TryNext(out int token) ? token : null;
+        }
+        catch when (rng is not null)
+        {
+            rng.Rewind(mark!.Value);
+            throw;
+        }
+    }
+
+    /// <summary>How many tokens a prompt's decoding by <paramref name="config"/> takes at most, everything checked first.</summary>
+    private static int Generating(IModel<int> model, ReadOnlySpan<int> prompt, GenerationConfig config, Rng? rng)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(config);
         config.Require(rng);
-        return Generate(model, null, prompt, config.NewTokens(prompt.Length, "the prompt"), config, rng);
+        int count = config.NewTokens(prompt.Length, "the prompt");
+        RequireDecoding(model, prompt, count, config.EndTokens, nameof(prompt));
+        return count;
     }
 
     /// <summary>

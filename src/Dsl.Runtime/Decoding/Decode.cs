@@ -116,42 +116,80 @@ public static partial class Decode
     /// <summary>Decodes one sequence from <paramref name="state"/>, each token as <paramref name="chooser"/> chooses it; a failure rewinds <paramref name="rng"/> (the chooser's).</summary>
     private static int[] Sample(IModel<int> model, IModelState state, ReadOnlySpan<int> prefix, int maxLength, Chooser chooser, Rng? rng, EndTokens endToken, Window? window)
     {
-        // the prefix (cropped to the context, as nanoGPT crops idx before its first forward pass)
-        float[] logits = Feed(model, state, window is null ? prefix : Crop(prefix, window.Context));
-        int[] token = new int[1];
-        if (window is not null) window.Held = Math.Min(prefix.Length, window.Context);
-        // The tokens go into a pooled buffer, copied once into the result: nothing is allocated per step.
-        int[] output = System.Buffers.ArrayPool<int>.Shared.Rent(Math.Max(1, Math.Min(maxLength, 256)));
-        int count = 0;
         // a call that fails part-way (logits that turn NaN, a step refused) leaves the generator as it found it
         var mark = rng?.Mark();
         try
         {
-            while (count < maxLength)
-            {
-                int next = chooser.Next(logits, prefix, output.AsSpan(0, count));
-                if (count == output.Length)
-                {
-                    int[] larger = System.Buffers.ArrayPool<int>.Shared.Rent(Math.Min(maxLength, 2 * output.Length));
-                    output.AsSpan(0, count).CopyTo(larger);
-                    System.Buffers.ArrayPool<int>.Shared.Return(output);
-                    output = larger;
-                }
-                output[count++] = next;
-                if (endToken.Contains(next) || count == maxLength) break; // (the last token is not fed: nothing reads its logits)
-                RequireReadable(model, next);
-                Feed(model, state, next, token, logits, window);
-            }
-            return output.AsSpan(0, count).ToArray();
+            using var sequence = new Sequence(model, state, prefix, maxLength, chooser, endToken, window);
+            while (sequence.TryNext(out _)) { }
+            return sequence.Chosen.ToArray();
         }
         catch when (rng is not null)
         {
             rng.Rewind(mark!.Value);
             throw;
         }
-        finally
+    }
+
+    /// <summary>
+    /// One sequence decoded a token at a time from a state (greedy decoding, sampling, nanoGPT's window): its prefix fed as it
+    /// is made (cropped to the window's context, as nanoGPT crops idx before its first forward pass), then each token chosen
+    /// and fed back before the next is chosen; the last is not fed (nothing reads its logits). The tokens go into a pooled
+    /// buffer (given back by <see cref="Dispose"/>): nothing is allocated per step.
+    /// </summary>
+    private sealed class Sequence : IDisposable
+    {
+        private readonly IModel<int> _model;
+        private readonly IModelState _state;
+        private readonly int[] _prefix; // what a repetition penalty counts besides the tokens chosen
+        private readonly int _maxLength;
+        private readonly Chooser _chooser;
+        private readonly EndTokens _end;
+        private readonly Window? _window;
+        private readonly float[] _logits;
+        private readonly int[] _token = new int[1];
+        private int[] _output;
+        private int _count;
+        private bool _ended;
+
+        public Sequence(IModel<int> model, IModelState state, ReadOnlySpan<int> prefix, int maxLength, Chooser chooser, EndTokens end, Window? window)
         {
-            System.Buffers.ArrayPool<int>.Shared.Return(output);
+            (_model, _state, _prefix, _maxLength, _chooser, _end, _window) = (model, state, prefix.ToArray(), maxLength, chooser, end, window);
+            _logits = Feed(model, state, window is null ? prefix : Crop(prefix, window.Context));
+            if (window is not null) window.Held = Math.Min(prefix.Length, window.Context);
+            _output = System.Buffers.ArrayPool<int>.Shared.Rent(Math.Max(1, Math.Min(maxLength, 256)));
+        }
+
+        /// <summary>The tokens chosen so far.</summary>
+        public ReadOnlySpan<int> Chosen => _output.AsSpan(0, _count);
+
+        /// <summary>Chooses the next token (feeding the last one first); false once an end token or the length has ended the sequence.</summary>
+        public bool TryNext(out int next)
+        {
+            next = -1;
+            if (_ended || _count == _maxLength) return false;
+            if (_count > 0)
+            {
+                RequireReadable(_model, _output[_count - 1]);
+                Feed(_model, _state, _output[_count - 1], _token, _logits, _window);
+            }
+            next = _chooser.Next(_logits, _prefix, Chosen);
+            if (_count == _output.Length)
+            {
+                int[] larger = System.Buffers.ArrayPool<int>.Shared.Rent(Math.Min(_maxLength, 2 * _output.Length));
+                Chosen.CopyTo(larger);
+                System.Buffers.ArrayPool<int>.Shared.Return(_output);
+                _output = larger;
+            }
+            _output[_count++] = next;
+            _ended = _end.Contains(next);
+            return true;
+        }
+
+        public void Dispose()
+        {
+            if (_output.Length > 0) System.Buffers.ArrayPool<int>.Shared.Return(_output);
+            _output = [];
         }
     }
 

@@ -230,6 +230,35 @@ public sealed class Tokenizer
         return string.Concat(_decoder is null ? [string.Join(' ', tokens)] : _decoder.Decode(tokens));
     }
 
+    /// <summary>
+    /// The text of a stream of ids (<see cref="Dsl.Decode.Stream"/>'s tokens) as they come, as transformers' <c>TextStreamer</c>
+    /// gives it: after each id, the text the ids so far decode to (<see cref="Decode"/>) past what was given before — held back
+    /// while it ends in part of a character (a byte-level token holding some of a character's bytes decodes to U+FFFD until the
+    /// rest come) —, and when the ids end, what is left. Joined, the pieces are the text of all the ids, where no id changes
+    /// the text of those before it.
+    /// </summary>
+    public IEnumerable<string> DecodeStream(IEnumerable<int> ids, bool skipSpecialTokens = false)
+    {
+        ArgumentNullException.ThrowIfNull(ids);
+        return DecodedPieces(ids, skipSpecialTokens);
+    }
+
+    private IEnumerable<string> DecodedPieces(IEnumerable<int> ids, bool skipSpecialTokens)
+    {
+        var seen = new List<int>();
+        string text = "";
+        int given = 0;
+        foreach (int id in ids)
+        {
+            seen.Add(id);
+            text = Decode(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(seen), skipSpecialTokens);
+            if (text.Length <= given || text[^1] == '\uFFFD') continue;
+            yield return text[given..];
+            given = text.Length;
+        }
+        if (text.Length > given) yield return text[given..];
+    }
+
     /// <summary>The id of <paramref name="token"/> (an added token's content or the model's token, as the vocabulary writes it), or null.</summary>
     public int? TokenToId(string token)
     {

@@ -19,6 +19,12 @@ public class GenerationConfigTests
     /// </summary>
     private sealed class TableModel(float[][] probabilities) : StepOnlyModel
     {
+        /// <summary>How many steps it has taken.</summary>
+        public int Steps { get; private set; }
+
+        /// <summary>From this step on (counting every step taken) the logits are NaN: a model that diverges part-way.</summary>
+        public int NaNFromStep { get; init; } = int.MaxValue;
+
         private sealed class State(int batch) : IModelState
         {
             public int Batch => batch;
@@ -35,13 +41,14 @@ public class GenerationConfigTests
 
         public override void Step(ReadOnlyTensorSpan<int> input, IModelState state, TensorSpan<float> destination)
         {
-            float[] logits = probabilities[input[0]].Select(p => p > 0 ? MathF.Log(p) : float.NegativeInfinity).ToArray();
+            Steps++;
+            float[] logits = probabilities[input[0]].Select(p => Steps >= NaNFromStep ? float.NaN : p > 0 ? MathF.Log(p) : float.NegativeInfinity).ToArray();
             new ReadOnlyTensorSpan<float>(logits, [1, logits.Length]).CopyTo(destination);
         }
     }
 
     /// <summary>0 → 1 → 2 → 3 → 4 → 5 → 0 …: each token's most likely successor the next id (0.5, the others 0.1 each).</summary>
-    private static TableModel Chain() => new([.. Enumerable.Range(0, 6).Select(t => Enumerable.Range(0, 6).Select(u => u == (t + 1) % 6 ? 0.5f : 0.1f).ToArray())]);
+    private static TableModel Chain(int naNFromStep = int.MaxValue) => new([.. Enumerable.Range(0, 6).Select(t => Enumerable.Range(0, 6).Select(u => u == (t + 1) % 6 ? 0.5f : 0.1f).ToArray())]) { NaNFromStep = naNFromStep };
 
     [Fact]
     public void EndTokensAreOneIdNoneOrSeveral()
@@ -239,7 +246,54 @@ public class GenerationConfigTests
         Assert.Contains("beam sampling", Assert.Throws<NotSupportedException>(() => Decode.Generate(model, Prompt, config with { NumBeams = 2, DoSample = true }, rng)).Message);
         Assert.Contains("RepetitionPenalty", Assert.Throws<NotSupportedException>(() => Decode.Generate(model, Prompt, config with { NumBeams = 2, RepetitionPenalty = 1.2f })).Message);
         Assert.Equal("endToken", Assert.Throws<ArgumentOutOfRangeException>(() => Decode.Generate(model, Prompt, config with { EndTokens = [3, 11], MaxNewTokens = 2 })).ParamName);
-        Assert.Equal("prefix", Assert.Throws<ArgumentException>(() => Decode.Generate(model, [], config)).ParamName);
+        Assert.Equal("prompt", Assert.Throws<ArgumentException>(() => Decode.Generate(model, [], config)).ParamName);
         Assert.Equal(new Rng(1).Save(), rng.Save()); // nothing drawn by a refused call
+    }
+
+    [Fact]
+    public void AStreamGivesTheGeneratedTokensOneAtATime()
+    {
+        var model = new TinyGpt(seed: 3);
+        EndTokens ends = [Decode.Greedy(model, Prompt, 12)[4], 10];
+        var greedy = new GenerationConfig { EndTokens = ends, MaxNewTokens = 9 };
+        Assert.Equal(Decode.Generate(model, Prompt, greedy), Decode.Stream(model, Prompt, greedy));
+        var sampling = greedy with { DoSample = true, Temperature = 0.9f, TopK = 5, RepetitionPenalty = 1.2f, EndTokens = default };
+        Assert.Equal(Decode.Generate(model, Prompt, sampling, new Rng(2)), Decode.Stream(model, Prompt, sampling, new Rng(2)));
+        // the prompt is read at the first MoveNext, each token fed at the next, and leaving the loop stops decoding
+        TableModel chain = Chain();
+        IEnumerable<int> stream = Decode.Stream(chain, [0], new GenerationConfig { MaxNewTokens = 50 });
+        Assert.Equal(0, chain.Steps);
+        Assert.Equal([1, 2, 3], stream.Take(3));
+        Assert.Equal(3, chain.Steps); // the prompt, then 1 and 2 fed (3 never is)
+        // checked at the call, not when enumerated
+        Assert.Throws<NotSupportedException>(() => Decode.Stream(model, Prompt, greedy with { NumBeams = 2 }));
+        Assert.Equal("rng", Assert.Throws<ArgumentNullException>(() => Decode.Stream(model, Prompt, sampling)).ParamName);
+        Assert.Equal("prompt", Assert.Throws<ArgumentOutOfRangeException>(() => Decode.Stream(model, [11], greedy)).ParamName);
+        // a step that turns NaN fails at its MoveNext, the generator left after the tokens already given
+        var rng = new Rng(9);
+        var given = new List<int>();
+        var draws = new GenerationConfig { DoSample = true, TopK = 0, MaxNewTokens = 10 };
+        Assert.Throws<ArgumentException>(() => { foreach (int t in Decode.Stream(Chain(naNFromStep: 4), [0], draws, rng)) given.Add(t); });
+        Assert.Equal(3, given.Count);
+        var same = new Rng(9);
+        Assert.Equal(given, Decode.Generate(Chain(), [0], draws with { MaxNewTokens = 3 }, same));
+        Assert.Equal(same.Save(), rng.Save());
+    }
+
+    [Fact]
+    public void ATokenizerTurnsAStreamIntoText()
+    {
+        // a byte-level vocabulary: "é" is two tokens (its UTF-8 bytes), given as one piece once both have come
+        string json = """
+            {"model": {"type": "BPE", "vocab": {"h": 0, "i": 1, "Ã": 2, "©": 3, "Ġ": 4}, "merges": []},
+             "pre_tokenizer": {"type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true, "use_regex": true},
+             "decoder": {"type": "ByteLevel", "add_prefix_space": true, "trim_offsets": true, "use_regex": true}}
+            """;
+        Tokenizer tokenizer = Tokenizer.Parse(json);
+        int[] ids = tokenizer.Encode("hi é");
+        Assert.Equal([0, 1, 4, 2, 3], ids);
+        Assert.Equal(["h", "i", " ", "é"], tokenizer.DecodeStream(ids));
+        Assert.Equal(["h", "\uFFFD"], tokenizer.DecodeStream([0, 2])); // a character cut off: what is left, when the ids end
+        Assert.Empty(tokenizer.DecodeStream([]));
     }
 }

@@ -19,6 +19,29 @@ public sealed class TokenizerTests : IDisposable
 
     private static string Path(string file) => Fixture.Path(System.IO.Path.Combine("Tokenizers", file));
 
+    /// <summary>
+    /// Every case's ids decoded as a stream: the pieces join into the library's text, and none holds part of a character (the
+    /// byte-level files' emoji and CJK cases span several tokens) unless the whole text does.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Families))]
+    public void ATokenStreamDecodesPieceByPieceToTheWholeText(string family)
+    {
+        Tokenizer tokenizer = HuggingFace.LoadTokenizer(Path(family + ".tokenizer.json"));
+        JsonElement expected = JsonDocument.Parse(File.ReadAllText(Path(family + ".expected.json"))).RootElement;
+        bool split = false; // a case whose ids part-way decode to part of a character
+        foreach (JsonElement c in expected.GetProperty("cases").EnumerateArray())
+        {
+            int[] ids = c.GetProperty("ids").EnumerateArray().Select(i => i.GetInt32()).ToArray();
+            string whole = c.GetProperty("decoded").GetString()!;
+            List<string> pieces = tokenizer.DecodeStream(ids, skipSpecialTokens: true).ToList();
+            Assert.Equal(whole, string.Concat(pieces));
+            if (!whole.Contains('\uFFFD')) Assert.DoesNotContain(pieces, p => p.Contains('\uFFFD'));
+            split |= Enumerable.Range(1, ids.Length).Any(n => tokenizer.Decode(ids[..n], skipSpecialTokens: true).EndsWith('\uFFFD'));
+        }
+        if (family is "gpt2" or "llama3" or "qwen2") Assert.True(split, $"{family}: no case splits a character across its tokens");
+    }
+
     [Theory]
     [MemberData(nameof(Families))]
     public void EveryCaseEncodesAndDecodesAsTheTokenizersLibraryDoes(string family)
