@@ -37,8 +37,7 @@ public static partial class Decode
         int count = Generating(model, prompt, config, rng);
         if (config.NumBeams > 1)
             throw new NotSupportedException($"config: beam search (NumBeams {config.NumBeams}) knows its tokens only when it ends, so they cannot stream: use Generate, or NumBeams 1.");
-        var (temperature, topK, topP, minP) = config.Choice;
-        return Streamed(model, prompt.ToArray(), count, new Chooser(model.OutputWidth, temperature, topK, topP, rng, minP, config.RepetitionPenalty), rng, config.EndTokens);
+        return Streamed(model, prompt.ToArray(), count, ChooserFor(model, config, prompt.Length, rng), rng, config.EndTokens);
     }
 
     private static IEnumerable<int> Streamed(IModel<int> model, int[] prompt, int count, Chooser chooser, Rng? rng, EndTokens end)
@@ -76,28 +75,39 @@ public static partial class Decode
     /// <summary>
     /// A batch of prompts [batch, steps] decoded as <paramref name="config"/> says, in one call (see <see cref="GreedyBatch"/>
     /// for the prompts, their lengths and how they step): element b is what <see cref="Generate(IModel{int}, ReadOnlySpan{int}, GenerationConfig, Rng?)"/>
-    /// gives for prompt b alone, except that <see cref="GenerationConfig.MaxLength"/> counts the longest prompt for every row,
-    /// as transformers counts a batch padded to it; sampling draws for the rows that choose in row order at each step.
+    /// gives for prompt b alone, except that <see cref="GenerationConfig.MaxLength"/> and <see cref="GenerationConfig.MinLength"/>
+    /// count the longest prompt for every row, as transformers counts a batch padded to it; sampling draws for the rows that
+    /// choose in row order at each step.
     /// </summary>
     public static int[][] GenerateBatch(IModel<int> model, ReadOnlyTensorSpan<int> prompts, ReadOnlySpan<int> lengths, GenerationConfig config, Rng? rng = null)
     {
         ArgumentNullException.ThrowIfNull(config);
         config.Require(rng);
-        // the longest prompt's length (a malformed batch, checked by the decoder, counts its steps)
+        // the longest prompt's length (a malformed batch, checked by the batch, counts its steps)
         int steps = prompts.Rank == 2 ? (int)prompts.Lengths[1] : 0;
         int longest = lengths.IsEmpty ? steps : Math.Clamp(Max(lengths), 0, steps);
-        int n = config.NewTokens(longest, "the longest prompt");
-        if (config.NumBeams > 1) return Best(BeamBatch(model, prompts, lengths, config.NumBeams, n, config.EndTokens, config.LengthPenalty));
-        var (temperature, topK, topP, minP) = config.Choice;
-        return SampleBatch(model, prompts, lengths, n, temperature, topK, rng, config.EndTokens, topP, minP, config.RepetitionPenalty);
+        int count = config.NewTokens(longest, "the longest prompt");
+        var batch = new PromptBatch(model, prompts, lengths, count, config.EndTokens);
+        return config.NumBeams > 1
+            ? Best(BeamPrompts(model, batch, config.NumBeams, count, config.EndTokens, config.LengthPenalty, Options(model, config, longest)))
+            : SamplePrompts(model, batch, count, ChooserFor(model, config, longest, rng), config.EndTokens, rng);
     }
 
     /// <summary>One sequence from <paramref name="initial"/> (null: zeros) decoded as <paramref name="config"/> says, <paramref name="count"/> tokens at most; the config checked by the caller.</summary>
     internal static int[] Generate(IModel<int> model, IModelState? initial, ReadOnlySpan<int> prefix, int count, GenerationConfig config, Rng? rng)
     {
-        if (config.NumBeams > 1) return Best([Beam(model, initial, prefix, config.NumBeams, count, config.EndTokens, config.LengthPenalty)])[0];
-        var (temperature, topK, topP, minP) = config.Choice;
-        return Sample(model, initial, prefix, count, temperature, topK, rng, config.EndTokens, topP, minP, config.RepetitionPenalty);
+        if (config.NumBeams > 1)
+            return Best([Beam(model, initial, prefix, config.NumBeams, count, config.EndTokens, config.LengthPenalty, together: true, Options(model, config, prefix.Length))])[0];
+        var mark = rng?.Mark();
+        try
+        {
+            return Sample(model, NewState(model, initial), prefix, count, ChooserFor(model, config, prefix.Length, rng), rng, config.EndTokens, window: null);
+        }
+        catch when (rng is not null)
+        {
+            rng.Rewind(mark!.Value);
+            throw;
+        }
     }
 
     /// <summary>
@@ -106,14 +116,14 @@ public static partial class Decode
     /// </summary>
     internal static int[][] GenerateEach(IModel<int> model, IDecoderState start, ReadOnlySpan<int> prefix, int count, GenerationConfig config, Rng? rng)
     {
-        if (config.NumBeams > 1) return Best(BeamEach(model, start, prefix, config.NumBeams, count, config.EndTokens, config.LengthPenalty));
+        if (config.NumBeams > 1)
+            return Best(BeamEach(model, start, prefix, config.NumBeams, count, config.EndTokens, config.LengthPenalty, Options(model, config, prefix.Length)));
         if (count == 0) return [.. Enumerable.Repeat(Array.Empty<int>(), start.Batch)];
-        var (temperature, topK, topP, minP) = config.Choice;
-        var chooser = new Chooser(model.OutputWidth, temperature, topK, topP, rng, minP, config.RepetitionPenalty);
+        Chooser chooser = ChooserFor(model, config, prefix.Length, rng);
+        int[] fed = prefix.ToArray(); // (what the rules read besides the tokens chosen, as transformers reads decoder_input_ids)
         var mark = rng?.Mark();
         try
         {
-            int[] fed = prefix.ToArray(); // (what a repetition penalty counts besides the tokens chosen, as transformers counts decoder_input_ids)
             return Sample(model, Prefixed(model, start, prefix, reuse: false), start.Batch, count, chooser, config.EndTokens, prompts: [.. Enumerable.Repeat(fed, start.Batch)]);
         }
         catch when (rng is not null)
@@ -122,6 +132,20 @@ public static partial class Decode
             throw;
         }
     }
+
+    /// <summary>The rules <paramref name="config"/> sets for sequences of <paramref name="fed"/> tokens before the first chosen (null: none).</summary>
+    private static LogitRules? Rules(IModel<int> model, GenerationConfig config, int fed) =>
+        LogitRules.For(model.OutputWidth, config.RepetitionPenalty, config.NoRepeatNgramSize, config.MinNew(fed), config.EndTokens);
+
+    /// <summary>How <paramref name="config"/> chooses a token (greedy or sampling), with its rules.</summary>
+    private static Chooser ChooserFor(IModel<int> model, GenerationConfig config, int fed, Rng? rng)
+    {
+        var (temperature, topK, topP, minP) = config.Choice;
+        return new Chooser(model.OutputWidth, temperature, topK, topP, rng, minP, Rules(model, config, fed));
+    }
+
+    /// <summary>What <paramref name="config"/> asks of a beam search besides its width and length.</summary>
+    private static BeamOptions Options(IModel<int> model, GenerationConfig config, int fed) => new(Rules(model, config, fed), StopEarly: config.EarlyStopping);
 
     /// <summary>Each search's best sequence (none found: no tokens).</summary>
     private static int[][] Best(IReadOnlyList<Hypothesis>[] found) => [.. found.Select(f => f.Count > 0 ? f[0].Tokens : [])];

@@ -219,7 +219,10 @@ public static partial class Decode
     /// (a model written by hand, or <paramref name="together"/> false: the tests' check that both find the same).
     /// </summary>
     internal static IReadOnlyList<Hypothesis> Beam(IModel<int> model, IModelState? initial, ReadOnlySpan<int> prefix, int beamWidth, int maxLength, EndTokens endToken,
-        float lengthPenalty, bool together)
+        float lengthPenalty, bool together) => Beam(model, initial, prefix, beamWidth, maxLength, endToken, lengthPenalty, together, default);
+
+    private static IReadOnlyList<Hypothesis> Beam(IModel<int> model, IModelState? initial, ReadOnlySpan<int> prefix, int beamWidth, int maxLength, EndTokens endToken,
+        float lengthPenalty, bool together, BeamOptions options)
     {
         RequireDecoding(model, prefix, maxLength, endToken, nameof(prefix), initial);
         RequireBeam(beamWidth, lengthPenalty);
@@ -227,7 +230,7 @@ public static partial class Decode
         IModelState start = NewState(model, initial);
         float[] first = Feed(model, start, prefix);
         BeamRows rows = together && start is IDecoderState rowed ? new RowsOfOneState(model, rowed, first, reuse: true) : new StatePerRow(model, [(start, first)]);
-        return Beam(model, rows, 1, beamWidth, maxLength, endToken, lengthPenalty)[0];
+        return Beam(model, rows, 1, beamWidth, maxLength, endToken, lengthPenalty, options: options with { Prompts = [prefix.ToArray()] })[0];
     }
 
     /// <summary>
@@ -253,8 +256,13 @@ public static partial class Decode
     {
         var batch = new PromptBatch(model, prompts, lengths, maxLength, endToken);
         RequireSampling(temperature, topK, topP, rng, minP, repetitionPenalty);
+        return SamplePrompts(model, batch, maxLength, new Chooser(model.OutputWidth, temperature, topK, topP, rng, minP, repetitionPenalty), endToken, rng);
+    }
+
+    /// <summary>A checked batch of prompts decoded as <paramref name="chooser"/> chooses; a failure rewinds <paramref name="rng"/> (the chooser's).</summary>
+    private static int[][] SamplePrompts(IModel<int> model, PromptBatch batch, int maxLength, Chooser chooser, EndTokens endToken, Rng? rng)
+    {
         if (maxLength == 0) return [.. Enumerable.Repeat(Array.Empty<int>(), batch.Count)];
-        var chooser = new Chooser(model.OutputWidth, temperature, topK, topP, rng, minP, repetitionPenalty);
         var mark = rng?.Mark();
         try
         {
@@ -278,9 +286,14 @@ public static partial class Decode
     {
         var batch = new PromptBatch(model, prompts, lengths, maxLength, endToken);
         RequireBeam(beamWidth, lengthPenalty);
-        if (maxLength == 0) return NothingDecoded(batch.Count);
-        return Beam(model, batch.Prompted(model, reuse: true), batch.Count, beamWidth, maxLength, endToken, lengthPenalty, batch.Rest());
+        return BeamPrompts(model, batch, beamWidth, maxLength, endToken, lengthPenalty, default);
     }
+
+    /// <summary>A checked batch of prompts searched with <paramref name="options"/> (the rules read each prompt).</summary>
+    private static IReadOnlyList<Hypothesis>[] BeamPrompts(IModel<int> model, PromptBatch batch, int beamWidth, int maxLength, EndTokens endToken, float lengthPenalty,
+        BeamOptions options) =>
+        maxLength == 0 ? NothingDecoded(batch.Count)
+            : Beam(model, batch.Prompted(model, reuse: true), batch.Count, beamWidth, maxLength, endToken, lengthPenalty, batch.Rest(), options with { Prompts = batch.Prompts });
 
     /// <summary>Greedy decoding of every sequence of <paramref name="start"/> (an encoder–decoder's encoded batch), each fed <paramref name="prefix"/>, stepped together; checked by the caller.</summary>
     internal static int[][] GreedyEach(IModel<int> model, IDecoderState start, ReadOnlySpan<int> prefix, int maxLength, EndTokens endToken) =>
@@ -289,8 +302,13 @@ public static partial class Decode
 
     /// <summary>Beam search for every sequence of <paramref name="start"/> (an encoder–decoder's encoded batch), each fed <paramref name="prefix"/>, its hypotheses rows of one batch; checked by the caller.</summary>
     internal static IReadOnlyList<Hypothesis>[] BeamEach(IModel<int> model, IDecoderState start, ReadOnlySpan<int> prefix, int beamWidth, int maxLength, EndTokens endToken,
-        float lengthPenalty) =>
-        maxLength == 0 ? NothingDecoded(start.Batch) : Beam(model, Prefixed(model, start, prefix, reuse: true), start.Batch, beamWidth, maxLength, endToken, lengthPenalty);
+        float lengthPenalty) => BeamEach(model, start, prefix, beamWidth, maxLength, endToken, lengthPenalty, default);
+
+    private static IReadOnlyList<Hypothesis>[] BeamEach(IModel<int> model, IDecoderState start, ReadOnlySpan<int> prefix, int beamWidth, int maxLength, EndTokens endToken,
+        float lengthPenalty, BeamOptions options) =>
+        maxLength == 0 ? NothingDecoded(start.Batch)
+            : Beam(model, Prefixed(model, start, prefix, reuse: true), start.Batch, beamWidth, maxLength, endToken, lengthPenalty,
+                options: options with { Prompts = [.. Enumerable.Repeat(prefix.ToArray(), start.Batch)] });
 
     /// <summary>What beam search finds for <paramref name="count"/> sequences of no tokens (maxLength 0): one empty sequence each, as for one.</summary>
     private static IReadOnlyList<Hypothesis>[] NothingDecoded(int count) => [.. Enumerable.Range(0, count).Select(_ => (IReadOnlyList<Hypothesis>)[new Hypothesis([], 0f, 0f)])];

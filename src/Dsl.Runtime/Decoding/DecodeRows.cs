@@ -246,10 +246,11 @@ public static partial class Decode
     /// search when it is.
     /// </summary>
     private static IReadOnlyList<Hypothesis>[] Beam(IModel<int> model, BeamRows rows, int sources, int beamWidth, int maxLength, EndTokens endToken, float lengthPenalty,
-        Unfed? unfed = null)
+        Unfed? unfed = null, BeamOptions options = default)
     {
         var searches = new BeamSearch[sources];
-        for (int s = 0; s < sources; s++) searches[s] = new BeamSearch(model, beamWidth, maxLength, endToken, lengthPenalty);
+        for (int s = 0; s < sources; s++)
+            searches[s] = new BeamSearch(model, beamWidth, maxLength, endToken, lengthPenalty, options.Rules, options.Prompts?[s] ?? [], options.StopEarly);
         if (maxLength == 0) return NothingDecoded(sources);
         // each live hypothesis's best (1 + end tokens)·width continuations, at least 2·width: however many of them end (at most
         // one per end token and hypothesis), the beam refills from the rest (Hugging Face's max(2, 1 + n_eos)·num_beams)
@@ -281,10 +282,19 @@ public static partial class Decode
     }
 
     /// <summary>
+    /// What a beam search may take besides its width, length and end tokens: <see cref="Rules"/> applied to each hypothesis's
+    /// log-probabilities (its source's prompt, <see cref="Prompts"/>, and its tokens the sequence they read), and
+    /// <see cref="StopEarly"/>: stop as soon as a source has its width of ended sequences (transformers' <c>early_stopping</c>
+    /// true) rather than once no live one can outscore them.
+    /// </summary>
+    private readonly record struct BeamOptions(LogitRules? Rules = null, int[][]? Prompts = null, bool StopEarly = false);
+
+    /// <summary>
     /// One source's beam search (fairseq's and Hugging Face's): its live hypotheses, the sequences set aside as they ended,
     /// and the step that ranks the live ones' continuations.
     /// </summary>
-    private sealed class BeamSearch(IModel<int> model, int beamWidth, int maxLength, EndTokens endToken, float lengthPenalty)
+    private sealed class BeamSearch(IModel<int> model, int beamWidth, int maxLength, EndTokens endToken, float lengthPenalty, LogitRules? rules, int[] prompt,
+        bool stopEarly)
     {
         private List<(List<int> Tokens, float LogP)> _live = [([], 0f)];
         private readonly List<Hypothesis> _finished = [];
@@ -309,6 +319,12 @@ public static partial class Decode
             {
                 ReadOnlySpan<float> logits = rows.Logits(first + i);
                 float log = LogPartition(logits);
+                if (rules is not null)
+                {
+                    // the rules change the log-probabilities, which the beam's scores then add (transformers' beam scores)
+                    logits = rules.Apply(logits, prompt, CollectionsMarshal.AsSpan(_live[i].Tokens), shift: -log);
+                    log = 0f;
+                }
                 int found = TopIndices(logits, log, top);
                 for (int j = 0; j < found; j++) candidates.Add((i, top[j], _live[i].LogP + (logits[top[j]] - log)));
             }
@@ -331,7 +347,7 @@ public static partial class Decode
                 tokens.Add(token);
             }
             _live = next;
-            if (_live.Count > 0 && _finished.Count >= beamWidth && !CanImprove())
+            if (_live.Count > 0 && _finished.Count >= beamWidth && (stopEarly || !CanImprove()))
             {
                 _live.Clear();
                 parents.RemoveRange(appended, parents.Count - appended);
@@ -356,20 +372,22 @@ public static partial class Decode
     }
 
     /// <summary>
-    /// How a sampling decoder chooses each token from a row's logits: the repeated tokens penalised (a
-    /// <paramref name="repetitionPenalty"/> other than 1), then the largest (temperature 0), or a draw from
+    /// How a sampling decoder chooses each token from a row's logits: the <paramref name="rules"/> applied (a repetition
+    /// penalty, no repeated n-gram, a least length), then the largest (temperature 0), or a draw from
     /// softmax(logits / temperature) over the top-k, the nucleus (top-p) and min-p, as Hugging Face orders them.
     /// </summary>
-    private sealed class Chooser(int vocabulary, float temperature, int topK, float topP, Rng? rng, float minP = 0f, float repetitionPenalty = 1f)
+    private sealed class Chooser(int vocabulary, float temperature, int topK, float topP, Rng? rng, float minP = 0f, LogitRules? rules = null)
     {
         private readonly float[] _kept = new float[vocabulary], _sorted = new float[vocabulary];
-        private readonly float[]? _penalised = repetitionPenalty != 1f ? new float[vocabulary] : null;
-        private readonly bool[]? _seen = repetitionPenalty != 1f ? new bool[vocabulary] : null;
 
-        /// <summary>The token chosen from <paramref name="logits"/>, the sequence so far <paramref name="prompt"/> and <paramref name="chosen"/> (what a repetition penalty counts).</summary>
+        /// <summary>A chooser whose only rule is a repetition penalty (1: none).</summary>
+        public Chooser(int vocabulary, float temperature, int topK, float topP, Rng? rng, float minP, float repetitionPenalty)
+            : this(vocabulary, temperature, topK, topP, rng, minP, LogitRules.For(vocabulary, repetitionPenalty)) { }
+
+        /// <summary>The token chosen from <paramref name="logits"/>, the sequence so far <paramref name="prompt"/> and <paramref name="chosen"/> (what the rules read).</summary>
         public int Next(ReadOnlySpan<float> logits, ReadOnlySpan<int> prompt = default, ReadOnlySpan<int> chosen = default)
         {
-            if (_penalised is not null) logits = Penalised(logits, prompt, chosen);
+            if (rules is not null) logits = rules.Apply(logits, prompt, chosen);
             if (temperature == 0) return Sampling.Greedy(logits, Who, "model");
             logits.CopyTo(_kept);
             if (topK > 0 && topK < _kept.Length)
@@ -379,31 +397,6 @@ public static partial class Decode
             if (topP < 1) KeepNucleus(_kept, _sorted, temperature, topP);
             if (minP > 0) KeepAboveMinP(_kept, temperature, minP);
             return Sampling.Sample(_kept, temperature, rng!, Who, "model");
-        }
-
-        /// <summary>
-        /// The logits with each token of the sequence penalised once (Hugging Face's <c>RepetitionPenaltyLogitsProcessor</c>):
-        /// a logit above 0 divided by the penalty, one below multiplied by it; into a buffer of the chooser's.
-        /// </summary>
-        private ReadOnlySpan<float> Penalised(ReadOnlySpan<float> logits, ReadOnlySpan<int> prompt, ReadOnlySpan<int> chosen)
-        {
-            logits.CopyTo(_penalised);
-            Penalise(prompt);
-            Penalise(chosen);
-            foreach (int t in prompt) if ((uint)t < (uint)_seen!.Length) _seen[t] = false;
-            foreach (int t in chosen) if ((uint)t < (uint)_seen!.Length) _seen[t] = false;
-            return _penalised;
-        }
-
-        private void Penalise(ReadOnlySpan<int> tokens)
-        {
-            foreach (int t in tokens)
-            {
-                if ((uint)t >= (uint)_seen!.Length || _seen[t]) continue; // (an input id past the outputs has no logit)
-                _seen[t] = true;
-                float l = _penalised![t];
-                _penalised[t] = l < 0 ? l * repetitionPenalty : l / repetitionPenalty;
-            }
         }
 
         /// <summary>

@@ -42,6 +42,24 @@ public sealed record GenerationConfig
     /// <summary><c>repetition_penalty</c> (1 by default: none), in greedy decoding as in sampling.</summary>
     public float RepetitionPenalty { get; init; } = 1f;
 
+    /// <summary><c>no_repeat_ngram_size</c>: no n-gram of this size twice in a sequence, prompt counted (0 by default: any).</summary>
+    public int NoRepeatNgramSize { get; init; }
+
+    /// <summary>
+    /// <c>min_length</c>: no end token before the sequence is this long, its prompt counted (an encoder–decoder's decoder: its
+    /// start token); 0 by default.
+    /// </summary>
+    public int MinLength { get; init; }
+
+    /// <summary><c>min_new_tokens</c>: no end token before this many tokens after the prompt (null by default: none).</summary>
+    public int? MinNewTokens { get; init; }
+
+    /// <summary>
+    /// <c>early_stopping</c> true: beam search stops as soon as <see cref="NumBeams"/> sequences have ended; false (the default,
+    /// and "never"): once no live sequence can outscore them.
+    /// </summary>
+    public bool EarlyStopping { get; init; }
+
     /// <summary><c>num_beams</c>: beam search's width (1 by default: no beam search).</summary>
     public int NumBeams { get; init; } = 1;
 
@@ -74,19 +92,21 @@ public sealed record GenerationConfig
     }
 
     /// <summary>
-    /// What decoding by this configuration needs, checked before anything runs: a beam width ≥ 1, sampling's settings in range
-    /// and a generator to draw with, and no combination that is not built (beam sampling, a repetition penalty in beam search).
+    /// What decoding by this configuration needs, checked before anything runs: a beam width ≥ 1, lengths and sizes ≥ 0,
+    /// sampling's settings in range and a generator to draw with, and no beam sampling (not built).
     /// </summary>
     internal void Require(Rng? rng)
     {
         if (NumBeams < 1) throw new ArgumentException($"config: NumBeams (num_beams) is {NumBeams}; expected 1 (no beam search) or more.", "config");
+        if (NoRepeatNgramSize < 0) throw new ArgumentException($"config: NoRepeatNgramSize (no_repeat_ngram_size) is {NoRepeatNgramSize}; expected 0 (none) or more.", "config");
+        if (MinLength < 0) throw new ArgumentException($"config: MinLength (min_length) is {MinLength}; expected 0 (none) or more.", "config");
+        if (MinNewTokens < 0) throw new ArgumentException($"config: MinNewTokens (min_new_tokens) is {MinNewTokens}; expected 0 (none) or more.", "config");
         if (NumBeams > 1)
         {
             if (DoSample)
                 throw new NotSupportedException($"config: DoSample with NumBeams {NumBeams} (transformers' beam sampling) is not built: set DoSample false for beam search, or NumBeams 1 to sample.");
-            if (RepetitionPenalty != 1f)
-                throw new NotSupportedException($"config: a RepetitionPenalty ({RepetitionPenalty}) in beam search (NumBeams {NumBeams}) is not built: set it to 1, or NumBeams 1.");
             Checked(() => Decode.RequireBeam(NumBeams, LengthPenalty));
+            Checked(() => Decode.RequireSampling(0f, 0, 1f, null, 0f, RepetitionPenalty));
             return;
         }
         if (!DoSample)
@@ -111,6 +131,9 @@ public sealed record GenerationConfig
             throw new ArgumentException($"config: {e.Message}", "config", e);
         }
     }
+
+    /// <summary>How many tokens a sequence chooses before an end token may be one, after <paramref name="fed"/> fed (its prompt, or a decoder's start token).</summary>
+    internal int MinNew(int fed) => Math.Max(MinNewTokens ?? 0, MinLength - fed);
 
     /// <summary>The temperature, top-k, top-p and min-p a token is chosen with (temperature 0, and no truncation, when not sampling).</summary>
     internal (float Temperature, int TopK, float TopP, float MinP) Choice => DoSample ? (Temperature, TopK, TopP, MinP) : (0f, 0, 1f, 0f);

@@ -13,15 +13,16 @@ public static partial class HuggingFace
     /// or the file itself), or where a folder has none, the token ids of its <c>config.json</c>, as transformers'
     /// <c>GenerationConfig.from_model_config</c> falls back to them. Read: <c>eos_token_id</c> (one id or a list: LLaMA 3's
     /// three), <c>bos_token_id</c>, <c>pad_token_id</c>, <c>decoder_start_token_id</c>, <c>do_sample</c>, <c>temperature</c>,
-    /// <c>top_k</c>, <c>top_p</c>, <c>min_p</c>, <c>repetition_penalty</c>, <c>num_beams</c>, <c>length_penalty</c>,
-    /// <c>max_length</c> and <c>max_new_tokens</c>, each absent one at transformers' default; what does not change the tokens
+    /// <c>top_k</c>, <c>top_p</c>, <c>min_p</c>, <c>repetition_penalty</c>, <c>no_repeat_ngram_size</c>, <c>num_beams</c>,
+    /// <c>length_penalty</c>, <c>early_stopping</c>, <c>max_length</c>, <c>max_new_tokens</c>, <c>min_length</c> and
+    /// <c>min_new_tokens</c>, each absent one at transformers' default; what does not change the tokens
     /// chosen (<c>use_cache</c>, <c>transformers_version</c>, <c>cache_implementation</c>, …) is left. Decode by it with
     /// <see cref="Decode.Generate(IModel{int}, ReadOnlySpan{int}, GenerationConfig, Rng?)"/>.
     /// </summary>
     /// <exception cref="FileNotFoundException">No generation_config.json or config.json there.</exception>
     /// <exception cref="InvalidDataException">
-    /// A setting of the wrong type, or one that would change the tokens and is not built (<c>no_repeat_ngram_size</c>,
-    /// <c>min_length</c>, <c>suppress_tokens</c>, <c>early_stopping</c> true, more than one returned sequence, …): all named, with the file.
+    /// A setting of the wrong type, or one that would change the tokens and is not built (<c>suppress_tokens</c>,
+    /// <c>bad_words_ids</c>, typical sampling, diverse beam search, more than one returned sequence, …): all named, with the file.
     /// </exception>
     public static GenerationConfig LoadGenerationConfig(string path)
     {
@@ -47,12 +48,14 @@ public static partial class HuggingFace
             LengthPenalty = Real(c, "length_penalty", problems) ?? defaults.LengthPenalty,
             MaxLength = WholeNumber(c, "max_length", problems) ?? defaults.MaxLength,
             MaxNewTokens = WholeNumber(c, "max_new_tokens", problems),
+            NoRepeatNgramSize = WholeNumber(c, "no_repeat_ngram_size", problems) ?? defaults.NoRepeatNgramSize,
+            MinLength = WholeNumber(c, "min_length", problems) ?? defaults.MinLength,
+            MinNewTokens = WholeNumber(c, "min_new_tokens", problems),
+            EarlyStopping = EarlyStopping(c, problems),
         };
         foreach (var (key, unset, what) in NotBuiltGenerationSettings)
             if (Value(c, key) is { } v && !unset(v))
                 problems.Add($"{key} is {v.GetRawText()}: {what} is not built");
-        if (Value(c, "early_stopping") is { } stop && stop.ValueKind != JsonValueKind.False && !(stop.ValueKind == JsonValueKind.String && stop.GetString() == "never"))
-            problems.Add($"early_stopping is {stop.GetRawText()}: beam search stops only once no live sequence can outscore the ended ones (false or \"never\"), not as soon as num_beams have ended");
         if (problems.Count > 0) throw new InvalidDataException($"'{file}' asks for what this decoding does not do, or holds what it cannot read: {string.Join("; ", problems)}.");
         return config;
     }
@@ -75,7 +78,6 @@ public static partial class HuggingFace
     /// </summary>
     private static readonly (string Key, Func<JsonElement, bool> Unset, string What)[] NotBuiltGenerationSettings =
     [
-        ("no_repeat_ngram_size", v => IsNumber(v, 0), "forbidding a repeated n-gram"),
         ("encoder_no_repeat_ngram_size", v => IsNumber(v, 0), "forbidding the source's n-grams"),
         ("num_beam_groups", v => IsNumber(v, 1), "diverse beam search"),
         ("diversity_penalty", v => IsNumber(v, 0), "diverse beam search"),
@@ -84,8 +86,6 @@ public static partial class HuggingFace
         ("epsilon_cutoff", v => IsNumber(v, 0), "epsilon sampling"),
         ("eta_cutoff", v => IsNumber(v, 0), "eta sampling"),
         ("encoder_repetition_penalty", v => IsNumber(v, 1), "a penalty on the source's tokens"),
-        ("min_length", v => IsNumber(v, 0), "a least length (the end tokens forbidden before it)"),
-        ("min_new_tokens", v => IsNumber(v, 0), "a least length (the end tokens forbidden before it)"),
         ("num_return_sequences", v => IsNumber(v, 1), "returning several sequences"),
         ("bad_words_ids", IsEmptyList, "forbidding token sequences"),
         ("force_words_ids", IsEmptyList, "constrained beam search"),
@@ -134,6 +134,18 @@ public static partial class HuggingFace
         if (v.ValueKind is JsonValueKind.True or JsonValueKind.False) return v.GetBoolean();
         problems.Add($"{key} is {v.GetRawText()}, not true or false");
         return null;
+    }
+
+    /// <summary>
+    /// <c>early_stopping</c>: true stops a beam search as soon as num_beams sequences have ended; false (the default) and "never"
+    /// once no live one can outscore them (this search's bound is exact, as "never"'s is, where false's is a heuristic).
+    /// </summary>
+    private static bool EarlyStopping(JsonElement c, List<string> problems)
+    {
+        if (Value(c, "early_stopping") is not { } v || v.ValueKind == JsonValueKind.False || v.ValueKind == JsonValueKind.String && v.GetString() == "never") return false;
+        if (v.ValueKind == JsonValueKind.True) return true;
+        problems.Add($"early_stopping is {v.GetRawText()}, not true, false or \"never\"");
+        return false;
     }
 
     /// <summary>One token id or a list of them (none where absent or null).</summary>

@@ -25,6 +25,9 @@ public class GenerationConfigTests
         /// <summary>From this step on (counting every step taken) the logits are NaN: a model that diverges part-way.</summary>
         public int NaNFromStep { get; init; } = int.MaxValue;
 
+        /// <summary>Added to every logit (the probabilities stay; logits above 0 then, as a model's are).</summary>
+        public float Offset { get; init; }
+
         private sealed class State(int batch) : IModelState
         {
             public int Batch => batch;
@@ -42,7 +45,7 @@ public class GenerationConfigTests
         public override void Step(ReadOnlyTensorSpan<int> input, IModelState state, TensorSpan<float> destination)
         {
             Steps++;
-            float[] logits = probabilities[input[0]].Select(p => Steps >= NaNFromStep ? float.NaN : p > 0 ? MathF.Log(p) : float.NegativeInfinity).ToArray();
+            float[] logits = probabilities[input[0]].Select(p => Steps >= NaNFromStep ? float.NaN : p > 0 ? MathF.Log(p) + Offset : float.NegativeInfinity).ToArray();
             new ReadOnlyTensorSpan<float>(logits, [1, logits.Length]).CopyTo(destination);
         }
     }
@@ -154,14 +157,19 @@ public class GenerationConfigTests
         string t5 = Folder(("config.json", """{"d_model": 512, "decoder_start_token_id": 0, "eos_token_id": 1, "pad_token_id": 0, "model_type": "t5", "task_specific_params": {"summarization": {"num_beams": 4}}}"""));
         Assert.Equal(new GenerationConfig { DecoderStartToken = 0, EndTokens = 1, PadToken = 0 }, HuggingFace.LoadGenerationConfig(t5));
         Assert.Equal(new GenerationConfig { EndTokens = [] }, HuggingFace.LoadGenerationConfig(Folder(("generation_config.json", """{"eos_token_id": [], "early_stopping": "never"}"""))));
+        // bart-large-cnn's summarisation settings
+        string bart = Folder(("generation_config.json", """{"bos_token_id": 0, "decoder_start_token_id": 2, "early_stopping": true, "eos_token_id": 2, "forced_eos_token_id": null, "length_penalty": 2.0, "max_length": 142, "min_length": 56, "no_repeat_ngram_size": 3, "num_beams": 4, "pad_token_id": 1}"""));
+        Assert.Equal(new GenerationConfig { BeginToken = 0, DecoderStartToken = 2, EarlyStopping = true, EndTokens = 2, LengthPenalty = 2f, MaxLength = 142, MinLength = 56, NoRepeatNgramSize = 3, NumBeams = 4, PadToken = 1 },
+            HuggingFace.LoadGenerationConfig(bart));
+        Assert.Equal(new GenerationConfig { MinNewTokens = 3 }, HuggingFace.LoadGenerationConfig(Folder(("generation_config.json", """{"min_new_tokens": 3, "early_stopping": false}"""))));
     }
 
     [Fact]
     public void WhatIsNotBuiltOrCannotBeReadIsRefusedByName()
     {
-        string bart = Folder(("generation_config.json", """{"eos_token_id": 2, "no_repeat_ngram_size": 3, "min_length": 56, "early_stopping": true, "forced_bos_token_id": 0, "num_return_sequences": 2, "top_k": 2.5, "do_sample": "yes", "temperature": "hot"}"""));
-        var e = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadGenerationConfig(bart));
-        foreach (string part in new[] { "generation_config.json", "no_repeat_ngram_size is 3", "min_length is 56", "early_stopping is true", "forced_bos_token_id is 0", "num_return_sequences is 2",
+        string other = Folder(("generation_config.json", """{"eos_token_id": 2, "suppress_tokens": [5], "typical_p": 0.9, "early_stopping": "sometimes", "forced_bos_token_id": 0, "num_return_sequences": 2, "top_k": 2.5, "do_sample": "yes", "temperature": "hot"}"""));
+        var e = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadGenerationConfig(other));
+        foreach (string part in new[] { "generation_config.json", "suppress_tokens is [5]", "typical_p is 0.9", "early_stopping is \"sometimes\"", "forced_bos_token_id is 0", "num_return_sequences is 2",
                      "top_k is 2.5, not a whole number", "do_sample is \"yes\", not true or false", "temperature is \"hot\", not a number" })
             Assert.Contains(part, e.Message);
         Assert.Contains("eos_token_id is [1, \"2\"]", Assert.Throws<InvalidDataException>(() => HuggingFace.LoadGenerationConfig(Folder(("generation_config.json", """{"eos_token_id": [1, "2"]}""")))).Message);
@@ -244,7 +252,10 @@ public class GenerationConfigTests
         Assert.Contains("topP", topP.Message);
         Assert.Contains("NumBeams (num_beams) is 0", Assert.Throws<ArgumentException>(() => Decode.Generate(model, Prompt, config with { NumBeams = 0 })).Message);
         Assert.Contains("beam sampling", Assert.Throws<NotSupportedException>(() => Decode.Generate(model, Prompt, config with { NumBeams = 2, DoSample = true }, rng)).Message);
-        Assert.Contains("RepetitionPenalty", Assert.Throws<NotSupportedException>(() => Decode.Generate(model, Prompt, config with { NumBeams = 2, RepetitionPenalty = 1.2f })).Message);
+        Assert.Contains("NoRepeatNgramSize (no_repeat_ngram_size) is -1", Assert.Throws<ArgumentException>(() => Decode.Generate(model, Prompt, config with { NoRepeatNgramSize = -1 })).Message);
+        Assert.Contains("MinLength (min_length) is -1", Assert.Throws<ArgumentException>(() => Decode.Generate(model, Prompt, config with { MinLength = -1 })).Message);
+        Assert.Contains("MinNewTokens (min_new_tokens) is -2", Assert.Throws<ArgumentException>(() => Decode.Generate(model, Prompt, config with { MinNewTokens = -2 })).Message);
+        Assert.Contains("repetitionPenalty", Assert.Throws<ArgumentException>(() => Decode.Generate(model, Prompt, config with { NumBeams = 2, RepetitionPenalty = 0f })).Message);
         Assert.Equal("endToken", Assert.Throws<ArgumentOutOfRangeException>(() => Decode.Generate(model, Prompt, config with { EndTokens = [3, 11], MaxNewTokens = 2 })).ParamName);
         Assert.Equal("prompt", Assert.Throws<ArgumentException>(() => Decode.Generate(model, [], config)).ParamName);
         Assert.Equal(new Rng(1).Save(), rng.Save()); // nothing drawn by a refused call
@@ -295,5 +306,108 @@ public class GenerationConfigTests
         Assert.Equal(["h", "i", " ", "é"], tokenizer.DecodeStream(ids));
         Assert.Equal(["h", "\uFFFD"], tokenizer.DecodeStream([0, 2])); // a character cut off: what is left, when the ids end
         Assert.Empty(tokenizer.DecodeStream([]));
+    }
+
+    /// <summary>From t: t + 1 (0.5), t + 2 (0.3), t + 3 (0.15), t itself (0.05), modulo 4: no two tokens alike.</summary>
+    private static TableModel Cycle(float offset = 0f) => new([.. Enumerable.Range(0, 4).Select(t =>
+    {
+        var p = new float[4];
+        (p[(t + 1) % 4], p[(t + 2) % 4], p[(t + 3) % 4], p[t]) = (0.5f, 0.3f, 0.15f, 0.05f);
+        return p;
+    })]) { Offset = offset };
+
+    [Fact]
+    public void NoRepeatedNgramsAndALeastLengthChangeWhatIsChosen()
+    {
+        TableModel model = Cycle();
+        var greedy = new GenerationConfig { MaxNewTokens = 8 };
+        Assert.Equal([1, 2, 3, 0, 1, 2, 3, 0], Decode.Generate(model, [0], greedy));
+        // no bigram twice, the prompt's counted: after 0, (0, 1) is taken, then (0, 2), so 3; after 2, (2, 3) is taken, so 0; …
+        Assert.Equal([1, 2, 3, 0, 2, 0, 3, 1], Decode.Generate(model, [0], greedy with { NoRepeatNgramSize = 2 }));
+        // no unigram twice: every token once, then nothing left (−∞ everywhere: refused as a distribution of nothing)
+        Assert.Equal([1, 2, 3], Decode.Generate(model, [0], greedy with { NoRepeatNgramSize = 1, MaxNewTokens = 3 }));
+        // the end token 2 not before three new tokens: 1, then 3 (2 barred), 0, 1, and 2 ends it
+        var ending = greedy with { EndTokens = 2 };
+        Assert.Equal([1, 2], Decode.Generate(model, [0], ending));
+        Assert.Equal([1, 3, 0, 1, 2], Decode.Generate(model, [0], ending with { MinNewTokens = 3 }));
+        Assert.Equal([1, 3, 0, 1, 2], Decode.Generate(model, [0], ending with { MinLength = 4 })); // the prompt counted
+        Assert.Equal([1, 2], Decode.Generate(model, [0], ending with { MinLength = 1 }));
+        Assert.Equal([1, 3, 0, 1, 2], Decode.Stream(model, [0], ending with { MinNewTokens = 3 }));
+        // a batch: min_length counts the longest prompt (two tokens) for both rows
+        var prompts = new ReadOnlyTensorSpan<int>([0, 0, 3, 0], [2, 2]);
+        Assert.Equal([[1, 3, 0, 1, 2], [1, 3, 0, 1, 2]], Decode.GenerateBatch(model, prompts, [1, 2], ending with { MinLength = 5 }));
+    }
+
+    /// <summary>
+    /// The best of all sequences of <paramref name="length"/> tokens after <paramref name="prompt"/> by the sum of their
+    /// log-probabilities each penalised (a token the sequence holds: × penalty, these being negative) and barred (completing a
+    /// bigram already held: −∞, where <paramref name="noRepeat"/> is 2), found by trying them all.
+    /// </summary>
+    private static int[] BestByTrial(TableModel model, int[] prompt, int length, float penalty, int noRepeat)
+    {
+        int vocabulary = model.OutputWidth;
+        var p = Enumerable.Range(0, vocabulary).Select(t =>
+        {
+            var l = new float[vocabulary];
+            model.Step(new ReadOnlyTensorSpan<int>([t], [1]), model.CreateState(), new TensorSpan<float>(l, [1, vocabulary]));
+            double log = Math.Log(l.Sum(x => Math.Exp(x)));
+            return l.Select(x => x - log).ToArray(); // log-probabilities
+        }).ToArray();
+        (int[] Tokens, double Score) best = ([], double.NegativeInfinity);
+        for (int code = 0; code < (int)Math.Pow(vocabulary, length); code++)
+        {
+            int[] tokens = Enumerable.Range(0, length).Select(i => code / (int)Math.Pow(vocabulary, i) % vocabulary).ToArray();
+            double score = 0;
+            var sequence = new List<int>(prompt);
+            foreach (int t in tokens)
+            {
+                double s = p[sequence[^1]][t];
+                if (sequence.Contains(t)) s *= penalty;
+                var held = Enumerable.Range(0, sequence.Count - 1).Select(i => (sequence[i], sequence[i + 1])).ToHashSet();
+                if (noRepeat == 2 && held.Contains((sequence[^1], t))) s = double.NegativeInfinity;
+                score += s;
+                sequence.Add(t);
+            }
+            if (score > best.Score) best = (tokens, score);
+        }
+        return best.Tokens;
+    }
+
+    [Fact]
+    public void BeamSearchAppliesTheRulesToItsScores()
+    {
+        TableModel model = Cycle(offset: 2f); // (logits above 0: a penalty on them would divide, on the log-probabilities it multiplies)
+        // a beam as wide as every sequence of five tokens: the best of them all, as trying them finds it
+        var wide = new GenerationConfig { NumBeams = 256, MaxNewTokens = 5, LengthPenalty = 0f };
+        Assert.Equal(BestByTrial(model, [0], 5, 1f, 0), Decode.Generate(model, [0], wide));
+        foreach (var (penalty, noRepeat) in new[] { (1.5f, 0), (0.5f, 0), (1f, 2), (3f, 2) })
+        {
+            int[] best = BestByTrial(model, [0], 5, penalty, noRepeat);
+            Assert.Equal(best, Decode.Generate(model, [0], wide with { RepetitionPenalty = penalty, NoRepeatNgramSize = noRepeat }));
+            Assert.Equal([best, best], Decode.GenerateBatch(model, new ReadOnlyTensorSpan<int>([0, 0], [2, 1]), default, wide with { RepetitionPenalty = penalty, NoRepeatNgramSize = noRepeat }));
+        }
+        Assert.Equal([1, 2, 3, 0, 1], BestByTrial(model, [0], 5, 1f, 0));
+        Assert.All(new[] { (1f, 2), (3f, 2) }, r => Assert.NotEqual([1, 2, 3, 0, 1], BestByTrial(model, [0], 5, r.Item1, r.Item2))); // (the bigrams change the best)
+        // a least length: no end token among the first three
+        int[] late = Decode.Generate(model, [0], wide with { EndTokens = 2, MinNewTokens = 3 });
+        Assert.DoesNotContain(2, late[..3]);
+    }
+
+    [Fact]
+    public void EarlyStoppingEndsABeamSearchOnceItsWidthHaveEnded()
+    {
+        // from 0: the end 3 (0.4), 1 (0.35), 2 (0.25); 1 nearly always ends next; 2 nearly always repeats. Per token, [1, 3]
+        // scores −0.58 and [3] −0.92: both have ended after two steps, and early stopping returns [1, 3]; searched on, [2, 2, 2,
+        // 2, 2] (−1.47 over 5 = −0.29) beats them
+        var model = new TableModel(
+        [
+            [0f, 0.35f, 0.25f, 0.4f],
+            [0.05f, 0.025f, 0.025f, 0.9f],
+            [0f, 0f, 0.98f, 0.02f],
+            [0.25f, 0.25f, 0.25f, 0.25f],
+        ]);
+        var beams = new GenerationConfig { NumBeams = 2, MaxNewTokens = 5, EndTokens = 3 };
+        Assert.Equal([2, 2, 2, 2, 2], Decode.Generate(model, [0], beams));
+        Assert.Equal([1, 3], Decode.Generate(model, [0], beams with { EarlyStopping = true }));
     }
 }
