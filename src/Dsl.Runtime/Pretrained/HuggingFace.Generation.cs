@@ -60,6 +60,57 @@ public static partial class HuggingFace
         return config;
     }
 
+    /// <summary>
+    /// Writes <paramref name="config"/> as <c>generation_config.json</c> in <paramref name="folder"/> (created if need be), as
+    /// transformers' <c>GenerationConfig.save_pretrained</c> writes it: the keys in order, each setting that differs from
+    /// transformers' default and each token id that is set (<c>eos_token_id</c> a list where there are several), so that
+    /// <see cref="LoadGenerationConfig"/> and transformers read back the same settings. A saver's checkpoint beside it
+    /// (<see cref="SaveLlama"/>, …) then decodes as the settings say.
+    /// </summary>
+    public static void SaveGenerationConfig(GenerationConfig config, string folder)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        ArgumentException.ThrowIfNullOrEmpty(folder);
+        var d = new GenerationConfig();
+        var fields = new SortedDictionary<string, Action<Utf8JsonWriter>>(StringComparer.Ordinal);
+        void Whole(string key, int? value, int? fallback = null) { if (value is int v && value != fallback) fields[key] = w => w.WriteNumber(key, v); }
+        void Real(string key, float value, float fallback) { if (value != fallback) fields[key] = w => w.WriteNumber(key, value); }
+        Whole("bos_token_id", config.BeginToken);
+        Whole("pad_token_id", config.PadToken);
+        Whole("decoder_start_token_id", config.DecoderStartToken);
+        if (config.EndTokens.Count == 1) Whole("eos_token_id", config.EndTokens.Tokens[0]);
+        else if (config.EndTokens.Count > 1)
+        {
+            int[] ends = config.EndTokens.Tokens.ToArray();
+            fields["eos_token_id"] = w =>
+            {
+                w.WriteStartArray("eos_token_id");
+                foreach (int t in ends) w.WriteNumberValue(t);
+                w.WriteEndArray();
+            };
+        }
+        if (config.DoSample) fields["do_sample"] = w => w.WriteBoolean("do_sample", true);
+        if (config.EarlyStopping) fields["early_stopping"] = w => w.WriteBoolean("early_stopping", true);
+        Real("temperature", config.Temperature, d.Temperature);
+        Whole("top_k", config.TopK, d.TopK);
+        Real("top_p", config.TopP, d.TopP);
+        Real("min_p", config.MinP, d.MinP);
+        Real("repetition_penalty", config.RepetitionPenalty, d.RepetitionPenalty);
+        Whole("no_repeat_ngram_size", config.NoRepeatNgramSize, d.NoRepeatNgramSize);
+        Whole("num_beams", config.NumBeams, d.NumBeams);
+        Real("length_penalty", config.LengthPenalty, d.LengthPenalty);
+        Whole("max_length", config.MaxLength, d.MaxLength);
+        Whole("max_new_tokens", config.MaxNewTokens);
+        Whole("min_length", config.MinLength, d.MinLength);
+        Whole("min_new_tokens", config.MinNewTokens);
+        byte[] json = ConfigJson(w =>
+        {
+            foreach (var write in fields.Values) write(w);
+        });
+        Directory.CreateDirectory(folder);
+        AtomicFile.WriteAll([(Path.Combine(folder, "generation_config.json"), stream => stream.Write(json))]);
+    }
+
     /// <summary>generation_config.json in a folder (else its config.json), or the file given.</summary>
     private static string GenerationConfigFile(string path)
     {

@@ -165,6 +165,28 @@ public class GenerationConfigTests
     }
 
     [Fact]
+    public void GenerationConfigIsWrittenAsTransformersWritesItAndReadBack()
+    {
+        var llama = new GenerationConfig { BeginToken = 128000, DoSample = true, EndTokens = [128001, 128008, 128009], Temperature = 0.6f, TopP = 0.9f };
+        string folder = Folder();
+        HuggingFace.SaveGenerationConfig(llama, folder);
+        // the keys sorted, as transformers' save_pretrained writes them; defaults left out
+        Assert.Equal("""{"bos_token_id":128000,"do_sample":true,"eos_token_id":[128001,128008,128009],"temperature":0.6,"top_p":0.9}""",
+            System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(folder, "generation_config.json")))!.ToJsonString());
+        Assert.Equal(llama, HuggingFace.LoadGenerationConfig(folder));
+        var every = new GenerationConfig
+        {
+            BeginToken = 0, PadToken = 1, DecoderStartToken = 2, EndTokens = 2, DoSample = false, Temperature = 0.7f, TopK = 20, TopP = 0.8f, MinP = 0.05f,
+            RepetitionPenalty = 1.1f, NoRepeatNgramSize = 3, NumBeams = 4, LengthPenalty = 2f, EarlyStopping = true, MaxLength = 142, MaxNewTokens = 64, MinLength = 56, MinNewTokens = 5,
+        };
+        HuggingFace.SaveGenerationConfig(every, folder);
+        Assert.Equal(every, HuggingFace.LoadGenerationConfig(folder));
+        HuggingFace.SaveGenerationConfig(new GenerationConfig(), folder);
+        Assert.Equal("{}", File.ReadAllText(Path.Combine(folder, "generation_config.json")).Replace("\n", "").Replace(" ", ""));
+        Assert.Equal(new GenerationConfig(), HuggingFace.LoadGenerationConfig(folder));
+    }
+
+    [Fact]
     public void WhatIsNotBuiltOrCannotBeReadIsRefusedByName()
     {
         string other = Folder(("generation_config.json", """{"eos_token_id": 2, "suppress_tokens": [5], "typical_p": 0.9, "early_stopping": "sometimes", "forced_bos_token_id": 0, "num_return_sequences": 2, "top_k": 2.5, "do_sample": "yes", "temperature": "hot"}"""));
