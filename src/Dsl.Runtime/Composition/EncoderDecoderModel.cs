@@ -234,8 +234,8 @@ public abstract class EncoderDecoderModel<TSource, TEncoder, TDecoder> : IModel,
     }
 
     /// <summary>
-    /// Decodes one source [1, steps] as <paramref name="config"/> says (its <see cref="GenerationConfig.DecoderStartToken"/> fed
-    /// first; greedy, sampling or beam search, as <see cref="Dsl.Decode.Generate(IModel{int}, ReadOnlySpan{int}, GenerationConfig, Rng?)"/>
+    /// Decodes one source [1, steps] as <paramref name="config"/> says (its <see cref="GenerationConfig.DecoderStartToken"/>, else
+    /// its <see cref="GenerationConfig.BeginToken"/>, fed first; greedy, sampling or beam search, as <see cref="Dsl.Decode.Generate(IModel{int}, ReadOnlySpan{int}, GenerationConfig, Rng?)"/>
     /// chooses, <see cref="GenerationConfig.MaxLength"/> counting the start token, as transformers counts an encoder–decoder's);
     /// T5's <c>generation_config.json</c> says start 0, end 1. Returns the tokens after the start token.
     /// </summary>
@@ -260,12 +260,10 @@ public abstract class EncoderDecoderModel<TSource, TEncoder, TDecoder> : IModel,
     private (int Start, int Count) Generating(GenerationConfig config, Rng? rng)
     {
         ArgumentNullException.ThrowIfNull(config);
-        config.Require(rng);
-        int start = config.DecoderStartToken
-            ?? throw new ArgumentException("config: no DecoderStartToken (decoder_start_token_id): an encoder–decoder's decoder is fed it first.", nameof(config));
-        int count = config.NewTokens(1, "the decoder's start token");
-        Dsl.Decode.RequireDecoding(Decoder, [start], count, config.EndTokens, "config.DecoderStartToken");
-        return (start, count);
+        // transformers falls back to bos_token_id
+        int start = config.DecoderStartToken ?? config.BeginToken
+            ?? throw new ArgumentException("config: no DecoderStartToken (decoder_start_token_id) nor BeginToken (bos_token_id): an encoder–decoder's decoder is fed one first.", nameof(config));
+        return (start, Dsl.Decode.Generating(Decoder, [start], config, rng, "the decoder's start token", "config.DecoderStartToken"));
     }
 
     /// <summary>

@@ -14,15 +14,16 @@ public static partial class Decode
     /// <c>GenerationConfig</c> (e.g. a model's <c>generation_config.json</c>, <see cref="HuggingFace.LoadGenerationConfig"/>):
     /// <see cref="GenerationConfig.NumBeams"/> above 1, beam search (its best sequence); else <see cref="GenerationConfig.DoSample"/>,
     /// sampling (temperature, top-k, top-p, min-p, drawn with <paramref name="rng"/>); else greedy decoding — each with
-    /// the repetition penalty, until one of <see cref="GenerationConfig.EndTokens"/> (kept as the last token) or
+    /// the repetition penalty, no repeated n-gram and the least length (transformers' logits processors), until one of
+    /// <see cref="GenerationConfig.EndTokens"/> (kept as the last token) or
     /// <see cref="GenerationConfig.MaxNewTokens"/> tokens (else as many as <see cref="GenerationConfig.MaxLength"/> leaves
     /// after the prompt). Returns the tokens after the prompt (transformers returns the prompt and them).
     /// </summary>
     /// <exception cref="ArgumentException">A setting out of range, or a <c>max_length</c> the prompt fills (as transformers refuses it).</exception>
     /// <exception cref="ArgumentNullException">The configuration samples and <paramref name="rng"/> is null.</exception>
-    /// <exception cref="NotSupportedException">Beam sampling, or a repetition penalty in beam search: not built.</exception>
+    /// <exception cref="NotSupportedException">Beam sampling: not built.</exception>
     public static int[] Generate(IModel<int> model, ReadOnlySpan<int> prompt, GenerationConfig config, Rng? rng = null) =>
-        Generate(model, null, prompt, Generating(model, prompt, config, rng), config, rng);
+        Generate(model, null, prompt, Generating(model, prompt, config, rng, "the prompt", nameof(prompt)), config, rng);
 
     /// <summary>
     /// The tokens <see cref="Generate(IModel{int}, ReadOnlySpan{int}, GenerationConfig, Rng?)"/> gives, each as soon as it is
@@ -34,7 +35,7 @@ public static partial class Decode
     /// <exception cref="NotSupportedException">Beam search (<see cref="GenerationConfig.NumBeams"/> above 1), whose tokens are known only when it ends.</exception>
     public static IEnumerable<int> Stream(IModel<int> model, ReadOnlySpan<int> prompt, GenerationConfig config, Rng? rng = null)
     {
-        int count = Generating(model, prompt, config, rng);
+        int count = Generating(model, prompt, config, rng, "the prompt", nameof(prompt));
         if (config.NumBeams > 1)
             throw new NotSupportedException($"config: beam search (NumBeams {config.NumBeams}) knows its tokens only when it ends, so they cannot stream: use Generate, or NumBeams 1.");
         return Streamed(model, prompt.ToArray(), count, ChooserFor(model, config, prompt.Length, rng), rng, config.EndTokens);
@@ -61,14 +62,26 @@ public static partial class Decode
         }
     }
 
-    /// <summary>How many tokens a prompt's decoding by <paramref name="config"/> takes at most, everything checked first.</summary>
-    private static int Generating(IModel<int> model, ReadOnlySpan<int> prompt, GenerationConfig config, Rng? rng)
+    /// <summary>
+    /// How many tokens decoding by <paramref name="config"/> after <paramref name="prefix"/> (<paramref name="what"/>: its
+    /// prompt, or a decoder's start token) takes at most, everything checked first: the settings, and the prefix, length and
+    /// end tokens as every decoder checks them (<paramref name="prefixName"/>: the prefix's name in an error; an end token or a
+    /// length the model cannot take named as the configuration's).
+    /// </summary>
+    internal static int Generating(IModel<int> model, ReadOnlySpan<int> prefix, GenerationConfig config, Rng? rng, string what, string prefixName)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(config);
         config.Require(rng);
-        int count = config.NewTokens(prompt.Length, "the prompt");
-        RequireDecoding(model, prompt, count, config.EndTokens, nameof(prompt));
+        int count = config.NewTokens(prefix.Length, what);
+        try
+        {
+            RequireDecoding(model, prefix, count, config.EndTokens, prefixName);
+        }
+        catch (ArgumentException e) when (e.ParamName is "endToken" or "maxLength")
+        {
+            throw new ArgumentException($"config: {e.Message}", "config", e);
+        }
         return count;
     }
 
@@ -90,7 +103,7 @@ public static partial class Decode
         var batch = new PromptBatch(model, prompts, lengths, count, config.EndTokens);
         return config.NumBeams > 1
             ? Best(BeamPrompts(model, batch, config.NumBeams, count, config.EndTokens, config.LengthPenalty, Options(model, config, longest)))
-            : SamplePrompts(model, batch, count, ChooserFor(model, config, longest, rng), config.EndTokens, rng);
+            : SamplePrompts(model, batch, count, ChooserFor(model, config, longest, rng), config.EndTokens);
     }
 
     /// <summary>One sequence from <paramref name="initial"/> (null: zeros) decoded as <paramref name="config"/> says, <paramref name="count"/> tokens at most; the config checked by the caller.</summary>
@@ -98,16 +111,7 @@ public static partial class Decode
     {
         if (config.NumBeams > 1)
             return Best([Beam(model, initial, prefix, config.NumBeams, count, config.EndTokens, config.LengthPenalty, together: true, Options(model, config, prefix.Length))])[0];
-        var mark = rng?.Mark();
-        try
-        {
-            return Sample(model, NewState(model, initial), prefix, count, ChooserFor(model, config, prefix.Length, rng), rng, config.EndTokens, window: null);
-        }
-        catch when (rng is not null)
-        {
-            rng.Rewind(mark!.Value);
-            throw;
-        }
+        return Sample(model, NewState(model, initial), prefix, count, ChooserFor(model, config, prefix.Length, rng), rng, config.EndTokens, window: null);
     }
 
     /// <summary>
@@ -121,16 +125,7 @@ public static partial class Decode
         if (count == 0) return [.. Enumerable.Repeat(Array.Empty<int>(), start.Batch)];
         Chooser chooser = ChooserFor(model, config, prefix.Length, rng);
         int[] fed = prefix.ToArray(); // (what the rules read besides the tokens chosen, as transformers reads decoder_input_ids)
-        var mark = rng?.Mark();
-        try
-        {
-            return Sample(model, Prefixed(model, start, prefix, reuse: false), start.Batch, count, chooser, config.EndTokens, prompts: [.. Enumerable.Repeat(fed, start.Batch)]);
-        }
-        catch when (rng is not null)
-        {
-            rng.Rewind(mark!.Value);
-            throw;
-        }
+        return Sample(model, Prefixed(model, start, prefix, reuse: false), start.Batch, count, chooser, config.EndTokens, prompts: [.. Enumerable.Repeat(fed, start.Batch)]);
     }
 
     /// <summary>The rules <paramref name="config"/> sets for sequences of <paramref name="fed"/> tokens before the first chosen (null: none).</summary>

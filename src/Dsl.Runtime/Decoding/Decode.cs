@@ -163,16 +163,15 @@ public static partial class Decode
         /// <summary>The tokens chosen so far.</summary>
         public ReadOnlySpan<int> Chosen => _output.AsSpan(0, _count);
 
-        /// <summary>Chooses the next token (feeding the last one first); false once an end token or the length has ended the sequence.</summary>
+        /// <summary>
+        /// Chooses the next token (feeding the last one first); false once an end token or the length has ended the sequence. A
+        /// token that must be fed back and cannot be is refused as it is chosen.
+        /// </summary>
         public bool TryNext(out int next)
         {
             next = -1;
             if (_ended || _count == _maxLength) return false;
-            if (_count > 0)
-            {
-                RequireReadable(_model, _output[_count - 1]);
-                Feed(_model, _state, _output[_count - 1], _token, _logits, _window);
-            }
+            if (_count > 0) Feed(_model, _state, _output[_count - 1], _token, _logits, _window);
             next = _chooser.Next(_logits, _prefix, Chosen);
             if (_count == _output.Length)
             {
@@ -183,6 +182,7 @@ public static partial class Decode
             }
             _output[_count++] = next;
             _ended = _end.Contains(next);
+            if (!_ended && _count < _maxLength) RequireReadable(_model, next); // (refused as it is chosen: a stream never gives it)
             return true;
         }
 
@@ -256,24 +256,13 @@ public static partial class Decode
     {
         var batch = new PromptBatch(model, prompts, lengths, maxLength, endToken);
         RequireSampling(temperature, topK, topP, rng, minP, repetitionPenalty);
-        return SamplePrompts(model, batch, maxLength, new Chooser(model.OutputWidth, temperature, topK, topP, rng, minP, repetitionPenalty), endToken, rng);
+        return SamplePrompts(model, batch, maxLength, new Chooser(model.OutputWidth, temperature, topK, topP, rng, minP, repetitionPenalty), endToken);
     }
 
-    /// <summary>A checked batch of prompts decoded as <paramref name="chooser"/> chooses; a failure rewinds <paramref name="rng"/> (the chooser's).</summary>
-    private static int[][] SamplePrompts(IModel<int> model, PromptBatch batch, int maxLength, Chooser chooser, EndTokens endToken, Rng? rng)
-    {
-        if (maxLength == 0) return [.. Enumerable.Repeat(Array.Empty<int>(), batch.Count)];
-        var mark = rng?.Mark();
-        try
-        {
-            return Sample(model, batch.Prompted(model, reuse: false), batch.Count, maxLength, chooser, endToken, batch.Rest(), batch.Prompts);
-        }
-        catch when (rng is not null)
-        {
-            rng.Rewind(mark!.Value);
-            throw;
-        }
-    }
+    /// <summary>A checked batch of prompts decoded as <paramref name="chooser"/> chooses.</summary>
+    private static int[][] SamplePrompts(IModel<int> model, PromptBatch batch, int maxLength, Chooser chooser, EndTokens endToken) =>
+        maxLength == 0 ? [.. Enumerable.Repeat(Array.Empty<int>(), batch.Count)]
+            : Sample(model, batch.Prompted(model, reuse: false), batch.Count, maxLength, chooser, endToken, batch.Rest(), batch.Prompts);
 
     /// <summary>
     /// Beam search for a batch of prompts [batch, steps] in one call (see <see cref="GreedyBatch"/> for the prompts, their

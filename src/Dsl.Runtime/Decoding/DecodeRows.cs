@@ -196,9 +196,23 @@ public static partial class Decode
     /// at each step every unfinished row chooses its token in row order (sampling draws in that order), and a row that ends
     /// (<paramref name="endToken"/>, or <paramref name="maxLength"/> tokens) leaves the batch; a row whose prompt is not through
     /// (<paramref name="unfed"/>) is fed its next prompt token instead, and chooses nothing. <paramref name="prompts"/>: each
-    /// sequence's prompt, where the chooser penalises repetitions.
+    /// sequence's prompt, where the chooser's rules read it. A failure part-way leaves the chooser's generator as it found it.
     /// </summary>
     private static int[][] Sample(IModel<int> model, BeamRows rows, int count, int maxLength, Chooser chooser, EndTokens endToken, Unfed? unfed = null, int[][]? prompts = null)
+    {
+        var mark = chooser.Random?.Mark();
+        try
+        {
+            return SampleRows(model, rows, count, maxLength, chooser, endToken, unfed, prompts);
+        }
+        catch when (mark is not null)
+        {
+            chooser.Random!.Rewind(mark.Value);
+            throw;
+        }
+    }
+
+    private static int[][] SampleRows(IModel<int> model, BeamRows rows, int count, int maxLength, Chooser chooser, EndTokens endToken, Unfed? unfed, int[][]? prompts)
     {
         var outputs = new List<int>[count];
         for (int i = 0; i < count; i++) outputs[i] = [];
@@ -379,6 +393,9 @@ public static partial class Decode
     private sealed class Chooser(int vocabulary, float temperature, int topK, float topP, Rng? rng, float minP = 0f, LogitRules? rules = null)
     {
         private readonly float[] _kept = new float[vocabulary], _sorted = new float[vocabulary];
+
+        /// <summary>The generator a draw takes (null: greedy).</summary>
+        public Rng? Random => rng;
 
         /// <summary>A chooser whose only rule is a repetition penalty (1: none).</summary>
         public Chooser(int vocabulary, float temperature, int topK, float topP, Rng? rng, float minP, float repetitionPenalty)

@@ -15,7 +15,10 @@ public sealed record GenerationConfig
     /// <summary><c>eos_token_id</c>: the tokens that end a sequence (none: decoding runs to its length).</summary>
     public EndTokens EndTokens { get; init; }
 
-    /// <summary><c>bos_token_id</c>: the token a tokenizer puts first (not used in decoding: the prompt holds it).</summary>
+    /// <summary>
+    /// <c>bos_token_id</c>: the token a tokenizer puts first (a prompt holds it); an encoder–decoder's decoder starts from it
+    /// where <see cref="DecoderStartToken"/> is not set, as transformers' does.
+    /// </summary>
     public int? BeginToken { get; init; }
 
     /// <summary><c>pad_token_id</c> (not used in decoding: a batch of prompts is not padded).</summary>
@@ -39,7 +42,7 @@ public sealed record GenerationConfig
     /// <summary><c>min_p</c>: min-p sampling's fraction of the most likely token's probability (0 by default: all).</summary>
     public float MinP { get; init; }
 
-    /// <summary><c>repetition_penalty</c> (1 by default: none), in greedy decoding as in sampling.</summary>
+    /// <summary><c>repetition_penalty</c> (1 by default: none), in greedy decoding, sampling and beam search.</summary>
     public float RepetitionPenalty { get; init; } = 1f;
 
     /// <summary><c>no_repeat_ngram_size</c>: no n-gram of this size twice in a sequence, prompt counted (0 by default: any).</summary>
@@ -106,8 +109,6 @@ public sealed record GenerationConfig
             if (DoSample)
                 throw new NotSupportedException($"config: DoSample with NumBeams {NumBeams} (transformers' beam sampling) is not built: set DoSample false for beam search, or NumBeams 1 to sample.");
             Checked(() => Decode.RequireBeam(NumBeams, LengthPenalty));
-            Checked(() => Decode.RequireSampling(0f, 0, 1f, null, 0f, RepetitionPenalty));
-            return;
         }
         if (!DoSample)
         {

@@ -10,8 +10,8 @@ public static partial class HuggingFace
 {
     /// <summary>
     /// Loads how a Hugging Face model decodes: its <c>generation_config.json</c> (in <paramref name="path"/>, a model's folder,
-    /// or the file itself), or where a folder has none, the token ids of its <c>config.json</c>, as transformers'
-    /// <c>GenerationConfig.from_model_config</c> falls back to them. Read: <c>eos_token_id</c> (one id or a list: LLaMA 3's
+    /// or the file itself), or where a folder has none, the same settings of its <c>config.json</c> (its token ids, and any
+    /// generation setting an older model's holds), as transformers' <c>GenerationConfig.from_model_config</c> falls back to them. Read: <c>eos_token_id</c> (one id or a list: LLaMA 3's
     /// three), <c>bos_token_id</c>, <c>pad_token_id</c>, <c>decoder_start_token_id</c>, <c>do_sample</c>, <c>temperature</c>,
     /// <c>top_k</c>, <c>top_p</c>, <c>min_p</c>, <c>repetition_penalty</c>, <c>no_repeat_ngram_size</c>, <c>num_beams</c>,
     /// <c>length_penalty</c>, <c>early_stopping</c>, <c>max_length</c>, <c>max_new_tokens</c>, <c>min_length</c> and
@@ -40,7 +40,8 @@ public static partial class HuggingFace
             DecoderStartToken = WholeNumber(c, "decoder_start_token_id", problems),
             DoSample = Flag(c, "do_sample", problems) ?? defaults.DoSample,
             Temperature = Real(c, "temperature", problems) ?? defaults.Temperature,
-            TopK = WholeNumber(c, "top_k", problems) ?? defaults.TopK,
+            // (top_k null is no top-k, as transformers reads None; every other null reads as its default)
+            TopK = c.TryGetProperty("top_k", out JsonElement k) && k.ValueKind == JsonValueKind.Null ? 0 : WholeNumber(c, "top_k", problems) ?? defaults.TopK,
             TopP = Real(c, "top_p", problems) ?? defaults.TopP,
             MinP = Real(c, "min_p", problems) ?? defaults.MinP,
             RepetitionPenalty = Real(c, "repetition_penalty", problems) ?? defaults.RepetitionPenalty,
@@ -154,6 +155,7 @@ public static partial class HuggingFace
         ("watermarking_config", v => false, "watermarking"),
         ("token_healing", v => v.ValueKind == JsonValueKind.False, "token healing"),
         ("max_time", v => false, "a time limit"),
+        ("renormalize_logits", v => v.ValueKind == JsonValueKind.False, "renormalising the scores after the processors (beam search's scores)"),
     ];
 
     private static bool IsNumber(JsonElement v, double value) => v.ValueKind == JsonValueKind.Number && v.GetDouble() == value;

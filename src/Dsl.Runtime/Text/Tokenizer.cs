@@ -231,11 +231,13 @@ public sealed class Tokenizer
     }
 
     /// <summary>
-    /// The text of a stream of ids (<see cref="Dsl.Decode.Stream"/>'s tokens) as they come, as transformers' <c>TextStreamer</c>
-    /// gives it: after each id, the text the ids so far decode to (<see cref="Decode"/>) past what was given before — held back
-    /// while it ends in part of a character (a byte-level token holding some of a character's bytes decodes to U+FFFD until the
-    /// rest come) —, and when the ids end, what is left. Joined, the pieces are the text of all the ids, where no id changes
-    /// the text of those before it.
+    /// The text of a stream of ids (<see cref="Dsl.Decode.Stream"/>'s tokens) as they come, given out as transformers'
+    /// <c>TextStreamer</c> gives it out: after each id, the text the ids so far decode to (<see cref="Decode"/>) past what was
+    /// given before, up to its last space (a word is given once a space follows it, since the ids after a word's first may
+    /// still change how it reads), all of it where it ends in a newline or a CJK ideograph; when the ids end, the rest. A piece
+    /// therefore never ends in part of a character (a byte-level token holding some of a character's bytes decodes to U+FFFD
+    /// until the rest come). Joined, the pieces are the text of all the ids, where no id changes the text given before it;
+    /// every id decodes the ids so far again (as TextStreamer's decodes its cache), so a stream of n ids decodes n(n + 1)/2.
     /// </summary>
     public IEnumerable<string> DecodeStream(IEnumerable<int> ids, bool skipSpecialTokens = false)
     {
@@ -252,9 +254,12 @@ public sealed class Tokenizer
         {
             seen.Add(id);
             text = Decode(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(seen), skipSpecialTokens);
-            if (text.Length <= given || text[^1] == '\uFFFD') continue;
-            yield return text[given..];
-            given = text.Length;
+            int upTo = text.Length > 0 && (text[^1] == '\n' || System.Text.Rune.DecodeLastFromUtf16(text, out System.Text.Rune last, out _) == System.Buffers.OperationStatus.Done && BertNormalizer.IsChinese(last.Value))
+                ? text.Length
+                : text.LastIndexOf(' ') + 1;
+            if (upTo <= given) continue;
+            yield return text[given..upTo];
+            given = upTo;
         }
         if (text.Length > given) yield return text[given..];
     }

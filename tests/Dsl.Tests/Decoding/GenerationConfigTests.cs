@@ -161,7 +161,9 @@ public class GenerationConfigTests
         string bart = Folder(("generation_config.json", """{"bos_token_id": 0, "decoder_start_token_id": 2, "early_stopping": true, "eos_token_id": 2, "forced_eos_token_id": null, "length_penalty": 2.0, "max_length": 142, "min_length": 56, "no_repeat_ngram_size": 3, "num_beams": 4, "pad_token_id": 1}"""));
         Assert.Equal(new GenerationConfig { BeginToken = 0, DecoderStartToken = 2, EarlyStopping = true, EndTokens = 2, LengthPenalty = 2f, MaxLength = 142, MinLength = 56, NoRepeatNgramSize = 3, NumBeams = 4, PadToken = 1 },
             HuggingFace.LoadGenerationConfig(bart));
-        Assert.Equal(new GenerationConfig { MinNewTokens = 3 }, HuggingFace.LoadGenerationConfig(Folder(("generation_config.json", """{"min_new_tokens": 3, "early_stopping": false}"""))));
+        Assert.Equal(new GenerationConfig { MinNewTokens = 3 }, HuggingFace.LoadGenerationConfig(Folder(("generation_config.json", """{"min_new_tokens": 3, "early_stopping": false, "renormalize_logits": false}"""))));
+        // top_k null is no top-k (transformers' None); another null is its default
+        Assert.Equal(new GenerationConfig { TopK = 0 }, HuggingFace.LoadGenerationConfig(Folder(("generation_config.json", """{"top_k": null, "temperature": null, "max_length": null}"""))));
     }
 
     [Fact]
@@ -189,9 +191,9 @@ public class GenerationConfigTests
     [Fact]
     public void WhatIsNotBuiltOrCannotBeReadIsRefusedByName()
     {
-        string other = Folder(("generation_config.json", """{"eos_token_id": 2, "suppress_tokens": [5], "typical_p": 0.9, "early_stopping": "sometimes", "forced_bos_token_id": 0, "num_return_sequences": 2, "top_k": 2.5, "do_sample": "yes", "temperature": "hot"}"""));
+        string other = Folder(("generation_config.json", """{"eos_token_id": 2, "suppress_tokens": [5], "typical_p": 0.9, "early_stopping": "sometimes", "renormalize_logits": true, "forced_bos_token_id": 0, "num_return_sequences": 2, "top_k": 2.5, "do_sample": "yes", "temperature": "hot"}"""));
         var e = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadGenerationConfig(other));
-        foreach (string part in new[] { "generation_config.json", "suppress_tokens is [5]", "typical_p is 0.9", "early_stopping is \"sometimes\"", "forced_bos_token_id is 0", "num_return_sequences is 2",
+        foreach (string part in new[] { "generation_config.json", "suppress_tokens is [5]", "typical_p is 0.9", "early_stopping is \"sometimes\"", "renormalize_logits is true", "forced_bos_token_id is 0", "num_return_sequences is 2",
                      "top_k is 2.5, not a whole number", "do_sample is \"yes\", not true or false", "temperature is \"hot\", not a number" })
             Assert.Contains(part, e.Message);
         Assert.Contains("eos_token_id is [1, \"2\"]", Assert.Throws<InvalidDataException>(() => HuggingFace.LoadGenerationConfig(Folder(("generation_config.json", """{"eos_token_id": [1, "2"]}""")))).Message);
@@ -241,6 +243,10 @@ public class GenerationConfigTests
         var greedy = new GenerationConfig { DecoderStartToken = 1, EndTokens = ends, MaxLength = 11 };
         // max_length counts the start token
         Assert.Equal(model.Greedy(source, 1, 10, ends), model.Generate(source, greedy));
+        Assert.Equal(model.Greedy(source, 1, 6), model.Generate(source, greedy with { EndTokens = default, MaxLength = 7 }));
+        Assert.Equal(6, model.Generate(source, greedy with { EndTokens = default, MaxLength = 7 }).Length);
+        // no decoder start token: the begin token, as transformers falls back to it
+        Assert.Equal(model.Greedy(source, 1, 10, ends), model.Generate(source, greedy with { DecoderStartToken = null, BeginToken = 1 }));
         Assert.Equal(model.Beam(source, 1, 2, 10, ends, 0.5f)[0].Tokens, model.Generate(source, greedy with { NumBeams = 2, LengthPenalty = 0.5f }));
         var sampling = greedy with { DoSample = true, Temperature = 1.5f, MaxNewTokens = 6 };
         Assert.Equal(Decode.Sample(model.Decoder, model.Encode(source), [1], 6, 1.5f, 50, new Rng(8), ends), model.Generate(source, sampling, new Rng(8)));
@@ -254,6 +260,7 @@ public class GenerationConfigTests
         Assert.All(drawn, d => Assert.InRange(d.Length, 1, 6));
         int[] one = [5, 9, 3, 7, 2, 8];
         Assert.Contains("DecoderStartToken", Assert.Throws<ArgumentException>(() => model.Generate(new ReadOnlyTensorSpan<int>(one, [1, 6]), greedy with { DecoderStartToken = null })).Message);
+        Assert.Equal("config", Assert.Throws<ArgumentException>(() => model.Generate(new ReadOnlyTensorSpan<int>(one, [1, 6]), greedy with { EndTokens = [9] })).ParamName);
         Assert.Equal("config.DecoderStartToken", Assert.Throws<ArgumentOutOfRangeException>(() => model.Generate(new ReadOnlyTensorSpan<int>(one, [1, 6]), greedy with { DecoderStartToken = 9 })).ParamName);
     }
 
@@ -278,7 +285,9 @@ public class GenerationConfigTests
         Assert.Contains("MinLength (min_length) is -1", Assert.Throws<ArgumentException>(() => Decode.Generate(model, Prompt, config with { MinLength = -1 })).Message);
         Assert.Contains("MinNewTokens (min_new_tokens) is -2", Assert.Throws<ArgumentException>(() => Decode.Generate(model, Prompt, config with { MinNewTokens = -2 })).Message);
         Assert.Contains("repetitionPenalty", Assert.Throws<ArgumentException>(() => Decode.Generate(model, Prompt, config with { NumBeams = 2, RepetitionPenalty = 0f })).Message);
-        Assert.Equal("endToken", Assert.Throws<ArgumentOutOfRangeException>(() => Decode.Generate(model, Prompt, config with { EndTokens = [3, 11], MaxNewTokens = 2 })).ParamName);
+        var end = Assert.Throws<ArgumentException>(() => Decode.Generate(model, Prompt, config with { EndTokens = [3, 11], MaxNewTokens = 2 }));
+        Assert.Equal("config", end.ParamName);
+        Assert.Contains("an end token of [3, 11]", end.Message);
         Assert.Equal("prompt", Assert.Throws<ArgumentException>(() => Decode.Generate(model, [], config)).ParamName);
         Assert.Equal(new Rng(1).Save(), rng.Save()); // nothing drawn by a refused call
     }
@@ -311,6 +320,13 @@ public class GenerationConfigTests
         var same = new Rng(9);
         Assert.Equal(given, Decode.Generate(Chain(), [0], draws with { MaxNewTokens = 3 }, same));
         Assert.Equal(same.Save(), rng.Save());
+        // a token the model cannot read back (an output past its inputs) is refused as it is chosen, never given
+        var wider = new TableModel([[0f, 0f, 0f, 0.1f, 0.9f], [0.2f, 0.2f, 0.2f, 0.2f, 0.2f], [0.2f, 0.2f, 0.2f, 0.2f, 0.2f], [0.2f, 0.2f, 0.2f, 0.2f, 0.2f]]);
+        var taken = new List<int>();
+        Assert.Throws<InvalidOperationException>(() => { foreach (int t in Decode.Stream(wider, [0], new GenerationConfig { MaxNewTokens = 3 })) taken.Add(t); });
+        Assert.Empty(taken);
+        Assert.Equal([4], Decode.Stream(wider, [0], new GenerationConfig { MaxNewTokens = 3, EndTokens = 4 }));
+        Assert.Equal([4], Decode.Stream(wider, [0], new GenerationConfig { MaxNewTokens = 1 })); // (the last token is not fed back)
     }
 
     [Fact]
@@ -318,15 +334,17 @@ public class GenerationConfigTests
     {
         // a byte-level vocabulary: "é" is two tokens (its UTF-8 bytes), given as one piece once both have come
         string json = """
-            {"model": {"type": "BPE", "vocab": {"h": 0, "i": 1, "Ã": 2, "©": 3, "Ġ": 4}, "merges": []},
+            {"model": {"type": "BPE", "vocab": {"h": 0, "i": 1, "Ã": 2, "©": 3, "Ġ": 4, "Ċ": 5}, "merges": []},
              "pre_tokenizer": {"type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true, "use_regex": true},
              "decoder": {"type": "ByteLevel", "add_prefix_space": true, "trim_offsets": true, "use_regex": true}}
             """;
         Tokenizer tokenizer = Tokenizer.Parse(json);
         int[] ids = tokenizer.Encode("hi é");
         Assert.Equal([0, 1, 4, 2, 3], ids);
-        Assert.Equal(["h", "i", " ", "é"], tokenizer.DecodeStream(ids));
-        Assert.Equal(["h", "\uFFFD"], tokenizer.DecodeStream([0, 2])); // a character cut off: what is left, when the ids end
+        // a word given once a space follows it, a line at once, the rest when the ids end
+        Assert.Equal(["hi ", "é"], tokenizer.DecodeStream(ids));
+        Assert.Equal(["hi\n", "é"], tokenizer.DecodeStream([0, 1, 5, 2, 3]));
+        Assert.Equal(["h\uFFFD"], tokenizer.DecodeStream([0, 2])); // a character cut off: what is left, when the ids end
         Assert.Empty(tokenizer.DecodeStream([]));
     }
 
@@ -352,12 +370,17 @@ public class GenerationConfigTests
         var ending = greedy with { EndTokens = 2 };
         Assert.Equal([1, 2], Decode.Generate(model, [0], ending));
         Assert.Equal([1, 3, 0, 1, 2], Decode.Generate(model, [0], ending with { MinNewTokens = 3 }));
-        Assert.Equal([1, 3, 0, 1, 2], Decode.Generate(model, [0], ending with { MinLength = 4 })); // the prompt counted
-        Assert.Equal([1, 2], Decode.Generate(model, [0], ending with { MinLength = 1 }));
+        // at the boundary: 2 barred at the second token only where two tokens must come first
+        Assert.Equal([1, 2], Decode.Generate(model, [0], ending with { MinNewTokens = 1 }));
+        Assert.Equal([1, 3, 0, 1, 2], Decode.Generate(model, [0], ending with { MinNewTokens = 2 }));
+        Assert.Equal([1, 2], Decode.Generate(model, [0], ending with { MinLength = 2 })); // the prompt counted
+        Assert.Equal([1, 3, 0, 1, 2], Decode.Generate(model, [0], ending with { MinLength = 3 }));
+        Assert.Equal([1, 3, 0, 1, 2], Decode.Generate(model, [0], ending with { MinLength = 2, MinNewTokens = 2 })); // the larger
         Assert.Equal([1, 3, 0, 1, 2], Decode.Stream(model, [0], ending with { MinNewTokens = 3 }));
-        // a batch: min_length counts the longest prompt (two tokens) for both rows
+        // a batch: min_length counts the longest prompt (two tokens) for both rows (row 0 alone would bar 2 at its second token)
         var prompts = new ReadOnlyTensorSpan<int>([0, 0, 3, 0], [2, 2]);
-        Assert.Equal([[1, 3, 0, 1, 2], [1, 3, 0, 1, 2]], Decode.GenerateBatch(model, prompts, [1, 2], ending with { MinLength = 5 }));
+        Assert.Equal([[1, 2], [1, 2]], Decode.GenerateBatch(model, prompts, [1, 2], ending with { MinLength = 3 }));
+        Assert.Equal([[1, 3, 0, 1, 2], [1, 3, 0, 1, 2]], Decode.GenerateBatch(model, prompts, [1, 2], ending with { MinLength = 4 }));
     }
 
     /// <summary>
@@ -399,7 +422,8 @@ public class GenerationConfigTests
     public void BeamSearchAppliesTheRulesToItsScores()
     {
         TableModel model = Cycle(offset: 2f); // (logits above 0: a penalty on them would divide, on the log-probabilities it multiplies)
-        // a beam as wide as every sequence of five tokens: the best of them all, as trying them finds it
+        // a beam of 256 = 4⁴ over a vocabulary of 4 keeps every sequence of four tokens, so none of five is pruned before the
+        // last step: the best of them all, as trying them finds it
         var wide = new GenerationConfig { NumBeams = 256, MaxNewTokens = 5, LengthPenalty = 0f };
         Assert.Equal(BestByTrial(model, [0], 5, 1f, 0), Decode.Generate(model, [0], wide));
         foreach (var (penalty, noRepeat) in new[] { (1.5f, 0), (0.5f, 0), (1f, 2), (3f, 2) })
