@@ -78,12 +78,17 @@ public static partial class Decode
         {
             RequireDecoding(model, prefix, count, config.EndTokens, prefixName);
         }
-        catch (ArgumentException e) when (e.ParamName is "endToken" or "maxLength")
+        catch (ArgumentException e) when (IsConfigs(e))
         {
-            throw new ArgumentException($"config: {e.Message}", "config", e);
+            throw AsConfigs(e);
         }
         return count;
     }
+
+    /// <summary>Whether a decoder's refusal is of an end token or a length: with a configuration, the configuration's.</summary>
+    private static bool IsConfigs(ArgumentException e) => e.ParamName is "endToken" or "maxLength";
+
+    private static ArgumentException AsConfigs(ArgumentException e) => new($"config: {e.Message}", "config", e);
 
     /// <summary>
     /// A batch of prompts [batch, steps] decoded as <paramref name="config"/> says, in one call (see <see cref="GreedyBatch"/>
@@ -100,7 +105,15 @@ public static partial class Decode
         int steps = prompts.Rank == 2 ? (int)prompts.Lengths[1] : 0;
         int longest = lengths.IsEmpty ? steps : Math.Clamp(Max(lengths), 0, steps);
         int count = config.NewTokens(longest, "the longest prompt");
-        var batch = new PromptBatch(model, prompts, lengths, count, config.EndTokens);
+        PromptBatch batch;
+        try
+        {
+            batch = new PromptBatch(model, prompts, lengths, count, config.EndTokens);
+        }
+        catch (ArgumentException e) when (IsConfigs(e))
+        {
+            throw AsConfigs(e);
+        }
         return config.NumBeams > 1
             ? Best(BeamPrompts(model, batch, config.NumBeams, count, config.EndTokens, config.LengthPenalty, Options(model, config, longest)))
             : SamplePrompts(model, batch, count, ChooserFor(model, config, longest, rng), config.EndTokens);

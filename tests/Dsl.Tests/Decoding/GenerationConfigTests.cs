@@ -288,6 +288,7 @@ public class GenerationConfigTests
         var end = Assert.Throws<ArgumentException>(() => Decode.Generate(model, Prompt, config with { EndTokens = [3, 11], MaxNewTokens = 2 }));
         Assert.Equal("config", end.ParamName);
         Assert.Contains("an end token of [3, 11]", end.Message);
+        Assert.Equal("config", Assert.Throws<ArgumentException>(() => Decode.GenerateBatch(model, new ReadOnlyTensorSpan<int>([1, 4, 2], [1, 3]), default, config with { EndTokens = 11, MaxNewTokens = 2 })).ParamName);
         Assert.Equal("prompt", Assert.Throws<ArgumentException>(() => Decode.Generate(model, [], config)).ParamName);
         Assert.Equal(new Rng(1).Save(), rng.Save()); // nothing drawn by a refused call
     }
