@@ -103,6 +103,7 @@ internal static class CompositionEmitter
         w.Line($"public int[] Greedy({src}, int startToken, int maxLength, global::Dsl.EndTokens endToken = default) => {fail}");
         w.Line($"public global::System.Collections.Generic.IReadOnlyList<global::Dsl.Hypothesis> Beam({src}, int startToken, int beamWidth, int maxLength, global::Dsl.EndTokens endToken = default, float lengthPenalty = 1f) => {fail}");
         w.Line($"public int[] Generate({src}, global::Dsl.GenerationConfig config, global::Dsl.Rng? rng = null) => {fail}");
+        w.Line($"public global::System.Collections.Generic.IEnumerable<int> Stream({src}, global::Dsl.GenerationConfig config, global::Dsl.Rng? rng = null) => {fail}");
         w.Close();
     }
 }

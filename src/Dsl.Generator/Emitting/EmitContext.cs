@@ -40,7 +40,7 @@ internal static class Names
     /// <summary>Every name the generated code declares directly in an encoder–decoder composition (CompositionEmitter; valid or not).</summary>
     public static readonly IReadOnlyCollection<string> CompositionMembers = new HashSet<string>(System.StringComparer.Ordinal)
     {
-        "SourceWidth", "TargetVocabulary", "s_bridges", "AttentionWeights", "Fail", "Parameters", "Encode", "Forward", "Loss", "Backward", "Greedy", "Beam", "Generate",
+        "SourceWidth", "TargetVocabulary", "s_bridges", "AttentionWeights", "Fail", "Parameters", "Encode", "Forward", "Loss", "Backward", "Greedy", "Beam", "Generate", "Stream",
     };
 
     /// <summary>

@@ -246,6 +246,19 @@ public abstract class EncoderDecoderModel<TSource, TEncoder, TDecoder> : IModel,
     }
 
     /// <summary>
+    /// The tokens <see cref="Generate(ReadOnlyTensorSpan{TSource}, GenerationConfig, Rng?)"/> gives for one source, each as
+    /// soon as it is chosen (see <see cref="Dsl.Decode.Stream(IModel{int}, ReadOnlySpan{int}, GenerationConfig, Rng?)"/>; greedy decoding and sampling): the source is encoded at the
+    /// call, the decoder's start token read at the first <c>MoveNext</c>.
+    /// </summary>
+    /// <exception cref="NotSupportedException">Beam search (<see cref="GenerationConfig.NumBeams"/> above 1), whose tokens are known only when it ends.</exception>
+    public IEnumerable<int> Stream(ReadOnlyTensorSpan<TSource> source, GenerationConfig config, Rng? rng = null)
+    {
+        var (start, count) = Generating(config, rng);
+        Dsl.Decode.RequireStreamable(config); // (before the encoder runs)
+        return Dsl.Decode.Stream(Decoder, RequireOne(source), [start], count, config, rng);
+    }
+
+    /// <summary>
     /// Decodes a batch of sources [batch, steps] (padded to <paramref name="lengths"/>; empty: every step) as
     /// <paramref name="config"/> says, in one call: element b is what <see cref="Generate(ReadOnlyTensorSpan{TSource}, GenerationConfig, Rng?)"/>
     /// gives for source b alone (sampling draws for the rows that choose in row order at each step).

@@ -33,17 +33,26 @@ public static partial class Decode
     /// that fails part-way (logits that turn NaN) leaves <paramref name="rng"/> as it was before that token.
     /// </summary>
     /// <exception cref="NotSupportedException">Beam search (<see cref="GenerationConfig.NumBeams"/> above 1), whose tokens are known only when it ends.</exception>
-    public static IEnumerable<int> Stream(IModel<int> model, ReadOnlySpan<int> prompt, GenerationConfig config, Rng? rng = null)
+    public static IEnumerable<int> Stream(IModel<int> model, ReadOnlySpan<int> prompt, GenerationConfig config, Rng? rng = null) =>
+        Stream(model, null, prompt, Generating(model, prompt, config, rng, "the prompt", nameof(prompt)), config, rng);
+
+    /// <summary>One sequence from <paramref name="initial"/> (null: zeros) streamed as <paramref name="config"/> says, <paramref name="count"/> tokens at most; the rest checked by the caller.</summary>
+    internal static IEnumerable<int> Stream(IModel<int> model, IModelState? initial, ReadOnlySpan<int> prefix, int count, GenerationConfig config, Rng? rng)
     {
-        int count = Generating(model, prompt, config, rng, "the prompt", nameof(prompt));
-        if (config.NumBeams > 1)
-            throw new NotSupportedException($"config: beam search (NumBeams {config.NumBeams}) knows its tokens only when it ends, so they cannot stream: use Generate, or NumBeams 1.");
-        return Streamed(model, prompt.ToArray(), count, ChooserFor(model, config, prompt.Length, rng), rng, config.EndTokens);
+        RequireStreamable(config);
+        return Streamed(model, initial, prefix.ToArray(), count, ChooserFor(model, config, prefix.Length, rng), rng, config.EndTokens);
     }
 
-    private static IEnumerable<int> Streamed(IModel<int> model, int[] prompt, int count, Chooser chooser, Rng? rng, EndTokens end)
+    /// <summary>Greedy decoding and sampling stream; beam search, whose tokens are known only when it ends, is refused.</summary>
+    internal static void RequireStreamable(GenerationConfig config)
     {
-        using var sequence = new Sequence(model, NewState(model, null), prompt, count, chooser, end, window: null);
+        if (config.NumBeams > 1)
+            throw new NotSupportedException($"config: beam search (NumBeams {config.NumBeams}) knows its tokens only when it ends, so they cannot stream: use Generate, or NumBeams 1.");
+    }
+
+    private static IEnumerable<int> Streamed(IModel<int> model, IModelState? initial, int[] prefix, int count, Chooser chooser, Rng? rng, EndTokens end)
+    {
+        using var sequence = new Sequence(model, NewState(model, initial), prefix, count, chooser, end, window: null);
         while (Next(sequence, rng) is int token) yield return token;
     }
 

@@ -231,7 +231,7 @@ public sealed class Tokenizer
     }
 
     /// <summary>
-    /// The text of a stream of ids (<see cref="Dsl.Decode.Stream"/>'s tokens) as they come, given out as transformers'
+    /// The text of a stream of ids (<see cref="Dsl.Decode.Stream(IModel{int}, System.ReadOnlySpan{int}, GenerationConfig, Rng?)"/>'s tokens) as they come, given out as transformers'
     /// <c>TextStreamer</c> gives it out: after each id, the text the ids so far decode to (<see cref="Decode"/>) past what was
     /// given before, up to its last space (a word is given once a space follows it, since the ids after a word's first may
     /// still change how it reads), all of it where it ends in a newline or a CJK ideograph; when the ids end, the rest. A piece

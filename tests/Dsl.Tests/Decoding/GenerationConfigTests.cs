@@ -250,6 +250,10 @@ public class GenerationConfigTests
         Assert.Equal(model.Beam(source, 1, 2, 10, ends, 0.5f)[0].Tokens, model.Generate(source, greedy with { NumBeams = 2, LengthPenalty = 0.5f }));
         var sampling = greedy with { DoSample = true, Temperature = 1.5f, MaxNewTokens = 6 };
         Assert.Equal(Decode.Sample(model.Decoder, model.Encode(source), [1], 6, 1.5f, 50, new Rng(8), ends), model.Generate(source, sampling, new Rng(8)));
+        // streamed
+        Assert.Equal(model.Generate(source, greedy), model.Stream(source, greedy));
+        Assert.Equal(model.Generate(source, sampling, new Rng(8)), model.Stream(source, sampling, new Rng(8)));
+        Assert.Throws<NotSupportedException>(() => model.Stream(new ReadOnlyTensorSpan<int>([5, 9, 3, 7, 2, 8], [1, 6]), greedy with { NumBeams = 2 }));
         // a batch of sources
         var sources = new ReadOnlyTensorSpan<int>([5, 9, 3, 7, 2, 8, 4, 4, 1, 0, 0, 0], [2, 6]);
         int[] lengths = [6, 3];
