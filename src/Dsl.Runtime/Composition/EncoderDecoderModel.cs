@@ -241,7 +241,7 @@ public abstract class EncoderDecoderModel<TSource, TEncoder, TDecoder> : IModel,
     /// </summary>
     public int[] Generate(ReadOnlyTensorSpan<TSource> source, GenerationConfig config, Rng? rng = null)
     {
-        var (start, count) = Generating(config, rng);
+        var (start, count) = Generating(config, rng, "Generate");
         return Dsl.Decode.Generate(Decoder, RequireOne(source), [start], count, config, rng);
     }
 
@@ -253,7 +253,7 @@ public abstract class EncoderDecoderModel<TSource, TEncoder, TDecoder> : IModel,
     /// <exception cref="NotSupportedException">Beam search (<see cref="GenerationConfig.NumBeams"/> above 1), whose tokens are known only when it ends.</exception>
     public IEnumerable<int> Stream(ReadOnlyTensorSpan<TSource> source, GenerationConfig config, Rng? rng = null)
     {
-        var (start, count) = Generating(config, rng);
+        var (start, count) = Generating(config, rng, "Stream");
         Dsl.Decode.RequireStreamable(config); // (before the encoder runs)
         return Dsl.Decode.Stream(Decoder, RequireOne(source), [start], count, config, rng);
     }
@@ -261,22 +261,23 @@ public abstract class EncoderDecoderModel<TSource, TEncoder, TDecoder> : IModel,
     /// <summary>
     /// Decodes a batch of sources [batch, steps] (padded to <paramref name="lengths"/>; empty: every step) as
     /// <paramref name="config"/> says, in one call: element b is what <see cref="Generate(ReadOnlyTensorSpan{TSource}, GenerationConfig, Rng?)"/>
-    /// gives for source b alone (sampling draws for the rows that choose in row order at each step).
+    /// gives for source b alone (sampling draws for the rows that choose in row order at each step); with
+    /// <see cref="GenerationConfig.NumReturnSequences"/> n above 1, element b·n + i is source b's i-th (see <see cref="Dsl.Decode.GenerateBatch"/>).
     /// </summary>
     public int[][] Generate(ReadOnlyTensorSpan<TSource> source, ReadOnlySpan<int> lengths, GenerationConfig config, Rng? rng = null)
     {
-        var (start, count) = Generating(config, rng);
+        var (start, count) = Generating(config, rng, oneSequence: null);
         return Dsl.Decode.GenerateEach(Decoder, Start(source, lengths, training: false).State, [start], count, config, rng);
     }
 
     /// <summary>The decoder's start token and how many tokens to decode after it, checked before the encoder runs.</summary>
-    private (int Start, int Count) Generating(GenerationConfig config, Rng? rng)
+    private (int Start, int Count) Generating(GenerationConfig config, Rng? rng, string? oneSequence)
     {
         ArgumentNullException.ThrowIfNull(config);
         // transformers falls back to bos_token_id
         int start = config.DecoderStartToken ?? config.BeginToken
             ?? throw new ArgumentException("config: no DecoderStartToken (decoder_start_token_id) nor BeginToken (bos_token_id): an encoder–decoder's decoder is fed one first.", nameof(config));
-        return (start, Dsl.Decode.Generating(Decoder, [start], config, rng, "the decoder's start token", "config.DecoderStartToken"));
+        return (start, Dsl.Decode.Generating(Decoder, [start], config, rng, "the decoder's start token", "config.DecoderStartToken", oneSequence));
     }
 
     /// <summary>

@@ -23,7 +23,7 @@ public static partial class Decode
     /// <exception cref="ArgumentNullException">The configuration samples and <paramref name="rng"/> is null.</exception>
     /// <exception cref="NotSupportedException">Beam sampling: not built.</exception>
     public static int[] Generate(IModel<int> model, ReadOnlySpan<int> prompt, GenerationConfig config, Rng? rng = null) =>
-        Generate(model, null, prompt, Generating(model, prompt, config, rng, "the prompt", nameof(prompt)), config, rng);
+        Generate(model, null, prompt, Generating(model, prompt, config, rng, "the prompt", nameof(prompt), "Generate"), config, rng);
 
     /// <summary>
     /// The tokens <see cref="Generate(IModel{int}, ReadOnlySpan{int}, GenerationConfig, Rng?)"/> gives, each as soon as it is
@@ -34,7 +34,7 @@ public static partial class Decode
     /// </summary>
     /// <exception cref="NotSupportedException">Beam search (<see cref="GenerationConfig.NumBeams"/> above 1), whose tokens are known only when it ends.</exception>
     public static IEnumerable<int> Stream(IModel<int> model, ReadOnlySpan<int> prompt, GenerationConfig config, Rng? rng = null) =>
-        Stream(model, null, prompt, Generating(model, prompt, config, rng, "the prompt", nameof(prompt)), config, rng);
+        Stream(model, null, prompt, Generating(model, prompt, config, rng, "the prompt", nameof(prompt), "Stream"), config, rng);
 
     /// <summary>One sequence from <paramref name="initial"/> (null: zeros) streamed as <paramref name="config"/> says, <paramref name="count"/> tokens at most; the rest checked by the caller.</summary>
     internal static IEnumerable<int> Stream(IModel<int> model, IModelState? initial, ReadOnlySpan<int> prefix, int count, GenerationConfig config, Rng? rng)
@@ -75,13 +75,15 @@ public static partial class Decode
     /// How many tokens decoding by <paramref name="config"/> after <paramref name="prefix"/> (<paramref name="what"/>: its
     /// prompt, or a decoder's start token) takes at most, everything checked first: the settings, and the prefix, length and
     /// end tokens as every decoder checks them (<paramref name="prefixName"/>: the prefix's name in an error; an end token or a
-    /// length the model cannot take named as the configuration's).
+    /// length the model cannot take named as the configuration's; <paramref name="oneSequence"/>: the caller, where it gives one
+    /// sequence per prompt).
     /// </summary>
-    internal static int Generating(IModel<int> model, ReadOnlySpan<int> prefix, GenerationConfig config, Rng? rng, string what, string prefixName)
+    internal static int Generating(IModel<int> model, ReadOnlySpan<int> prefix, GenerationConfig config, Rng? rng, string what, string prefixName, string? oneSequence)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(config);
         config.Require(rng);
+        if (oneSequence is not null) config.RequireOneSequence(oneSequence);
         int count = config.NewTokens(prefix.Length, what);
         try
         {
@@ -104,7 +106,9 @@ public static partial class Decode
     /// for the prompts, their lengths and how they step): element b is what <see cref="Generate(IModel{int}, ReadOnlySpan{int}, GenerationConfig, Rng?)"/>
     /// gives for prompt b alone, except that <see cref="GenerationConfig.MaxLength"/> and <see cref="GenerationConfig.MinLength"/>
     /// count the longest prompt for every row, as transformers counts a batch padded to it; sampling draws for the rows that
-    /// choose in row order at each step.
+    /// choose in row order at each step. With <see cref="GenerationConfig.NumReturnSequences"/> n above 1, element b·n + i is
+    /// prompt b's i-th: sampled as n rows of their own, or a beam search's i-th best (none found: no tokens), as transformers
+    /// returns them.
     /// </summary>
     public static int[][] GenerateBatch(IModel<int> model, ReadOnlyTensorSpan<int> prompts, ReadOnlySpan<int> lengths, GenerationConfig config, Rng? rng = null)
     {
@@ -124,8 +128,8 @@ public static partial class Decode
             throw AsConfigs(e);
         }
         return config.NumBeams > 1
-            ? Best(BeamPrompts(model, batch, config.NumBeams, count, config.EndTokens, config.LengthPenalty, Options(model, config, longest)))
-            : SamplePrompts(model, batch, count, ChooserFor(model, config, longest, rng), config.EndTokens);
+            ? Best(BeamPrompts(model, batch, config.NumBeams, count, config.EndTokens, config.LengthPenalty, Options(model, config, longest)), config.NumReturnSequences)
+            : SamplePrompts(model, batch.Repeated(config.NumReturnSequences), count, ChooserFor(model, config, longest, rng), config.EndTokens);
     }
 
     /// <summary>One sequence from <paramref name="initial"/> (null: zeros) decoded as <paramref name="config"/> says, <paramref name="count"/> tokens at most; the config checked by the caller.</summary>
@@ -142,8 +146,16 @@ public static partial class Decode
     /// </summary>
     internal static int[][] GenerateEach(IModel<int> model, IDecoderState start, ReadOnlySpan<int> prefix, int count, GenerationConfig config, Rng? rng)
     {
+        int n = config.NumReturnSequences;
         if (config.NumBeams > 1)
-            return Best(BeamEach(model, start, prefix, config.NumBeams, count, config.EndTokens, config.LengthPenalty, Options(model, config, prefix.Length)));
+            return Best(BeamEach(model, start, prefix, config.NumBeams, count, config.EndTokens, config.LengthPenalty, Options(model, config, prefix.Length)), n);
+        if (n > 1)
+        {
+            // each source's encoding n times in a row, sampled apart
+            var widened = (IDecoderState)model.CreateState(start.Batch * n);
+            widened.CopyRowsFrom(start, [.. Enumerable.Range(0, start.Batch * n).Select(r => r / n)]);
+            start = widened;
+        }
         if (count == 0) return [.. Enumerable.Repeat(Array.Empty<int>(), start.Batch)];
         Chooser chooser = ChooserFor(model, config, prefix.Length, rng);
         int[] fed = prefix.ToArray(); // (what the rules read besides the tokens chosen, as transformers reads decoder_input_ids)
@@ -164,8 +176,8 @@ public static partial class Decode
     /// <summary>What <paramref name="config"/> asks of a beam search besides its width and length.</summary>
     private static BeamOptions Options(IModel<int> model, GenerationConfig config, int fed) => new(Rules(model, config, fed), StopEarly: config.EarlyStopping);
 
-    /// <summary>Each search's best sequence (none found: no tokens).</summary>
-    private static int[][] Best(IReadOnlyList<Hypothesis>[] found) => [.. found.Select(f => f.Count > 0 ? f[0].Tokens : [])];
+    /// <summary>Each search's <paramref name="n"/> best sequences, search after search (fewer found: no tokens for the rest).</summary>
+    private static int[][] Best(IReadOnlyList<Hypothesis>[] found, int n = 1) => [.. found.SelectMany(f => Enumerable.Range(0, n).Select(i => i < f.Count ? f[i].Tokens : []))];
 
     private static int Max(ReadOnlySpan<int> values)
     {

@@ -335,6 +335,11 @@ public static partial class Decode
             _shortest = _prompts.Min(p => p.Length);
         }
 
+        private PromptBatch(int[][] prompts) => (_prompts, _shortest) = (prompts, prompts.Min(p => p.Length));
+
+        /// <summary>The batch with each prompt <paramref name="times"/> times in a row (its rows sampled apart).</summary>
+        public PromptBatch Repeated(int times) => times == 1 ? this : new([.. _prompts.SelectMany(p => Enumerable.Repeat(p, times))]);
+
         /// <summary>How many prompts.</summary>
         public int Count => _prompts.Length;
 

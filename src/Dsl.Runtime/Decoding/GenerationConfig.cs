@@ -63,6 +63,13 @@ public sealed record GenerationConfig
     /// </summary>
     public bool EarlyStopping { get; init; }
 
+    /// <summary>
+    /// <c>num_return_sequences</c>: how many sequences <see cref="Decode.GenerateBatch"/> (and an encoder–decoder's batch
+    /// <c>Generate</c>) returns per prompt, each prompt's together (1 by default): that many drawn apart when sampling, a beam
+    /// search's best that many (at most <see cref="NumBeams"/>); greedy decoding finds one.
+    /// </summary>
+    public int NumReturnSequences { get; init; } = 1;
+
     /// <summary><c>num_beams</c>: beam search's width (1 by default: no beam search).</summary>
     public int NumBeams { get; init; } = 1;
 
@@ -104,6 +111,10 @@ public sealed record GenerationConfig
         if (NoRepeatNgramSize < 0) throw new ArgumentException($"config: NoRepeatNgramSize (no_repeat_ngram_size) is {NoRepeatNgramSize}; expected 0 (none) or more.", "config");
         if (MinLength < 0) throw new ArgumentException($"config: MinLength (min_length) is {MinLength}; expected 0 (none) or more.", "config");
         if (MinNewTokens < 0) throw new ArgumentException($"config: MinNewTokens (min_new_tokens) is {MinNewTokens}; expected 0 (none) or more.", "config");
+        if (NumReturnSequences < 1) throw new ArgumentException($"config: NumReturnSequences (num_return_sequences) is {NumReturnSequences}; expected 1 or more.", "config");
+        if (NumReturnSequences > 1 && !DoSample && NumBeams < NumReturnSequences)
+            throw new ArgumentException($"config: NumReturnSequences (num_return_sequences) {NumReturnSequences} needs sampling (DoSample) or a beam search at least as wide (NumBeams {NumBeams}): "
+                + "greedy decoding finds one sequence, a beam search its width (transformers refuses it too).", "config");
         if (NumBeams > 1)
         {
             if (DoSample)
@@ -131,6 +142,14 @@ public sealed record GenerationConfig
         {
             throw new ArgumentException($"config: {e.Message}", "config", e);
         }
+    }
+
+    /// <summary>Refuses several sequences per prompt where the caller returns one (<paramref name="what"/>).</summary>
+    internal void RequireOneSequence(string what)
+    {
+        if (NumReturnSequences != 1)
+            throw new ArgumentException($"config: NumReturnSequences (num_return_sequences) is {NumReturnSequences}, but {what} gives one sequence: decode with GenerateBatch "
+                + "(an encoder–decoder: Generate with lengths), which returns that many per prompt.", "config");
     }
 
     /// <summary>How many tokens a sequence chooses before an end token may be one, after <paramref name="fed"/> fed (its prompt, or a decoder's start token).</summary>

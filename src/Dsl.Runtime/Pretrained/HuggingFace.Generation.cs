@@ -15,14 +15,14 @@ public static partial class HuggingFace
     /// three), <c>bos_token_id</c>, <c>pad_token_id</c>, <c>decoder_start_token_id</c>, <c>do_sample</c>, <c>temperature</c>,
     /// <c>top_k</c>, <c>top_p</c>, <c>min_p</c>, <c>repetition_penalty</c>, <c>no_repeat_ngram_size</c>, <c>num_beams</c>,
     /// <c>length_penalty</c>, <c>early_stopping</c>, <c>max_length</c>, <c>max_new_tokens</c>, <c>min_length</c> and
-    /// <c>min_new_tokens</c>, each absent one at transformers' default; what does not change the tokens
+    /// <c>min_new_tokens</c> and <c>num_return_sequences</c>, each absent one at transformers' default; what does not change the tokens
     /// chosen (<c>use_cache</c>, <c>transformers_version</c>, <c>cache_implementation</c>, …) is left. Decode by it with
     /// <see cref="Decode.Generate(IModel{int}, ReadOnlySpan{int}, GenerationConfig, Rng?)"/>.
     /// </summary>
     /// <exception cref="FileNotFoundException">No generation_config.json or config.json there.</exception>
     /// <exception cref="InvalidDataException">
     /// A setting of the wrong type, or one that would change the tokens and is not built (<c>suppress_tokens</c>,
-    /// <c>bad_words_ids</c>, typical sampling, diverse beam search, more than one returned sequence, …): all named, with the file.
+    /// <c>bad_words_ids</c>, typical sampling, diverse beam search, …): all named, with the file.
     /// </exception>
     public static GenerationConfig LoadGenerationConfig(string path)
     {
@@ -53,6 +53,7 @@ public static partial class HuggingFace
             MinLength = WholeNumber(c, "min_length", problems) ?? defaults.MinLength,
             MinNewTokens = WholeNumber(c, "min_new_tokens", problems),
             EarlyStopping = EarlyStopping(c, problems),
+            NumReturnSequences = WholeNumber(c, "num_return_sequences", problems) ?? defaults.NumReturnSequences,
         };
         foreach (var (key, unset, what) in NotBuiltGenerationSettings)
             if (Value(c, key) is { } v && !unset(v))
@@ -99,6 +100,7 @@ public static partial class HuggingFace
         Real("repetition_penalty", config.RepetitionPenalty, d.RepetitionPenalty);
         Whole("no_repeat_ngram_size", config.NoRepeatNgramSize, d.NoRepeatNgramSize);
         Whole("num_beams", config.NumBeams, d.NumBeams);
+        Whole("num_return_sequences", config.NumReturnSequences, d.NumReturnSequences);
         Real("length_penalty", config.LengthPenalty, d.LengthPenalty);
         Whole("max_length", config.MaxLength, d.MaxLength);
         Whole("max_new_tokens", config.MaxNewTokens);
@@ -138,7 +140,6 @@ public static partial class HuggingFace
         ("epsilon_cutoff", v => IsNumber(v, 0), "epsilon sampling"),
         ("eta_cutoff", v => IsNumber(v, 0), "eta sampling"),
         ("encoder_repetition_penalty", v => IsNumber(v, 1), "a penalty on the source's tokens"),
-        ("num_return_sequences", v => IsNumber(v, 1), "returning several sequences"),
         ("bad_words_ids", IsEmptyList, "forbidding token sequences"),
         ("force_words_ids", IsEmptyList, "constrained beam search"),
         ("constraints", IsEmptyList, "constrained beam search"),

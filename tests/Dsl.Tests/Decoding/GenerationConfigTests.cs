@@ -161,6 +161,7 @@ public class GenerationConfigTests
         string bart = Folder(("generation_config.json", """{"bos_token_id": 0, "decoder_start_token_id": 2, "early_stopping": true, "eos_token_id": 2, "forced_eos_token_id": null, "length_penalty": 2.0, "max_length": 142, "min_length": 56, "no_repeat_ngram_size": 3, "num_beams": 4, "pad_token_id": 1}"""));
         Assert.Equal(new GenerationConfig { BeginToken = 0, DecoderStartToken = 2, EarlyStopping = true, EndTokens = 2, LengthPenalty = 2f, MaxLength = 142, MinLength = 56, NoRepeatNgramSize = 3, NumBeams = 4, PadToken = 1 },
             HuggingFace.LoadGenerationConfig(bart));
+        Assert.Equal(new GenerationConfig { NumReturnSequences = 2, DoSample = true }, HuggingFace.LoadGenerationConfig(Folder(("generation_config.json", """{"num_return_sequences": 2, "do_sample": true}"""))));
         Assert.Equal(new GenerationConfig { MinNewTokens = 3 }, HuggingFace.LoadGenerationConfig(Folder(("generation_config.json", """{"min_new_tokens": 3, "early_stopping": false, "renormalize_logits": false}"""))));
         // top_k null is no top-k (transformers' None); another null is its default
         Assert.Equal(new GenerationConfig { TopK = 0 }, HuggingFace.LoadGenerationConfig(Folder(("generation_config.json", """{"top_k": null, "temperature": null, "max_length": null}"""))));
@@ -179,7 +180,7 @@ public class GenerationConfigTests
         var every = new GenerationConfig
         {
             BeginToken = 0, PadToken = 1, DecoderStartToken = 2, EndTokens = 2, DoSample = false, Temperature = 0.7f, TopK = 20, TopP = 0.8f, MinP = 0.05f,
-            RepetitionPenalty = 1.1f, NoRepeatNgramSize = 3, NumBeams = 4, LengthPenalty = 2f, EarlyStopping = true, MaxLength = 142, MaxNewTokens = 64, MinLength = 56, MinNewTokens = 5,
+            RepetitionPenalty = 1.1f, NoRepeatNgramSize = 3, NumBeams = 4, NumReturnSequences = 2, LengthPenalty = 2f, EarlyStopping = true, MaxLength = 142, MaxNewTokens = 64, MinLength = 56, MinNewTokens = 5,
         };
         HuggingFace.SaveGenerationConfig(every, folder);
         Assert.Equal(every, HuggingFace.LoadGenerationConfig(folder));
@@ -191,9 +192,9 @@ public class GenerationConfigTests
     [Fact]
     public void WhatIsNotBuiltOrCannotBeReadIsRefusedByName()
     {
-        string other = Folder(("generation_config.json", """{"eos_token_id": 2, "suppress_tokens": [5], "typical_p": 0.9, "early_stopping": "sometimes", "renormalize_logits": true, "forced_bos_token_id": 0, "num_return_sequences": 2, "top_k": 2.5, "do_sample": "yes", "temperature": "hot"}"""));
+        string other = Folder(("generation_config.json", """{"eos_token_id": 2, "suppress_tokens": [5], "typical_p": 0.9, "early_stopping": "sometimes", "renormalize_logits": true, "forced_bos_token_id": 0, "top_k": 2.5, "do_sample": "yes", "temperature": "hot"}"""));
         var e = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadGenerationConfig(other));
-        foreach (string part in new[] { "generation_config.json", "suppress_tokens is [5]", "typical_p is 0.9", "early_stopping is \"sometimes\"", "renormalize_logits is true", "forced_bos_token_id is 0", "num_return_sequences is 2",
+        foreach (string part in new[] { "generation_config.json", "suppress_tokens is [5]", "typical_p is 0.9", "early_stopping is \"sometimes\"", "renormalize_logits is true", "forced_bos_token_id is 0",
                      "top_k is 2.5, not a whole number", "do_sample is \"yes\", not true or false", "temperature is \"hot\", not a number" })
             Assert.Contains(part, e.Message);
         Assert.Contains("eos_token_id is [1, \"2\"]", Assert.Throws<InvalidDataException>(() => HuggingFace.LoadGenerationConfig(Folder(("generation_config.json", """{"eos_token_id": [1, "2"]}""")))).Message);
@@ -460,5 +461,40 @@ public class GenerationConfigTests
         var beams = new GenerationConfig { NumBeams = 2, MaxNewTokens = 5, EndTokens = 3 };
         Assert.Equal([2, 2, 2, 2, 2], Decode.Generate(model, [0], beams));
         Assert.Equal([1, 3], Decode.Generate(model, [0], beams with { EarlyStopping = true }));
+    }
+
+    [Fact]
+    public void SeveralSequencesPerPromptAreDrawnApartOrABeamSearchsBest()
+    {
+        var model = new TinyGpt(seed: 3);
+        var prompts = new ReadOnlyTensorSpan<int>([1, 4, 2, 3, 5, 0], [2, 3]);
+        int[] lengths = [3, 2];
+        // sampled: each prompt three times in a row, each row drawn apart
+        var sampling = new GenerationConfig { DoSample = true, Temperature = 1.2f, MaxNewTokens = 6, NumReturnSequences = 3 };
+        int[][] drawn = Decode.GenerateBatch(model, prompts, lengths, sampling, new Rng(5));
+        var repeated = new ReadOnlyTensorSpan<int>([1, 4, 2, 1, 4, 2, 1, 4, 2, 3, 5, 0, 3, 5, 0, 3, 5, 0], [6, 3]);
+        Assert.Equal(Decode.SampleBatch(model, repeated, [3, 3, 3, 2, 2, 2], 6, 1.2f, 50, new Rng(5)), drawn);
+        Assert.False(drawn[0].SequenceEqual(drawn[1]) && drawn[1].SequenceEqual(drawn[2]), "three draws alike");
+        // a beam search's three best of four, prompt after prompt
+        var beams = new GenerationConfig { NumBeams = 4, MaxNewTokens = 6, NumReturnSequences = 3, LengthPenalty = 0.5f };
+        Assert.Equal(Decode.BeamBatch(model, prompts, lengths, 4, 6, default, 0.5f).SelectMany(f => f.Take(3).Select(h => h.Tokens)), Decode.GenerateBatch(model, prompts, lengths, beams));
+        // refused: greedy decoding, more than the beams, the decoders of one sequence
+        int[] flat = [1, 4, 2, 3, 5, 0];
+        Assert.Contains("needs sampling", Assert.Throws<ArgumentException>(() => Decode.GenerateBatch(model, new ReadOnlyTensorSpan<int>(flat, [2, 3]), lengths, new GenerationConfig { NumReturnSequences = 2, MaxNewTokens = 3 })).Message);
+        Assert.Contains("NumBeams 2", Assert.Throws<ArgumentException>(() => Decode.GenerateBatch(model, new ReadOnlyTensorSpan<int>(flat, [2, 3]), lengths, beams with { NumBeams = 2 })).Message);
+        Assert.Contains("Generate gives one sequence", Assert.Throws<ArgumentException>(() => Decode.Generate(model, Prompt, sampling, new Rng(1))).Message);
+        Assert.Contains("Stream gives one sequence", Assert.Throws<ArgumentException>(() => Decode.Stream(model, Prompt, sampling, new Rng(1))).Message);
+        // an encoder–decoder's batch: the beams' best, and sampled rows as the sources each twice
+        var translator = new TransformerSeq2Seq(seed: 2);
+        int[] two = [5, 9, 3, 7, 2, 8, 4, 4, 1, 0, 0, 0];
+        var sources = new ReadOnlyTensorSpan<int>(two, [2, 6]);
+        int[] sourceLengths = [6, 3];
+        var encodedBeams = new GenerationConfig { DecoderStartToken = 1, NumBeams = 3, NumReturnSequences = 2, MaxNewTokens = 5 };
+        Assert.Equal(translator.Beam(sources, sourceLengths, 1, 3, 5).SelectMany(f => f.Take(2).Select(h => h.Tokens)), translator.Generate(sources, sourceLengths, encodedBeams));
+        var encodedSampling = new GenerationConfig { DecoderStartToken = 1, DoSample = true, NumReturnSequences = 2, MaxNewTokens = 5 };
+        int[][] translated = translator.Generate(sources, sourceLengths, encodedSampling, new Rng(3));
+        var twice = new ReadOnlyTensorSpan<int>([.. two[..6], .. two[..6], .. two[6..], .. two[6..]], [4, 6]);
+        Assert.Equal(translator.Generate(twice, [6, 6, 3, 3], encodedSampling with { NumReturnSequences = 1 }, new Rng(3)), translated);
+        Assert.Contains("Generate gives one sequence", Assert.Throws<ArgumentException>(() => translator.Generate(new ReadOnlyTensorSpan<int>(two, [1, 6]), encodedSampling, new Rng(1))).Message);
     }
 }
