@@ -40,7 +40,7 @@ public static partial class Decode
     internal static IEnumerable<int> Stream(IModel<int> model, IModelState? initial, ReadOnlySpan<int> prefix, int count, GenerationConfig config, Rng? rng)
     {
         RequireStreamable(config);
-        return Streamed(model, initial, prefix.ToArray(), count, ChooserFor(model, config, prefix.Length, rng), rng, config.EndTokens);
+        return Streamed(model, initial, prefix.ToArray(), count, ChooserFor(model, config, prefix.Length, rng), config.EndTokens);
     }
 
     /// <summary>Greedy decoding and sampling stream; beam search, whose tokens are known only when it ends, is refused.</summary>
@@ -50,13 +50,13 @@ public static partial class Decode
             throw new NotSupportedException($"config: beam search (NumBeams {config.NumBeams}) knows its tokens only when it ends, so they cannot stream: use Generate, or NumBeams 1.");
     }
 
-    private static IEnumerable<int> Streamed(IModel<int> model, IModelState? initial, int[] prefix, int count, Chooser chooser, Rng? rng, EndTokens end)
+    private static IEnumerable<int> Streamed(IModel<int> model, IModelState? initial, int[] prefix, int count, Chooser chooser, EndTokens end)
     {
         using var sequence = new Sequence(model, NewState(model, initial), prefix, count, chooser, end, window: null);
-        while (Next(sequence, rng) is int token) yield return token;
+        while (Next(sequence, chooser.Random) is int token) yield return token;
     }
 
-    /// <summary>The sequence's next token (null once it has ended); a failure rewinds <paramref name="rng"/> to before it.</summary>
+    /// <summary>The sequence's next token (null once it has ended); a failure rewinds <paramref name="rng"/> (its chooser's) to before it.</summary>
     private static int? Next(Sequence sequence, Rng? rng)
     {
         var mark = rng?.Mark();
@@ -64,9 +64,9 @@ public static partial class Decode
         {
             return sequence.TryNext(out int token) ? token : null;
         }
-        catch when (rng is not null)
+        catch when (mark is not null)
         {
-            rng.Rewind(mark!.Value);
+            rng!.Rewind(mark.Value);
             throw;
         }
     }
@@ -91,15 +91,13 @@ public static partial class Decode
         }
         catch (ArgumentException e) when (IsConfigs(e))
         {
-            throw AsConfigs(e);
+            throw GenerationConfig.AsConfigs(e);
         }
         return count;
     }
 
     /// <summary>Whether a decoder's refusal is of an end token or a length: with a configuration, the configuration's.</summary>
     private static bool IsConfigs(ArgumentException e) => e.ParamName is "endToken" or "maxLength";
-
-    private static ArgumentException AsConfigs(ArgumentException e) => new($"config: {e.Message}", "config", e);
 
     /// <summary>
     /// A batch of prompts [batch, steps] decoded as <paramref name="config"/> says, in one call (see <see cref="GreedyBatch"/>
@@ -116,7 +114,7 @@ public static partial class Decode
         config.Require(rng);
         // the longest prompt's length (a malformed batch, checked by the batch, counts its steps)
         int steps = prompts.Rank == 2 ? (int)prompts.Lengths[1] : 0;
-        int longest = lengths.IsEmpty ? steps : Math.Clamp(Max(lengths), 0, steps);
+        int longest = lengths.IsEmpty ? steps : Math.Clamp(TensorPrimitives.Max(lengths), 0, steps);
         int count = config.NewTokens(longest, "the longest prompt");
         PromptBatch batch;
         try
@@ -125,7 +123,7 @@ public static partial class Decode
         }
         catch (ArgumentException e) when (IsConfigs(e))
         {
-            throw AsConfigs(e);
+            throw GenerationConfig.AsConfigs(e);
         }
         return config.NumBeams > 1
             ? Best(BeamPrompts(model, batch, config.NumBeams, count, config.EndTokens, config.LengthPenalty, Options(model, config, longest)), config.NumReturnSequences)
@@ -137,7 +135,7 @@ public static partial class Decode
     {
         if (config.NumBeams > 1)
             return Best([Beam(model, initial, prefix, config.NumBeams, count, config.EndTokens, config.LengthPenalty, together: true, Options(model, config, prefix.Length))])[0];
-        return Sample(model, NewState(model, initial), prefix, count, ChooserFor(model, config, prefix.Length, rng), rng, config.EndTokens, window: null);
+        return Sample(model, NewState(model, initial), prefix, count, ChooserFor(model, config, prefix.Length, rng), config.EndTokens, window: null);
     }
 
     /// <summary>
@@ -178,11 +176,4 @@ public static partial class Decode
 
     /// <summary>Each search's <paramref name="n"/> best sequences, search after search (fewer found: no tokens for the rest).</summary>
     private static int[][] Best(IReadOnlyList<Hypothesis>[] found, int n = 1) => [.. found.SelectMany(f => Enumerable.Range(0, n).Select(i => i < f.Count ? f[i].Tokens : []))];
-
-    private static int Max(ReadOnlySpan<int> values)
-    {
-        int max = int.MinValue;
-        foreach (int v in values) max = Math.Max(max, v);
-        return max;
-    }
 }

@@ -45,7 +45,7 @@ public static partial class Decode
     {
         RequireDecoding(model, prefix, maxLength, endToken, nameof(prefix), initial);
         RequireSampling(temperature, topK, topP, rng, minP, repetitionPenalty);
-        return Sample(model, NewState(model, initial), prefix, maxLength, new Chooser(model.OutputWidth, temperature, topK, topP, rng, minP, repetitionPenalty), rng, endToken,
+        return Sample(model, NewState(model, initial), prefix, maxLength, new Chooser(model.OutputWidth, temperature, topK, topP, rng, minP, repetitionPenalty), endToken,
             window: null);
     }
 
@@ -69,7 +69,7 @@ public static partial class Decode
         // the checks of a decoding that fits the context: the window makes every longer one fit too
         RequireDecoding(model, Crop(prefix, context), Math.Min(maxNewTokens, 1), endToken, nameof(prefix));
         RequireSampling(temperature, topK, topP, rng, minP, repetitionPenalty);
-        return Sample(model, NewState(model, null), prefix, maxNewTokens, new Chooser(model.OutputWidth, temperature, topK, topP, rng, minP, repetitionPenalty), rng, endToken,
+        return Sample(model, NewState(model, null), prefix, maxNewTokens, new Chooser(model.OutputWidth, temperature, topK, topP, rng, minP, repetitionPenalty), endToken,
             new Window(context, prefix));
     }
 
@@ -113,20 +113,20 @@ public static partial class Decode
         window.Logits.AsSpan((n - 1) * v, v).CopyTo(logits);
     }
 
-    /// <summary>Decodes one sequence from <paramref name="state"/>, each token as <paramref name="chooser"/> chooses it; a failure rewinds <paramref name="rng"/> (the chooser's).</summary>
-    private static int[] Sample(IModel<int> model, IModelState state, ReadOnlySpan<int> prefix, int maxLength, Chooser chooser, Rng? rng, EndTokens endToken, Window? window)
+    /// <summary>Decodes one sequence from <paramref name="state"/>, each token as <paramref name="chooser"/> chooses it; a failure rewinds the chooser's generator.</summary>
+    private static int[] Sample(IModel<int> model, IModelState state, ReadOnlySpan<int> prefix, int maxLength, Chooser chooser, EndTokens endToken, Window? window)
     {
         // a call that fails part-way (logits that turn NaN, a step refused) leaves the generator as it found it
-        var mark = rng?.Mark();
+        var mark = chooser.Random?.Mark();
         try
         {
             using var sequence = new Sequence(model, state, prefix, maxLength, chooser, endToken, window);
             while (sequence.TryNext(out _)) { }
             return sequence.Chosen.ToArray();
         }
-        catch when (rng is not null)
+        catch when (mark is not null)
         {
-            rng.Rewind(mark!.Value);
+            chooser.Random!.Rewind(mark.Value);
             throw;
         }
     }

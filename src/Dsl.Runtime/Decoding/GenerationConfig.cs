@@ -140,9 +140,12 @@ public sealed record GenerationConfig
         }
         catch (ArgumentException e)
         {
-            throw new ArgumentException($"config: {e.Message}", "config", e);
+            throw AsConfigs(e);
         }
     }
+
+    /// <summary>A decoder's refusal of an argument that the configuration set, as the configuration's.</summary>
+    internal static ArgumentException AsConfigs(ArgumentException e) => new($"config: {e.Message}", "config", e);
 
     /// <summary>Refuses several sequences per prompt where the caller returns one (<paramref name="what"/>).</summary>
     internal void RequireOneSequence(string what)
