@@ -4,8 +4,8 @@ using Dsl.Kernels;
 namespace Dsl;
 
 /// <summary>
-/// A parameter's values held in less memory than floats for inference (<see cref="Parameter.Precision"/>): bfloat16 bits, or 8-bit
-/// integers with a scale per row; pinned and on a cache line as floats are (a decoding step reads the weights where they lie).
+/// A parameter's values held in less memory than floats for inference (<see cref="Parameter.Precision"/>): bfloat16 bits, 8-bit
+/// integers with a scale per row, or 4-bit integers with a scale per group; pinned and on a cache line as floats are (a decoding step reads the weights where they lie).
 /// </summary>
 internal abstract class HeldValues
 {
@@ -24,14 +24,18 @@ internal abstract class HeldValues
     /// <summary>Sets the values from <paramref name="source"/> (<see cref="Length"/> of them), rounded or quantized.</summary>
     public abstract void CopyFrom(ReadOnlySpan<float> source);
 
-    /// <summary><paramref name="values"/> held in <paramref name="precision"/> (8-bit: rows of <paramref name="rowLength"/>, a scale each).</summary>
-    public static HeldValues Of(Precision precision, ReadOnlySpan<float> values, int rowLength)
+    /// <summary>
+    /// <paramref name="values"/> held in <paramref name="precision"/> (8-bit: rows of <paramref name="rowLength"/>, a scale each;
+    /// 4-bit: groups of <paramref name="groupSize"/>, a scale each).
+    /// </summary>
+    public static HeldValues Of(Precision precision, ReadOnlySpan<float> values, int rowLength, int groupSize = Int4.DefaultGroupSize)
     {
         HeldValues held = precision switch
         {
             Precision.BFloat16 => new BFloat16Held(values.Length),
             Precision.Int8 => new Int8Held(values.Length, rowLength),
-            _ => throw new ArgumentOutOfRangeException(nameof(precision), precision, "Expected Precision.BFloat16 or Precision.Int8."),
+            Precision.Int4 => new Int4Held(values.Length, groupSize),
+            _ => throw new ArgumentOutOfRangeException(nameof(precision), precision, "Expected Precision.BFloat16, Precision.Int8 or Precision.Int4."),
         };
         held.CopyFrom(values);
         return held;
@@ -99,5 +103,27 @@ internal abstract class HeldValues
         public override Weights Weights => Weights.FromInt8(Values, _scales, _rowLength);
         public override void CopyTo(Span<float> destination) => Int8.Dequantize(Values, _scales, _rowLength, destination);
         public override void CopyFrom(ReadOnlySpan<float> source) => Int8.Quantize(source, _rowLength, Values, _scales);
+    }
+
+    private sealed class Int4Held : HeldValues
+    {
+        private readonly byte[] _values;
+        private readonly float[] _scales;
+        private readonly int _origin, _length, _groupSize;
+
+        public Int4Held(int length, int groupSize)
+        {
+            _length = length;
+            _groupSize = groupSize;
+            _values = Pinned<byte>(Int4.Bytes(length), out _origin);
+            _scales = GC.AllocateUninitializedArray<float>(length / groupSize, pinned: true);
+        }
+
+        private Span<byte> Values => _values.AsSpan(_origin, Int4.Bytes(_length));
+        public override Precision Precision => Precision.Int4;
+        public override int Length => _length;
+        public override Weights Weights => Weights.FromInt4(Values, _scales, _groupSize);
+        public override void CopyTo(Span<float> destination) => Int4.Dequantize(Values, _scales, _groupSize, destination);
+        public override void CopyFrom(ReadOnlySpan<float> source) => Int4.Quantize(source, _groupSize, Values, _scales);
     }
 }

@@ -20,6 +20,13 @@ public enum Precision
     /// apply their rows' scales, computing what float32 weights of the values they stand for would, up to rounding.
     /// </summary>
     Int8,
+
+    /// <summary>
+    /// 4-bit integers with one float scale per group of consecutive values along a row (block-wise symmetric: ONNX Runtime's
+    /// <c>MatMulNBits</c> without zero points, llama.cpp's <c>Q4_0</c>; <see cref="Kernels.Int4"/>), an eighth of the memory and a
+    /// scale a group, for inference: the kernels widen the values as they read them and apply their groups' scales.
+    /// </summary>
+    Int4,
 }
 
 /// <summary>
@@ -177,10 +184,14 @@ public sealed class Parameter
 
     /// <summary>
     /// How the values are held: <see cref="Precision.Float32"/>, or for inference <see cref="Precision.BFloat16"/> (half the memory)
-    /// or <see cref="Precision.Int8"/> (a quarter, and a scale per row): <see cref="ParameterSet.HoldWeightsIn"/>. Computing with
+    /// or <see cref="Precision.Int8"/> (a quarter, and a scale per row) or <see cref="Precision.Int4"/> (an eighth, and a scale per
+    /// group of <see cref="GroupSize"/>): <see cref="ParameterSet.HoldWeightsIn(Precision, int)"/>. Computing with
     /// such weights widens them as they are read; the sums stay float.
     /// </summary>
     public Precision Precision => _home.Held?.Precision ?? Precision.Float32;
+
+    /// <summary>Values per scale of a parameter held in 4-bit integers (<see cref="Precision.Int4"/>); 0 for others.</summary>
+    public int GroupSize => _home.Held?.Weights.GroupSize ?? 0;
 
     /// <summary>
     /// Whether the model this parameter belongs to reads it, when it runs forward, only as weights a kernel widens from bfloat16
@@ -211,20 +222,24 @@ public sealed class Parameter
     /// <summary>
     /// Holds the values in <paramref name="precision"/>: bfloat16 rounds each to the nearest (ties to even, as PyTorch's
     /// <c>.to(torch.bfloat16)</c>), 8-bit integers quantize each row of the last dimension with its own scale (PyTorch's per-channel
-    /// symmetric <c>qint8</c>: <see cref="Kernels.Int8"/>), and both drop the floats and any gradient; float32 widens them back (exact
-    /// for bfloat16; for 8-bit values, the floats they stand for). Every name of the tensor sees it. Only on the host, and only
-    /// for a tensor the model reads as weights alone (<see cref="HoldsOnlyWeights"/>): <see cref="ParameterSet.HoldWeightsIn"/> decides which.
+    /// symmetric <c>qint8</c>: <see cref="Kernels.Int8"/>), 4-bit integers each group of <paramref name="groupSize"/> values with its
+    /// own scale (<see cref="Kernels.Int4"/>; the rows must be whole groups), and all drop the floats and any gradient; float32 widens them back (exact
+    /// for bfloat16; for 8- and 4-bit values, the floats they stand for). Every name of the tensor sees it. Only on the host, and only
+    /// for a tensor the model reads as weights alone (<see cref="HoldsOnlyWeights"/>): <see cref="ParameterSet.HoldWeightsIn(Precision, int)"/> decides which.
     /// </summary>
-    internal void HoldIn(Precision precision)
+    internal void HoldIn(Precision precision, int groupSize = Kernels.Int4.DefaultGroupSize)
     {
-        if (precision is not (Precision.Float32 or Precision.BFloat16 or Precision.Int8))
-            throw new ArgumentOutOfRangeException(nameof(precision), precision, "Expected Precision.Float32, Precision.BFloat16 or Precision.Int8.");
-        if (precision == Precision) return; // (a model on a device asked for float32: as it is)
+        if (precision is not (Precision.Float32 or Precision.BFloat16 or Precision.Int8 or Precision.Int4))
+            throw new ArgumentOutOfRangeException(nameof(precision), precision, "Expected Precision.Float32, Precision.BFloat16, Precision.Int8 or Precision.Int4.");
+        if (precision == Precision.Int4 && (!Kernels.Int4.IsGroupSize(groupSize) || RowLength % groupSize != 0))
+            throw new ArgumentException($"Parameter '{Name}' {Shapes.Format(_shape)} is not held in 4 bits in groups of {groupSize}: its rows of {RowLength} are not a whole number of groups of 32, 64, 128 or 256.", nameof(groupSize));
+        bool same() => precision == Precision && (precision != Precision.Int4 || groupSize == GroupSize);
+        if (same()) return; // (a model on a device asked for float32: as it is)
         if (_home.Mirror is not null)
             throw new InvalidOperationException($"Parameter '{Name}' lives on a device: a model is held in {Weights.Describe(precision)} on the host, before it moves to one.");
         lock (_home)
         {
-            if (precision == Precision) return; // (decided under the lock: two threads holding one tensor convert it once)
+            if (same()) return; // (decided under the lock: two threads holding one tensor convert it once)
             if (precision == Precision.Float32)
             {
                 Values values = NewValues();
@@ -238,9 +253,9 @@ public sealed class Parameter
                 // from one held precision to the other: through the floats the values stand for
                 float[] floats = new float[_length];
                 from.CopyTo(floats);
-                held = HeldValues.Of(precision, floats, RowLength);
+                held = HeldValues.Of(precision, floats, RowLength, groupSize);
             }
-            else held = HeldValues.Of(precision, HostValues, RowLength);
+            else held = HeldValues.Of(precision, HostValues, RowLength, groupSize);
             (_home.Held, _home.Floats, _home.Grad) = (held, null, null);
         }
     }
@@ -271,7 +286,7 @@ public sealed class Parameter
     internal void CopyHeldFrom(HeldValues values)
     {
         if (values.Length != _length) throw new ArgumentException($"Parameter '{Name}' {Shapes.Format(_shape)} holds {_length} values, got {values.Length}.", nameof(values));
-        if (_home.Held is { } held && held.Precision == values.Precision)
+        if (_home.Held is { } held && held.Precision == values.Precision && held.Weights.GroupSize == values.Weights.GroupSize)
             lock (_home)
                 _home.Held = values;
         else
@@ -289,8 +304,8 @@ public sealed class Parameter
     public void CopyFrom(ReadOnlySpan<float> source)
     {
         if (source.Length != _length) throw new ArgumentException($"Parameter '{Name}' {Shapes.Format(_shape)} holds {_length} values, got {source.Length}.", nameof(source));
-        if (_home.Held is { Precision: Precision.Int8 } && !float.IsFinite(TensorPrimitives.MaxMagnitude(source)))
-            throw new ArgumentException($"Parameter '{Name}' is held in 8-bit integers, which hold finite values only; the values given hold one that is not. Nothing was changed.", nameof(source));
+        if (_home.Held is { Precision: Precision.Int8 or Precision.Int4 } && !float.IsFinite(TensorPrimitives.MaxMagnitude(source)))
+            throw new ArgumentException($"Parameter '{Name}' is held in {Weights.Describe(Precision)}, which hold finite values only; the values given hold one that is not. Nothing was changed.", nameof(source));
         if (_home.Held is { } held) held.CopyFrom(source);
         else source.CopyTo(AsSpan());
     }

@@ -331,12 +331,12 @@ public sealed class ParameterSet : IReadOnlyList<Parameter>
         public static Staged Of(Parameter p, float[] values, List<string> problems)
         {
             if (p.Precision == Precision.Float32) return new(values, null);
-            if (p.Precision == Precision.Int8 && !float.IsFinite(System.Numerics.Tensors.TensorPrimitives.MaxMagnitude(values)))
+            if (p.Precision is Precision.Int8 or Precision.Int4 && !float.IsFinite(System.Numerics.Tensors.TensorPrimitives.MaxMagnitude(values)))
             {
-                problems.Add($"tensor for '{p.Name}' holds a value that is not finite, which a parameter held in 8-bit integers cannot hold");
+                problems.Add($"tensor for '{p.Name}' holds a value that is not finite, which a parameter held in {Kernels.Weights.Describe(p.Precision)} cannot hold");
                 return default;
             }
-            return new(null, HeldValues.Of(p.Precision, values, p.RowLength));
+            return new(null, HeldValues.Of(p.Precision, values, p.RowLength, p.GroupSize));
         }
     }
 
@@ -400,10 +400,14 @@ public sealed class ParameterSet : IReadOnlyList<Parameter>
     /// W_hh and projections) is rounded to bfloat16, half
     /// their memory; with <see cref="Precision.Int8"/> each row of them (the last dimension: a matrix's output channel, a table's
     /// token) is quantized to 8-bit integers with its own scale, as PyTorch's per-channel symmetric <c>qint8</c> (<see cref="Kernels.Int8"/>),
-    /// a quarter of their memory. Their floats (and any gradient) are dropped, and the kernels widen the values as they read them,
+    /// a quarter of their memory; with <see cref="Precision.Int4"/> each group of <paramref name="groupSize"/> values along their rows
+    /// is quantized to 4-bit integers with its own scale (block-wise symmetric, as ONNX Runtime's <c>MatMulNBits</c> quantizer and
+    /// llama.cpp's <c>Q4_0</c>: <see cref="Kernels.Int4"/>), an eighth of their memory and a scale a group — a weight whose rows are
+    /// not a whole number of groups is held in 8 bits instead. Their floats (and any gradient) are dropped, and the kernels widen the values as they read them,
     /// summing in float: a model held in 8 bits computes what the same model with the dequantized weights in float32 computes (the
     /// same bits where the blocked product widens them as it packs them — more than 32 rows, or a k too short for the vectors;
-    /// the dot products of fewer rows multiply each column's sums of the integers by its scale, the same up to rounding).
+    /// the dot products of fewer rows multiply each column's sums of the integers by its scale, the same up to rounding; 4-bit
+    /// groups' sums likewise, group by group).
     /// A recurrent layer's matrices are among them (its forward reads them only as weights). The other parameters (norms' scales,
     /// biases, a table a recurrent layer folds into its input projection) stay float32. A checkpoint stored in bfloat16 loses nothing in bfloat16.
     /// With <see cref="Precision.Float32"/>, every parameter is widened back (bfloat16 exactly; 8-bit values to the floats they
@@ -412,25 +416,31 @@ public sealed class ParameterSet : IReadOnlyList<Parameter>
     /// and so does one taken before it is widened back. Returns the number of values held in less than float32 afterwards.
     /// </summary>
     /// <exception cref="ArgumentException">
-    /// 8-bit integers asked for while a weight holds a value that is not finite (named); nothing was changed.
+    /// 8- or 4-bit integers asked for while a weight holds a value that is not finite (named), or a group size other than 32, 64,
+    /// 128 or 256; nothing was changed.
     /// </exception>
-    public long HoldWeightsIn(Precision precision)
+    public long HoldWeightsIn(Precision precision, int groupSize = Kernels.Int4.DefaultGroupSize)
     {
-        if (precision is not (Precision.Float32 or Precision.BFloat16 or Precision.Int8))
-            throw new ArgumentOutOfRangeException(nameof(precision), precision, "Expected Precision.Float32, Precision.BFloat16 or Precision.Int8.");
+        if (precision is not (Precision.Float32 or Precision.BFloat16 or Precision.Int8 or Precision.Int4))
+            throw new ArgumentOutOfRangeException(nameof(precision), precision, "Expected Precision.Float32, Precision.BFloat16, Precision.Int8 or Precision.Int4.");
+        if (precision == Precision.Int4 && !Kernels.Int4.IsGroupSize(groupSize))
+            throw new ArgumentOutOfRangeException(nameof(groupSize), groupSize, "Expected a group size of 32, 64, 128 or 256 values (4-bit weights: a scale per group). Nothing was changed.");
         foreach (Parameter p in _items)
         {
             if (p.Mirror is not null && precision != Precision.Float32)
                 throw new InvalidOperationException($"Parameter '{p.Name}' lives on a device: a model is held in {Kernels.Weights.Describe(precision)} on the host, before it moves to one. Nothing was changed.");
             // (bfloat16 holds infinities: a parameter held so is checked through the floats it stands for)
-            if (precision == Precision.Int8 && p.HoldsOnlyWeights && p.Precision != Precision.Int8
+            if (precision is Precision.Int8 or Precision.Int4 && p.HoldsOnlyWeights && p.Precision is not (Precision.Int8 or Precision.Int4)
                 && !float.IsFinite(System.Numerics.Tensors.TensorPrimitives.MaxMagnitude(p.Precision == Precision.Float32 ? p.AsSpan() : p.ToArray())))
-                throw new ArgumentException($"Parameter '{p.Name}' holds a value that is not finite: 8-bit integers hold finite weights only. Nothing was changed.", nameof(precision));
+                throw new ArgumentException($"Parameter '{p.Name}' holds a value that is not finite: {Kernels.Weights.Describe(precision)} hold finite weights only. Nothing was changed.", nameof(precision));
         }
         long held = 0;
         foreach (Parameter p in _items)
         {
-            p.HoldIn(precision != Precision.Float32 && p.HoldsOnlyWeights ? precision : Precision.Float32);
+            Precision own = precision != Precision.Float32 && p.HoldsOnlyWeights ? precision : Precision.Float32;
+            // (4 bits take rows of whole groups; a weight of other rows takes 8 bits, a scale per row)
+            if (own == Precision.Int4 && (p.RowLength == 0 || p.RowLength % groupSize != 0)) own = Precision.Int8;
+            p.HoldIn(own, groupSize);
             if (p.Precision != Precision.Float32) held += p.Length;
         }
         return held;

@@ -157,10 +157,11 @@ public static unsafe class Gemm
         fixed (float* pb = b.RawFloats, pp = packed, pscales = b.RawScales)
         fixed (ushort* pb16 = b.RawBits)
         fixed (sbyte* pb8 = b.RawInt8)
+        fixed (byte* pb4 = b.RawInt4)
         {
             var work = new PackWork
             {
-                Job = Holding(new GemmJob(path, null, 0, 0, pb, transposed ? 1 : ldb, transposed ? ldb : 1, null, 0, 0, n, k), b, pb16, pb8, pscales, scaleStride),
+                Job = Holding(new GemmJob(path, null, 0, 0, pb, transposed ? 1 : ldb, transposed ? ldb : 1, null, 0, 0, n, k), b, pb16, pb8, pb4, pscales, scaleStride),
                 Packed = pp,
             };
             // A matrix packed for many steps (recurrent weights) is packed by every core, each the columns it will multiply
@@ -252,9 +253,10 @@ public static unsafe class Gemm
     }
 
     // A(i, p) = a[i·rsA + p·csA], B(p, j) = b[p·rsB + j·csB].
-    // B as bfloat16 or 8-bit integers (Weights) leaves job.B null and sets job.B16 or job.B8 (and its scales): the products
-    // that take it widen its values as they read them (packing, or the dot products of a few rows), and the small products
-    // read in place take floats only. 8-bit B is Bᵀ of a weight matrix [out, in] (rsB = 1), each column's run within one row.
+    // B as bfloat16, 8- or 4-bit integers (Weights) leaves job.B null and sets job.B16, job.B8 or job.B4 (and its scales): the
+    // products that take it widen its values as they read them (packing, or the dot products of a few rows), and the small products
+    // read in place take floats only. 8-bit B is Bᵀ of a weight matrix [out, in] (rsB = 1), each column's run within one row;
+    // 4-bit B too, each column starting a group.
     private static void Run(GemmPath path, int m, int n, int k, ReadOnlySpan<float> a, nint rsA, nint csA, Weights b, nint rsB, nint csB, Span<float> c, int ldc, bool accumulate, bool direct,
         ReadOnlySpan<float> bias = default, int dotRows = RowWiseRows)
     {
@@ -264,9 +266,10 @@ public static unsafe class Gemm
         fixed (float* pa = a, pb = b.RawFloats, pc = c, pbias = bias, pscales = b.RawScales)
         fixed (ushort* pb16 = b.RawBits)
         fixed (sbyte* pb8 = b.RawInt8)
+        fixed (byte* pb4 = b.RawInt4)
         {
             GemmJob job = Holding(new GemmJob(path, pa, rsA, csA, pb, rsB, csB, pc, ldc, m, n, k) { Accumulate = accumulate, Bias = bias.IsEmpty ? null : pbias, DotRows = dotRows },
-                b, pb16, pb8, pscales, scaleStride);
+                b, pb16, pb8, pb4, pscales, scaleStride);
             if (k == 0)
             {
                 if (!accumulate) Clear(job);
@@ -291,22 +294,29 @@ public static unsafe class Gemm
         }
     }
 
-    /// <summary>The step between the scales of 8-bit B's columns (runs of k along its rows: Bᵀ of a weight matrix, rsB = 1); 0 for others.</summary>
+    /// <summary>
+    /// The step between the scales of 8- or 4-bit B's columns (runs of k along its rows: Bᵀ of a weight matrix, rsB = 1): a
+    /// scale a column (8 bits) or its groups' (4 bits); 0 for others.
+    /// </summary>
     private static int ScaleStride(Weights b, nint rsB, nint csB, int k)
     {
-        if (!b.IsInt8) return 0;
-        if (rsB != 1) throw new ArgumentException("Gemm: 8-bit weights are read as Bᵀ of a weight matrix (MatMulTransB, PackB transposed) only.", nameof(b));
-        return b.ScaleStride(csB, k, "Gemm: B");
+        if (!b.IsInt8 && !b.IsInt4) return 0;
+        if (rsB != 1) throw new ArgumentException($"Gemm: {Weights.Describe(b.Precision)} are read as Bᵀ of a weight matrix (MatMulTransB, PackB transposed) only.", nameof(b));
+        if (b.IsInt8) return b.ScaleStride(csB, k, "Gemm: B");
+        if (csB % b.GroupSize != 0)
+            throw new ArgumentException($"Gemm: B: 4-bit weights in groups of {b.GroupSize} are read as columns {csB} values apart: each column must start a group.", nameof(b));
+        return (int)(csB / b.GroupSize);
     }
 
     /// <summary>
     /// <paramref name="job"/> (its B at <see cref="GemmJob.B"/>) reading <paramref name="b"/> as it is held: floats where they are,
     /// else <see cref="GemmJob.B"/> null and the bfloat16 bits or 8-bit values (and their scales) set, at the pointers given.
     /// </summary>
-    private static GemmJob Holding(GemmJob job, Weights b, ushort* bits, sbyte* int8, float* scales, int scaleStride) => b.Precision switch
+    private static GemmJob Holding(GemmJob job, Weights b, ushort* bits, sbyte* int8, byte* int4, float* scales, int scaleStride) => b.Precision switch
     {
         Precision.Float32 => job,
         Precision.BFloat16 => job with { B = null, B16 = bits },
+        Precision.Int4 => job with { B = null, B4 = int4, Scales = scales, ScaleStride = scaleStride, Group = b.GroupSize },
         _ => job with { B = null, B8 = int8, Scales = scales, ScaleStride = scaleStride },
     };
 
@@ -435,6 +445,7 @@ public static unsafe class Gemm
             if (!job.Accumulate) Clear(job);
             if (job.B16 != null) Rows<BFloat16Values>(job);
             else if (job.B8 != null) Rows<Int8Values>(job);
+            else if (job.B4 != null) RowsInt4(job);
             else Rows<FloatValues>(job);
             return;
         }
@@ -576,6 +587,106 @@ public static unsafe class Gemm
         public static float Widened(in GemmJob job, nint j, nint p) => job.B8[j * job.CsB + p * job.RsB] * job.Scales[j * job.ScaleStride];
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static Vector128<float> Widened4(in GemmJob job, nint j, nint p) => Int8.Load4(job.B8 + j * job.CsB + p, job.Scales[j * job.ScaleStride]);
+    }
+
+    private readonly struct Int4Values : IValues
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void* Values(in GemmJob job) => job.B4;
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static float Get(void* b, nint at) => Int4.Get((byte*)b, at);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static float Widened(in GemmJob job, nint j, nint p) => Int4.Get(job.B4, j * job.CsB + p) * job.Scales[j * job.ScaleStride + p / job.Group];
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector128<float> Widened4(in GemmJob job, nint j, nint p) => (p & 3) == 0
+            ? Int4.Get4(job.B4, j * job.CsB + p) * job.Scales[j * job.ScaleStride + p / job.Group] // (four values of one group: groups are whole blocks)
+            : Vector128.Create(Widened(job, j, p), Widened(job, j, p + 1), Widened(job, j, p + 2), Widened(job, j, p + 3));
+    }
+
+    /// <summary>
+    /// C += A·B for a few rows (<see cref="IsRowWise"/>) against 4-bit B (<see cref="GemmJob.B4"/>): the dot products of
+    /// <see cref="DotColumnsInt4{T}"/>, then the last columns (fewer than four) and a strided A one value at a time.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void RowsInt4(in GemmJob job)
+    {
+        int jj = job.Path.Bits switch
+        {
+            512 => DotColumnsInt4<Lanes512>(job),
+            256 => DotColumnsInt4<Lanes256>(job),
+            128 => DotColumnsInt4<Lanes128>(job),
+            _ => DotColumnsInt4<Lanes1>(job),
+        };
+        for (int i = 0; i < job.M; i++)
+        {
+            float* ai = job.A + i * job.RsA, ci = job.C + (nint)i * job.Ldc;
+            for (int j = jj; j < job.N; j++)
+            {
+                float s = 0;
+                for (int p = 0; p < job.K; p++) s += ai[p * job.CsA] * Int4Values.Widened(job, j, p);
+                ci[j] += s;
+            }
+        }
+    }
+
+    /// <summary>
+    /// The dot products of every row of A (contiguous) with 4-bit B's columns, four columns at a time, each block of four read from
+    /// memory once for all the rows: each 16 bytes of a column widened into the values of their low and of their high four bits
+    /// (<see cref="ILanes{TSelf}.LoadInt4"/>, q − 8) against the matching halves of A's block of 32, each group's sums then times
+    /// its scale; the values past the last whole block one at a time. Returns the first column not done (0 where A is strided or
+    /// k shorter than a block).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static int DotColumnsInt4<T>(in GemmJob job) where T : struct, ILanes<T>
+    {
+        const int Half = Int4.Block / 2;
+        int k = job.K, w = T.Count, group = job.Group, full = k / Int4.Block * Int4.Block, jj = 0;
+        if (full == 0 || job.CsA != 1) return 0;
+        nint cs = job.CsB, ss = job.ScaleStride;
+        for (; jj + 4 <= job.N; jj += 4)
+        {
+            byte* q0 = job.B4 + jj * cs / 2, q1 = q0 + cs / 2, q2 = q1 + cs / 2, q3 = q2 + cs / 2;
+            float* f0 = job.Scales + jj * ss, f1 = f0 + ss, f2 = f1 + ss, f3 = f2 + ss;
+            for (int i = 0; i < job.M; i++)
+            {
+                float* ai = job.A + i * job.RsA;
+                T s0 = T.Create(0f), s1 = s0, s2 = s0, s3 = s0;
+                for (int g0 = 0, gi = 0; g0 < full; g0 += group, gi++)
+                {
+                    int end = Math.Min(g0 + group, full);
+                    T l0 = T.Create(0f), l1 = l0, l2 = l0, l3 = l0, h0 = l0, h1 = l0, h2 = l0, h3 = l0;
+                    for (int p = g0; p < end; p += Int4.Block)
+                        for (int o = 0; o < Half; o += w)
+                        {
+                            T x = T.Load(ref ai[p + o], 0), y = T.Load(ref ai[p + Half + o], 0);
+                            nint at = p / 2 + o;
+                            T.LoadInt4(q0 + at, out T lo, out T hi); l0 = T.MultiplyAdd(x, lo, l0); h0 = T.MultiplyAdd(y, hi, h0);
+                            T.LoadInt4(q1 + at, out lo, out hi); l1 = T.MultiplyAdd(x, lo, l1); h1 = T.MultiplyAdd(y, hi, h1);
+                            T.LoadInt4(q2 + at, out lo, out hi); l2 = T.MultiplyAdd(x, lo, l2); h2 = T.MultiplyAdd(y, hi, h2);
+                            T.LoadInt4(q3 + at, out lo, out hi); l3 = T.MultiplyAdd(x, lo, l3); h3 = T.MultiplyAdd(y, hi, h3);
+                        }
+                    s0 = T.MultiplyAdd(l0 + h0, T.Create(f0[gi]), s0);
+                    s1 = T.MultiplyAdd(l1 + h1, T.Create(f1[gi]), s1);
+                    s2 = T.MultiplyAdd(l2 + h2, T.Create(f2[gi]), s2);
+                    s3 = T.MultiplyAdd(l3 + h3, T.Create(f3[gi]), s3);
+                }
+                Vector128<float> sums = T.SumFour(s0, s1, s2, s3);
+                if (full < k)
+                {
+                    float t0 = 0, t1 = 0, t2 = 0, t3 = 0;
+                    for (int p = full; p < k; p++)
+                    {
+                        float a = ai[p];
+                        t0 += a * Int4Values.Widened(job, jj, p); t1 += a * Int4Values.Widened(job, jj + 1, p);
+                        t2 += a * Int4Values.Widened(job, jj + 2, p); t3 += a * Int4Values.Widened(job, jj + 3, p);
+                    }
+                    sums += Vector128.Create(t0, t1, t2, t3);
+                }
+                float* c = job.C + (nint)i * job.Ldc + jj;
+                Vector128.Store(Vector128.Load(c) + sums, c);
+            }
+        }
+        return jj;
     }
 
     /// <summary>
@@ -1089,6 +1200,11 @@ public static unsafe class Gemm
             PackBlockWidened<K, Int8Values>(job, pc, kc, jc, nc, dst);
             return;
         }
+        if (job.B4 != null)
+        {
+            PackBlockWidened<K, Int4Values>(job, pc, kc, jc, nc, dst);
+            return;
+        }
         int nr = K.NR;
         int packed = 0;
         if (job.CsB == 1)
@@ -1139,7 +1255,7 @@ public static unsafe class Gemm
         }
     }
 
-    // The same from bfloat16 (job.B16) or 8-bit integers (job.B8), each value widened as it is packed (S): Bᵀ (a weight matrix
+    // The same from bfloat16 (job.B16) or 8- or 4-bit integers (job.B8, job.B4), each value widened as it is packed (S): Bᵀ (a weight matrix
     // [out, in], the product that takes them) four columns by four deep, transposed in registers; other strides one value at a time.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void PackBlockWidened<K, S>(in GemmJob job, int pc, int kc, int jc, int nc, float* dst) where K : struct, IMicroKernel where S : struct, IValues
@@ -1266,6 +1382,12 @@ internal readonly unsafe struct GemmJob(GemmPath path, float* a, nint rsA, nint 
     public ushort* B16 { get; init; }
     /// <summary>B as 8-bit integers (same strides) when <see cref="B"/> is null, column j times <see cref="Scales"/>[j · <see cref="ScaleStride"/>].</summary>
     public sbyte* B8 { get; init; }
+    /// <summary>
+    /// B as 4-bit integers when <see cref="B"/> is null (same strides in values, two a byte: <see cref="Int4"/>'s layout), each
+    /// group of <see cref="Group"/> values of column j times <see cref="Scales"/>[j · <see cref="ScaleStride"/> + its group].
+    /// </summary>
+    public byte* B4 { get; init; }
+    public int Group { get; init; }
     public float* Scales { get; init; }
     public nint ScaleStride { get; init; }
     public float* Packed { get; init; }
@@ -1321,11 +1443,11 @@ internal readonly unsafe struct GemmJob(GemmPath path, float* a, nint rsA, nint 
 
     /// <summary>Rows [i0, i1) of the product.</summary>
     public GemmJob Rows(int i0, int i1) =>
-        new(Path, A + i0 * RsA, RsA, CsA, B, RsB, CsB, C + i0 * Ldc, Ldc, i1 - i0, N, K) { B16 = B16, B8 = B8, Scales = Scales, ScaleStride = ScaleStride, Packed = Packed, PackedN = PackedN, PackedColumn = PackedColumn, WholeC = WholeC, Tall = Tall, RowPart = true, Accumulate = Accumulate, Bias = Bias, DotRows = DotRows };
+        new(Path, A + i0 * RsA, RsA, CsA, B, RsB, CsB, C + i0 * Ldc, Ldc, i1 - i0, N, K) { B16 = B16, B8 = B8, B4 = B4, Group = Group, Scales = Scales, ScaleStride = ScaleStride, Packed = Packed, PackedN = PackedN, PackedColumn = PackedColumn, WholeC = WholeC, Tall = Tall, RowPart = true, Accumulate = Accumulate, Bias = Bias, DotRows = DotRows };
 
     /// <summary>Columns [j0, j1) of the product (j0 a multiple of the tile width when B is packed).</summary>
     public GemmJob Columns(int j0, int j1) =>
-        new(Path, A, RsA, CsA, B == null ? null : B + j0 * CsB, RsB, CsB, C + j0, Ldc, M, j1 - j0, K) { B16 = B16 == null ? null : B16 + j0 * CsB, B8 = B8 == null ? null : B8 + j0 * CsB, Scales = Scales == null ? null : Scales + j0 * ScaleStride, ScaleStride = ScaleStride, Packed = Packed, PackedN = PackedN, PackedColumn = PackedColumn + j0, WholeC = WholeC, Tall = Tall, Accumulate = Accumulate, Bias = Bias == null ? null : Bias + j0, DotRows = DotRows };
+        new(Path, A, RsA, CsA, B == null ? null : B + j0 * CsB, RsB, CsB, C + j0, Ldc, M, j1 - j0, K) { B16 = B16 == null ? null : B16 + j0 * CsB, B8 = B8 == null ? null : B8 + j0 * CsB, B4 = B4 == null ? null : B4 + j0 * CsB / 2, Group = Group, Scales = Scales == null ? null : Scales + j0 * ScaleStride, ScaleStride = ScaleStride, Packed = Packed, PackedN = PackedN, PackedColumn = PackedColumn + j0, WholeC = WholeC, Tall = Tall, Accumulate = Accumulate, Bias = Bias == null ? null : Bias + j0, DotRows = DotRows };
 }
 
 /// <summary>The obvious triple loops, in double precision: the reference <see cref="Gemm"/> is tested against.</summary>

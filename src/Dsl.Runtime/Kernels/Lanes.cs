@@ -32,6 +32,12 @@ internal interface ILanes<TSelf> where TSelf : struct, ILanes<TSelf>
 
     /// <summary><see cref="Count"/> 8-bit integers from <paramref name="p"/> as floats (exact: sign-extended, then converted).</summary>
     static abstract unsafe TSelf LoadInt8(sbyte* p);
+
+    /// <summary>
+    /// <see cref="Count"/> bytes of 4-bit values from <paramref name="p"/> (<see cref="Int4"/>'s layout) as two vectors of floats:
+    /// each byte's low four bits in <paramref name="low"/> and its high four in <paramref name="high"/>, each q − 8 (exact).
+    /// </summary>
+    static abstract unsafe void LoadInt4(byte* p, out TSelf low, out TSelf high);
     static abstract void Store(TSelf value, ref float start, int offset);
     static abstract TSelf Create(float value);
 
@@ -97,6 +103,19 @@ internal readonly struct Lanes512(Vector512<float> v) : ILanes<Lanes512>
         (even, odd) = (new((v << 16).AsSingle()), new((v & Vector512.Create(0xFFFF_0000u)).AsSingle()));
     }
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static unsafe void LoadInt4(byte* p, out Lanes512 low, out Lanes512 high)
+    {
+        if (Avx512F.IsSupported)
+        {
+            Vector512<int> x = Avx512F.ConvertToVector512Int32(Vector128.Load(p)), eight = Vector512.Create(8);
+            (low, high) = (new(Vector512.ConvertToSingle((x & Vector512.Create(15)) - eight)), new(Vector512.ConvertToSingle(Vector512.ShiftRightLogical(x, 4) - eight)));
+            return;
+        }
+        Lanes256.LoadInt4(p, out Lanes256 l0, out Lanes256 h0);
+        Lanes256.LoadInt4(p + 8, out Lanes256 l1, out Lanes256 h1);
+        (low, high) = (new(Vector512.Create(l0.Vector, l1.Vector)), new(Vector512.Create(h0.Vector, h1.Vector)));
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static unsafe Lanes512 LoadInt8(sbyte* p) => Avx512F.IsSupported
         ? new(Vector512.ConvertToSingle(Avx512F.ConvertToVector512Int32(Vector128.Load(p))))
         : new(Vector512.Create(Lanes256.LoadInt8(p).Vector, Lanes256.LoadInt8(p + 8).Vector));
@@ -157,6 +176,19 @@ internal readonly struct Lanes256(Vector256<float> v) : ILanes<Lanes256>
     {
         Vector256<uint> v = Vector256.Load((uint*)p);
         (even, odd) = (new((v << 16).AsSingle()), new((v & Vector256.Create(0xFFFF_0000u)).AsSingle()));
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static unsafe void LoadInt4(byte* p, out Lanes256 low, out Lanes256 high)
+    {
+        if (Avx2.IsSupported)
+        {
+            Vector256<int> x = Avx2.ConvertToVector256Int32(p), eight = Vector256.Create(8);
+            (low, high) = (new(Vector256.ConvertToSingle((x & Vector256.Create(15)) - eight)), new(Vector256.ConvertToSingle(Vector256.ShiftRightLogical(x, 4) - eight)));
+            return;
+        }
+        Lanes128.LoadInt4(p, out Lanes128 l0, out Lanes128 h0);
+        Lanes128.LoadInt4(p + 4, out Lanes128 l1, out Lanes128 h1);
+        (low, high) = (new(Vector256.Create(l0.Vector, l1.Vector)), new(Vector256.Create(h0.Vector, h1.Vector)));
     }
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static unsafe Lanes256 LoadInt8(sbyte* p) => Avx2.IsSupported
@@ -221,6 +253,12 @@ internal readonly struct Lanes128(Vector128<float> v) : ILanes<Lanes128>
         (even, odd) = (new((v << 16).AsSingle()), new((v & Vector128.Create(0xFFFF_0000u)).AsSingle()));
     }
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static unsafe void LoadInt4(byte* p, out Lanes128 low, out Lanes128 high)
+    {
+        (Vector128<float> l, Vector128<float> h) = Int4.Halves4(p);
+        (low, high) = (new(l), new(h));
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static unsafe Lanes128 LoadInt8(sbyte* p) => new(Int8.Widen4(p));
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Store(Lanes128 value, ref float start, int offset) => Unsafe.As<float, Vector128<float>>(ref Unsafe.Add(ref start, offset)) = value._v;
@@ -281,6 +319,8 @@ internal readonly struct Lanes1(float v) : ILanes<Lanes1>
     public static Lanes1 Load(ref float start, int offset) => new(Unsafe.Add(ref start, offset));
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static unsafe void LoadBFloat16Pairs(ushort* p, out Lanes1 even, out Lanes1 odd) => (even, odd) = (new(BFloat16.ToFloat(p[0])), new(BFloat16.ToFloat(p[1])));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static unsafe void LoadInt4(byte* p, out Lanes1 low, out Lanes1 high) => (low, high) = (new((*p & 15) - 8), new((*p >> 4) - 8));
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static unsafe Lanes1 LoadInt8(sbyte* p) => new(*p);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

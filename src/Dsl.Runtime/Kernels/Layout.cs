@@ -244,8 +244,8 @@ public static class Layout
     /// projection's rows picked by token). Split by rows over the cores from 64 K values: a copy into memory not yet in
     /// cache runs at what one core can fetch, and two fetch more (12.8 MB of rows 4 KB wide, on a 2-core Zen 5 VM, in
     /// four runs: 0.52-1.5 ms on one core, 0.36-0.52 ms on two). With <paramref name="scale"/> ≠ 1, each row is multiplied by
-    /// it (an embedding scaled by √dim). A table held in bfloat16 or 8-bit integers (<see cref="Weights"/>) has its rows widened
-    /// as they are copied (8-bit rows times their scales: the floats they stand for, then times <paramref name="scale"/>).
+    /// it (an embedding scaled by √dim). A table held in bfloat16, 8- or 4-bit integers (<see cref="Weights"/>) has its rows widened
+    /// as they are copied (8-bit rows times their scales, 4-bit groups times theirs: the floats they stand for, then times <paramref name="scale"/>).
     /// </summary>
     public static unsafe void GatherRows(Weights table, ReadOnlySpan<int> indices, int width, Span<float> into, float scale = 1f)
     {
@@ -254,15 +254,19 @@ public static class Layout
         TableRows(indices, table.Length, width);
         if (table.IsInt8 && width > 0 && (table.RowLength != width || table.Column != 0))
             throw new ArgumentException($"Layout.GatherRows: a table of 8-bit rows of {table.RowLength} (a scale each){(table.Column != 0 ? $" sliced from column {table.Column}" : "")} is gathered by whole rows, not rows of {width}.", nameof(table));
+        if (table.IsInt4 && width % table.GroupSize != 0)
+            throw new ArgumentException($"Layout.GatherRows: a table of 4-bit values in groups of {table.GroupSize} (a scale each) is gathered by rows of whole groups, not rows of {width}.", nameof(table));
         fixed (float* pt = table.RawFloats, pi = into, ps = table.RawScales)
         fixed (ushort* pt16 = table.RawBits)
         fixed (sbyte* pt8 = table.RawInt8)
+        fixed (byte* pt4 = table.RawInt4)
         fixed (int* px = indices)
         {
             var rows = new RowsByIndex
             {
                 Table = table.Precision == Precision.Float32 ? pt : null, Table16 = table.IsBFloat16 ? pt16 : null, Table8 = table.IsInt8 ? pt8 : null,
-                Scales = table.IsInt8 ? ps : null, TableLength = table.Length, Indices = px, Count = indices.Length, Width = width, Rows = pi, Scale = scale,
+                Table4 = table.IsInt4 ? pt4 : null, Group = table.GroupSize,
+                Scales = table.IsInt8 || table.IsInt4 ? ps : null, TableLength = table.Length, Indices = px, Count = indices.Length, Width = width, Rows = pi, Scale = scale,
             };
             GemmWorkers.Run(&GatherPart, &rows, GemmWorkers.Parts(indices.Length, length, RowsSplitFrom));
         }
@@ -303,9 +307,10 @@ public static class Layout
         public float* Table, Rows;
         public ushort* Table16; // a gather's table held in bfloat16, where Table is null
         public sbyte* Table8; // or in 8-bit integers, row r times Scales[r]
+        public byte* Table4; // or in 4-bit integers, group g times Scales[g] (groups of Group)
         public float* Scales;
         public int* Indices, Bounds;
-        public int TableLength, Count, Width;
+        public int TableLength, Count, Width, Group;
         public float Scale; // what each row is multiplied by as it is gathered or added
     }
 
@@ -317,10 +322,12 @@ public static class Layout
         for (int r = start; r < end; r++)
         {
             var into = new Span<float>(a.Rows + (nint)r * a.Width, a.Width);
-            if (a.Table16 != null || a.Table8 != null)
+            if (a.Table16 != null || a.Table8 != null || a.Table4 != null)
             {
-                if (a.Table16 != null) BFloat16.ToFloat(new ReadOnlySpan<ushort>(a.Table16 + (nint)a.Indices[r] * a.Width, a.Width), into);
-                else Int8.Widen(a.Table8 + (nint)a.Indices[r] * a.Width, a.Width, a.Scales[a.Indices[r]], a.Rows + (nint)r * a.Width);
+                nint first = (nint)a.Indices[r] * a.Width;
+                if (a.Table16 != null) BFloat16.ToFloat(new ReadOnlySpan<ushort>(a.Table16 + first, a.Width), into);
+                else if (a.Table8 != null) Int8.Widen(a.Table8 + first, a.Width, a.Scales[a.Indices[r]], a.Rows + (nint)r * a.Width);
+                else Int4.Widen(a.Table4 + first / 2, a.Scales + first / a.Group, a.Group, a.Width, a.Rows + (nint)r * a.Width);
                 if (a.Scale != 1f) System.Numerics.Tensors.TensorPrimitives.Multiply(into, a.Scale, into);
                 continue;
             }

@@ -3,8 +3,8 @@ using System;
 namespace Dsl.Kernels;
 
 /// <summary>
-/// A weight matrix's values as a kernel reads them: floats, bfloat16 bits, or 8-bit integers with one scale per row (a
-/// parameter held in less memory for inference: <see cref="Parameter.Precision"/>), which the kernels that take one widen as
+/// A weight matrix's values as a kernel reads them: floats, bfloat16 bits, 8-bit integers with one scale per row, or 4-bit
+/// integers with one scale per group (a parameter held in less memory for inference: <see cref="Parameter.Precision"/>), which the kernels that take one widen as
 /// they read (<see cref="Gemm"/>'s A · Bᵀ, <see cref="Layout.GatherRows(Weights, ReadOnlySpan{int}, int, Span{float}, float)"/>).
 /// Floats convert to it implicitly, so a span passes where a <see cref="Weights"/> is taken.
 /// </summary>
@@ -12,23 +12,29 @@ namespace Dsl.Kernels;
 /// 8-bit weights are rows of <see cref="RowLength"/> values (a parameter's last dimension), row r's value i standing for
 /// <c>values[r · RowLength + i] · scales[r]</c> (<see cref="Int8"/>). A slice keeps track of where in its first row it starts
 /// (<see cref="Column"/>), so that a kernel finds each value's scale; a kernel reads such weights only by whole runs within a row.
+/// 4-bit weights are groups of <see cref="GroupSize"/> values, each with its scale (<see cref="Int4"/>); a slice starts and ends
+/// on a group's edge.
 /// </remarks>
 public readonly ref struct Weights
 {
     private readonly ReadOnlySpan<float> _floats;
     private readonly ReadOnlySpan<ushort> _bits;
     private readonly ReadOnlySpan<sbyte> _int8;
-    private readonly ReadOnlySpan<float> _scales; // an 8-bit slice's: from the row its first value lies in
+    private readonly ReadOnlySpan<byte> _int4;
+    private readonly ReadOnlySpan<float> _scales; // an 8-bit slice's: from the row its first value lies in; a 4-bit one's: its groups'
 
-    private Weights(ReadOnlySpan<float> floats, ReadOnlySpan<ushort> bits, ReadOnlySpan<sbyte> int8, ReadOnlySpan<float> scales, Precision precision, int rowLength = 0, int column = 0)
+    private Weights(ReadOnlySpan<float> floats, ReadOnlySpan<ushort> bits, ReadOnlySpan<sbyte> int8, ReadOnlySpan<float> scales, Precision precision, int rowLength = 0, int column = 0,
+        ReadOnlySpan<byte> int4 = default, int groupSize = 0)
     {
         _floats = floats;
         _bits = bits;
         _int8 = int8;
+        _int4 = int4;
         _scales = scales;
         Precision = precision;
         RowLength = rowLength;
         Column = column;
+        GroupSize = groupSize;
     }
 
     /// <summary>Weights held as bfloat16 bits.</summary>
@@ -45,7 +51,18 @@ public readonly ref struct Weights
         return new(default, default, values, scales, Precision.Int8, rowLength);
     }
 
-    /// <summary>How the values are held: floats, bfloat16 bits or 8-bit integers with a scale per row.</summary>
+    /// <summary>
+    /// Weights held as 4-bit integers (<see cref="Int4.Quantize"/>'s layout: two a byte), groups of <paramref name="groupSize"/>
+    /// values each times its own scale: <paramref name="values"/> holds <paramref name="scales"/>.Length groups.
+    /// </summary>
+    public static Weights FromInt4(ReadOnlySpan<byte> values, ReadOnlySpan<float> scales, int groupSize)
+    {
+        if (!Int4.IsGroupSize(groupSize) || (long)scales.Length * groupSize != 2L * values.Length)
+            throw new ArgumentException($"Weights.FromInt4: {2L * values.Length} values in groups of {groupSize} (32, 64, 128 or 256) need {(groupSize > 0 ? 2L * values.Length / groupSize : 0)} scales and a whole number of groups; got {scales.Length} scales.", nameof(scales));
+        return new(default, default, default, scales, Precision.Int4, int4: values, groupSize: groupSize);
+    }
+
+    /// <summary>How the values are held: floats, bfloat16 bits, 8-bit integers with a scale per row or 4-bit integers with a scale per group.</summary>
     public Precision Precision { get; }
 
     /// <summary>Whether the values are bfloat16 (<see cref="BFloat16Bits"/>).</summary>
@@ -54,8 +71,11 @@ public readonly ref struct Weights
     /// <summary>Whether the values are 8-bit integers with a scale per row (<see cref="Int8Values"/>, <see cref="Int8Scales"/>).</summary>
     public bool IsInt8 => Precision == Precision.Int8;
 
+    /// <summary>Whether the values are 4-bit integers with a scale per group (<see cref="Int4Values"/>, <see cref="Int4Scales"/>).</summary>
+    public bool IsInt4 => Precision == Precision.Int4;
+
     /// <summary>Number of values.</summary>
-    public int Length => Precision switch { Precision.BFloat16 => _bits.Length, Precision.Int8 => _int8.Length, _ => _floats.Length };
+    public int Length => Precision switch { Precision.BFloat16 => _bits.Length, Precision.Int8 => _int8.Length, Precision.Int4 => 2 * _int4.Length, _ => _floats.Length };
 
     /// <summary>The values as floats; only when they are floats.</summary>
     public ReadOnlySpan<float> Floats => Precision == Precision.Float32 ? _floats
@@ -73,6 +93,17 @@ public readonly ref struct Weights
     public ReadOnlySpan<float> Int8Scales => IsInt8 ? _scales
         : throw new InvalidOperationException($"These weights are {Describe(Precision)}, not 8-bit integers.");
 
+    /// <summary>The 4-bit values, two a byte (<see cref="Int4"/>'s layout); only when they are held so.</summary>
+    public ReadOnlySpan<byte> Int4Values => IsInt4 ? _int4
+        : throw new InvalidOperationException($"These weights are {Describe(Precision)}, not 4-bit integers.");
+
+    /// <summary>The scales of 4-bit values, one per group; only when they are held so.</summary>
+    public ReadOnlySpan<float> Int4Scales => IsInt4 ? _scales
+        : throw new InvalidOperationException($"These weights are {Describe(Precision)}, not 4-bit integers.");
+
+    /// <summary>Values per group of 4-bit weights (each group one scale); 0 for others.</summary>
+    public int GroupSize { get; }
+
     /// <summary>Values per row of 8-bit weights (each row one scale); 0 for others.</summary>
     public int RowLength { get; }
 
@@ -83,6 +114,7 @@ public readonly ref struct Weights
     internal ReadOnlySpan<float> RawFloats => _floats;
     internal ReadOnlySpan<ushort> RawBits => _bits;
     internal ReadOnlySpan<sbyte> RawInt8 => _int8;
+    internal ReadOnlySpan<byte> RawInt4 => _int4;
     internal ReadOnlySpan<float> RawScales => _scales;
 
     /// <summary>The values from <paramref name="start"/> on.</summary>
@@ -98,6 +130,10 @@ public readonly ref struct Weights
                 ReadOnlySpan<sbyte> values = _int8.Slice(start, length); // (checks the range before the scales move)
                 int from = Column + start;
                 return new(default, default, values, _scales.Slice(from / RowLength), Precision.Int8, RowLength, from % RowLength);
+            case Precision.Int4:
+                if (start < 0 || length < 0 || (long)start + length > Length || start % GroupSize != 0 || length % GroupSize != 0)
+                    throw new ArgumentOutOfRangeException(nameof(start), $"Weights: 4-bit weights in groups of {GroupSize} are cut on a group's edge; got {length} values from {start} of {Length}.");
+                return new(default, default, default, _scales.Slice(start / GroupSize, length / GroupSize), Precision.Int4, int4: _int4.Slice(start / 2, length / 2), groupSize: GroupSize);
             default: return new(_floats.Slice(start, length), default, default, default, Precision.Float32);
         }
     }
@@ -120,6 +156,7 @@ public readonly ref struct Weights
     {
         Precision.BFloat16 => "bfloat16",
         Precision.Int8 => "8-bit integers",
+        Precision.Int4 => "4-bit integers",
         _ => "float32",
     };
 

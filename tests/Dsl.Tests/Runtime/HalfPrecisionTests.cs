@@ -88,7 +88,7 @@ public class HalfPrecisionTests
     public static TheoryData<string, Precision> Models()
     {
         var data = new TheoryData<string, Precision>();
-        foreach (Precision precision in new[] { Precision.BFloat16, Precision.Int8 })
+        foreach (Precision precision in new[] { Precision.BFloat16, Precision.Int8, Precision.Int4 })
             foreach (string name in DeviceModelTests.Models) data.Add(name, precision);
         return data;
     }
@@ -106,7 +106,7 @@ public class HalfPrecisionTests
         IModel rounded = DeviceModelTests.Create(name), held = DeviceModelTests.Create(name);
         Assert.Equal(Widen(rounded.Parameters, precision), held.Parameters.HoldWeightsIn(precision));
         foreach (Parameter p in held.Parameters)
-            Assert.Equal(p.HoldsOnlyWeights ? precision : Precision.Float32, p.Precision);
+            Assert.Equal(p.HoldsOnlyWeights ? HeldAs(p, precision) : Precision.Float32, p.Precision);
 
         if (rounded is IModel<int>) Compare((IModel<int>)rounded, (IModel<int>)held, DeviceModelTests.Tokens(rounded.InputWidth), name);
         else Compare((IModel<float>)rounded, (IModel<float>)held, DeviceModelTests.Features(rounded.InputWidth), name);
@@ -145,7 +145,7 @@ public class HalfPrecisionTests
         else StepsAsTwin((IModel<float>)twin, (IModel<float>)held, n => Enumerable.Range(0, n * width).Select(_ => rng.NextNormal()).ToArray(), [width], name);
     }
 
-    private static void StepsAsTwin<TIn>(IModel<TIn> twin, IModel<TIn> held, Func<int, TIn[]> inputs, nint[] width, string name)
+    internal static void StepsAsTwin<TIn>(IModel<TIn> twin, IModel<TIn> held, Func<int, TIn[]> inputs, nint[] width, string name)
     {
         foreach (int batch in new[] { 1, 2 })
         {
@@ -216,7 +216,12 @@ public class HalfPrecisionTests
     /// Sets every parameter read only as weights to the floats it would stand for held in <paramref name="precision"/> (rounded,
     /// or quantized and scaled back), each tensor once: the twin a held model is compared with. Returns the values so set.
     /// </summary>
-    private static long Widen(ParameterSet parameters, Precision precision)
+    /// <summary>How a weight is held when its model's are held in <paramref name="precision"/>: 4 bits take rows of whole groups of 32, other rows 8.</summary>
+    internal static Precision HeldAs(Parameter p, Precision precision) =>
+        precision == Precision.Int4 && p.RowLength % Int4.DefaultGroupSize != 0 ? Precision.Int8 : precision;
+
+    /// <summary>Every weight of <paramref name="parameters"/> set to the floats its values held in <paramref name="precision"/> stand for; returns their number.</summary>
+    internal static long Widen(ParameterSet parameters, Precision precision)
     {
         long weights = 0;
         var widened = new HashSet<object>(ReferenceEqualityComparer.Instance);
@@ -224,7 +229,7 @@ public class HalfPrecisionTests
         {
             if (!p.HoldsOnlyWeights || !widened.Add(p.Storage)) continue;
             float[] values = p.ToArray();
-            HeldValues.Of(precision, values, p.RowLength).CopyTo(values);
+            HeldValues.Of(HeldAs(p, precision), values, p.RowLength).CopyTo(values);
             p.CopyFrom(values);
             weights += p.Length;
         }
