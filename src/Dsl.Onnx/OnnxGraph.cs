@@ -10,6 +10,7 @@ namespace Dsl.Onnx;
 internal enum ElementType
 {
     Float = 1,
+    UInt8 = 2,
     Int8 = 3,
     Int32 = 6,
     Int64 = 7,
@@ -346,7 +347,7 @@ internal sealed class OnnxGraph
     {
         var data = new ExternalData(location);
         foreach (Initializer t in Initializers())
-            if (t.Type is ElementType.Float or ElementType.Int8 or ElementType.BFloat16 && t.ByteLength >= ExternalThreshold) data.Add(t);
+            if (t.Type is ElementType.Float or ElementType.UInt8 or ElementType.Int8 or ElementType.BFloat16 && t.ByteLength >= ExternalThreshold) data.Add(t);
         return data;
     }
 

@@ -7,23 +7,28 @@ using Dsl.Kernels;
 namespace Dsl.Onnx;
 
 /// <summary>
-/// A weight as the exported graph holds it: a matrix [rows, columns] of floats, of bfloat16 bits, or of 8-bit integers with
-/// a scale per row (per column once transposed). A parameter held in bfloat16 or 8 bits (<see cref="ParameterSet.HoldWeightsIn"/>)
-/// keeps its bytes in the graph — half or a quarter of the floats' — and one node widens them into the floats the model
-/// computes with: <c>Cast</c> for bfloat16 (exact), <c>DequantizeLinear</c> for 8 bits (q · scale, one rounding, the
-/// floats the runtime's kernels stand for). Rows are cut, transposed and reordered here before they are written, on
-/// whichever values the parameter holds, so that the exporter's layers are written once for every precision.
+/// A weight as the exported graph holds it: a matrix [rows, columns] of floats, of bfloat16 bits, of 8-bit integers with
+/// a scale per row (per column once transposed), or of 4-bit integers with a scale per group of a row. A parameter held in
+/// bfloat16, 8 or 4 bits (<see cref="ParameterSet.HoldWeightsIn"/>) keeps its bytes in the graph — half, a quarter or an
+/// eighth of the floats' — and nodes widen them into the floats the model computes with: <c>Cast</c> for bfloat16 (exact),
+/// <c>DequantizeLinear</c> for 8 bits (q · scale, one rounding, the floats the runtime's kernels stand for), and for 4 bits
+/// (opset 17 has no 4-bit type) the bytes as uint8 split into their low and high four bits by <c>Mod</c> and
+/// <c>BitShift</c>, less 8, times their groups' scales (one rounding: the runtime's floats). Rows are cut, transposed and
+/// reordered here before they are written, on whichever values the parameter holds, so that the exporter's layers are
+/// written once for every precision (4-bit rows are transposed by a node: the groups run along them).
 /// </summary>
 internal sealed class WeightTensor
 {
     private readonly ReadOnlyMemory<float> _floats;
     private readonly ushort[]? _bits;
     private readonly sbyte[]? _int8;
-    private readonly float[]? _scales; // 8 bits: one a row, or one a column when ByColumn
+    private readonly float[]? _scales; // 8 bits: one a row, or one a column when ByColumn; 4 bits: one a group of a row
+    private readonly byte[]? _int4; // 4 bits: Int4's layout, rows of the untransposed matrix (ByColumn: the transposed is written)
+    private readonly int _group;
 
-    private WeightTensor(int rows, int columns, ReadOnlyMemory<float> floats, ushort[]? bits, sbyte[]? int8, float[]? scales, bool byColumn)
+    private WeightTensor(int rows, int columns, ReadOnlyMemory<float> floats, ushort[]? bits, sbyte[]? int8, float[]? scales, bool byColumn, byte[]? int4 = null, int group = 0)
     {
-        (Rows, Columns, _floats, _bits, _int8, _scales, ByColumn) = (rows, columns, floats, bits, int8, scales, byColumn);
+        (Rows, Columns, _floats, _bits, _int8, _scales, ByColumn, _int4, _group) = (rows, columns, floats, bits, int8, scales, byColumn, int4, group);
     }
 
     public int Rows { get; }
@@ -33,7 +38,7 @@ internal sealed class WeightTensor
     /// <summary>8 bits transposed: a scale per column (DequantizeLinear's axis 1) rather than per row.</summary>
     private bool ByColumn { get; }
 
-    public Precision Precision => _bits is not null ? Precision.BFloat16 : _int8 is not null ? Precision.Int8 : Precision.Float32;
+    public Precision Precision => _bits is not null ? Precision.BFloat16 : _int8 is not null ? Precision.Int8 : _int4 is not null ? Precision.Int4 : Precision.Float32;
 
     /// <summary>
     /// <paramref name="p"/>'s values as rows of its last dimension, as it holds them: its own floats (not a copy), or a copy of
@@ -44,9 +49,12 @@ internal sealed class WeightTensor
         int columns = p.Shape.Length == 0 ? 1 : p.RowLength, rows = columns == 0 ? 0 : p.Length / columns;
         if (p.Precision == Precision.Float32) return new(rows, columns, p.AsMemory(), null, null, null, false);
         Weights w = p.Weights;
-        return w.IsInt8
-            ? new(rows, columns, default, null, w.Int8Values.ToArray(), w.Int8Scales.ToArray(), false)
-            : new(rows, columns, default, w.BFloat16Bits.ToArray(), null, null, false);
+        return w.Precision switch
+        {
+            Precision.Int8 => new(rows, columns, default, null, w.Int8Values.ToArray(), w.Int8Scales.ToArray(), false),
+            Precision.Int4 => new(rows, columns, default, null, null, w.Int4Scales.ToArray(), false, w.Int4Values.ToArray(), w.GroupSize),
+            _ => new(rows, columns, default, w.BFloat16Bits.ToArray(), null, null, false),
+        };
     }
 
     /// <summary>
@@ -57,24 +65,30 @@ internal sealed class WeightTensor
     {
         WeightTensor t = Of(p);
         if (t.Rows == rows && t.Columns == columns) return t;
-        if ((long)rows * columns != p.Length || t.Precision == Precision.Int8)
-            throw new InvalidOperationException($"Parameter {p.Name} [{string.Join(", ", p.Shape.ToArray())}]{(t.Precision == Precision.Int8 ? ", held in 8 bits with a scale per row of its last dimension," : "")} cannot be exported as a matrix [{rows}, {columns}].");
+        if ((long)rows * columns != p.Length || t.Precision is Precision.Int8 or Precision.Int4)
+            throw new InvalidOperationException($"Parameter {p.Name} [{string.Join(", ", p.Shape.ToArray())}]{(t.Precision == Precision.Int8 ? ", held in 8 bits with a scale per row of its last dimension," : t.Precision == Precision.Int4 ? ", held in 4 bits with a scale per group of its last dimension," : "")} cannot be exported as a matrix [{rows}, {columns}].");
         return new(rows, columns, t._floats, t._bits, null, null, false);
     }
 
     /// <summary>Rows <paramref name="start"/> … <paramref name="start"/> + <paramref name="count"/> − 1 (a block of a stacked or packed matrix).</summary>
     public WeightTensor RowRange(int start, int count)
     {
-        if (ByColumn) throw new InvalidOperationException("Rows of a transposed 8-bit weight are not cut (its scales run along the rows).");
+        if (ByColumn) throw new InvalidOperationException($"Rows of a transposed {Weights.Describe(Precision)} weight are not cut (its scales run along the rows).");
         if (start < 0 || count < 0 || start + count > Rows)
             throw new ArgumentOutOfRangeException(nameof(count), $"Rows {start} … {start + count - 1} of a weight of {Rows} rows.");
+        if (_int4 is not null)
+            return new(count, Columns, default, null, null, _scales.AsSpan(start * (Columns / _group), count * (Columns / _group)).ToArray(), false,
+                _int4.AsSpan(start * (Columns / 2), count * (Columns / 2)).ToArray(), _group);
         int from = start * Columns, length = count * Columns;
         return new(count, Columns, _floats.IsEmpty ? default : _floats.Slice(from, length), _bits?.AsSpan(from, length).ToArray(),
             _int8?.AsSpan(from, length).ToArray(), _scales?.AsSpan(start, count).ToArray(), false);
     }
 
-    /// <summary>The matrix transposed, [columns, rows] (x · Wᵀ by MatMul): 8-bit scales then run along the columns.</summary>
-    public WeightTensor Transposed() => new(Columns, Rows,
+    /// <summary>
+    /// The matrix transposed, [columns, rows] (x · Wᵀ by MatMul): 8-bit scales then run along the columns; 4-bit values stay as
+    /// they are and a node transposes the floats they stand for.
+    /// </summary>
+    public WeightTensor Transposed() => _int4 is not null ? new(Columns, Rows, default, null, null, _scales, !ByColumn, _int4, _group) : new(Columns, Rows,
         Precision == Precision.Float32 ? Layout.Transposed(_floats.Span, Rows, Columns) : default,
         _bits is null ? null : Transposed(_bits, Rows, Columns), _int8 is null ? null : Transposed(_int8, Rows, Columns), _scales, !ByColumn);
 
@@ -99,6 +113,9 @@ internal sealed class WeightTensor
         {
             Precision.BFloat16 => new(rows, columns, default, Reordered<ushort>(d => d._bits, columns), null, null, false),
             Precision.Int8 => new(rows, columns, default, null, Reordered<sbyte>(d => d._int8, columns), Reordered<float>(d => d._scales, 1), false),
+            Precision.Int4 when directions.All(d => d._group == first._group) =>
+                new(rows, columns, default, null, null, Reordered<float>(d => d._scales, columns / first._group), false, Reordered<byte>(d => d._int4, columns / 2), first._group),
+            Precision.Int4 => throw new ArgumentException("A recurrent layer's directions hold their matrices in groups alike.", nameof(directions)),
             _ => new(rows, columns, Reordered(d => d._floats, columns), null, null, null, false),
         };
     }
@@ -123,9 +140,30 @@ internal sealed class WeightTensor
                     ("axis", ByColumn ? 1L : 0L));
                 return reshaped ? g.Add("Reshape", hint, [dequantized, g.Int64s(hint + "_shape", dims)]) : dequantized;
             }
+            case Precision.Int4:
+                return Int4Nodes(g, hint, dims);
             default:
                 return g.Floats(hint, _floats, dims);
         }
+    }
+
+    /// <summary>
+    /// The floats 4-bit values stand for: the bytes [rows, blocks, 16] (Int4's layout, rows of the untransposed matrix) as uint8,
+    /// their low four bits (Mod 16: values 0 … 15 of each block) and high four (BitShift right 4: values 16 … 31) side by side,
+    /// cast, less 8, each group times its scale; then transposed where the weight is read so, and shaped as <paramref name="dims"/>.
+    /// </summary>
+    private string Int4Nodes(OnnxGraph g, string hint, long[] dims)
+    {
+        int rows = ByColumn ? Columns : Rows, columns = ByColumn ? Rows : Columns, groups = columns / _group;
+        string bytes = g.Raw(hint + ".int4", ElementType.UInt8, _int4!, rows, columns / Int4.Block, Int4.Block / 2);
+        string low = g.Add("Mod", hint + "_low", [bytes, g.Raw(hint + "_sixteen", ElementType.UInt8, [16])], ("fmod", 0L));
+        string high = g.Add("BitShift", hint + "_high", [bytes, g.Raw(hint + "_four", ElementType.UInt8, [4])], ("direction", "RIGHT"));
+        string levels = g.Add("Cast", hint + "_levels", [g.Add("Concat", hint + "_halves", [low, high], ("axis", -1L))], ("to", (long)ElementType.Float));
+        string centred = g.Add("Sub", hint + "_centred", [g.Add("Reshape", hint + "_grouped", [levels, g.Int64s(hint + "_groups", rows, groups, _group)]), g.Floats(hint + "_eight", new float[] { 8f })]);
+        string matrix = g.Add("Reshape", hint + "_matrix", [g.Add("Mul", hint + "_scaled", [centred, g.Floats(hint + ".scale", _scales!.AsMemory(), rows, groups, 1)]), g.Int64s(hint + "_rows", rows, columns)]);
+        if (ByColumn) matrix = g.Add("Transpose", hint + "_transposed", [matrix], ("perm", new long[] { 1, 0 }));
+        bool reshaped = dims.Length != 2 || dims[0] != Rows || dims[1] != Columns;
+        return reshaped ? g.Add("Reshape", hint, [matrix, g.Int64s(hint + "_shape", dims)]) : matrix;
     }
 
     private static T[] Transposed<T>(T[] w, int rows, int columns)

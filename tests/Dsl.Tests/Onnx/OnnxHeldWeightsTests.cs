@@ -159,4 +159,43 @@ public class OnnxHeldWeightsTests
         using var decoderSession = new InferenceSession(composition.DecoderStep, options);
         OnnxExportTests.AssertDecodesAsGreedy(composition, encoderSession, decoderSession, $"{name} in {precision}");
     }
+
+    /// <summary>
+    /// Held in 4 bits, a Transformer (its matrices read as Wᵀ, its table gathered) and an LSTM (ONNX's LSTM operator reading its
+    /// W and R, gates reordered) export each 4-bit weight as its bytes (uint8, half a byte a value) and a scale a group, widened
+    /// by the graph's own nodes: ONNX Runtime computes what the twin holding the widened floats computes, bit for bit, and what
+    /// the held model's Forward gives; the step graph steps as the model steps. The file is about an eighth of the twin's
+    /// for the 4-bit weights.
+    /// </summary>
+    [Theory]
+    [InlineData(nameof(Dsl.Tests.Runtime.Int4Gpt))]
+    [InlineData(nameof(Dsl.Tests.Runtime.Int4Lstm))]
+    public void AModelHeldInInt4ExportsItsNibblesAndComputesAsItsWidenedTwin(string name)
+    {
+        IModel Create() => name == nameof(Dsl.Tests.Runtime.Int4Gpt) ? new Dsl.Tests.Runtime.Int4Gpt(seed: 5) : new Dsl.Tests.Runtime.Int4Lstm(seed: 5);
+        IModel held = Create(), twin = Create();
+        held.Parameters.HoldWeightsIn(Precision.Int4);
+        foreach (Parameter p in held.Parameters) twin.Parameters[p.Name].CopyFrom(p.ToArray());
+        long fourBit = held.Parameters.Where(p => p.Precision == Precision.Int4).Sum(p => (long)p.Length);
+        Assert.True(fourBit > 0);
+        byte[] heldGraph = held.ToOnnx(), twinGraph = twin.ToOnnx();
+        var tensors = OnnxExternalDataTests.Tensors(heldGraph).ToList();
+        long nibbles = tensors.Where(t => t.Type == 2 && t.Name.EndsWith(".int4", StringComparison.Ordinal)).Sum(t => t.Dims.Aggregate(1L, (a, d) => a * d));
+        Assert.InRange(nibbles, fourBit / 2, long.MaxValue); // every 4-bit weight written as its bytes
+        Assert.InRange(heldGraph.Length, 1, twinGraph.Length - 3 * fourBit + 64 * 1024);
+
+        // (the last layer's rows of 40 are held in 8 bits: ONNX Runtime widens them once, as Widening says)
+        using var options = Widening();
+        using var heldSession = new InferenceSession(heldGraph, options);
+        using var twinSession = new InferenceSession(twinGraph);
+        foreach (var (batch, steps) in new[] { (2, 5), (3, 1) })
+        {
+            List<NamedOnnxValue> inputs = OnnxExportTests.Inputs(held, batch, steps, lengths: null, padding: null, out float[] expected);
+            float[] actual = OnnxExportTests.Output(heldSession, inputs);
+            Assert.Equal(OnnxExportTests.Output(twinSession, inputs), actual);
+            Tolerance.AssertClose(expected, actual, $"{name} in 4 bits [{batch}, {steps}]");
+        }
+        using var stepSession = new InferenceSession(held.ToOnnxStep(), options);
+        OnnxExportTests.AssertStepsAsStep(held, stepSession, $"{name} in 4 bits");
+    }
 }
