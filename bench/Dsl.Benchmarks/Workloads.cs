@@ -30,7 +30,7 @@ public sealed class Workload
     }
 
     /// <summary>A precision as a workload's name says it.</summary>
-    private static string Words(Precision precision) => precision switch { Precision.Float32 => "float32", Precision.BFloat16 => "bfloat16", _ => "int8" };
+    private static string Words(Precision precision) => precision switch { Precision.Float32 => "float32", Precision.BFloat16 => "bfloat16", Precision.Int4 => "int4", _ => "int8" };
 
     public static IReadOnlyList<Workload> All()
     {
@@ -350,10 +350,10 @@ public sealed class Workload
             Run = () => Decode.Sample(vocabulary, [1], 32, temperature: 0.8f, topK: 50, choosing, topP: 0.9f),
         });
         // A LLaMA decoder too large for the caches decoding 16 tokens, each step streaming its 134 MB of float32 weights, and the
-        // same model with its weights held in bfloat16 and in 8 bits (ParameterSet.HoldWeightsIn): half and a quarter of the bytes
-        // streamed per token.
+        // same model with its weights held in bfloat16, in 8 bits and in 4 bits (ParameterSet.HoldWeightsIn): half, a quarter and
+        // about a seventh (an eighth and a scale per 32 values) of the bytes streamed per token.
         double wideFlops = 2.0 * 16 * (2 * (4 * 1024 * 1024 + 3 * 1024 * 2816) + 1024 * 4096) + 4.0 * 16 * 16 * 1024 * 2;
-        foreach (Precision precision in new[] { Precision.Float32, Precision.BFloat16, Precision.Int8 })
+        foreach (Precision precision in new[] { Precision.Float32, Precision.BFloat16, Precision.Int8, Precision.Int4 })
         {
             var wide = new WideLlamaBench(1);
             wide.Parameters.HoldWeightsIn(precision);

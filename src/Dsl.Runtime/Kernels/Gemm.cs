@@ -605,17 +605,17 @@ public static unsafe class Gemm
 
     /// <summary>
     /// C += A·B for a few rows (<see cref="IsRowWise"/>) against 4-bit B (<see cref="GemmJob.B4"/>): the dot products of
-    /// <see cref="DotColumnsInt4{T}"/>, then the last columns (fewer than four) and a strided A one value at a time.
+    /// <see cref="DotColumnsInt4OfRows{T}"/>, then the last columns (fewer than four) and a strided A one value at a time.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void RowsInt4(in GemmJob job)
     {
-        int jj = job.Path.Bits switch
+        int jj = job.CsA != 1 ? 0 : job.Path.Bits switch
         {
-            512 => DotColumnsInt4<Lanes512>(job),
-            256 => DotColumnsInt4<Lanes256>(job),
-            128 => DotColumnsInt4<Lanes128>(job),
-            _ => DotColumnsInt4<Lanes1>(job),
+            512 => DotColumnsInt4OfRows<Lanes512>(job),
+            256 => DotColumnsInt4OfRows<Lanes256>(job),
+            128 => DotColumnsInt4OfRows<Lanes128>(job),
+            _ => DotColumnsInt4OfRows<Lanes1>(job),
         };
         for (int i = 0; i < job.M; i++)
         {
@@ -630,63 +630,170 @@ public static unsafe class Gemm
     }
 
     /// <summary>
-    /// The dot products of every row of A (contiguous) with 4-bit B's columns, four columns at a time, each block of four read from
-    /// memory once for all the rows: each 16 bytes of a column widened into the values of their low and of their high four bits
-    /// (<see cref="ILanes{TSelf}.LoadInt4"/>, q − 8) against the matching halves of A's block of 32, each group's sums then times
-    /// its scale; the values past the last whole block one at a time. Returns the first column not done (0 where A is strided or
-    /// k shorter than a block).
+    /// The dot products of every row of A (contiguous) with 4-bit B's columns, four columns at a time, each block of four read
+    /// from memory once for all the rows and each of its vectors widened once for four rows at a time at 512 bits (two at 256 and
+    /// 128, where sixteen registers would not hold four rows' sums): 16 bytes of a column give the values of their low and of
+    /// their high four bits (<see cref="ILanes{TSelf}.LoadInt4"/>, q − 8), times the group's scale — the very floats the values
+    /// stand for —, against the matching halves of A's block of 32; the values past the last whole block one at a time. Returns
+    /// the first column not done (0 where k is shorter than a block).
     /// </summary>
-    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    private static int DotColumnsInt4<T>(in GemmJob job) where T : struct, ILanes<T>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static int DotColumnsInt4OfRows<T>(in GemmJob job) where T : struct, ILanes<T>
     {
-        const int Half = Int4.Block / 2;
-        int k = job.K, w = T.Count, group = job.Group, full = k / Int4.Block * Int4.Block, jj = 0;
-        if (full == 0 || job.CsA != 1) return 0;
-        nint cs = job.CsB, ss = job.ScaleStride;
+        int full = job.K / Int4.Block * Int4.Block, jj = 0;
+        if (full == 0) return 0;
         for (; jj + 4 <= job.N; jj += 4)
         {
-            byte* q0 = job.B4 + jj * cs / 2, q1 = q0 + cs / 2, q2 = q1 + cs / 2, q3 = q2 + cs / 2;
-            float* f0 = job.Scales + jj * ss, f1 = f0 + ss, f2 = f1 + ss, f3 = f2 + ss;
-            for (int i = 0; i < job.M; i++)
-            {
-                float* ai = job.A + i * job.RsA;
-                T s0 = T.Create(0f), s1 = s0, s2 = s0, s3 = s0;
-                for (int g0 = 0, gi = 0; g0 < full; g0 += group, gi++)
-                {
-                    int end = Math.Min(g0 + group, full);
-                    T l0 = T.Create(0f), l1 = l0, l2 = l0, l3 = l0, h0 = l0, h1 = l0, h2 = l0, h3 = l0;
-                    for (int p = g0; p < end; p += Int4.Block)
-                        for (int o = 0; o < Half; o += w)
-                        {
-                            T x = T.Load(ref ai[p + o], 0), y = T.Load(ref ai[p + Half + o], 0);
-                            nint at = p / 2 + o;
-                            T.LoadInt4(q0 + at, out T lo, out T hi); l0 = T.MultiplyAdd(x, lo, l0); h0 = T.MultiplyAdd(y, hi, h0);
-                            T.LoadInt4(q1 + at, out lo, out hi); l1 = T.MultiplyAdd(x, lo, l1); h1 = T.MultiplyAdd(y, hi, h1);
-                            T.LoadInt4(q2 + at, out lo, out hi); l2 = T.MultiplyAdd(x, lo, l2); h2 = T.MultiplyAdd(y, hi, h2);
-                            T.LoadInt4(q3 + at, out lo, out hi); l3 = T.MultiplyAdd(x, lo, l3); h3 = T.MultiplyAdd(y, hi, h3);
-                        }
-                    s0 = T.MultiplyAdd(l0 + h0, T.Create(f0[gi]), s0);
-                    s1 = T.MultiplyAdd(l1 + h1, T.Create(f1[gi]), s1);
-                    s2 = T.MultiplyAdd(l2 + h2, T.Create(f2[gi]), s2);
-                    s3 = T.MultiplyAdd(l3 + h3, T.Create(f3[gi]), s3);
-                }
-                Vector128<float> sums = T.SumFour(s0, s1, s2, s3);
-                if (full < k)
-                {
-                    float t0 = 0, t1 = 0, t2 = 0, t3 = 0;
-                    for (int p = full; p < k; p++)
-                    {
-                        float a = ai[p];
-                        t0 += a * Int4Values.Widened(job, jj, p); t1 += a * Int4Values.Widened(job, jj + 1, p);
-                        t2 += a * Int4Values.Widened(job, jj + 2, p); t3 += a * Int4Values.Widened(job, jj + 3, p);
-                    }
-                    sums += Vector128.Create(t0, t1, t2, t3);
-                }
-                float* c = job.C + (nint)i * job.Ldc + jj;
-                Vector128.Store(Vector128.Load(c) + sums, c);
-            }
+            int i = 0;
+            for (; T.Count == 16 && i + 4 <= job.M; i += 4) FourRowsInt4<T>(job, jj, i, full);
+            for (; i + 2 <= job.M; i += 2) TwoRowsInt4<T>(job, jj, i, full);
+            if (i < job.M) OneRowInt4<T>(job, jj, i, full);
         }
         return jj;
+    }
+
+    // (each number of rows a method of its own: in one, the JIT's inlining budget ran out before the last, whose vector
+    // operations then ran as calls — a one-row product 30 times slower)
+
+    /// <summary>Rows <paramref name="i"/> … i + 3 against 4-bit columns <paramref name="jj"/> … jj + 3 (<see cref="DotColumnsInt4OfRows{T}"/>, 512 bits).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static void FourRowsInt4<T>(in GemmJob job, int jj, int i, int full) where T : struct, ILanes<T>
+    {
+        const int Half = Int4.Block / 2;
+        int group = job.Group;
+        nint cs = job.CsB, ss = job.ScaleStride;
+        byte* q0 = job.B4 + jj * cs / 2, q1 = q0 + cs / 2, q2 = q1 + cs / 2, q3 = q2 + cs / 2;
+        float* f0 = job.Scales + jj * ss, f1 = f0 + ss, f2 = f1 + ss, f3 = f2 + ss;
+        float* a0 = job.A + i * job.RsA, a1 = a0 + job.RsA, a2 = a1 + job.RsA, a3 = a2 + job.RsA;
+        T s00 = T.Create(0f), s01 = s00, s02 = s00, s03 = s00, s10 = s00, s11 = s00, s12 = s00, s13 = s00;
+        T s20 = s00, s21 = s00, s22 = s00, s23 = s00, s30 = s00, s31 = s00, s32 = s00, s33 = s00;
+        for (int p = 0; p < full; p += Int4.Block)
+        {
+            int g = p / group;
+            nint at = p / 2;
+            T x0 = T.Load(ref a0[p], 0), y0 = T.Load(ref a0[p + Half], 0), x1 = T.Load(ref a1[p], 0), y1 = T.Load(ref a1[p + Half], 0);
+            T x2 = T.Load(ref a2[p], 0), y2 = T.Load(ref a2[p + Half], 0), x3 = T.Load(ref a3[p], 0), y3 = T.Load(ref a3[p + Half], 0);
+            Widened<T>(q0 + at, f0[g], out T lo, out T hi);
+            s00 = T.MultiplyAdd(y0, hi, T.MultiplyAdd(x0, lo, s00)); s10 = T.MultiplyAdd(y1, hi, T.MultiplyAdd(x1, lo, s10));
+            s20 = T.MultiplyAdd(y2, hi, T.MultiplyAdd(x2, lo, s20)); s30 = T.MultiplyAdd(y3, hi, T.MultiplyAdd(x3, lo, s30));
+            Widened<T>(q1 + at, f1[g], out lo, out hi);
+            s01 = T.MultiplyAdd(y0, hi, T.MultiplyAdd(x0, lo, s01)); s11 = T.MultiplyAdd(y1, hi, T.MultiplyAdd(x1, lo, s11));
+            s21 = T.MultiplyAdd(y2, hi, T.MultiplyAdd(x2, lo, s21)); s31 = T.MultiplyAdd(y3, hi, T.MultiplyAdd(x3, lo, s31));
+            Widened<T>(q2 + at, f2[g], out lo, out hi);
+            s02 = T.MultiplyAdd(y0, hi, T.MultiplyAdd(x0, lo, s02)); s12 = T.MultiplyAdd(y1, hi, T.MultiplyAdd(x1, lo, s12));
+            s22 = T.MultiplyAdd(y2, hi, T.MultiplyAdd(x2, lo, s22)); s32 = T.MultiplyAdd(y3, hi, T.MultiplyAdd(x3, lo, s32));
+            Widened<T>(q3 + at, f3[g], out lo, out hi);
+            s03 = T.MultiplyAdd(y0, hi, T.MultiplyAdd(x0, lo, s03)); s13 = T.MultiplyAdd(y1, hi, T.MultiplyAdd(x1, lo, s13));
+            s23 = T.MultiplyAdd(y2, hi, T.MultiplyAdd(x2, lo, s23)); s33 = T.MultiplyAdd(y3, hi, T.MultiplyAdd(x3, lo, s33));
+        }
+        AddInt4Sums(job, T.SumFour(s00, s01, s02, s03), a0, jj, full, job.C + (nint)i * job.Ldc + jj);
+        AddInt4Sums(job, T.SumFour(s10, s11, s12, s13), a1, jj, full, job.C + (nint)(i + 1) * job.Ldc + jj);
+        AddInt4Sums(job, T.SumFour(s20, s21, s22, s23), a2, jj, full, job.C + (nint)(i + 2) * job.Ldc + jj);
+        AddInt4Sums(job, T.SumFour(s30, s31, s32, s33), a3, jj, full, job.C + (nint)(i + 3) * job.Ldc + jj);
+    }
+
+    /// <summary>Rows <paramref name="i"/> and i + 1 against 4-bit columns <paramref name="jj"/> … jj + 3 (<see cref="DotColumnsInt4OfRows{T}"/>).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static void TwoRowsInt4<T>(in GemmJob job, int jj, int i, int full) where T : struct, ILanes<T>
+    {
+        const int Half = Int4.Block / 2;
+        int w = T.Count, group = job.Group;
+        nint cs = job.CsB, ss = job.ScaleStride;
+        byte* q0 = job.B4 + jj * cs / 2, q1 = q0 + cs / 2, q2 = q1 + cs / 2, q3 = q2 + cs / 2;
+        float* f0 = job.Scales + jj * ss, f1 = f0 + ss, f2 = f1 + ss, f3 = f2 + ss;
+        float* a0 = job.A + i * job.RsA, a1 = a0 + job.RsA;
+        T s00 = T.Create(0f), s01 = s00, s02 = s00, s03 = s00, s10 = s00, s11 = s00, s12 = s00, s13 = s00;
+        for (int p = 0; p < full; p += Int4.Block)
+        {
+            int g = p / group;
+            for (int o = 0; o < Half; o += w)
+            {
+                nint at = p / 2 + o;
+                T x0 = T.Load(ref a0[p + o], 0), y0 = T.Load(ref a0[p + Half + o], 0), x1 = T.Load(ref a1[p + o], 0), y1 = T.Load(ref a1[p + Half + o], 0);
+                Widened<T>(q0 + at, f0[g], out T lo, out T hi);
+                s00 = T.MultiplyAdd(y0, hi, T.MultiplyAdd(x0, lo, s00)); s10 = T.MultiplyAdd(y1, hi, T.MultiplyAdd(x1, lo, s10));
+                Widened<T>(q1 + at, f1[g], out lo, out hi);
+                s01 = T.MultiplyAdd(y0, hi, T.MultiplyAdd(x0, lo, s01)); s11 = T.MultiplyAdd(y1, hi, T.MultiplyAdd(x1, lo, s11));
+                Widened<T>(q2 + at, f2[g], out lo, out hi);
+                s02 = T.MultiplyAdd(y0, hi, T.MultiplyAdd(x0, lo, s02)); s12 = T.MultiplyAdd(y1, hi, T.MultiplyAdd(x1, lo, s12));
+                Widened<T>(q3 + at, f3[g], out lo, out hi);
+                s03 = T.MultiplyAdd(y0, hi, T.MultiplyAdd(x0, lo, s03)); s13 = T.MultiplyAdd(y1, hi, T.MultiplyAdd(x1, lo, s13));
+            }
+        }
+        AddInt4Sums(job, T.SumFour(s00, s01, s02, s03), a0, jj, full, job.C + (nint)i * job.Ldc + jj);
+        AddInt4Sums(job, T.SumFour(s10, s11, s12, s13), a1, jj, full, job.C + (nint)(i + 1) * job.Ldc + jj);
+    }
+
+    /// <summary>
+    /// Row <paramref name="i"/> against 4-bit columns <paramref name="jj"/> … jj + 3 (<see cref="DotColumnsInt4OfRows{T}"/>): the
+    /// products of A's values with the integers as they are (0 … 15), less 8 times A's values (summed lane by lane once for the
+    /// four columns), each group's sums then times its scale — no widening of the weights to floats, as 8 bits scale each column's
+    /// sums. The low and high halves sum in chains of their own: eight chains of multiply-adds.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static void OneRowInt4<T>(in GemmJob job, int jj, int i, int full) where T : struct, ILanes<T>
+    {
+        const int Half = Int4.Block / 2;
+        int w = T.Count, group = job.Group;
+        nint cs = job.CsB, ss = job.ScaleStride;
+        byte* q0 = job.B4 + jj * cs / 2, q1 = q0 + cs / 2, q2 = q1 + cs / 2, q3 = q2 + cs / 2;
+        float* f0 = job.Scales + jj * ss, f1 = f0 + ss, f2 = f1 + ss, f3 = f2 + ss;
+        float* a0 = job.A + i * job.RsA;
+        T s0 = T.Create(0f), s1 = s0, s2 = s0, s3 = s0, minusEight = T.Create(-8f);
+        for (int g0 = 0, g = 0; g0 < full; g0 += group, g++)
+        {
+            int end = Math.Min(g0 + group, full);
+            T l0 = T.Create(0f), l1 = l0, l2 = l0, l3 = l0, h0 = l0, h1 = l0, h2 = l0, h3 = l0, sum = l0;
+            for (int p = g0; p < end; p += Int4.Block)
+                for (int o = 0; o < Half; o += w)
+                {
+                    nint at = p / 2 + o;
+                    T x = T.Load(ref a0[p + o], 0), y = T.Load(ref a0[p + Half + o], 0);
+                    sum = sum + x + y;
+                    T.LoadInt4(q0 + at, out T lo, out T hi); l0 = T.MultiplyAdd(x, lo, l0); h0 = T.MultiplyAdd(y, hi, h0);
+                    T.LoadInt4(q1 + at, out lo, out hi); l1 = T.MultiplyAdd(x, lo, l1); h1 = T.MultiplyAdd(y, hi, h1);
+                    T.LoadInt4(q2 + at, out lo, out hi); l2 = T.MultiplyAdd(x, lo, l2); h2 = T.MultiplyAdd(y, hi, h2);
+                    T.LoadInt4(q3 + at, out lo, out hi); l3 = T.MultiplyAdd(x, lo, l3); h3 = T.MultiplyAdd(y, hi, h3);
+                }
+            s0 = T.MultiplyAdd(T.MultiplyAdd(sum, minusEight, l0 + h0), T.Create(f0[g]), s0);
+            s1 = T.MultiplyAdd(T.MultiplyAdd(sum, minusEight, l1 + h1), T.Create(f1[g]), s1);
+            s2 = T.MultiplyAdd(T.MultiplyAdd(sum, minusEight, l2 + h2), T.Create(f2[g]), s2);
+            s3 = T.MultiplyAdd(T.MultiplyAdd(sum, minusEight, l3 + h3), T.Create(f3[g]), s3);
+        }
+        AddInt4Sums(job, T.SumFour(s0, s1, s2, s3), a0, jj, full, job.C + (nint)i * job.Ldc + jj);
+    }
+
+    /// <summary>
+    /// T.Count bytes of 4-bit values from <paramref name="q"/> as the floats they stand for, low and high halves: q · scale − 8 ·
+    /// scale in one multiply-add, which rounds once where it is fused — (q − 8) · scale, the dequantized floats' very bits.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Widened<T>(byte* q, float scale, out T low, out T high) where T : struct, ILanes<T>
+    {
+        T.LoadInt4(q, out low, out high);
+        T s = T.Create(scale), offset = T.Create(-8f * scale);
+        (low, high) = (T.MultiplyAdd(low, s, offset), T.MultiplyAdd(high, s, offset));
+    }
+
+    /// <summary>
+    /// c[0 … 3] += the four sums of 4-bit columns <paramref name="jj"/> … jj + 3 plus the products of A's values past the last whole
+    /// block (from <paramref name="full"/> to k) with the floats those columns' values stand for.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void AddInt4Sums(in GemmJob job, Vector128<float> sums, float* ai, int jj, int full, float* c)
+    {
+        if (full < job.K)
+        {
+            float t0 = 0, t1 = 0, t2 = 0, t3 = 0;
+            for (int p = full; p < job.K; p++)
+            {
+                float a = ai[p];
+                t0 += a * Int4Values.Widened(job, jj, p); t1 += a * Int4Values.Widened(job, jj + 1, p);
+                t2 += a * Int4Values.Widened(job, jj + 2, p); t3 += a * Int4Values.Widened(job, jj + 3, p);
+            }
+            sums += Vector128.Create(t0, t1, t2, t3);
+        }
+        Vector128.Store(Vector128.Load(c) + sums, c);
     }
 
     /// <summary>

@@ -138,11 +138,19 @@ public static class Int4
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static unsafe (Vector128<float> Low, Vector128<float> High) Halves4(byte* p)
     {
+        (Vector128<float> low, Vector128<float> high) = Nibbles4(p);
+        Vector128<float> eight = Vector128.Create(8f);
+        return (low - eight, high - eight);
+    }
+
+    /// <summary>The four bytes at <paramref name="p"/> as the values of their low four bits and of their high four, q as it is (0 … 15), as floats.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static unsafe (Vector128<float> Low, Vector128<float> High) Nibbles4(byte* p)
+    {
         Vector128<int> x = Sse41.IsSupported
             ? Sse41.ConvertToVector128Int32(p) // (one instruction that reads the four bytes and zero-extends them)
             : Vector128.WidenLower(Vector128.WidenLower(Vector128.CreateScalarUnsafe(Unsafe.ReadUnaligned<uint>(p)).AsByte())).AsInt32();
-        Vector128<int> eight = Vector128.Create(8);
-        return (Vector128.ConvertToSingle((x & Vector128.Create(15)) - eight), Vector128.ConvertToSingle(Vector128.ShiftRightLogical(x, 4) - eight));
+        return (Vector128.ConvertToSingle(x & Vector128.Create(15)), Vector128.ConvertToSingle(Vector128.ShiftRightLogical(x, 4)));
     }
 
     private static int Groups(int values, int groupSize, int destination, int scales, string what)

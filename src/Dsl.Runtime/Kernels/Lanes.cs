@@ -35,7 +35,7 @@ internal interface ILanes<TSelf> where TSelf : struct, ILanes<TSelf>
 
     /// <summary>
     /// <see cref="Count"/> bytes of 4-bit values from <paramref name="p"/> (<see cref="Int4"/>'s layout) as two vectors of floats:
-    /// each byte's low four bits in <paramref name="low"/> and its high four in <paramref name="high"/>, each q − 8 (exact).
+    /// each byte's low four bits in <paramref name="low"/> and its high four in <paramref name="high"/>, each q as it is (0 … 15).
     /// </summary>
     static abstract unsafe void LoadInt4(byte* p, out TSelf low, out TSelf high);
     static abstract void Store(TSelf value, ref float start, int offset);
@@ -107,8 +107,8 @@ internal readonly struct Lanes512(Vector512<float> v) : ILanes<Lanes512>
     {
         if (Avx512F.IsSupported)
         {
-            Vector512<int> x = Avx512F.ConvertToVector512Int32(Vector128.Load(p)), eight = Vector512.Create(8);
-            (low, high) = (new(Vector512.ConvertToSingle((x & Vector512.Create(15)) - eight)), new(Vector512.ConvertToSingle(Vector512.ShiftRightLogical(x, 4) - eight)));
+            Vector512<int> x = Avx512F.ConvertToVector512Int32(Vector128.Load(p));
+            (low, high) = (new(Vector512.ConvertToSingle(x & Vector512.Create(15))), new(Vector512.ConvertToSingle(Vector512.ShiftRightLogical(x, 4))));
             return;
         }
         Lanes256.LoadInt4(p, out Lanes256 l0, out Lanes256 h0);
@@ -182,8 +182,8 @@ internal readonly struct Lanes256(Vector256<float> v) : ILanes<Lanes256>
     {
         if (Avx2.IsSupported)
         {
-            Vector256<int> x = Avx2.ConvertToVector256Int32(p), eight = Vector256.Create(8);
-            (low, high) = (new(Vector256.ConvertToSingle((x & Vector256.Create(15)) - eight)), new(Vector256.ConvertToSingle(Vector256.ShiftRightLogical(x, 4) - eight)));
+            Vector256<int> x = Avx2.ConvertToVector256Int32(p);
+            (low, high) = (new(Vector256.ConvertToSingle(x & Vector256.Create(15))), new(Vector256.ConvertToSingle(Vector256.ShiftRightLogical(x, 4))));
             return;
         }
         Lanes128.LoadInt4(p, out Lanes128 l0, out Lanes128 h0);
@@ -255,7 +255,7 @@ internal readonly struct Lanes128(Vector128<float> v) : ILanes<Lanes128>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static unsafe void LoadInt4(byte* p, out Lanes128 low, out Lanes128 high)
     {
-        (Vector128<float> l, Vector128<float> h) = Int4.Halves4(p);
+        (Vector128<float> l, Vector128<float> h) = Int4.Nibbles4(p);
         (low, high) = (new(l), new(h));
     }
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -320,7 +320,7 @@ internal readonly struct Lanes1(float v) : ILanes<Lanes1>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static unsafe void LoadBFloat16Pairs(ushort* p, out Lanes1 even, out Lanes1 odd) => (even, odd) = (new(BFloat16.ToFloat(p[0])), new(BFloat16.ToFloat(p[1])));
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static unsafe void LoadInt4(byte* p, out Lanes1 low, out Lanes1 high) => (low, high) = (new((*p & 15) - 8), new((*p >> 4) - 8));
+    public static unsafe void LoadInt4(byte* p, out Lanes1 low, out Lanes1 high) => (low, high) = (new(*p & 15), new(*p >> 4));
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static unsafe Lanes1 LoadInt8(sbyte* p) => new(*p);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
