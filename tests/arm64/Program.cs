@@ -48,6 +48,20 @@ foreach (var (m, n, k) in shapes)
         Check($"NT int8 {m}x{n}x{k}", c0, ldc, m, n, c => Gemm.MatMulTransB(m, n, k, a, lda, Weights.FromInt8(bt8, scales, ldbt), ldbt, c, ldc, acc),
             c => GemmReference.MatMul(false, true, m, n, k, a, lda, bt8Wide, ldbt, c, ldc, acc));
     }
+    // Bᵀ held as 4-bit integers with a scale per group of 32 (rows of whole groups; the dot products widen each vector of
+    // nibbles, the packing each value)
+    int ld4 = (k + 31) / 32 * 32 + 32;
+    float[] bt4Source = Random(Math.Max(n, 1) * ld4), bt4Wide = new float[bt4Source.Length];
+    byte[] bt4 = new byte[bt4Source.Length / 2];
+    float[] groupScales = new float[bt4Source.Length / 32];
+    Int4.Quantize(bt4Source, 32, bt4, groupScales);
+    Int4.Dequantize(bt4, groupScales, 32, bt4Wide);
+    foreach (bool acc in new[] { false, true })
+    {
+        float[] c0 = Random(Math.Max(m, 1) * ldc);
+        Check($"NT int4 {m}x{n}x{k}", c0, ldc, m, n, c => Gemm.MatMulTransB(m, n, k, a, lda, Weights.FromInt4(bt4, groupScales, 32), ld4, c, ldc, acc),
+            c => GemmReference.MatMul(false, true, m, n, k, a, lda, bt4Wide, ld4, c, ldc, acc));
+    }
     var packed = new float[Gemm.PackedLength(k, n)];
     Gemm.PackB(k, n, bt, ldbt, transposed: true, packed);
     float[] p0 = Random(Math.Max(m, 1) * ldc);
