@@ -123,7 +123,7 @@ for (int epoch = 1; epoch <= options.Epochs; epoch++)
     AnsiConsole.MarkupLine($"  validation loss [yellow]{validLoss:F3}[/] (perplexity {Math.Exp(validLoss):F2}), {clock.Elapsed.TotalSeconds:F0} s, checkpoint saved to {Markup.Escape(options.Checkpoint)}");
 }
 
-// --weights bfloat16|int8: the sample from the weights held in less memory, as a deployed model would be (training is done)
+// --weights bfloat16|int8|int4: the sample from the weights held in less memory, as a deployed model would be (training is done)
 if (options.Weights != Precision.Float32)
 {
     if (device is not null) ((IDeviceModel)model).ToHost(); // (a model is held on the host)
@@ -133,9 +133,16 @@ if (options.Weights != Precision.Float32)
     {
         Precision.BFloat16 => 2L * p.Length,
         Precision.Int8 => p.Length + 4L * (p.Length / p.Shape[^1]),
+        Precision.Int4 => p.Length / 2 + 4L * (p.Length / p.GroupSize),
         _ => 4L * p.Length,
     });
-    AnsiConsole.MarkupLine($"Weights held in {(options.Weights == Precision.Int8 ? "8-bit integers (a scale per row)" : "bfloat16")}: {held:N0} of {model.Parameters.ElementCount:N0} values, {bytes / 1024.0:N0} KB → {after / 1024.0:N0} KB.");
+    string how = options.Weights switch
+    {
+        Precision.Int8 => "8-bit integers (a scale per row)",
+        Precision.Int4 => "4-bit integers (a scale per 32 values)",
+        _ => "bfloat16",
+    };
+    AnsiConsole.MarkupLine($"Weights held in {how}: {held:N0} of {model.Parameters.ElementCount:N0} values, {bytes / 1024.0:N0} KB → {after / 1024.0:N0} KB.");
 }
 AnsiConsole.MarkupLine($"[bold]Sample[/] (temperature {options.Temperature.ToString(CultureInfo.InvariantCulture)}):");
 Console.WriteLine(Generate(model, options.Prime, options.Length, options.Temperature, new Rng((ulong)options.Seed + 1)));
@@ -224,8 +231,9 @@ internal sealed record Options
           --seed N             seed of weights, batches and sampling (default 1)
           --length N, --prime TEXT  length and start of the generated sample (default 400, "public ")
           --device cpu|gpu     where the model computes: the host's kernels (default), or a CUDA, else OpenCL, GPU
-          --weights float32|bfloat16|int8  how the weights are held for the sample, after training (default float32):
-                               bfloat16 or 8-bit integers with a scale per row, half or a quarter of the memory
+          --weights float32|bfloat16|int8|int4  how the weights are held for the sample, after training (default float32):
+                               bfloat16, 8-bit integers with a scale per row or 4-bit with a scale per 32 values:
+                               half, a quarter or about a seventh of the memory
                                (with neither, the run stops: ILGPU's CPU accelerator is for tests, far slower than the host)
         """;
 
@@ -269,7 +277,8 @@ internal sealed record Options
                         "float32" => Precision.Float32,
                         "bfloat16" => Precision.BFloat16,
                         "int8" => Precision.Int8,
-                        var w => throw new ArgumentException($"--weights: expected float32, bfloat16 or int8, got '{w}'."),
+                        "int4" => Precision.Int4,
+                        var w => throw new ArgumentException($"--weights: expected float32, bfloat16, int8 or int4, got '{w}'."),
                     },
                 },
                 "--help" or "-h" => o with { Help = true },
