@@ -53,6 +53,18 @@ internal abstract class HeldValues
         return held;
     }
 
+    /// <summary>
+    /// 4-bit values held as given, not quantized here (a quantized checkpoint's own): <paramref name="values"/> (<see cref="Int4"/>'s
+    /// layout) and <paramref name="scales"/> (one per group of <paramref name="groupSize"/>) are where the caller writes them.
+    /// </summary>
+    public static HeldValues OfInt4(int length, int groupSize, out Span<byte> values, out Span<float> scales)
+    {
+        var held = new Int4Held(length, groupSize);
+        values = held.Values;
+        scales = held.Scales;
+        return held;
+    }
+
     /// <summary>A pinned array of <paramref name="length"/> values with room to start on a 64-byte boundary, and that start.</summary>
     protected static unsafe T[] Pinned<T>(int length, out int origin) where T : unmanaged
     {
@@ -119,7 +131,8 @@ internal abstract class HeldValues
             _scales = GC.AllocateUninitializedArray<float>(length / groupSize, pinned: true);
         }
 
-        private Span<byte> Values => _values.AsSpan(_origin, Int4.Bytes(_length));
+        public Span<byte> Values => _values.AsSpan(_origin, Int4.Bytes(_length));
+        public Span<float> Scales => _scales;
         public override Precision Precision => Precision.Int4;
         public override int Length => _length;
         public override Weights Weights => Weights.FromInt4(Values, _scales, _groupSize);

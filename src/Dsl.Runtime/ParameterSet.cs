@@ -309,6 +309,7 @@ public sealed class ParameterSet : IReadOnlyList<Parameter>
         /// </summary>
         public static Staged? QuantizedAsHeld(Parameter p, TensorRows[] parts, IReadOnlyDictionary<string, SafeTensor> tensors, int row)
         {
+            if (p.Precision == Precision.Int4) return FourBitAsHeld(p, parts, tensors, row);
             if (p.Precision != Precision.Int8 || row != p.RowLength || row == 0) return null;
             foreach (TensorRows part in parts)
                 if (tensors[part.Name] is not { IsQuantized: true } t || t.Shape[^1] != row) return null;
@@ -319,6 +320,33 @@ public sealed class ParameterSet : IReadOnlyList<Parameter>
                 SafeTensor t = tensors[part.Name];
                 t.CopyInt8To((long)part.First * row, values.Slice(at * row, part.Rows * row));
                 for (int r = 0; r < part.Rows; r++) scales[at + r] = t.ScaleAt((part.First + r) * (long)row);
+                at += part.Rows;
+            }
+            return new Staged(null, held);
+        }
+
+        /// <summary>
+        /// The 4-bit integers and group scales of a quantized checkpoint's <paramref name="parts"/> (rows of <paramref name="row"/>
+        /// values, compressed-tensors' W4A16: q + 8 and a scale per group of a row's columns) as they are, for <paramref name="p"/>
+        /// held in 4 bits in groups of that size — (q + 8 − 8) · scale is q · scale, the checkpoint's own floats; null where a part is
+        /// not quantized so.
+        /// </summary>
+        private static Staged? FourBitAsHeld(Parameter p, TensorRows[] parts, IReadOnlyDictionary<string, SafeTensor> tensors, int row)
+        {
+            int group = p.GroupSize;
+            if (row != p.RowLength || row == 0) return null;
+            foreach (TensorRows part in parts)
+                if (!tensors[part.Name].IsQuantizedInGroupsOf(group) || tensors[part.Name].Shape[^1] != row) return null;
+            HeldValues held = HeldValues.OfInt4(p.Length, group, out Span<byte> values, out Span<float> scales);
+            byte[] levels = new byte[parts.Max(part => part.Rows) * row];
+            int at = 0;
+            foreach (TensorRows part in parts)
+            {
+                SafeTensor t = tensors[part.Name];
+                Span<byte> partLevels = levels.AsSpan(0, part.Rows * row);
+                t.CopyInt4To((long)part.First * row, partLevels);
+                Kernels.Int4.Pack(partLevels, values.Slice(at * row / 2, part.Rows * row / 2));
+                for (int g = 0; g < part.Rows * row / group; g++) scales[at * row / group + g] = t.ScaleAt((long)part.First * row + (long)g * group);
                 at += part.Rows;
             }
             return new Staged(null, held);

@@ -106,6 +106,37 @@ public sealed class SafeTensor
     /// <summary>Whether the values are 8-bit integers read with a scale per row or one (<see cref="Quantized"/>): what a parameter held in 8 bits takes as it is.</summary>
     internal bool IsQuantized => _scales is not null && _bits == 8 && _group == Shape[^1];
 
+    /// <summary>
+    /// Whether the values are 4-bit integers (stored as q + 8) with a scale per group of <paramref name="groupSize"/> of a row's
+    /// columns (or per row or one for all, where a row is one such group): what a parameter held in 4 bits in those groups takes as it is.
+    /// </summary>
+    internal bool IsQuantizedInGroupsOf(int groupSize) => _scales is not null && _bits == 4 && _offsetBinary && (_group == groupSize || _scales.Length == 1 && Shape[^1] == groupSize);
+
+    /// <summary>
+    /// The 4-bit integers <paramref name="first"/> … of a quantized tensor as they are stored (q + 8: 0 … 15), one a byte, into
+    /// <paramref name="destination"/> (an even <paramref name="first"/> and length).
+    /// </summary>
+    internal void CopyInt4To(long first, Span<byte> destination)
+    {
+        if (_bits != 4 || first % 2 != 0 || destination.Length % 2 != 0) throw new InvalidOperationException($"Tensor '{Name}' is not read as 4-bit integers from value {first}, {destination.Length} of them.");
+        if (first < 0 || first + destination.Length > ElementCount)
+            throw new ArgumentOutOfRangeException(nameof(first), $"Values {first} … {first + destination.Length - 1} of tensor '{Name}' lie past its {ElementCount}.");
+        Span<byte> bytes = destination.Slice(destination.Length / 2);
+        if (_range is not { } r) _data.AsSpan(checked((int)(first / 2)), bytes.Length).CopyTo(bytes);
+        else
+        {
+            using Microsoft.Win32.SafeHandles.SafeFileHandle file = OpenRange();
+            ReadRange(file, r.Offset + first / 2, bytes);
+        }
+        // (the bytes read into the destination's second half, then spread from the front: each byte's halves land at or before it)
+        for (int i = 0; i < bytes.Length; i++)
+        {
+            int pair = bytes[i];
+            destination[2 * i] = (byte)(pair & 0xF);
+            destination[2 * i + 1] = (byte)(pair >> 4);
+        }
+    }
+
     /// <summary>The scale of value <paramref name="element"/> (flat) of a quantized tensor.</summary>
     internal float ScaleAt(long element)
     {

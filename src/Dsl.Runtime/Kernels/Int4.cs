@@ -74,6 +74,19 @@ public static class Int4
         }
     }
 
+    /// <summary>
+    /// Packs <paramref name="levels"/>, one 4-bit value (0 … 15, q + 8) a byte in the values' order and a whole number of
+    /// blocks, into <paramref name="destination"/> in this layout (value i and i + 16 of a block in one byte).
+    /// </summary>
+    internal static void Pack(ReadOnlySpan<byte> levels, Span<byte> destination)
+    {
+        if (levels.Length % Block != 0 || destination.Length < Bytes(levels.Length))
+            throw new ArgumentException($"Int4.Pack: {levels.Length} values (whole blocks of {Block}) into {destination.Length} bytes.");
+        for (int b = 0; b < levels.Length; b += Block)
+            for (int i = 0; i < Block / 2; i++)
+                destination[b / 2 + i] = (byte)(levels[b + i] & 15 | (levels[b + Block / 2 + i] & 15) << 4);
+    }
+
     /// <summary>A value's four bits: round(w · inverse + 8), half away from zero, clamped to [0, 15].</summary>
     private static int Level(float w, float inverse) => (int)Math.Clamp(MathF.Round(w * inverse + 8f, MidpointRounding.AwayFromZero), 0f, 15f);
 

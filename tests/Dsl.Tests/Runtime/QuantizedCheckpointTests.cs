@@ -1,3 +1,4 @@
+using System.Numerics.Tensors;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -6,6 +7,15 @@ using Dsl.Tests.Parity;
 using Xunit;
 
 namespace Dsl.Tests.Runtime;
+
+// A LLaMA whose matrices' rows are whole groups of 32 (and 64): a W4A16 checkpoint of groups of 32 loads into 4 bits as it is.
+[Embedding(vocab: 40, dim: 64)]
+[RmsNorm(Epsilon = 1e-6f)] [Attention(Heads = 2, KeyValueHeads = 1, Causal = true, Rotary = true, Bias = false)] [Residual(Layers = 2)]
+[RmsNorm(Epsilon = 1e-6f)] [Dense(128, Activation = Activation.Silu, Gated = true, Bias = false)] [Dense(64, Bias = false)] [Residual(Layers = 3)]
+[RmsNorm(Epsilon = 1e-6f)] [Attention(Heads = 2, KeyValueHeads = 1, Causal = true, Rotary = true, Bias = false)] [Residual(Layers = 2)]
+[RmsNorm(Epsilon = 1e-6f)] [Dense(128, Activation = Activation.Silu, Gated = true, Bias = false)] [Dense(64, Bias = false)] [Residual(Layers = 3)]
+[RmsNorm(Epsilon = 1e-6f)] [Dense(40, Bias = false)]
+public partial class Int4Llama;
 
 /// <summary>
 /// A checkpoint quantized by compressed-tensors (the HfLlamaInt8 fixture: llm-compressor's W8A16 layout, 8-bit integer weights
@@ -289,17 +299,78 @@ public sealed class QuantizedCheckpointTests : IDisposable
     public void FourBitGroupsLoadAsTheFloatsTheyStandFor()
     {
         const int Group = 8;
-        string folder = Path.Combine(_temp, "w4");
+        var expected = new Dictionary<string, float[]>();
+        string folder = FourBitCheckpoint(Fixture.Path("HfLlama"), Group, expected);
+        var model = new HfTinyLlama(seed: 1);
+        HuggingFace.LoadLlama(model, folder);
+        Assert.Equal(expected["model.layers.1.self_attn.k_proj"], model.Parameters["attention_1.in_proj_weight"].ToArray().AsSpan(16 * 16, 8 * 16).ToArray());
+        Assert.Equal(expected["model.layers.0.mlp.down_proj"], model.Parameters["dense_1.weight"].ToArray());
+        // held in 8 bits: quantized anew from those floats (a scale per row), no exact copy of 4-bit groups
+        var held = new HfTinyLlama(seed: 2);
+        held.Parameters.HoldWeightsIn(Precision.Int8);
+        HuggingFace.LoadLlama(held, folder);
+        Tolerance.AssertClose(expected["model.layers.0.mlp.down_proj"], held.Parameters["dense_1.weight"].ToArray(), "4-bit weights held in 8 bits", rtol: 0.05f);
+    }
+
+    /// <summary>
+    /// A W4A16 checkpoint loads into a model held in 4 bits in groups of its own size as the integers and scales themselves —
+    /// each weight reads back the checkpoint's very floats, q · scale, fused q/k/v parts and all (quantizing them anew by ONNX
+    /// Runtime's rule would scale each group otherwise) —, and computes what the float model loading it computes; held in other
+    /// groups, quantized anew.
+    /// </summary>
+    [Fact]
+    public void FourBitGroupsLoadIntoFourBitsAsTheyAre()
+    {
+        string source = Path.Combine(_temp, "float");
+        HuggingFace.SaveLlama(new Int4Llama(seed: 1), source);
+        var expected = new Dictionary<string, float[]>();
+        string folder = FourBitCheckpoint(source, 32, expected);
+        var floats = new Int4Llama(seed: 2);
+        HuggingFace.LoadLlama(floats, folder);
+        var held = new Int4Llama(seed: 3);
+        held.Parameters.HoldWeightsIn(Precision.Int4, groupSize: 32);
+        HuggingFace.LoadLlama(held, folder);
+        foreach (string name in new[] { "attention.in_proj_weight", "attention.out_proj.weight", "dense.weight", "dense_1.weight", "attention_1.in_proj_weight", "dense_3.weight" })
+        {
+            Assert.Equal(Precision.Int4, held.Parameters[name].Precision);
+            Assert.Equal(floats.Parameters[name].ToArray(), held.Parameters[name].ToArray());
+        }
+        Assert.Equal(expected["model.layers.0.mlp.down_proj"], held.Parameters["dense_1.weight"].ToArray());
+        // (the table and lm_head, floats in the checkpoint, are quantized anew: the float model takes what they stand for)
+        foreach (Parameter p in held.Parameters) floats.Parameters[p.Name].CopyFrom(p.ToArray());
+        var tokens = Tensor.Create(new[] { 1, 5, 9, 2, 6, 5, 30, 4 }, [2, 4]);
+        Tolerance.AssertClose(Parity.ParityModel.Flatten(floats.Forward(tokens)), Parity.ParityModel.Flatten(held.Forward(tokens)), "the logits");
+
+        var regrouped = new Int4Llama(seed: 3);
+        regrouped.Parameters.HoldWeightsIn(Precision.Int4, groupSize: 64);
+        HuggingFace.LoadLlama(regrouped, folder);
+        float[] anew = regrouped.Parameters["dense.weight"].ToArray(), checkpoint = expected["model.layers.0.mlp.up_proj"].Concat(expected["model.layers.0.mlp.gate_proj"]).ToArray(); // (value rows, then gate rows)
+        Assert.NotEqual(checkpoint, anew);
+        float[] requantized = new float[anew.Length];
+        HeldValues.Of(Precision.Int4, checkpoint, 64, 64).CopyTo(requantized);
+        Assert.Equal(requantized, anew);
+    }
+
+    /// <summary>
+    /// The checkpoint in <paramref name="source"/> with its layers' projections quantized as llm-compressor's W4A16 writes them:
+    /// 4-bit integers eight to an int32 (q + 8, the first in the low half of each byte), a scale per <paramref name="group"/>
+    /// columns (the largest magnitude over 7.5); config.json saying so. Returns its folder; <paramref name="expected"/> gets each
+    /// module's dequantized floats.
+    /// </summary>
+    private string FourBitCheckpoint(string source, int group, Dictionary<string, float[]> expected)
+    {
+        string folder = Path.Combine(_temp, "w4-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(folder);
-        var config = (JsonObject)JsonNode.Parse(File.ReadAllText(Fixture.Path(Path.Combine(Fixture8, "config.json"))))!;
+        var config = (JsonObject)JsonNode.Parse(File.ReadAllText(Path.Combine(source, "config.json")))!;
+        var fixture = (JsonObject)JsonNode.Parse(File.ReadAllText(Fixture.Path(Path.Combine(Fixture8, "config.json"))))!;
+        config["quantization_config"] = fixture["quantization_config"]!.DeepClone();
         config["quantization_config"]!["format"] = "pack-quantized";
         Weights(config)["num_bits"] = 4;
         Weights(config)["strategy"] = "group";
-        Weights(config)["group_size"] = Group;
+        Weights(config)["group_size"] = group;
         File.WriteAllText(Path.Combine(folder, "config.json"), config.ToJsonString());
         var tensors = new Dictionary<string, SafeTensor>();
-        var expected = new Dictionary<string, float[]>();
-        foreach ((string name, SafeTensor t) in SafeTensors.Read(Fixture.Path(Path.Combine("HfLlama", "model.safetensors"))))
+        foreach ((string name, SafeTensor t) in SafeTensors.Read(Path.Combine(source, "model.safetensors")))
         {
             if (!(name.Contains(".layers.", StringComparison.Ordinal) && name.EndsWith("_proj.weight", StringComparison.Ordinal)))
             {
@@ -307,17 +378,17 @@ public sealed class QuantizedCheckpointTests : IDisposable
                 continue;
             }
             float[] w = t.ToFloat();
-            int rows = (int)t.Shape[0], columns = (int)t.Shape[1], groups = columns / Group;
+            int rows = (int)t.Shape[0], columns = (int)t.Shape[1], groups = columns / group;
             var scales = new float[rows * groups];
             var packed = new byte[w.Length / 2];
             var dequantized = new float[w.Length];
             for (int g = 0; g < scales.Length; g++)
             {
-                int at = g / groups * columns + g % groups * Group;
+                int at = g / groups * columns + g % groups * group;
                 float most = 0;
-                for (int j = 0; j < Group; j++) most = MathF.Max(most, MathF.Abs(w[at + j]));
+                for (int j = 0; j < group; j++) most = MathF.Max(most, MathF.Abs(w[at + j]));
                 float scale = scales[g] = MathF.Max(most / 7.5f, 1.1920929E-07f);
-                for (int j = 0; j < Group; j++)
+                for (int j = 0; j < group; j++)
                 {
                     int q = (int)Math.Clamp(MathF.Round(w[at + j] / scale), -8f, 7f);
                     dequantized[at + j] = q * scale;
@@ -335,15 +406,7 @@ public sealed class QuantizedCheckpointTests : IDisposable
             expected[module] = dequantized;
         }
         WriteRaw(Path.Combine(folder, "model.safetensors"), tensors);
-        var model = new HfTinyLlama(seed: 1);
-        HuggingFace.LoadLlama(model, folder);
-        Assert.Equal(expected["model.layers.1.self_attn.k_proj"], model.Parameters["attention_1.in_proj_weight"].ToArray().AsSpan(16 * 16, 8 * 16).ToArray());
-        Assert.Equal(expected["model.layers.0.mlp.down_proj"], model.Parameters["dense_1.weight"].ToArray());
-        // held in 8 bits: quantized anew from those floats (a scale per row), no exact copy of 4-bit groups
-        var held = new HfTinyLlama(seed: 2);
-        held.Parameters.HoldWeightsIn(Precision.Int8);
-        HuggingFace.LoadLlama(held, folder);
-        Tolerance.AssertClose(expected["model.layers.0.mlp.down_proj"], held.Parameters["dense_1.weight"].ToArray(), "4-bit weights held in 8 bits", rtol: 0.05f);
+        return folder;
     }
 
     /// <summary>4-bit values of a packed tensor read from any value on, odd or even (the first of each byte in its low half).</summary>
