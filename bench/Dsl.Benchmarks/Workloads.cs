@@ -351,7 +351,7 @@ public sealed class Workload
         });
         // A LLaMA decoder too large for the caches decoding 16 tokens, each step streaming its 134 MB of float32 weights, and the
         // same model with its weights held in bfloat16, in 8 bits and in 4 bits (ParameterSet.HoldWeightsIn): half, a quarter and
-        // about a seventh (an eighth and a scale per 32 values) of the bytes streamed per token.
+        // about a sixth (an eighth, and a scale per 32 values) of the bytes streamed per token.
         double wideFlops = 2.0 * 16 * (2 * (4 * 1024 * 1024 + 3 * 1024 * 2816) + 1024 * 4096) + 4.0 * 16 * 16 * 1024 * 2;
         foreach (Precision precision in new[] { Precision.Float32, Precision.BFloat16, Precision.Int8, Precision.Int4 })
         {

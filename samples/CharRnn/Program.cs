@@ -233,7 +233,7 @@ internal sealed record Options
           --device cpu|gpu     where the model computes: the host's kernels (default), or a CUDA, else OpenCL, GPU
           --weights float32|bfloat16|int8|int4  how the weights are held for the sample, after training (default float32):
                                bfloat16, 8-bit integers with a scale per row or 4-bit with a scale per 32 values:
-                               half, a quarter or about a seventh of the memory
+                               half, a quarter or about a sixth of the memory
                                (with neither, the run stops: ILGPU's CPU accelerator is for tests, far slower than the host)
         """;
 

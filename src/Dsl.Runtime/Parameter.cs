@@ -42,7 +42,7 @@ public sealed class Parameter
     private Home _home;
 
     /// <summary>
-    /// The tensor, shared by the views <see cref="WithName"/> makes: its values (floats, or bfloat16 or 8-bit values when held in
+    /// The tensor, shared by the views <see cref="WithName"/> makes: its values (floats, or bfloat16, 8- or 4-bit values when held in
     /// less memory: <see cref="HoldIn"/>), its device copy, and its gradient, taken the first time it is asked for — a model only
     /// ever run forward (a loaded checkpoint generating text) holds its values alone, half the memory.
     /// </summary>
@@ -51,6 +51,7 @@ public sealed class Parameter
         public Values? Floats; // null while held in less than float32
         public HeldValues? Held; // the values when held so
         public bool WeightsOnly; // every model reading the tensor reads it only as weights (HoldsOnlyWeights)
+        public int ReadFrom; // a column within its rows the models also read it from (ReadFromColumn; of two models', their gcd)
         public ParameterMirror? Mirror;
         public Gradient? Grad; // null until first asked for
     }
@@ -147,9 +148,10 @@ public sealed class Parameter
         if (Precision != Precision.Float32 || source.Precision != Precision.Float32)
             throw new InvalidOperationException($"Parameters '{Name}' and '{source.Name}' share a tensor only in float32, before either is held in less (Parameters.HoldWeightsIn).");
         // the shared tensor is read only as weights when both models read it so (a decoder's recurrent layer folds its table: floats)
-        bool mine = _home.WeightsOnly;
+        (bool mine, int from) = (_home.WeightsOnly, _home.ReadFrom);
         _home = source._home;
         _home.WeightsOnly &= mine;
+        _home.ReadFrom = (int)System.Numerics.BigInteger.GreatestCommonDivisor(_home.ReadFrom, from); // (a group divides both cuts where it divides this)
     }
 
     /// <summary>The same tensor (values and gradient shared) under another name: how a composed model prefixes its parts' names.</summary>
@@ -194,8 +196,8 @@ public sealed class Parameter
     public int GroupSize => _home.Held?.Weights.GroupSize ?? 0;
 
     /// <summary>
-    /// Whether the model this parameter belongs to reads it, when it runs forward, only as weights a kernel widens from bfloat16
-    /// or 8-bit integers (a matrix multiplied as Wᵀ, an embedding table gathered): what its generated code says, and what lets
+    /// Whether the model this parameter belongs to reads it, when it runs forward, only as weights a kernel widens from bfloat16,
+    /// 8- or 4-bit integers (a matrix multiplied as Wᵀ, an embedding table gathered): what its generated code says, and what lets
     /// <see cref="ParameterSet.HoldWeightsIn"/> hold it so. A tensor two models share (an encoder–decoder's table) is
     /// read only as weights when both read it so. False for a parameter made by hand.
     /// </summary>
@@ -206,8 +208,20 @@ public sealed class Parameter
     }
 
     /// <summary>
-    /// The values as a kernel that takes <see cref="Weights"/> reads them: floats, bfloat16 bits, or 8-bit integers in rows of the
-    /// last dimension with a scale each (synchronised from a device as <see cref="AsSpan"/>).
+    /// A column within each row from which the model's forward pass also reads this weight on its own (input feeding's W_ih: its
+    /// fed context's columns, after the input's), 0 for none: what the generated code says. A group of 4-bit values never spans
+    /// it — <see cref="ParameterSet.HoldWeightsIn"/> holds the weight in 8 bits where the groups asked for would.
+    /// </summary>
+    public int ReadFromColumn
+    {
+        get => _home.ReadFrom;
+        init => _home.ReadFrom = value;
+    }
+
+    /// <summary>
+    /// The values as a kernel that takes <see cref="Weights"/> reads them: floats, bfloat16 bits, 8-bit integers in rows of the
+    /// last dimension with a scale each, or 4-bit integers in groups along them with a scale each (synchronised from a device as
+    /// <see cref="AsSpan"/>).
     /// </summary>
     public Weights Weights
     {

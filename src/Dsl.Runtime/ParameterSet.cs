@@ -328,8 +328,8 @@ public sealed class ParameterSet : IReadOnlyList<Parameter>
         /// <summary>
         /// The 4-bit integers and group scales of a quantized checkpoint's <paramref name="parts"/> (rows of <paramref name="row"/>
         /// values, compressed-tensors' W4A16: q + 8 and a scale per group of a row's columns) as they are, for <paramref name="p"/>
-        /// held in 4 bits in groups of that size — (q + 8 − 8) · scale is q · scale, the checkpoint's own floats; null where a part is
-        /// not quantized so.
+        /// held in 4 bits in groups of that size or dividing it (each taking the scale of the checkpoint's group it lies in) —
+        /// (q + 8 − 8) · scale is q · scale, the checkpoint's own floats; null where a part is not quantized so.
         /// </summary>
         private static Staged? FourBitAsHeld(Parameter p, TensorRows[] parts, IReadOnlyDictionary<string, SafeTensor> tensors, int row)
         {
@@ -431,7 +431,8 @@ public sealed class ParameterSet : IReadOnlyList<Parameter>
     /// a quarter of their memory; with <see cref="Precision.Int4"/> each group of <paramref name="groupSize"/> values along their rows
     /// is quantized to 4-bit integers with its own scale (block-wise symmetric, as ONNX Runtime's <c>MatMulNBits</c> quantizer and
     /// llama.cpp's <c>Q4_0</c>: <see cref="Kernels.Int4"/>), an eighth of their memory and a scale a group — a weight whose rows are
-    /// not a whole number of groups is held in 8 bits instead. Their floats (and any gradient) are dropped, and the kernels widen the values as they read them,
+    /// not a whole number of groups, or whose groups would span a column the model reads from (<see cref="Parameter.ReadFromColumn"/>),
+    /// is held in 8 bits instead. Their floats (and any gradient) are dropped, and the kernels widen the values as they read them,
     /// summing in float: a model held in 8 bits computes what the same model with the dequantized weights in float32 computes (the
     /// same bits where the blocked product widens them as it packs them — more than 32 rows, or a k too short for the vectors;
     /// the dot products of fewer rows multiply each column's sums of the integers by its scale, the same up to rounding; 4-bit
@@ -466,8 +467,8 @@ public sealed class ParameterSet : IReadOnlyList<Parameter>
         foreach (Parameter p in _items)
         {
             Precision own = precision != Precision.Float32 && p.HoldsOnlyWeights ? precision : Precision.Float32;
-            // (4 bits take rows of whole groups; a weight of other rows takes 8 bits, a scale per row)
-            if (own == Precision.Int4 && (p.RowLength == 0 || p.RowLength % groupSize != 0)) own = Precision.Int8;
+            // (4 bits take rows of whole groups, none spanning a column the model reads from; another weight takes 8 bits, a scale per row)
+            if (own == Precision.Int4 && (p.RowLength == 0 || p.RowLength % groupSize != 0 || p.ReadFromColumn % groupSize != 0)) own = Precision.Int8;
             p.HoldIn(own, groupSize);
             if (p.Precision != Precision.Float32) held += p.Length;
         }

@@ -107,10 +107,11 @@ public sealed class SafeTensor
     internal bool IsQuantized => _scales is not null && _bits == 8 && _group == Shape[^1];
 
     /// <summary>
-    /// Whether the values are 4-bit integers (stored as q + 8) with a scale per group of <paramref name="groupSize"/> of a row's
-    /// columns (or per row or one for all, where a row is one such group): what a parameter held in 4 bits in those groups takes as it is.
+    /// Whether the values are 4-bit integers (stored as q + 8) whose scales each cover whole groups of <paramref name="groupSize"/>
+    /// of a row's columns (a scale per group of that size or a multiple of it, per row or one for all, the rows whole groups):
+    /// what a parameter held in 4 bits in those groups takes as it is, each of its groups the scale of the one it lies in.
     /// </summary>
-    internal bool IsQuantizedInGroupsOf(int groupSize) => _scales is not null && _bits == 4 && _offsetBinary && (_group == groupSize || _scales.Length == 1 && Shape[^1] == groupSize);
+    internal bool IsQuantizedInGroupsOf(int groupSize) => _scales is not null && _bits == 4 && _offsetBinary && _group % groupSize == 0 && Shape[^1] % groupSize == 0;
 
     /// <summary>
     /// The 4-bit integers <paramref name="first"/> … of a quantized tensor as they are stored (q + 8: 0 … 15), one a byte, into

@@ -209,7 +209,9 @@ internal static class ModelEmitter
         w.Open($"public {m.Spec.Name}(int seed = 0)");
         foreach (ParamRef p in plan.Parameters)
         {
-            w.Line($"{p.Field} = new global::Dsl.Parameter(\"{p.Name}\", {p.ShapeArguments}){(plan.WeightsOnly.Contains(p.Name) ? " { HoldsOnlyWeights = true }" : "")};");
+            int cut = plan.ColumnCuts.FirstOrDefault(c => c.Name == p.Name).Column;
+            string held = !plan.WeightsOnly.Contains(p.Name) ? "" : cut > 0 ? $" {{ HoldsOnlyWeights = true, ReadFromColumn = {cut} }}" : " { HoldsOnlyWeights = true }";
+            w.Line($"{p.Field} = new global::Dsl.Parameter(\"{p.Name}\", {p.ShapeArguments}){held};");
             ParamInit init = p.Init;
             if (init.Kind != InitKind.Zeros)
             {

@@ -280,6 +280,7 @@ internal sealed class LowerContext
     {
         var plan = new ModelPlan(Model, _parameters.ToEquatableArray(), _buffers.ToEquatableArray(), Layers.ToEquatableArray(), _states.ToEquatableArray(),
             _finals.ToEquatableArray(), _joins.ToEquatableArray(), _caches.ToEquatableArray(), _positional, tokens, targets, values, _foldVocab) { Tied = _tied.ToEquatableArray(), Positions = _positionLimit, KeepsPosition = _keepsPosition, AuxiliaryLoss = _auxiliaryLoss, MemoryCaches = _memoryCaches.ToEquatableArray() };
-        return plan with { WeightsOnly = WeightReads.Find(plan) };
+        plan = plan with { WeightsOnly = WeightReads.Find(plan) };
+        return plan with { ColumnCuts = WeightReads.Cuts(plan) };
     }
 }

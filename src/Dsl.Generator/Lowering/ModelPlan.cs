@@ -37,7 +37,7 @@ internal sealed record ParamRef(string Name, string Field, int Rows, int Cols, b
     public string Value => Field + ".AsSpan()";
 
     /// <summary>
-    /// The parameter's values as the runtime's <c>Dsl.Kernels.Weights</c> (floats, or bfloat16 or 8-bit values when held so), for
+    /// The parameter's values as the runtime's <c>Dsl.Kernels.Weights</c> (floats, or bfloat16, 8- or 4-bit values when held so), for
     /// hand-written C# that reads it only as weights (<see cref="MacroOp.WeightsRead"/>).
     /// </summary>
     public string Weights => Field + ".Weights";
@@ -221,6 +221,9 @@ internal sealed record ModelPlan(
     /// </summary>
     public EquatableArray<CacheRef> MemoryCaches { get; init; } = EquatableArray<CacheRef>.Empty;
 
-    /// <summary>The parameters the forward passes read only as weights, which may be held in bfloat16 or 8 bits (<see cref="WeightReads"/>).</summary>
+    /// <summary>The parameters the forward passes read only as weights, which may be held in bfloat16, 8 or 4 bits (<see cref="WeightReads"/>).</summary>
     public EquatableArray<string> WeightsOnly { get; init; } = EquatableArray<string>.Empty;
+
+    /// <summary>Of <see cref="WeightsOnly"/>, those also read from a column within their rows on, and that column (<see cref="WeightReads.Cuts"/>).</summary>
+    public EquatableArray<(string Name, int Column)> ColumnCuts { get; init; } = EquatableArray<(string Name, int Column)>.Empty;
 }

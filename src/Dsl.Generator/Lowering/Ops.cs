@@ -56,7 +56,7 @@ internal sealed record MemoryOperand(bool Grad) : Operand;
 internal sealed record SliceOperand(Operand Of, Dim Start, Dim? Length) : Operand;
 
 /// <summary>
-/// A kernel's argument it takes as weights (the runtime's <c>Dsl.Kernels.Weights</c>: floats, or bfloat16 or 8-bit values it widens as it reads
+/// A kernel's argument it takes as weights (the runtime's <c>Dsl.Kernels.Weights</c>: floats, or bfloat16, 8- or 4-bit values it widens as it reads
 /// them): a parameter's values, which may then be held so (<see cref="WeightReads"/>).
 /// </summary>
 internal sealed record WeightsOperand(Operand Of) : Operand;
@@ -211,10 +211,16 @@ internal abstract record MacroOp : Op
 
     /// <summary>
     /// The parameters this op's C# reads only as weights a kernel widens (passed as <see cref="ParamRef.Weights"/>: the B of
-    /// A · Bᵀ, B packed transposed), which may then be held in bfloat16 or 8 bits (<see cref="WeightReads"/>); every other
+    /// A · Bᵀ, B packed transposed), which may then be held in bfloat16, 8 or 4 bits (<see cref="WeightReads"/>); every other
     /// parameter its layer's plan names is read as floats.
     /// </summary>
     public virtual IEnumerable<ParamRef> WeightsRead => System.Array.Empty<ParamRef>();
+
+    /// <summary>
+    /// Of <see cref="WeightsRead"/>, those this op's C# also reads from a column within their rows on (a slice of each row: input
+    /// feeding's W_ih, its fed context's columns after the input's), and that column (<see cref="WeightReads.Cuts"/>).
+    /// </summary>
+    public virtual IEnumerable<(ParamRef Param, int Column)> ColumnsReadFrom => System.Array.Empty<(ParamRef, int)>();
 }
 
 /// <summary>Kernel families of Dsl.Runtime, by class.</summary>

@@ -5,7 +5,7 @@ using Dsl.Generator.Helpers;
 namespace Dsl.Generator.Lowering;
 
 /// <summary>
-/// Which parameters a model reads, when it runs forward, only as weights a kernel can widen from bfloat16 or 8 bits (the runtime's
+/// Which parameters a model reads, when it runs forward, only as weights a kernel can widen from bfloat16, 8 or 4 bits (the runtime's
 /// <c>Dsl.Kernels.Weights</c>): the B of a product A · Bᵀ (a Dense's or a projection's matrix), the table of a row gather
 /// (an embedding) and a kernel's argument lowered as a <see cref="WeightsOperand"/> (a mixture's experts). Those the generated code marks <c>HoldsOnlyWeights</c>, which <c>ParameterSet.HoldWeightsIn</c> may hold in
 /// half or a quarter of the memory; the emitter passes them as <c>.Weights</c> in those places (<see cref="Emitting.CSharpOps"/>). Any other read
@@ -15,7 +15,7 @@ namespace Dsl.Generator.Lowering;
 /// </summary>
 internal static class WeightReads
 {
-    /// <summary>Where in <see cref="Operands"/> the operand of <paramref name="op"/> its kernel takes as weights (floats, bfloat16 or 8-bit) is; −1 for none.</summary>
+    /// <summary>Where in <see cref="Operands"/> the operand of <paramref name="op"/> its kernel takes as weights (floats, bfloat16, 8- or 4-bit) is; −1 for none.</summary>
     public static int Index(Op op) => op switch
     {
         MatMulOp { TransB: true, TransA: false } => 1,
@@ -51,6 +51,24 @@ internal static class WeightReads
         }
         return plan.Parameters.Select(p => p.Name).Where(n => asWeights.Contains(n) && !otherwise.Contains(n)).ToEquatableArray();
     }
+
+    /// <summary>
+    /// The column within each row from which a forward pass also reads a weight of <see cref="ModelPlan.WeightsOnly"/> on its own
+    /// (<see cref="MacroOp.ColumnsReadFrom"/>), by parameter: the generated code sets it as <c>Parameter.ReadFromColumn</c>, which
+    /// keeps a group of 4-bit values from spanning it.
+    /// </summary>
+    public static EquatableArray<(string Name, int Column)> Cuts(ModelPlan plan)
+    {
+        var cuts = new SortedDictionary<string, int>(System.StringComparer.Ordinal);
+        foreach (LayerPlan layer in plan.Layers)
+            foreach (MacroOp macro in layer.Passes.Forward.Concat(layer.Setup).Concat(layer.Encode).SelectMany(Flat).OfType<MacroOp>())
+                foreach ((ParamRef p, int column) in macro.ColumnsReadFrom)
+                    if (plan.WeightsOnly.Contains(p.Name)) cuts[p.Name] = column;
+        return cuts.Select(c => (c.Key, c.Value)).ToEquatableArray();
+    }
+
+    /// <summary>An op and the ops inside it (a conditional's branches).</summary>
+    private static IEnumerable<Op> Flat(Op op) => op is WhenOp conditional ? conditional.Body.Concat(conditional.Otherwise).SelectMany(Flat).Prepend(op) : new[] { op };
 
     /// <summary>
     /// Sorts the parameters <paramref name="op"/> reads; false when it cannot see them all (hand-written C#, an op it does not

@@ -27,12 +27,55 @@ public partial class Int4Gpt;
 [Dense(11)]
 public partial class Int4Lstm;
 
+[Input(features: 32)]
+[Gru(hidden: 64, ResetAfter = false)]
+[Dense(40)]
+public partial class Int4GruCho;
+
+[Embedding(vocab: 40, dim: 32)]
+[Lstm(hidden: 64, Layers = 2, Bidirectional = true, Projection = 32)]
+[Dense(40)]
+public partial class Int4LstmProjection;
+
+[Input(features: 32)]
+[Moe(experts: 4, units: 64)]
+[Dense(40)]
+public partial class Int4Moe;
+
+// input feeding: the decoder's W_ih [3H, X + M] read from column X on for the fed context; X = 32 keeps the groups of 32 off the
+// cut (held in 4 bits), X = 48 (M = 16) does not (held in 8 bits)
+[Embedding(vocab: 30, dim: 32)]
+[Gru(hidden: 32)]
+public partial class Int4FeedEncoder;
+
+[Embedding(vocab: 30, dim: 32)]
+[Gru(hidden: 64)]
+[Attention(Over = typeof(Int4FeedEncoder), Score = AttentionScore.Additive, Units = 32, InputFeeding = true)]
+[Dense(30)]
+public partial class Int4FeedDecoder;
+
+[EncoderDecoder(typeof(Int4FeedEncoder), typeof(Int4FeedDecoder))]
+public partial class Int4Feed;
+
+[Embedding(vocab: 30, dim: 32)]
+[Gru(hidden: 16)]
+public partial class Int4FeedNarrowEncoder;
+
+[Embedding(vocab: 30, dim: 48)]
+[Gru(hidden: 64)]
+[Attention(Over = typeof(Int4FeedNarrowEncoder), Score = AttentionScore.Additive, Units = 32, InputFeeding = true)]
+[Dense(30)]
+public partial class Int4FeedNarrowDecoder;
+
+[EncoderDecoder(typeof(Int4FeedNarrowEncoder), typeof(Int4FeedNarrowDecoder))]
+public partial class Int4FeedNarrow;
+
 /// <summary>
 /// Weights held as 4-bit integers with a scale per group for inference (<see cref="ParameterSet.HoldWeightsIn"/> with
 /// <see cref="Precision.Int4"/>): the quantization is ONNX Runtime's block-wise symmetric rule, the products and gathers that
 /// widen them compute what the floats they stand for give (the very bits where the product packs them), and a weight whose rows
 /// are not whole groups takes 8 bits instead. (Every model kind held in 4 bits against its dequantized twin:
-/// <see cref="HalfPrecisionTests"/>; the export through MatMulNBits: <see cref="Onnx.OnnxHeldWeightsTests"/>.)
+/// <see cref="HalfPrecisionTests"/>; the export as bytes widened by the graph's nodes: <see cref="Onnx.OnnxHeldWeightsTests"/>.)
 /// </summary>
 public class Int4WeightsTests
 {
@@ -308,5 +351,69 @@ public class Int4WeightsTests
         heldLstm.Parameters.HoldWeightsIn(Precision.Int4);
         Assert.Equal(Precision.Int4, heldLstm.Parameters["lstm.weight_hh_l0"].Precision);
         HalfPrecisionTests.StepsAsTwin<float>(twinLstm, heldLstm, n => Enumerable.Range(0, n * 32).Select(_ => rng.NextNormal()).ToArray(), [32], nameof(Int4Lstm));
+    }
+
+    /// <summary>
+    /// Held in 4 bits, a Cho GRU (its W_hn a slice of W_hh's rows) and a mixture of experts (each expert's rows a slice) step as
+    /// their dequantized twins at batch 1 and 2 and run a sequence as them; a stacked bidirectional LSTM with a projection (W_hr)
+    /// runs sequences as its twin.
+    /// </summary>
+    [Theory]
+    [InlineData(nameof(Int4GruCho))]
+    [InlineData(nameof(Int4LstmProjection))]
+    [InlineData(nameof(Int4Moe))]
+    public void RecurrentLayersAndExpertsHeldInInt4StepAsTheirTwins(string name)
+    {
+        IModel Create() => name switch
+        {
+            nameof(Int4GruCho) => new Int4GruCho(seed: 7),
+            nameof(Int4LstmProjection) => new Int4LstmProjection(seed: 7),
+            _ => new Int4Moe(seed: 7),
+        };
+        IModel twin = Create(), held = Create();
+        HalfPrecisionTests.Widen(twin.Parameters, Precision.Int4);
+        held.Parameters.HoldWeightsIn(Precision.Int4);
+        string[] matrices = name switch
+        {
+            nameof(Int4GruCho) => ["gru.weight_ih_l0", "gru.weight_hh_l0"],
+            nameof(Int4LstmProjection) => ["lstm.weight_ih_l1", "lstm.weight_hh_l0_reverse", "lstm.weight_hr_l1"],
+            _ => ["moe.router", "moe.weight_in", "moe.weight_out"],
+        };
+        Assert.All(matrices, m => Assert.Equal(Precision.Int4, held.Parameters[m].Precision));
+        var rng = new Rng(41);
+        if (twin is IModel<int> tokens)
+        {
+            // (bidirectional: the whole sequence, a batch of 2 and of 1)
+            foreach (int batch in new[] { 2, 1 })
+            {
+                var x = Tensor.Create(Enumerable.Range(0, batch * 9).Select(_ => rng.NextInt(40)).ToArray(), [batch, 9]);
+                Tolerance.AssertClose(DeviceModelTests.Flat(tokens.Forward(x)), DeviceModelTests.Flat(((IModel<int>)held).Forward(x)), $"{name} batch {batch}");
+            }
+        }
+        else HalfPrecisionTests.StepsAsTwin((IModel<float>)twin, (IModel<float>)held, n => Enumerable.Range(0, n * 32).Select(_ => rng.NextNormal()).ToArray(), [32], name);
+    }
+
+    /// <summary>
+    /// Input feeding reads its W_ih from the input's width on: the generated code says so (<see cref="Parameter.ReadFromColumn"/>),
+    /// and a weight whose groups would span that column is held in 8 bits — at 48 columns in groups of 32, or at 32 in groups of 64 —,
+    /// where it would not, in 4 bits; either way the encoder–decoder decodes as its dequantized twin.
+    /// </summary>
+    [Fact]
+    public void InputFeedingsWeightIsHeldInFourBitsOnlyWhereNoGroupSpansItsCut()
+    {
+        Assert.Equal(32, new Int4Feed(seed: 1).Parameters["decoder.gru.weight_ih_l0"].ReadFromColumn);
+        Assert.Equal(48, new Int4FeedNarrow(seed: 1).Parameters["decoder.gru.weight_ih_l0"].ReadFromColumn);
+        Assert.Equal(0, new Int4Feed(seed: 1).Parameters["decoder.gru.weight_hh_l0"].ReadFromColumn);
+
+        var held = new Int4Feed(seed: 4);
+        HalfPrecisionTests.Decodes(new Int4Feed(seed: 4), held, Precision.Int4);
+        Assert.Equal(Precision.Int4, held.Parameters["decoder.gru.weight_ih_l0"].Precision);
+        var narrow = new Int4FeedNarrow(seed: 4);
+        HalfPrecisionTests.Decodes(new Int4FeedNarrow(seed: 4), narrow, Precision.Int4);
+        Assert.Equal(Precision.Int8, narrow.Parameters["decoder.gru.weight_ih_l0"].Precision);
+        var wide = new Int4Feed(seed: 4);
+        wide.Parameters.HoldWeightsIn(Precision.Int4, groupSize: 64);
+        Assert.Equal(Precision.Int8, wide.Parameters["decoder.gru.weight_ih_l0"].Precision);
+        Assert.Equal(Precision.Int4, wide.Parameters["decoder.gru.weight_hh_l0"].Precision);
     }
 }

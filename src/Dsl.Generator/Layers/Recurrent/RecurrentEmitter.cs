@@ -151,6 +151,10 @@ internal sealed record RecurrenceOp(CellSignature Cell, SubLayerPlan Sub, Direct
     /// </summary>
     public override IEnumerable<ParamRef> WeightsRead => Backward ? System.Array.Empty<ParamRef>()
         : Direction.Projection is { } p ? new[] { Direction.WeightIh, Direction.WeightHh, p.Weight } : new[] { Direction.WeightIh, Direction.WeightHh };
+
+    /// <summary>Input feeding reads W_ih's fed columns on their own, from the input's width on (<c>w_ih.Slice(X)</c>).</summary>
+    public override IEnumerable<(ParamRef Param, int Column)> ColumnsReadFrom => Backward || Feed is null
+        ? System.Array.Empty<(ParamRef, int)>() : new[] { (Direction.WeightIh, Sub.XWidth) };
 }
 
 /// <summary>The time loop of a recurrent layer around its kind's cell, forward and back through time, as C#.</summary>
