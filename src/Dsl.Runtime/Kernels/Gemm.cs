@@ -310,7 +310,7 @@ public static unsafe class Gemm
 
     /// <summary>
     /// <paramref name="job"/> (its B at <see cref="GemmJob.B"/>) reading <paramref name="b"/> as it is held: floats where they are,
-    /// else <see cref="GemmJob.B"/> null and the bfloat16 bits or 8-bit values (and their scales) set, at the pointers given.
+    /// else <see cref="GemmJob.B"/> null and the bfloat16 bits, or the 8- or 4-bit values (and their scales), set at the pointers given.
     /// </summary>
     private static GemmJob Holding(GemmJob job, Weights b, ushort* bits, sbyte* int8, byte* int4, float* scales, int scaleStride) => b.Precision switch
     {
@@ -633,9 +633,9 @@ public static unsafe class Gemm
     /// The dot products of every row of A (contiguous) with 4-bit B's columns, four columns at a time, each block of four read
     /// from memory once for all the rows and each of its vectors widened once for four rows at a time at 512 bits (two at 256 and
     /// 128, where sixteen registers would not hold four rows' sums): 16 bytes of a column give the values of their low and of
-    /// their high four bits (<see cref="ILanes{TSelf}.LoadInt4"/>, q − 8), times the group's scale — the very floats the values
-    /// stand for —, against the matching halves of A's block of 32; the values past the last whole block one at a time. Returns
-    /// the first column not done (0 where k is shorter than a block).
+    /// their high four bits (<see cref="ILanes{TSelf}.LoadInt4"/>), widened to the floats they stand for (<see cref="Widened{T}"/>),
+    /// against the matching halves of A's block of 32 (one row: <see cref="OneRowInt4{T}"/>); the values past the last whole block
+    /// one at a time. Returns the first column not done (0 where k is shorter than a block).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static int DotColumnsInt4OfRows<T>(in GemmJob job) where T : struct, ILanes<T>
