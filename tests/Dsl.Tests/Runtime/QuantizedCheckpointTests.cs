@@ -315,8 +315,8 @@ public sealed class QuantizedCheckpointTests : IDisposable
     /// <summary>
     /// A W4A16 checkpoint loads into a model held in 4 bits in groups of its own size as the integers and scales themselves —
     /// each weight reads back the checkpoint's very floats, q · scale, fused q/k/v parts and all (quantizing them anew by ONNX
-    /// Runtime's rule would scale each group otherwise) —, and computes what the float model loading it computes; held in other
-    /// groups, quantized anew.
+    /// Runtime's rule would scale each group otherwise) —, and computes what the float model loading it computes; held in
+    /// groups that divide the checkpoint's, taken as they are too; in larger ones, quantized anew.
     /// </summary>
     [Fact]
     public void FourBitGroupsLoadIntoFourBitsAsTheyAre()
@@ -340,6 +340,15 @@ public sealed class QuantizedCheckpointTests : IDisposable
         foreach (Parameter p in held.Parameters) floats.Parameters[p.Name].CopyFrom(p.ToArray());
         var tokens = Tensor.Create(new[] { 1, 5, 9, 2, 6, 5, 30, 4 }, [2, 4]);
         Tolerance.AssertClose(Parity.ParityModel.Flatten(floats.Forward(tokens)), Parity.ParityModel.Flatten(held.Forward(tokens)), "the logits");
+
+        // a checkpoint in groups of 64 into groups of 32: each group the scale of the checkpoint's group it lies in, exactly
+        var coarse = new Dictionary<string, float[]>();
+        string folder64 = FourBitCheckpoint(source, 64, coarse);
+        var halves = new Int4Llama(seed: 3);
+        halves.Parameters.HoldWeightsIn(Precision.Int4, groupSize: 32);
+        HuggingFace.LoadLlama(halves, folder64);
+        Assert.Equal(coarse["model.layers.1.mlp.down_proj"], halves.Parameters["dense_3.weight"].ToArray());
+        Assert.Equal(32, halves.Parameters["dense_3.weight"].GroupSize);
 
         var regrouped = new Int4Llama(seed: 3);
         regrouped.Parameters.HoldWeightsIn(Precision.Int4, groupSize: 64);
