@@ -245,8 +245,8 @@ public sealed class Parameter
     {
         if (precision is not (Precision.Float32 or Precision.BFloat16 or Precision.Int8 or Precision.Int4))
             throw new ArgumentOutOfRangeException(nameof(precision), precision, "Expected Precision.Float32, Precision.BFloat16, Precision.Int8 or Precision.Int4.");
-        if (precision == Precision.Int4 && (!Kernels.Int4.IsGroupSize(groupSize) || RowLength % groupSize != 0))
-            throw new ArgumentException($"Parameter '{Name}' {Shapes.Format(_shape)} is not held in 4 bits in groups of {groupSize}: its rows of {RowLength} are not a whole number of groups of 32, 64, 128 or 256.", nameof(groupSize));
+        if (precision == Precision.Int4 && !TakesGroupsOf(groupSize))
+            throw new ArgumentException($"Parameter '{Name}' {Shapes.Format(_shape)} is not held in 4 bits in groups of {groupSize}: its rows of {RowLength}{(ReadFromColumn != 0 ? $", read from column {ReadFromColumn} too," : "")} are not whole groups of 32, 64, 128 or 256.", nameof(groupSize));
         bool same() => precision == Precision && (precision != Precision.Int4 || groupSize == GroupSize);
         if (same()) return; // (a model on a device asked for float32: as it is)
         if (_home.Mirror is not null)
@@ -273,6 +273,13 @@ public sealed class Parameter
             (_home.Held, _home.Floats, _home.Grad) = (held, null, null);
         }
     }
+
+    /// <summary>
+    /// Whether 4-bit values in groups of <paramref name="groupSize"/> fit this tensor: its rows whole groups of a size 4 bits
+    /// take, none spanning the column the model also reads from (<see cref="ReadFromColumn"/>).
+    /// </summary>
+    internal bool TakesGroupsOf(int groupSize) =>
+        Kernels.Int4.IsGroupSize(groupSize) && RowLength > 0 && RowLength % groupSize == 0 && ReadFromColumn % groupSize == 0;
 
     /// <summary>Values per row of the last dimension (8-bit values take a scale per row).</summary>
     internal int RowLength => _shape[^1];

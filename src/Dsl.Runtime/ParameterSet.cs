@@ -468,7 +468,7 @@ public sealed class ParameterSet : IReadOnlyList<Parameter>
         {
             Precision own = precision != Precision.Float32 && p.HoldsOnlyWeights ? precision : Precision.Float32;
             // (4 bits take rows of whole groups, none spanning a column the model reads from; another weight takes 8 bits, a scale per row)
-            if (own == Precision.Int4 && (p.RowLength == 0 || p.RowLength % groupSize != 0 || p.ReadFromColumn % groupSize != 0)) own = Precision.Int8;
+            if (own == Precision.Int4 && !p.TakesGroupsOf(groupSize)) own = Precision.Int8;
             p.HoldIn(own, groupSize);
             if (p.Precision != Precision.Float32) held += p.Length;
         }

@@ -57,7 +57,7 @@ public static class Int4
     /// </summary>
     public static void Quantize(ReadOnlySpan<float> values, int groupSize, Span<byte> destination, Span<float> scales)
     {
-        int groups = Groups(values.Length, groupSize, destination.Length, scales.Length, "Quantize");
+        int groups = Groups(values.Length, groupSize, destination.Length, scales.Length, quantizing: true);
         foreach (float v in values)
             if (!float.IsFinite(v)) throw new ArgumentException($"Int4.Quantize: the values hold {(float.IsNaN(v) ? "NaN" : "an infinity")}: 4-bit weights hold finite values only.", nameof(values));
         for (int g = 0; g < groups; g++)
@@ -94,7 +94,7 @@ public static class Int4
     public static unsafe void Dequantize(ReadOnlySpan<byte> values, ReadOnlySpan<float> scales, int groupSize, Span<float> destination)
     {
         int count = values.Length * 2;
-        Groups(count, groupSize, destination.Length, scales.Length, "Dequantize");
+        Groups(count, groupSize, destination.Length, scales.Length, quantizing: false);
         fixed (byte* q = values)
         fixed (float* s = scales, d = destination)
             Widen(q, s, groupSize, count, d);
@@ -166,16 +166,18 @@ public static class Int4
         return (Vector128.ConvertToSingle(x & Vector128.Create(15)), Vector128.ConvertToSingle(Vector128.ShiftRightLogical(x, 4)));
     }
 
-    private static int Groups(int values, int groupSize, int destination, int scales, string what)
+    /// <summary>The groups of <paramref name="values"/>, after refusing sizes that do not fit (the destination: bytes quantizing, floats widening).</summary>
+    private static int Groups(int values, int groupSize, int destination, int scales, bool quantizing)
     {
+        string what = quantizing ? "Quantize" : "Dequantize";
         if (!IsGroupSize(groupSize))
             throw new ArgumentException($"Int4.{what}: expected a group size of 32, 64, 128 or 256; got {groupSize}.", nameof(groupSize));
         if (values % groupSize != 0)
             throw new ArgumentException($"Int4.{what}: expected whole groups of {groupSize}; got {values} values.", nameof(values));
         int groups = values / groupSize;
-        int bytes = what == "Quantize" ? Bytes(values) : values;
-        if (destination < bytes || scales < groups)
-            throw new ArgumentException($"Int4.{what}: {groups} groups of {groupSize} need {bytes} {(what == "Quantize" ? "bytes" : "floats")} and {groups} scales; got room for {destination} and {scales}.");
+        int need = quantizing ? Bytes(values) : values;
+        if (destination < need || scales < groups)
+            throw new ArgumentException($"Int4.{what}: {groups} groups of {groupSize} need {need} {(quantizing ? "bytes" : "floats")} and {groups} scales; got room for {destination} and {scales}.");
         return groups;
     }
 }
